@@ -1,0 +1,1 @@
+"""exacthess: exact, certified ranks of neural-network Hessians."""

@@ -1,0 +1,391 @@
+"""Architectures: immutable, validated descriptions of linear networks.
+
+Every layer of every network is described by one :class:`ConvLayer`: a 2-D cross-correlation
+(as in PyTorch) with ``c_in`` input and ``c_out`` output channels, kernel ``(kh, kw)``,
+stride and zero padding, and an optional per-channel bias. A fully-connected layer
+``R^n -> R^m`` is the special case of a 1x1 map with ``c_in = n``, ``c_out = m`` and a 1x1
+kernel; the last layer of a CNN is a convolution whose kernel covers the whole map. 1-D
+convolutions are maps of height 1. So the Hessian engine has one code path.
+
+Vectorisation is channel-major: a feature map ``h[c, y, x]`` is the vector with index
+``c * (H * W) + y * W + x``.
+
+Parameter ordering (``FCN`` and ``CNN`` alike): layer by layer from the input; within a layer
+the weight tensor ``[c_out, c_in, kh, kw]`` flattened row-major (for an FCN the matrix
+``W_l`` of shape ``(m_l, m_{l-1})`` row-major, as ``torch.nn.Linear.weight``), then the bias
+``[c_out]``.
+
+>>> net = FCN(25, (5, 10), 10)
+>>> net.n_params, net.layer_shapes
+(275, ((5, 25), (10, 5), (10, 10)))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InvalidArchitectureError, describe
+
+__all__ = ["ConvLayer", "Architecture", "FCN", "CNN"]
+
+
+def _check_size(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InvalidArchitectureError(
+            f"{name} = {describe(value)} is not an integer; expected an int >= {minimum}"
+        )
+    if value < minimum:
+        raise InvalidArchitectureError(
+            f"{name} = {value} is too small; expected an int >= {minimum}"
+        )
+    return int(value)
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """One linear layer ``h_out = T(w) h_in + b`` written as a 2-D convolution.
+
+    ``T(w)`` is the exact Toeplitz operator of the kernel ``w[c_out, c_in, kh, kw]``:
+    ``(T h)[o, y, x] = sum_{i, a, b} w[o, i, a, b] h[i, s_h y + a - p_h, s_w x + b - p_w]``
+    (zero outside the map). Block ``(o, i)`` of ``T`` is a (doubly-block) banded Toeplitz
+    matrix of size ``(H_out W_out) x (H_in W_in)``.
+    """
+
+    c_in: int
+    c_out: int
+    in_shape: tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    bias: bool = False
+
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        return tuple(
+            (self.in_shape[a] + 2 * self.padding[a] - self.kernel[a]) // self.stride[a] + 1
+            for a in range(2)
+        )
+
+    @property
+    def n_in(self) -> int:
+        return self.c_in * self.in_shape[0] * self.in_shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.c_out * self.out_shape[0] * self.out_shape[1]
+
+    @property
+    def n_taps(self) -> int:
+        """Kernel taps per output channel, including the bias tap."""
+        return self.c_in * self.kernel[0] * self.kernel[1] + int(self.bias)
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        return (self.c_out, self.c_in, self.kernel[0], self.kernel[1])
+
+    @property
+    def n_params(self) -> int:
+        return self.c_out * self.n_taps
+
+    @cached_property
+    def sources(self) -> np.ndarray:
+        """Gather table ``S[tau, pos]``: which input coordinate tap ``tau`` reads at output
+        position ``pos``. Values are in ``[0, n_in]``: ``n_in`` is the constant coordinate
+        (bias tap) and ``n_in + 1`` stands for a zero (padding)."""
+        (hi, wi), (ho, wo) = self.in_shape, self.out_shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        pad_index = self.n_in + 1
+        ys = np.arange(ho)[:, None] * sh - ph  # (ho, 1)
+        xs = np.arange(wo)[None, :] * sw - pw
+        table = np.full((self.n_taps, ho * wo), pad_index, dtype=np.int64)
+        tau = 0
+        for i in range(self.c_in):
+            for a in range(kh):
+                for b in range(kw):
+                    yy, xx = ys + a, xs + b
+                    ok = (yy >= 0) & (yy < hi) & (xx >= 0) & (xx < wi)
+                    idx = i * hi * wi + np.clip(yy, 0, hi - 1) * wi + np.clip(xx, 0, wi - 1)
+                    table[tau] = np.where(ok, idx, pad_index).ravel()
+                    tau += 1
+        if self.bias:
+            table[tau] = self.n_in
+        return table
+
+    @cached_property
+    def tap_to_documented(self) -> np.ndarray:
+        """``perm`` with ``documented_vector = tap_ordered_vector[perm]``.
+
+        Tap ordering is ``o * n_taps + tau``; documented ordering is the weight tensor
+        row-major followed by the bias."""
+        nw = self.c_in * self.kernel[0] * self.kernel[1]
+        T = self.n_taps
+        w = (np.arange(self.c_out)[:, None] * T + np.arange(nw)[None, :]).ravel()
+        if not self.bias:
+            return w
+        b = np.arange(self.c_out) * T + nw
+        return np.concatenate([w, b])
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A linear network: a chain of :class:`ConvLayer` ending in ``output_dim`` outputs."""
+
+    layers: tuple[ConvLayer, ...] = field(repr=False)
+
+    @property
+    def input_dim(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def output_dim(self) -> int:
+        return self.layers[-1].n_out
+
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers L (there are L + 1 weight layers)."""
+        return len(self.layers) - 1
+
+    @property
+    def bias(self) -> bool:
+        return any(layer.bias for layer in self.layers)
+
+    @property
+    def n_params(self) -> int:
+        return sum(layer.n_params for layer in self.layers)
+
+    @property
+    def layer_param_counts(self) -> tuple[int, ...]:
+        return tuple(layer.n_params for layer in self.layers)
+
+    @property
+    def layer_offsets(self) -> tuple[int, ...]:
+        """Index of each layer's first parameter in the flat parameter vector."""
+        return tuple(int(v) for v in np.cumsum((0,) + self.layer_param_counts)[:-1])
+
+    @property
+    def hidden_sizes(self) -> tuple[int, ...]:
+        """Flattened hidden sizes ``m_l d_l`` (for an FCN the widths)."""
+        return tuple(layer.n_out for layer in self.layers[:-1])
+
+    def param_shapes(self) -> list[tuple[int, ...]]:
+        """Shapes of the ``params`` list: for each layer its weight, then its bias if any."""
+        shapes = []
+        for layer in self.layers:
+            shapes.append(self._weight_shape(layer))
+            if layer.bias:
+                shapes.append((layer.c_out,))
+        return shapes
+
+    def _weight_shape(self, layer: ConvLayer) -> tuple[int, ...]:
+        return layer.weight_shape
+
+    def cli_args(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _fcn_layer(n_in: int, n_out: int, bias: bool) -> ConvLayer:
+    return ConvLayer(c_in=n_in, c_out=n_out, in_shape=(1, 1), kernel=(1, 1), bias=bias)
+
+
+@dataclass(frozen=True, init=False)
+class FCN(Architecture):
+    """Fully-connected linear network ``F(x) = W_{L+1} ... W_1 x`` (+ biases).
+
+    Args:
+        input_dim: d = d_0 >= 1.
+        widths: hidden widths m_1..m_L (ints >= 1); empty for no hidden layer.
+        output_dim: K >= 1.
+        bias: add a bias to every layer.
+
+    ``W_l`` has shape ``(m_l, m_{l-1})``; the parameter vector is
+    ``vec_row(W_1), [b_1], vec_row(W_2), [b_2], ...``.
+    """
+
+    input_dim_: int = 0
+    widths: tuple[int, ...] = ()
+    output_dim_: int = 0
+    bias_: bool = False
+
+    def __init__(self, input_dim: int, widths: Sequence[int] = (), output_dim: int = 1,
+                 bias: bool = False):
+        d = _check_size(input_dim, "input_dim")
+        if isinstance(widths, (int, np.integer)) and not isinstance(widths, bool):
+            widths = (widths,)
+        if isinstance(widths, str) or not hasattr(widths, "__iter__"):
+            raise InvalidArchitectureError(
+                f"widths = {describe(widths)} is not a sequence; expected a sequence of ints >= 1"
+            )
+        ws = tuple(_check_size(w, f"widths[{i}]") for i, w in enumerate(widths))
+        k = _check_size(output_dim, "output_dim")
+        if not isinstance(bias, (bool, np.bool_)):
+            raise InvalidArchitectureError(f"bias = {describe(bias)} is not a bool; expected True or False")
+        sizes = (d,) + ws + (k,)
+        layers = tuple(_fcn_layer(sizes[i], sizes[i + 1], bool(bias)) for i in range(len(sizes) - 1))
+        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "input_dim_", d)
+        object.__setattr__(self, "widths", ws)
+        object.__setattr__(self, "output_dim_", k)
+        object.__setattr__(self, "bias_", bool(bias))
+
+    def __repr__(self) -> str:
+        return (f"FCN(input_dim={self.input_dim_}, widths={self.widths}, "
+                f"output_dim={self.output_dim_}, bias={self.bias_})")
+
+    @property
+    def layer_shapes(self) -> tuple[tuple[int, int], ...]:
+        """Shapes ``(m_l, m_{l-1})`` of the weight matrices."""
+        return tuple((layer.c_out, layer.c_in) for layer in self.layers)
+
+    def _weight_shape(self, layer: ConvLayer) -> tuple[int, ...]:
+        return (layer.c_out, layer.c_in)
+
+    def cli_args(self) -> str:
+        w = ",".join(map(str, self.widths)) if self.widths else '""'
+        s = f"fcn --input-dim {self.input_dim_} --widths {w} --output-dim {self.output_dim_}"
+        return s + (" --bias" if self.bias_ else "")
+
+
+def _per_layer(value, n: int, name: str, dims: int, minimum: int) -> list[tuple[int, int]]:
+    """Broadcast an int, a per-dimension tuple or a per-layer sequence to ``n`` 2-tuples.
+
+    A list or tuple with one entry per layer is read per layer (in 2-D with two layers,
+    ``(3, 3)`` means kernel 3 in both layers, which is the same thing)."""
+    head = 1 if minimum >= 1 else 0  # 1-D maps have height 1: kernel/stride 1, padding 0
+
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+    def one(v, where):
+        if is_int(v):
+            v = _check_size(v, where, minimum)
+            return (head, v) if dims == 1 else (v, v)
+        if isinstance(v, (tuple, list)) and len(v) == dims:
+            vals = tuple(_check_size(x, f"{where}[{j}]", minimum) for j, x in enumerate(v))
+            return (head,) + vals if dims == 1 else vals
+        raise InvalidArchitectureError(
+            f"{where} = {describe(v)} is not valid; expected an int >= {minimum}"
+            + ("" if dims == 1 else f" or a tuple of {dims} ints")
+        )
+    per_layer = isinstance(value, list) or (
+        isinstance(value, tuple) and len(value) == n
+        and not (dims == 2 and len(value) == 2 and all(is_int(v) for v in value) and n != 2))
+    if dims == 1 and isinstance(value, tuple) and len(value) == 1 and n != 1:
+        per_layer = False
+    if per_layer:
+        if len(value) != n:
+            raise InvalidArchitectureError(
+                f"{name} = {describe(value)} has {len(value)} entries; expected one per hidden layer ({n})"
+            )
+        return [one(v, f"{name}[{i}]") for i, v in enumerate(value)]
+    return [one(value, name)] * n
+
+
+@dataclass(frozen=True, init=False)
+class CNN(Architecture):
+    """Linear CNN: ``L`` convolutions followed by a fully-connected output layer.
+
+    Args:
+        input_shape: ``(d0,)`` for 1-D or ``(h, w)`` for 2-D inputs.
+        channels: output channels ``m_1..m_L`` of the hidden convolutions.
+        kernel_sizes: one per hidden layer (int, or ``(kh, kw)`` in 2-D), or a single value.
+        output_dim: K.
+        in_channels: m_0.
+        strides, paddings: int, or one per layer (ints or per-dimension tuples).
+        bias: per-channel biases on every layer (the output layer included).
+
+    Spatial sizes follow ``d_l = (d_{l-1} - k_l + 2 pad_l) // stride_l + 1``.
+    """
+
+    input_shape: tuple[int, ...] = ()
+    channels: tuple[int, ...] = ()
+    kernel_sizes: tuple = ()
+    output_dim_: int = 0
+    in_channels: int = 1
+    strides: tuple = ()
+    paddings: tuple = ()
+    bias_: bool = False
+
+    def __init__(self, input_shape, channels, kernel_sizes, output_dim, in_channels=1,
+                 strides=1, paddings=0, bias=False):
+        if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
+            input_shape = (input_shape,)
+        if not isinstance(input_shape, (tuple, list)) or len(input_shape) not in (1, 2):
+            raise InvalidArchitectureError(
+                f"input_shape = {describe(input_shape)} is not valid; expected (d0,) or (h, w)"
+            )
+        dims = len(input_shape)
+        shape = tuple(_check_size(v, f"input_shape[{i}]") for i, v in enumerate(input_shape))
+        if isinstance(channels, (int, np.integer)) and not isinstance(channels, bool):
+            channels = (channels,)
+        chans = tuple(_check_size(c, f"channels[{i}]") for i, c in enumerate(channels))
+        L = len(chans)
+        ks = _per_layer(kernel_sizes, L, "kernel_sizes", dims, 1)
+        ss = _per_layer(strides, L, "strides", dims, 1)
+        ps = _per_layer(paddings, L, "paddings", dims, 0)
+        k = _check_size(output_dim, "output_dim")
+        m0 = _check_size(in_channels, "in_channels")
+        if not isinstance(bias, (bool, np.bool_)):
+            raise InvalidArchitectureError(f"bias = {describe(bias)} is not a bool; expected True or False")
+        hw = (1,) + shape if dims == 1 else shape
+        layers = []
+        c_prev = m0
+        for i in range(L):
+            kern, st, pad = ks[i], ss[i], ps[i]
+            for a in range(2):
+                padded = hw[a] + 2 * pad[a]
+                if kern[a] > padded:
+                    axis = "" if dims == 1 else (" (height)" if a == 0 else " (width)")
+                    raise InvalidArchitectureError(
+                        f"layer {i + 1}: kernel size {kern[a] if dims == 2 else kern[1]}{axis} is larger than the "
+                        f"padded input {padded} (input {hw[a]} + 2 x padding {pad[a]}); expected a kernel "
+                        f"no larger than the padded input"
+                    )
+            layer = ConvLayer(c_prev, chans[i], hw, kern, st, pad, bool(bias))
+            layers.append(layer)
+            hw = layer.out_shape
+            c_prev = chans[i]
+        layers.append(ConvLayer(c_prev, k, hw, hw, (1, 1), (0, 0), bool(bias)))
+        object.__setattr__(self, "layers", tuple(layers))
+        object.__setattr__(self, "input_shape", shape)
+        object.__setattr__(self, "channels", chans)
+        object.__setattr__(self, "kernel_sizes", tuple(kk if dims == 2 else kk[1] for kk in ks))
+        object.__setattr__(self, "output_dim_", k)
+        object.__setattr__(self, "in_channels", m0)
+        object.__setattr__(self, "strides", tuple(s if dims == 2 else s[1] for s in ss))
+        object.__setattr__(self, "paddings", tuple(p if dims == 2 else p[1] for p in ps))
+        object.__setattr__(self, "bias_", bool(bias))
+
+    def __repr__(self) -> str:
+        return (f"CNN(input_shape={self.input_shape}, channels={self.channels}, "
+                f"kernel_sizes={self.kernel_sizes}, output_dim={self.output_dim_}, "
+                f"in_channels={self.in_channels}, strides={self.strides}, "
+                f"paddings={self.paddings}, bias={self.bias_})")
+
+    @property
+    def spatial_sizes(self) -> tuple[int, ...]:
+        """``d_0, d_1, ..., d_L`` (products h*w in 2-D)."""
+        return (self.layers[0].in_shape[0] * self.layers[0].in_shape[1],) + tuple(
+            l.out_shape[0] * l.out_shape[1] for l in self.layers[:-1])
+
+    def _weight_shape(self, layer: ConvLayer) -> tuple[int, ...]:
+        if len(self.input_shape) == 1:
+            return (layer.c_out, layer.c_in, layer.kernel[1])
+        return layer.weight_shape
+
+    def cli_args(self) -> str:
+        def fmt(vals):
+            return ",".join(("x".join(map(str, v)) if isinstance(v, tuple) else str(v)) for v in vals)
+        s = (f"cnn --input-shape {'x'.join(map(str, self.input_shape))} "
+             f"--channels {fmt(self.channels)} --kernel-sizes {fmt(self.kernel_sizes)} "
+             f"--output-dim {self.output_dim_}")
+        if self.in_channels != 1:
+            s += f" --in-channels {self.in_channels}"
+        if any(v not in (1, (1, 1)) for v in self.strides):
+            s += f" --strides {fmt(self.strides)}"
+        if any(v not in (0, (0, 0)) for v in self.paddings):
+            s += f" --paddings {fmt(self.paddings)}"
+        return s + (" --bias" if self.bias_ else "")

@@ -1,0 +1,300 @@
+r"""Exact loss Hessians of linear networks, assembled from Toeplitz-structured layers.
+
+For the MSE loss :math:`\ell(\theta) = \tfrac12\sum_i \|F(x_i) - y_i\|^2` of
+:math:`F(x) = T_{L+1}\cdots T_1 x` (each :math:`T_l = T_l(\theta_l)` linear in its own
+parameters; biases enter through the augmented operators
+:math:`\tilde T_l = \begin{pmatrix} T_l & b_l \otimes 1 \\ 0 & 1\end{pmatrix}`):
+
+* :math:`H_o = \sum_i J(x_i)^\top J(x_i)`, :math:`J(x)_{c,\theta} = \partial F_c(x)/\partial\theta`.
+  With :math:`\tilde\Sigma = \sum_i \tilde x_i \tilde x_i^\top = R\,G R^\top`,
+  :math:`H_o = \mathcal J^\top (G\otimes I_K)\mathcal J`, where :math:`\mathcal J`
+  stacks :math:`J(r_j)` over the columns of :math:`R` (:math:`J` is linear in :math:`x`).
+  When :math:`G` is positive definite, :math:`\mathrm{rank}\,H_o = \mathrm{rank}\,\mathcal J`
+  over :math:`\mathbb Q`.
+* :math:`H_f = \nabla^2_\theta\, \mathrm{tr}(\tilde\Omega^\top F)` with the residual
+  moment :math:`\tilde\Omega = \sum_i \delta_i \tilde x_i^\top = \hat F\tilde\Sigma - \hat Y`
+  held fixed. Its diagonal blocks vanish; for layers :math:`l < m` and operator positions
+  :math:`(r_1, c_1)` of layer l, :math:`(r_2, c_2)` of layer m,
+  :math:`\partial^2/\partial T_l[r_1,c_1]\partial T_m[r_2,c_2] = P[c_1, r_2]\,M[c_2, r_1]`
+  with :math:`P = T_{<l}\tilde\Omega^\top T_{>m}` and :math:`M = T_{m-1}\cdots T_{l+1}`.
+  Each parameter's positions come from the layer's Toeplitz gather table, so the block is
+  one matrix product.
+* :math:`H_L = H_o + H_f`.
+
+The data enter only through :math:`\tilde\Sigma` and :math:`\hat Y`; the cost after forming
+them does not depend on the number of samples. Everything is computed over one
+:class:`~exacthess.rings.Ring`: exact rationals, GF(p), or sympy symbols.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .architecture import Architecture, ConvLayer
+from .data import Problem, make_problem
+from .rings import QQ, Ring, get_ring
+
+__all__ = ["Engine", "HessianResult", "hessian", "toeplitz_operator"]
+
+
+def _pad_rows(ring: Ring, mat: np.ndarray, n_core: int) -> np.ndarray:
+    """Append zero rows so that row ``n_core + 1`` (the padding index) exists."""
+    extra = n_core + 2 - mat.shape[0]
+    return np.concatenate([mat, ring.zeros((extra, mat.shape[1]))], axis=0)
+
+
+def toeplitz_operator(layer: ConvLayer, weights: np.ndarray, ring: Ring = QQ, aug: bool = False) -> np.ndarray:
+    """The exact operator matrix ``T(w)`` of one layer (``n_out x n_in``, channel-major).
+
+    Block ``(o, i)`` is the (doubly-block) banded Toeplitz matrix of ``w[o, i]``. With
+    ``aug`` the matrix is ``[[T, b 1], [0, 1]]`` of size ``(n_out + 1) x (n_in + 1)``.
+
+    Args:
+        layer: the layer.
+        weights: ``(c_out, n_taps)`` array in tap ordering, already in ``ring``.
+    """
+    n_out, n_in = layer.n_out, layer.n_in
+    A = ring.zeros((n_out + aug, n_in + aug))
+    src = layer.sources  # (T, N_out)
+    N_out = src.shape[1]
+    o, tau, x = np.meshgrid(np.arange(layer.c_out), np.arange(layer.n_taps), np.arange(N_out), indexing="ij")
+    cols = src[tau, x]
+    ok = cols <= n_in if aug else cols < n_in
+    A[(o * N_out + x)[ok], cols[ok]] = weights[o[ok], tau[ok]]
+    if aug:
+        A[n_out, n_in] = ring.one
+    return A
+
+
+class Engine:
+    """All Hessian pieces of one :class:`~exacthess.data.Problem` over one ring.
+
+    Blocks are returned in the documented parameter ordering of the architecture.
+    Layer indices are 1-based (``1..L+1``) as in the papers.
+    """
+
+    def __init__(self, problem: Problem, ring: Ring = QQ):
+        self.problem = problem
+        self.arch: Architecture = problem.arch
+        self.ring = ring
+        self.aug = problem.aug
+        self.layers = self.arch.layers
+        self.K = self.arch.output_dim
+        self.L1 = len(self.layers)  # L + 1
+        conv = ring.convert
+        self.weights = [conv(w) for w in problem.weights]
+        self.sigma = conv(problem.sigma)
+        self.yhat = conv(problem.yhat)
+        self.R = conv(problem.R)
+        self.G = conv(problem.G)
+
+    # ----- operators and products -------------------------------------------------------
+    @cached_property
+    def ops(self) -> list:
+        """``ops[l-1]`` = augmented operator of layer l."""
+        return [toeplitz_operator(layer, w, self.ring, self.aug) for layer, w in zip(self.layers, self.weights)]
+
+    def dim(self, l: int) -> int:
+        """Size of the (augmented) space after layer l (l = 0 is the input)."""
+        n = self.layers[0].n_in if l == 0 else self.layers[l - 1].n_out
+        return n + self.aug
+
+    @cached_property
+    def backward(self) -> list:
+        """``backward[l]`` = ``T_{>l}`` restricted to the K outputs, shape ``K x dim(l)``."""
+        r = self.ring
+        out = [None] * (self.L1 + 1)
+        top = r.zeros((self.K, self.dim(self.L1)))
+        top[:, : self.K] = r.eye(self.K)
+        out[self.L1] = top
+        for l in range(self.L1, 0, -1):
+            out[l - 1] = r.matmul(out[l], self.ops[l - 1])
+        return out
+
+    @cached_property
+    def end_to_end(self) -> np.ndarray:
+        """``F^ = T_{L+1} ... T_1`` (K x dim(0)); with biases its last column is the offset."""
+        return self.backward[0]
+
+    @cached_property
+    def omega(self) -> np.ndarray:
+        """Residual moment ``Omega~ = sum_i delta_i x~_i^T = F^ Sigma~ - Yhat~`` (K x dim(0))."""
+        r = self.ring
+        return r.sub(r.matmul(self.end_to_end, self.sigma), self.yhat)
+
+    def _forward_all(self, cols: np.ndarray) -> list:
+        out = [cols]
+        for l in range(1, self.L1):
+            out.append(self.ring.matmul(self.ops[l - 1], out[-1]))
+        return out  # out[l-1] = T_{<l} cols
+
+    @cached_property
+    def forward_R(self) -> list:
+        """``forward_R[l-1] = T_{<l} R``."""
+        return self._forward_all(self.R)
+
+    @cached_property
+    def forward_omega(self) -> list:
+        """``forward_omega[l-1] = T_{<l} Omega~^T``."""
+        return self._forward_all(np.ascontiguousarray(self.omega.T))
+
+    @cached_property
+    def forward_sigma(self) -> list:
+        """``forward_sigma[l-1] = T_{<l} Sigma~``."""
+        return self._forward_all(self.sigma)
+
+    def between(self, l: int, m: int) -> np.ndarray:
+        """``M = T_{m-1} ... T_{l+1}`` (``dim(m-1) x dim(l)``; identity when m = l + 1)."""
+        cur = self.ring.eye(self.dim(l))
+        for k in range(l + 1, m):
+            cur = self.ring.matmul(self.ops[k - 1], cur)
+        return cur
+
+    # ----- parameter-space contractions -------------------------------------------------
+    def contract(self, l: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """``out[(b, a), theta] = sum_{(row, col) in pos(theta)} left[a, row] right[col, b]``.
+
+        ``left`` has shape ``(A, dim(l))`` and ``right`` ``(dim(l-1), B)``; the result has
+        ``B * A`` rows (``b`` major) and the layer's parameters as columns (documented order).
+        This is ``J``-type gathering through the Toeplitz position table of layer l."""
+        r = self.ring
+        layer = self.layers[l - 1]
+        src = layer.sources
+        T, N = src.shape
+        A, B = left.shape[0], right.shape[1]
+        Lr = left[:, : layer.n_out].reshape(A * layer.c_out, N)
+        Rg = _pad_rows(r, right, layer.n_in)[src]  # (T, N, B)
+        C = r.matmul(Lr, np.ascontiguousarray(Rg.transpose(1, 0, 2).reshape(N, T * B)))
+        C = C.reshape(A, layer.c_out, T, B).transpose(3, 0, 1, 2).reshape(B * A, layer.c_out * T)
+        return C[:, layer.tap_to_documented]
+
+    def jacobian(self, l: int) -> np.ndarray:
+        """``J_l``: rows ``(j, c)`` = ``dF_c(r_j) / d theta_l`` for the columns ``r_j`` of R."""
+        return self.contract(l, self.backward[l], self.forward_R[l - 1])
+
+    @cached_property
+    def jacobians(self) -> list:
+        return [self.jacobian(l) for l in range(1, self.L1 + 1)]
+
+    @cached_property
+    def jacobian_stack(self) -> np.ndarray:
+        """``script J`` (``rK x p``, rows ``(j, c)``): ``H_o = J^T (G (x) I_K) J``."""
+        return np.concatenate(self.jacobians, axis=1)
+
+    def block_o(self, l: int, m: int) -> np.ndarray:
+        """Block ``(l, m)`` of ``H_o``."""
+        r = self.ring
+        Jl, Jm = self.jacobians[l - 1], self.jacobians[m - 1]
+        rr = self.G.shape[0]
+        if self.problem.gram_is_identity:
+            GJm = Jm
+        else:
+            GJm = r.matmul(self.G, Jm.reshape(rr, -1)).reshape(Jm.shape)
+        return r.matmul(np.ascontiguousarray(Jl.T), GJm)
+
+    def block_f(self, l: int, m: int) -> np.ndarray:
+        """Block ``(l, m)`` of ``H_f`` (zero for l = m)."""
+        r = self.ring
+        pl, pm = self.layers[l - 1].n_params, self.layers[m - 1].n_params
+        if l == m:
+            return r.zeros((pl, pm))
+        if l > m:
+            return np.ascontiguousarray(self.block_f(m, l).T)
+        Ll, Lm = self.layers[l - 1], self.layers[m - 1]
+        P = r.matmul(self.forward_omega[l - 1], self.backward[m])  # dim(l-1) x dim(m)
+        M = self.between(l, m)  # dim(m-1) x dim(l)
+        Sl, Sm = Ll.sources, Lm.sources
+        Tl, Nl = Sl.shape
+        Tm, Nm = Sm.shape
+        Ph = _pad_rows(r, P[:, : Lm.n_out], Ll.n_in)[Sl]  # (Tl, Nl, m_m*Nm)
+        Ph = Ph.reshape(Tl, Nl, Lm.c_out, Nm).transpose(0, 2, 1, 3).reshape(Tl * Lm.c_out, Nl * Nm)
+        Mh = _pad_rows(r, M[:, : Ll.n_out], Lm.n_in)[Sm]  # (Tm, Nm, m_l*Nl)
+        Mh = Mh.reshape(Tm, Nm, Ll.c_out, Nl).transpose(3, 1, 0, 2).reshape(Nl * Nm, Tm * Ll.c_out)
+        C = r.matmul(np.ascontiguousarray(Ph), np.ascontiguousarray(Mh))
+        C = C.reshape(Tl, Lm.c_out, Tm, Ll.c_out).transpose(3, 0, 1, 2).reshape(pl, pm)
+        return C[np.ix_(Ll.tap_to_documented, Lm.tap_to_documented)]
+
+    def block(self, name: str, l: int, m: int) -> np.ndarray:
+        if name == "H_o":
+            return self.block_o(l, m)
+        if name == "H_f":
+            return self.block_f(l, m)
+        if name == "H_L":
+            return self.ring.add(self.block_o(l, m), self.block_f(l, m))
+        raise ValueError(f"name = {name!r} is not valid; expected 'H_L', 'H_o' or 'H_f'")
+
+    def full(self, name: str) -> np.ndarray:
+        rows = [np.concatenate([self.block(name, l, m) for m in range(1, self.L1 + 1)], axis=1)
+                for l in range(1, self.L1 + 1)]
+        return np.concatenate(rows, axis=0)
+
+    def block_column(self, name: str, m: int) -> np.ndarray:
+        """Block column ``H^{.m}``: all rows, the columns of layer m."""
+        return np.concatenate([self.block(name, l, m) for l in range(1, self.L1 + 1)], axis=0)
+
+
+@dataclass
+class HessianResult:
+    """Hessians of one network at one point, over one field.
+
+    Attributes:
+        arch, field: what and where.
+        H_L, H_o, H_f: full ``p x p`` matrices (numpy arrays over the field).
+        engine: the :class:`Engine`, for blocks (``engine.block("H_f", l, m)``),
+            block columns, the Jacobian stack and the data moments.
+    """
+
+    arch: Architecture
+    field: Ring
+    engine: Engine = field(repr=False)
+
+    @cached_property
+    def H_o(self):
+        return self.engine.full("H_o")
+
+    @cached_property
+    def H_f(self):
+        return self.engine.full("H_f")
+
+    @cached_property
+    def H_L(self):
+        return self.field.add(self.H_o, self.H_f)
+
+    def block(self, name: str, l: int, m: int):
+        return self.engine.block(name, l, m)
+
+    def block_column(self, name: str, l: int):
+        return self.engine.block_column(name, l)
+
+    def to_sympy(self, name: str = "H_L"):
+        """The matrix as a ``sympy.Matrix`` (QQ and SR only)."""
+        import sympy
+        M = getattr(self, name)
+        return sympy.Matrix(M.shape[0], M.shape[1],
+                            [v if isinstance(v, sympy.Basic) else sympy.Rational(int(v.p), int(v.q)) for v in M.flat])
+
+
+def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None = None,
+            seed: int = 0, field="QQ") -> HessianResult:
+    """Exact Hessians ``H_L``, ``H_o``, ``H_f`` of the MSE loss of a linear network.
+
+    Args:
+        arch: :class:`~exacthess.FCN` or :class:`~exacthess.CNN`.
+        params: list of arrays of shapes ``arch.param_shapes()`` (floats converted exactly,
+            or sympy symbols with ``field="SR"``); seeded integers if None.
+        data: ``(X, Y)`` arrays of shapes ``(n, d)`` and ``(n, K)``; seeded if None.
+        n_samples: number of seeded samples (default ``2 d``).
+        seed: seed for generated parameters and data.
+        field: ``"QQ"`` (exact rationals), ``"GF(p)"`` or a prime ``p``, or ``"SR"``.
+
+    >>> from exacthess import FCN
+    >>> H = hessian(FCN(2, (), 1), data=([[1, 0], [0, 2]], [[1], [0]]), params=[[[1, 1]]])
+    >>> H.H_L.tolist()
+    [[1, 0], [0, 4]]
+    """
+    ring = get_ring(field)
+    problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params)
+    return HessianResult(arch, ring, Engine(problem, ring))

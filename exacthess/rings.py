@@ -1,0 +1,216 @@
+"""One small array API over the grounds exacthess computes in.
+
+A *ring* turns exact rationals into arrays and multiplies them; everything else the Hessian
+engine does (reshapes, transposes, gathers) is plain numpy indexing, which works on every
+ground. This mirrors sympy's ``polys/matrices`` (one matrix API over ZZ, QQ, GF(p)):
+
+* :data:`QQ` -- exact rationals: numpy object arrays of FLINT ``fmpq``; large products go
+  through FLINT's ``fmpq_mat``.
+* :class:`GF` -- the prime field GF(p), ``p < 2**31``: int64 arrays in ``[0, p)``; products
+  are exact float64 BLAS calls on 16-bit halves, so they are fast and never round.
+* :data:`SR` -- symbols: numpy object arrays of sympy expressions (tiny networks).
+* :data:`ABS` -- float64 magnitudes: every input replaced by its absolute value and every
+  subtraction by an addition, so each output bounds ``|exact entry|`` from above. Used only
+  to size certificates (Hadamard bounds), never to decide a rank.
+
+>>> F = GF(7)
+>>> a = F.convert(np.array([[fmpq(1, 2), fmpq(3)]], dtype=object))
+>>> a, F.matmul(a, a.T)
+(array([[4, 3]]), array([[4]]))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+from flint import fmpq, fmpq_mat, fmpz
+
+__all__ = ["Ring", "QQ", "GF", "SR", "ABS", "get_ring"]
+
+
+class Ring:
+    """Interface: ``convert``, ``zeros``, ``eye``, ``add``, ``sub``, ``mul``, ``matmul``, ``sum``."""
+
+    name = "ring"
+    exact = True
+
+    def convert(self, arr: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def zeros(self, shape) -> np.ndarray:
+        out = np.empty(shape, dtype=object)
+        out.fill(self.zero)
+        return out
+
+    def eye(self, n: int) -> np.ndarray:
+        out = self.zeros((n, n))
+        for i in range(n):
+            out[i, i] = self.one
+        return out
+
+    def add(self, a, b):
+        return a + b
+
+    def sub(self, a, b):
+        return a - b
+
+    def mul(self, a, b):
+        return a * b
+
+    def matmul(self, a, b):
+        return np.dot(a, b) if a.shape[1] else self.zeros((a.shape[0], b.shape[1]))
+
+    def sum(self, a, axis):
+        if a.shape[axis] == 0:
+            shape = list(a.shape)
+            del shape[axis]
+            return self.zeros(tuple(shape))
+        return a.sum(axis=axis)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class _Rationals(Ring):
+    name = "QQ"
+    zero = fmpq(0)
+    one = fmpq(1)
+
+    def convert(self, arr):
+        return np.asarray(arr, dtype=object)
+
+    def matmul(self, a, b):
+        m, k = a.shape
+        n = b.shape[1]
+        if k == 0 or m == 0 or n == 0:
+            return self.zeros((m, n))
+        if m * k * n <= 20_000:
+            return np.dot(a, b)
+        prod = fmpq_mat(m, k, a.ravel().tolist()) * fmpq_mat(k, n, b.ravel().tolist())
+        return np.array(prod.entries(), dtype=object).reshape(m, n)
+
+
+class GF(Ring):
+    """The prime field GF(p) for a prime ``2 < p < 2**31``."""
+
+    exact = True
+
+    def __init__(self, p: int):
+        p = int(p)
+        if not (2 < p < 2**31) or not fmpz(p).is_prime():
+            raise ValueError(f"p = {p} is not valid; expected a prime 2 < p < 2**31")
+        self.p = p
+        self.name = f"GF({p})"
+        self.zero = 0
+        self.one = 1
+
+    def __eq__(self, other):
+        return isinstance(other, GF) and other.p == self.p
+
+    def __hash__(self):
+        return hash(("GF", self.p))
+
+    def convert(self, arr):
+        p = self.p
+        flat = [(int(v.p) % p) * pow(int(v.q), -1, p) % p for v in np.asarray(arr, dtype=object).flat]
+        return np.array(flat, dtype=np.int64).reshape(np.shape(arr))
+
+    def zeros(self, shape):
+        return np.zeros(shape, dtype=np.int64)
+
+    def eye(self, n):
+        return np.eye(n, dtype=np.int64)
+
+    def add(self, a, b):
+        return (a + b) % self.p
+
+    def sub(self, a, b):
+        return (a - b) % self.p
+
+    def mul(self, a, b):
+        return (a * b) % self.p
+
+    def sum(self, a, axis):
+        return np.sum(a, axis=axis) % self.p  # p < 2**31: up to 2**32 terms fit in int64
+
+    def matmul(self, a, b):
+        """Exact ``a @ b mod p`` with float64 BLAS: split entries into 16-bit halves."""
+        p = self.p
+        m, k = a.shape
+        n = b.shape[1]
+        if k == 0:
+            return np.zeros((m, n), dtype=np.int64)
+        a1, a0 = (a >> 16).astype(np.float64), (a & 0xFFFF).astype(np.float64)
+        b1, b0 = (b >> 16).astype(np.float64), (b & 0xFFFF).astype(np.float64)
+        out = np.zeros((m, n), dtype=np.int64)
+        step = 1 << 19  # keeps every partial sum below 2**53
+        for s in range(0, k, step):
+            sl = slice(s, s + step)
+            hh = (a1[:, sl] @ b1[sl]).astype(np.int64) % p
+            hl = ((a1[:, sl] @ b0[sl]) + (a0[:, sl] @ b1[sl])).astype(np.int64) % p
+            ll = (a0[:, sl] @ b0[sl]).astype(np.int64) % p
+            t = (hh * 65536) % p
+            t = ((t + hl) * 65536) % p
+            out = (out + t + ll) % p
+        return out
+
+
+class _Symbols(Ring):
+    name = "SR"
+    zero = sympy.Integer(0)
+    one = sympy.Integer(1)
+
+    def convert(self, arr):
+        out = np.empty(np.shape(arr), dtype=object)
+        for idx, v in np.ndenumerate(np.asarray(arr, dtype=object)):
+            out[idx] = v if isinstance(v, sympy.Basic) else sympy.Rational(int(v.p), int(v.q))
+        return out
+
+    def matmul(self, a, b):
+        out = super().matmul(a, b)
+        return out
+
+
+class _Magnitudes(Ring):
+    name = "ABS"
+    exact = False
+    zero = 0.0
+    one = 1.0
+
+    def convert(self, arr):
+        return np.array([abs(float(v)) for v in np.asarray(arr, dtype=object).flat],
+                        dtype=np.float64).reshape(np.shape(arr))
+
+    def zeros(self, shape):
+        return np.zeros(shape)
+
+    def eye(self, n):
+        return np.eye(n)
+
+    def sub(self, a, b):
+        return a + b
+
+    def matmul(self, a, b):
+        return a @ b
+
+
+QQ = _Rationals()
+SR = _Symbols()
+ABS = _Magnitudes()
+
+
+def get_ring(field) -> Ring:
+    """Resolve ``"QQ"``, ``"SR"``, ``"GF(p)"``, an int prime or a :class:`Ring`."""
+    if isinstance(field, Ring):
+        return field
+    if isinstance(field, (int, np.integer)) and not isinstance(field, bool):
+        return GF(int(field))
+    if isinstance(field, str):
+        key = field.strip()
+        if key.upper() in ("QQ", "Q"):
+            return QQ
+        if key.upper() in ("SR", "SYMBOLIC", "SYMPY"):
+            return SR
+        if key.upper().startswith("GF(") and key.endswith(")"):
+            return GF(int(key[3:-1]))
+    raise ValueError(f"field = {field!r} is not valid; expected 'QQ', 'SR', 'GF(p)' or a prime p < 2**31")

@@ -1,0 +1,168 @@
+"""Rank statements for deep linear fully-connected networks.
+
+Singh, Bachmann & Hofmann, "Analytic insights into structure and rank of neural network
+Hessian maps", NeurIPS 2021; as encoded in ``shared/reference/FORMULAS.md`` section 1 (the
+notebook ``001_5600b1298ad617b3.txt`` and the slide "Related work" of ``000_...txt``).
+
+Notation: ``q = min(r, K, m_1, ..., m_L)``, ``s = min(r, K)`` (generic targets, as in the
+notebook and the authors' code). Conjectures (empirical fits recorded in FORMULAS.md, not from
+the paper) are registered with kind ``conjecture``.
+"""
+
+from __future__ import annotations
+
+from .registry import Context, Statement, register
+
+CITE = "Singh, Bachmann & Hofmann, NeurIPS 2021 (FORMULAS.md s.1; reference 001_5600b1298ad617b3.txt)"
+CITE_OBS = "FORMULAS.md s.1, observation made while preparing exacthess (float64; not from the paper)"
+
+
+def q_of(ctx: Context) -> int:
+    return min((ctx.r, ctx.K) + tuple(ctx.widths))
+
+
+def s_generic(ctx: Context) -> int:
+    return min(ctx.r, ctx.K)
+
+
+def _no_bias(ctx: Context):
+    return "biases: no published formula encoded" if ctx.bias else None
+
+
+def _no_bias_generic_targets(ctx: Context):
+    if ctx.bias:
+        return _no_bias(ctx)
+    if ctx.s != min(ctx.r, ctx.K):
+        return f"rank(Omega) = {ctx.s} < min(r, K) = {min(ctx.r, ctx.K)} (non-generic residual)"
+    return None
+
+
+def _pred_H_o(ctx):
+    q = q_of(ctx)
+    return q * (ctx.r + ctx.K - q)
+
+
+def _pred_H_f(ctx):
+    q, s = q_of(ctx), s_generic(ctx)
+    return 2 * q * sum(ctx.widths) + 2 * q * s - (ctx.L + 1) * q * q
+
+
+def _pred_H_L(ctx):
+    q = q_of(ctx)
+    return 2 * q * sum(ctx.widths) - (ctx.L + 1) * q * q + q * (ctx.r + ctx.K)
+
+
+register(Statement(
+    id="singh2021.H_o", quantity="H_o", kind="exact (generic)", relation="==",
+    formula="q (r + K - q)", condition="no biases; generic parameters",
+    citation=CITE, predict=_pred_H_o, applies=_no_bias))
+
+register(Statement(
+    id="singh2021.H_f", quantity="H_f", kind="exact (generic)", relation="==",
+    formula="2q sum(m_l) + 2qs - (L+1) q^2, s = min(r, K)",
+    condition="no biases; generic parameters and targets (rank Omega = min(r, K))",
+    citation=CITE, predict=_pred_H_f, applies=_no_bias_generic_targets))
+
+register(Statement(
+    id="singh2021.H_f.bound", quantity="H_f", kind="proven upper bound", relation="<=",
+    formula="2q sum(m_l) + 2qs - (L+1) q^2, s = min(r, K)",
+    condition="no biases (the notebook states it as a bound)",
+    citation=CITE, predict=_pred_H_f, applies=_no_bias))
+
+register(Statement(
+    id="singh2021.H_L", quantity="H_L", kind="exact (generic)", relation="==",
+    formula="2q sum(m_l) - (L+1) q^2 + q (r + K)",
+    condition="no biases; generic parameters and targets (rank Omega = min(r, K))",
+    citation=CITE, predict=_pred_H_L, applies=_no_bias_generic_targets))
+
+
+# ---- conjectures recorded in FORMULAS.md (observations, not from the paper) -------------
+def _qs(ctx):
+    return min((ctx.s,) + tuple(ctx.widths))
+
+
+def _pred_res_H_f(ctx):
+    qs = _qs(ctx)
+    return 2 * qs * sum(ctx.widths) + 2 * qs * ctx.s - (ctx.L + 1) * qs * qs
+
+
+def _pred_res_H_L(ctx):
+    q, qs = q_of(ctx), _qs(ctx)
+    return q * (ctx.r + ctx.K - q) + 2 * qs * sum(ctx.widths) - ctx.L * qs * qs
+
+
+register(Statement(
+    id="conjecture.residual.H_f", quantity="H_f", kind="conjecture", relation="==",
+    formula="2 q_s sum(m_l) + 2 q_s s - (L+1) q_s^2, s = rank(Omega), q_s = min(s, m_1..m_L)",
+    condition="no biases; generic parameters", citation=CITE_OBS,
+    predict=_pred_res_H_f, applies=_no_bias))
+
+register(Statement(
+    id="conjecture.residual.H_L", quantity="H_L", kind="conjecture", relation="==",
+    formula="q (r + K - q) + 2 q_s sum(m_l) - L q_s^2",
+    condition="no biases; generic parameters", citation=CITE_OBS,
+    predict=_pred_res_H_L, applies=_no_bias))
+
+
+def _fcn_layers(ctx):
+    return range(1, ctx.L + 2)
+
+
+def _pred_block_column(ctx, l):
+    q = q_of(ctx)
+    m = (ctx.s,) + tuple(ctx.widths) + (ctx.s,)
+    return q * (m[l - 1] + m[l]) - q * q
+
+
+register(Statement(
+    id="conjecture.block_column", quantity="H_f[:,{l}]", kind="conjecture", relation="==",
+    formula="q (m'_{l-1} + m'_l) - q^2, m'_0 = m'_{L+1} = s",
+    condition="no biases; generic parameters and targets", citation=CITE_OBS,
+    predict=_pred_block_column, applies=_no_bias_generic_targets, layers=_fcn_layers))
+
+
+def _bias_only(ctx):
+    return None if ctx.bias else "network has no biases"
+
+
+def _bias_one_hidden(ctx):
+    if not ctx.bias:
+        return "network has no biases"
+    return None if ctx.L == 1 else f"formula fitted for one hidden layer; L = {ctx.L}"
+
+
+def _pred_bias_H_o(ctx):
+    q = q_of(ctx)
+    return q * (ctx.r + ctx.K - q) + ctx.K
+
+
+def _pred_bias_H_f(ctx):
+    return 2 * ctx.widths[0] * min(ctx.r + 1, ctx.K)
+
+
+def _pred_bias_H_L(ctx):
+    q, st = q_of(ctx), min(ctx.r + 1, ctx.K)
+    return ctx.ranks["H_o"] + ctx.ranks["H_f"] - q * (2 * st - q - 1)
+
+
+register(Statement(
+    id="conjecture.bias.H_o", quantity="H_o", kind="conjecture", relation="==",
+    formula="q (r + K - q) + K", condition="biases on every layer; generic parameters",
+    citation=CITE_OBS + "; empirical fit", predict=_pred_bias_H_o, applies=_bias_only))
+
+register(Statement(
+    id="conjecture.bias.H_f", quantity="H_f", kind="conjecture", relation="==",
+    formula="2 m_1 min(r + 1, K)", condition="biases; one hidden layer; generic parameters",
+    citation=CITE_OBS + "; empirical fit", predict=_pred_bias_H_f, applies=_bias_one_hidden))
+
+register(Statement(
+    id="conjecture.bias.H_L", quantity="H_L", kind="conjecture", relation="==",
+    formula="rank H_o + rank H_f - q (2 s~ - q - 1), s~ = min(r + 1, K)",
+    condition="biases on every layer; generic parameters",
+    citation=CITE_OBS + "; empirical fit", predict=_pred_bias_H_L, applies=_bias_only))
+
+register(Statement(
+    id="subadditivity", quantity="H_L", kind="proven upper bound", relation="<=",
+    formula="rank H_o + rank H_f", condition="always (H_L = H_o + H_f)",
+    citation="linear algebra; stated in Singh, Hofmann & Schoelkopf, ICML 2023 (000_...txt)",
+    predict=lambda ctx: ctx.ranks["H_o"] + ctx.ranks["H_f"], family=("fcn", "cnn")))
