@@ -81,7 +81,7 @@ def rational_array(values: Any, name: str = "array", ndim: int | None = None) ->
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise NonFiniteError(
-                f"{name}[{', '.join(map(str, idx))}] = {values[idx]!r} is not finite; "
+                f"{name}[{', '.join(map(str, idx))}] = {float(values[idx])!r} is not finite; "
                 "expected finite numbers (NaN and inf have no exact value)"
             )
     try:

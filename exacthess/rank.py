@@ -161,7 +161,7 @@ def integer_matrix(M) -> fmpz_mat:
     if isinstance(M, np.ndarray) and M.dtype.kind == "f":
         if not np.isfinite(M).all():
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(M))[0])
-            raise NonFiniteError(f"matrix[{idx[0]}, {idx[1]}] = {M[idx]!r} is not finite; "
+            raise NonFiniteError(f"matrix[{idx[0]}, {idx[1]}] = {float(M[idx])!r} is not finite; "
                                  "expected finite numbers (they are converted exactly)")
     try:
         arr = np.asarray(M, dtype=object)

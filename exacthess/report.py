@@ -97,7 +97,7 @@ class Report:
         from rich.table import Table
         t = Table(title=f"{self.arch!r}  ({self.arch.n_params} parameters)", show_lines=False)
         for col in ("statement", "quantity", "exact", "predicted", "rel", "verdict", "how the rank is known", "float64"):
-            t.add_column(col, overflow="fold")
+            t.add_column(col, overflow="fold", no_wrap=col in ("statement", "quantity"))
         style = {"holds": "green", "VIOLATED": "bold red", "refuted": "yellow", "n/a": "dim"}
         for r in self.rows:
             fl = "" if r.float_rank is None else (f"{r.float_rank} (differs!)" if r.float_disagrees else str(r.float_rank))
@@ -126,8 +126,9 @@ class Report:
             con.print(f"reproduce: {self.command}")
 
     def print(self) -> None:
+        import sys
         from rich.console import Console
-        self._print(Console())
+        self._print(Console() if sys.stdout.isatty() else Console(width=160))
 
     def __str__(self) -> str:
         return self.render()

@@ -16,3 +16,8 @@ settings.register_profile("dev", max_examples=15, deadline=None, **_common)
 settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True, **_common)
 settings.register_profile("thorough", max_examples=300, deadline=None, **_common)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

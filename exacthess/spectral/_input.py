@@ -106,7 +106,7 @@ def float_kernel(kernel: Any, name: str = "kernel") -> np.ndarray:
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise NonFiniteError(
-            f"{name}[{', '.join(map(str, idx))}] = {arr[idx]!r} is not finite; "
+            f"{name}[{', '.join(map(str, idx))}] = {float(arr[idx])!r} is not finite; "
             "expected finite numbers"
         )
     return arr

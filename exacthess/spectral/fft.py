@@ -110,4 +110,3 @@ def count_singular_values(spec: ConvSpec) -> int:
     return min(spec.rows, spec.cols)
 
 
-_ = math  # (kept for type checkers)

@@ -29,9 +29,17 @@ def _no_bias(ctx: Context):
     return "biases: no published formula encoded" if ctx.bias else None
 
 
-def _no_bias_generic_targets(ctx: Context):
+def _no_bias_deep(ctx: Context):
     if ctx.bias:
         return _no_bias(ctx)
+    if ctx.L < 1:
+        return "no hidden layer (L = 0): F is linear in each sample and H_f = 0; the formula is for L >= 1"
+    return None
+
+
+def _no_bias_generic_targets(ctx: Context):
+    if ctx.bias or ctx.L < 1:
+        return _no_bias_deep(ctx)
     if ctx.s != min(ctx.r, ctx.K):
         return f"rank(Omega) = {ctx.s} < min(r, K) = {min(ctx.r, ctx.K)} (non-generic residual)"
     return None
@@ -60,7 +68,7 @@ register(Statement(
 register(Statement(
     id="singh2021.H_f", quantity="H_f", kind="exact (generic)", relation="==",
     formula="2q sum(m_l) + 2qs - (L+1) q^2, s = min(r, K)",
-    condition="no biases; generic parameters and targets (rank Omega = min(r, K))",
+    condition="no biases; L >= 1; generic parameters and targets (rank Omega = min(r, K))",
     citation=CITE, predict=_pred_H_f, applies=_no_bias_generic_targets))
 
 register(Statement(
@@ -94,8 +102,8 @@ def _pred_res_H_L(ctx):
 register(Statement(
     id="conjecture.residual.H_f", quantity="H_f", kind="conjecture", relation="==",
     formula="2 q_s sum(m_l) + 2 q_s s - (L+1) q_s^2, s = rank(Omega), q_s = min(s, m_1..m_L)",
-    condition="no biases; generic parameters", citation=CITE_OBS,
-    predict=_pred_res_H_f, applies=_no_bias))
+    condition="no biases; L >= 1; generic parameters", citation=CITE_OBS,
+    predict=_pred_res_H_f, applies=_no_bias_deep))
 
 register(Statement(
     id="conjecture.residual.H_L", quantity="H_L", kind="conjecture", relation="==",
@@ -117,7 +125,7 @@ def _pred_block_column(ctx, l):
 register(Statement(
     id="conjecture.block_column", quantity="H_f[:,{l}]", kind="conjecture", relation="==",
     formula="q (m'_{l-1} + m'_l) - q^2, m'_0 = m'_{L+1} = s",
-    condition="no biases; generic parameters and targets", citation=CITE_OBS,
+    condition="no biases; L >= 1; generic parameters and targets", citation=CITE_OBS,
     predict=_pred_block_column, applies=_no_bias_generic_targets, layers=_fcn_layers))
 
 

@@ -1,0 +1,205 @@
+"""The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``.
+
+Exit codes: 0 success, 1 a statement is violated (or a counterexample was found), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import ExactHessError
+
+__all__ = ["main", "build_parser"]
+
+
+def _ints(text: str, name: str) -> list:
+    """Parse ``"5,10"`` into ints and ``"3x2,1x1"`` into tuples."""
+    text = text.strip().strip('"').strip("'")
+    if text == "":
+        return []
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            out.append(tuple(int(v) for v in part.split("x")) if "x" in part else int(part))
+        except ValueError:
+            raise ExactHessError(f"{name} = {text!r} is not valid; expected comma-separated integers "
+                                 "(e.g. 5,10) or per-dimension pairs like 3x2") from None
+    return out
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--samples", type=int, default=None, metavar="N", help="number of seeded samples (default 2 d)")
+    p.add_argument("--seed", type=int, default=0, help="seed of parameters, data and primes (default 0)")
+    p.add_argument("--bias", action="store_true", help="biases on every layer")
+    p.add_argument("--certify", choices=["auto", "always", "never"], default="auto",
+                   help="certify upper bounds: auto (within --budget), always, never")
+    p.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
+                   help="certification budget per rank in auto mode (default 60)")
+    p.add_argument("--no-float", action="store_true", help="skip the float64 matrix_rank comparison")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="exacthess",
+        description="Exact, certified ranks of neural-network Hessians and exact checks of published statements.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    pv = sub.add_parser("verify", help="verify the rank statements for one architecture",
+                        description="Compute exact Hessian ranks and check every registered statement.")
+    vs = pv.add_subparsers(dest="family", metavar="FAMILY")
+    vs.required = True
+    f = vs.add_parser("fcn", help="deep linear fully-connected network",
+                      description="exacthess verify fcn --input-dim 25 --widths 5,10 --output-dim 10 --samples 50")
+    f.add_argument("--input-dim", type=int, required=True, help="input dimension d")
+    f.add_argument("--widths", type=str, default="", help="hidden widths, comma-separated (empty: no hidden layer)")
+    f.add_argument("--output-dim", type=int, required=True, help="output dimension K")
+    _add_common(f)
+    c = vs.add_parser("cnn", help="deep linear CNN (convolutions + fully-connected output layer)",
+                      description="exacthess verify cnn --input-shape 16 --channels 4,4 --kernel-sizes 3,3 --output-dim 5")
+    c.add_argument("--input-shape", type=str, required=True, help="d0 (1-D) or HxW (2-D)")
+    c.add_argument("--channels", type=str, required=True, help="filters per hidden layer, comma-separated")
+    c.add_argument("--kernel-sizes", type=str, required=True, help="kernel size per layer (k or KHxKW), comma-separated")
+    c.add_argument("--output-dim", type=int, required=True, help="output dimension K")
+    c.add_argument("--in-channels", type=int, default=1, help="input channels m_0 (default 1)")
+    c.add_argument("--strides", type=str, default="1", help="stride per layer (default 1)")
+    c.add_argument("--paddings", type=str, default="0", help="zero padding per layer (default 0)")
+    _add_common(c)
+    try:
+        from .spectral import cli as spectral_cli
+        s = vs.add_parser("conv-sv", help="exact check of the FFT singular-value theorem of a conv layer",
+                          description="Sedghi, Gupta & Long (ICLR 2019): singular values of a circular convolution.")
+        spectral_cli.configure_verify(s)
+    except ImportError:  # pragma: no cover
+        spectral_cli = None
+
+    ps = sub.add_parser("search", help="search for a counterexample to a statement with Hypothesis",
+                        description="Search architectures for a counterexample to STATEMENT_ID.")
+    ps.add_argument("statement", metavar="STATEMENT_ID", help="a registered id (see `exacthess statements`)")
+    ps.add_argument("--max-examples", type=int, default=50, help="examples to try (default 50)")
+    ps.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
+    ps.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    pr = sub.add_parser("reproduce", help="reproduce a published table or figure")
+    rs = pr.add_subparsers(dest="target", metavar="TARGET")
+    rs.required = True
+    nb = rs.add_parser("notebook", help="the FCN rank notebook's table (175 / 150 / 250)",
+                       description="Recompute the notebook's ranks of H_f, H_o, H_L exactly and time it.")
+    nb.add_argument("--seed", type=int, default=1)
+    nb.add_argument("--json", action="store_true")
+    ct = rs.add_parser("cnn-trends", help="rank vs parameter count of 1-D linear CNNs (ICML 2023 trend)")
+    ct.add_argument("--out", default="exacthess-output", help="output folder (default exacthess-output)")
+    ct.add_argument("--quick", action="store_true", help="a smaller sweep")
+    ct.add_argument("--seed", type=int, default=0)
+    if spectral_cli is not None:
+        cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)")
+        spectral_cli.configure_reproduce(cs)
+
+    sub.add_parser("statements", help="list the registered statements")
+    return parser
+
+
+def _arch_from_args(args):
+    from .architecture import CNN, FCN
+    if args.family == "fcn":
+        return FCN(args.input_dim, _ints(args.widths, "--widths"), args.output_dim, bias=args.bias)
+    shape = _ints(args.input_shape.replace(",", "x"), "--input-shape")
+    shape = shape[0] if isinstance(shape[0], tuple) else tuple(shape)
+
+    def per_layer(text, name):
+        vals = _ints(text, name)
+        return vals[0] if len(vals) == 1 else list(vals)
+    return CNN(shape, tuple(_ints(args.channels, "--channels")), per_layer(args.kernel_sizes, "--kernel-sizes"),
+               args.output_dim, in_channels=args.in_channels, strides=per_layer(args.strides, "--strides"),
+               paddings=per_layer(args.paddings, "--paddings"), bias=args.bias)
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return None
+    def say(msg):
+        print(f"  computing {msg} ...", file=sys.stderr, flush=True)
+    return say
+
+
+def _cmd_verify(args) -> int:
+    if args.family == "conv-sv":
+        from .spectral import cli as spectral_cli
+        return spectral_cli.run_verify(args)
+    from .verify import verify
+    arch = _arch_from_args(args)
+    report = verify(arch, n_samples=args.samples, seed=args.seed, certify=args.certify,
+                    budget_seconds=args.budget, float_check=not args.no_float,
+                    progress=_progress(not args.json and sys.stderr.isatty()))
+    if args.json:
+        print(report.to_json(indent=2))
+    else:
+        report.print()
+    return 0 if report.ok else 1
+
+
+def _cmd_reproduce(args) -> int:
+    if args.target == "notebook":
+        from .reproduce import reproduce_notebook
+        report, rows, secs = reproduce_notebook(seed=args.seed)
+        if args.json:
+            print(json.dumps({"rows": [dict(zip(("quantity", "exact", "notebook", "match"), r)) for r in rows],
+                              "seconds": secs, "report": report.to_dict()}, indent=2))
+        else:
+            from rich.console import Console
+            from rich.table import Table
+            t = Table(title="Rank of neural Hessians: notebook (float64) vs exacthess (exact, certified)")
+            for col in ("matrix", "notebook (float64)", "exacthess (exact)", "how", "match"):
+                t.add_column(col)
+            for q, exact, nb, ok in rows:
+                t.add_row(q, str(nb), str(exact), report.rank_info[q].how, "yes" if ok else "NO")
+            con = Console()
+            con.print(t)
+            con.print(f"setting: d = 25, widths (5, 10), K = 10, n = 50 seeded integer samples, seed {args.seed}")
+            con.print(f"verified end to end in {secs:.2f} s; statements: "
+                      f"{'all hold' if report.ok else 'VIOLATED: ' + ', '.join(r.statement for r in report.violations)}")
+        return 0 if all(r[3] for r in rows) and report.ok else 1
+    if args.target == "cnn-trends":
+        from .trends import run_cnn_trends
+        return run_cnn_trends(args)
+    from .spectral import cli as spectral_cli
+    return spectral_cli.run_reproduce(args)
+
+
+def _cmd_statements(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from .theorems import REGISTRY, load_all
+    load_all()
+    t = Table(title="registered statements")
+    for col in ("id", "quantity", "kind", "statement", "condition", "families"):
+        t.add_column(col, overflow="fold")
+    for s in REGISTRY.values():
+        t.add_row(s.id, s.quantity, s.kind, f"rank {s.relation} {s.formula}", s.condition, ",".join(s.family))
+    Console().print(t)
+    return 0
+
+
+def _cmd_search(args) -> int:
+    from .search import run_search_cli
+    return run_search_cli(args)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
+                   "statements": _cmd_statements, "search": _cmd_search}[args.command]
+        return handler(args)
+    except ExactHessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

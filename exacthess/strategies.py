@@ -1,0 +1,72 @@
+"""Public Hypothesis strategies for architectures and sample counts.
+
+>>> from hypothesis import given
+>>> @given(fcn_architectures(max_size=4))
+... def test(arch):
+...     assert arch.n_params >= 1
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from .architecture import CNN, FCN
+from .errors import InvalidArchitectureError
+
+__all__ = ["fcn_architectures", "cnn_architectures", "sample_counts", "architectures_with_samples"]
+
+
+@st.composite
+def fcn_architectures(draw, max_size: int = 6, max_depth: int = 3, bias=False):
+    """FCNs with sizes in ``1..max_size`` and ``0..max_depth`` hidden layers.
+
+    Bottlenecks, output dims larger than widths and so on arise naturally. ``bias`` is a bool
+    or None (drawn)."""
+    d = draw(st.integers(1, max_size))
+    depth = draw(st.integers(0, max_depth))
+    widths = tuple(draw(st.lists(st.integers(1, max_size), min_size=depth, max_size=depth)))
+    k = draw(st.integers(1, max_size))
+    b = draw(st.booleans()) if bias is None else bias
+    return FCN(d, widths, k, bias=b)
+
+
+@st.composite
+def cnn_architectures(draw, dims: int = 1, max_input: int = 8, max_channels: int = 3, max_depth: int = 2,
+                      max_kernel: int = 4, max_output: int = 4, strides: bool = True, paddings: bool = True,
+                      bias=False, max_in_channels: int = 2):
+    """Valid linear CNNs (1-D or 2-D) with strides, paddings and several channels.
+
+    Draws are filtered to architectures whose maps stay non-empty."""
+    def size():
+        return draw(st.integers(1, max_input))
+    shape = (size(),) if dims == 1 else (draw(st.integers(1, max_input // 2 + 1)), draw(st.integers(1, max_input // 2 + 1)))
+    depth = draw(st.integers(1, max_depth))
+    chans = tuple(draw(st.integers(1, max_channels)) for _ in range(depth))
+    def per_dim(lo, hi):
+        if dims == 1:
+            return draw(st.integers(lo, hi))
+        return (draw(st.integers(lo, hi)), draw(st.integers(lo, hi)))
+    kernels = [per_dim(1, max_kernel) for _ in range(depth)]
+    ss = [per_dim(1, 2) if strides else (1 if dims == 1 else (1, 1)) for _ in range(depth)]
+    ps = [per_dim(0, 1) if paddings else (0 if dims == 1 else (0, 0)) for _ in range(depth)]
+    k = draw(st.integers(1, max_output))
+    m0 = draw(st.integers(1, max_in_channels))
+    b = draw(st.booleans()) if bias is None else bias
+    try:
+        return CNN(shape, chans, kernels, k, in_channels=m0, strides=ss, paddings=ps, bias=b)
+    except InvalidArchitectureError:
+        from hypothesis import assume
+        assume(False)
+
+
+def sample_counts(arch, min_value: int = 1):
+    """Sample counts below, at and above the input dimension."""
+    d = arch.input_dim + int(arch.bias)
+    return st.integers(min_value, 2 * d + 2)
+
+
+@st.composite
+def architectures_with_samples(draw, arch_strategy):
+    """``(arch, n_samples)`` pairs, ``n`` ranging below and above the input size."""
+    arch = draw(arch_strategy)
+    return arch, draw(sample_counts(arch))

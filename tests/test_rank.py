@@ -1,0 +1,76 @@
+"""Certified ranks against independent routes (sympy's exact rank, constructions of known rank)."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy
+from flint import fmpz_mat
+from hypothesis import given, strategies as st
+
+from exacthess import InvalidMatrixError, NonFiniteError, rank
+
+
+@st.composite
+def low_rank_integer_matrices(draw):
+    m = draw(st.integers(1, 9))
+    n = draw(st.integers(1, 9))
+    k = draw(st.integers(0, min(m, n)))
+    ints = st.integers(-50, 50)
+    A = np.array(draw(st.lists(ints, min_size=m * k, max_size=m * k)), dtype=object).reshape(m, k)
+    B = np.array(draw(st.lists(ints, min_size=k * n, max_size=k * n)), dtype=object).reshape(k, n)
+    return A.dot(B) if k else np.zeros((m, n), dtype=object)
+
+
+@given(low_rank_integer_matrices())
+def test_rank_equals_sympy(M):
+    r = rank(M)
+    assert r.certified and r.lower == r.value == r.upper
+    assert r.value == sympy.Matrix(M.tolist()).rank()
+
+
+def test_float_input_is_exact_where_float64_rank_fails():
+    eps = 2.0 ** -52
+    M = np.array([[1.0, 1.0], [1.0, 1.0 + eps]])
+    assert np.linalg.matrix_rank(M) == 1  # the float64 answer
+    assert rank(M).value == 2  # exact: det = eps != 0
+    H = np.array([[Fraction(1, i + j + 1) for j in range(12)] for i in range(12)], dtype=object)
+    assert rank(H).value == 12  # Hilbert matrix: float64 says less
+    assert np.linalg.matrix_rank(np.array(H, dtype=float)) < 12
+
+
+def test_accepts_many_types():
+    M = [[1, 2], [2, 4]]
+    assert rank(M).value == 1
+    assert rank(sympy.Matrix(M)).value == 1
+    assert rank(fmpz_mat(M)).value == 1
+    assert rank(np.array(M, dtype=np.int64)).value == 1
+    assert rank(np.zeros((3, 4))).method == "zero"
+    assert rank(np.zeros((0, 4))).value == 0
+
+
+def test_uncertified_results_state_a_failure_bound():
+    rng = np.random.default_rng(0)
+    M = (rng.integers(-9, 9, (30, 5)) @ rng.integers(-9, 9, (5, 30))).astype(object)
+    r = rank(M, certify="never", n_primes=2)
+    assert not r.certified and r.method == "probabilistic"
+    assert r.lower == 5 and r.upper == 30 and 0 < r.failure_bound < 1e-30
+    assert "P(rank != 5)" in r.how
+
+
+def test_caller_certificate_is_used():
+    M = np.array([[1, 2, 3], [2, 4, 6], [1, 1, 1]], dtype=object)
+    r = rank(M, upper_bound=(2, "two rows are proportional"))
+    assert r.certified and r.value == 2 and "proportional" in r.method
+
+
+@pytest.mark.parametrize("bad, err, match", [
+    (np.array([[1.0, np.inf]]), NonFiniteError, r"matrix\[0, 1\] = inf"),
+    (np.ones(3), InvalidMatrixError, "expected a 2-D array"),
+    (sympy.Matrix([[sympy.Symbol("x")]]), InvalidMatrixError, "not a rational number"),
+])
+def test_bad_matrices(bad, err, match):
+    with pytest.raises(err, match=match):
+        rank(bad)
+    with pytest.raises(InvalidMatrixError, match="certify"):
+        rank([[1]], certify="sometimes")
