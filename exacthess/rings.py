@@ -9,6 +9,7 @@ ground. This mirrors sympy's ``polys/matrices`` (one matrix API over ZZ, QQ, GF(
 * :class:`GF` -- the prime field GF(p), ``p < 2**31``: int64 arrays in ``[0, p)``; products
   are exact float64 BLAS calls on 16-bit halves, so they are fast and never round.
 * :data:`SR` -- symbols: numpy object arrays of sympy expressions (tiny networks).
+* :data:`F64` -- plain float64, only to show what the usual float practice would report.
 * :data:`ABS` -- float64 magnitudes: every input replaced by its absolute value and every
   subtraction by an addition, so each output bounds ``|exact entry|`` from above. Used only
   to size certificates (Hadamard bounds), never to decide a rank.
@@ -25,7 +26,7 @@ import numpy as np
 import sympy
 from flint import fmpq, fmpq_mat, fmpz
 
-__all__ = ["Ring", "QQ", "GF", "SR", "ABS", "get_ring"]
+__all__ = ["Ring", "QQ", "GF", "SR", "ABS", "F64", "get_ring"]
 
 
 class Ring:
@@ -194,7 +195,21 @@ class _Magnitudes(Ring):
         return a @ b
 
 
+class _Floats(_Magnitudes):
+    """float64 with ordinary signs: the common practice, for comparison only."""
+
+    name = "F64"
+
+    def convert(self, arr):
+        return np.array([float(v) for v in np.asarray(arr, dtype=object).flat],
+                        dtype=np.float64).reshape(np.shape(arr))
+
+    def sub(self, a, b):
+        return a - b
+
+
 QQ = _Rationals()
+F64 = _Floats()
 SR = _Symbols()
 ABS = _Magnitudes()
 
@@ -211,6 +226,8 @@ def get_ring(field) -> Ring:
             return QQ
         if key.upper() in ("SR", "SYMBOLIC", "SYMPY"):
             return SR
+        if key.upper() in ("F64", "FLOAT64"):
+            return F64
         if key.upper().startswith("GF(") and key.endswith(")"):
             return GF(int(key[3:-1]))
     raise ValueError(f"field = {field!r} is not valid; expected 'QQ', 'SR', 'GF(p)' or a prime p < 2**31")

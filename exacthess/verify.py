@@ -28,46 +28,66 @@ def _family(arch: Architecture) -> str:
     return "cnn" if isinstance(arch, CNN) else "fcn"
 
 
-def exact_ranks(engine: Engine, *, seed: int = 0, certify: str = "auto", budget_seconds: float = 60.0,
-                block_columns: bool = True, progress=None) -> tuple[dict, dict, dict]:
-    """Certified ranks of H_o, H_f, H_L (and block columns of H_f) for one engine over QQ.
+def exact_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds: float = 60.0,
+                block_columns: bool = True, progress=None) -> tuple[dict, dict, Engine]:
+    """Certified ranks of H_o, H_f, H_L and the block columns ``H_f[:,l]``.
 
-    ``rank H_o`` is computed as ``rank J`` (the stacked Jacobian, ``rK x p``): since
-    ``H_o = J^T (G (x) I_K) J`` with ``G`` positive definite, the two ranks agree over Q
-    (``x^T H_o x = 0`` iff ``J x = 0``), and ``J`` is smaller.
+    First the structural certificates of :mod:`exacthess.structure` (a rank modulo a prime
+    of a core of the size of the answer); where they do not close, the generic route of
+    :func:`exacthess.rank` on the smallest exact matrix with the same rank: the stacked
+    Jacobian ``J`` for ``H_o`` (``H_o = J^T (G (x) I) J`` with ``G`` positive definite) and
+    the core ``H[I, I]`` for ``H_f`` and ``H_L``.
 
     Returns:
-        (ranks, rank_info, matrices) where matrices maps the same keys to the exact matrices.
+        ``(ranks, rank_info, engine)`` with the exact engine over QQ.
     """
+    from .structure import structured_ranks
     kw = dict(seed=seed, certify=certify, budget_seconds=budget_seconds)
     say = progress or (lambda msg: None)
-    info: dict[str, RankResult] = {}
-    mats: dict[str, np.ndarray] = {}
-    prob = engine.problem
-    gram_pd = prob.gram_is_identity
-    if not gram_pd:
-        gr = rank(prob.G, **kw)
-        gram_pd = gr.certified and gr.value == prob.G.shape[0]
-    say("H_o")
-    mats["H_o"] = engine.full("H_o")
-    if gram_pd:
-        info["H_o"] = rank(engine.jacobian_stack, **kw)
-    else:
-        info["H_o"] = rank(mats["H_o"], **kw)
-    say("H_f")
-    mats["H_f"] = engine.full("H_f")
-    info["H_f"] = rank(mats["H_f"], **kw)
-    say("H_L")
-    mats["H_L"] = QQ.add(mats["H_o"], mats["H_f"])
-    info["H_L"] = rank(mats["H_L"], **kw)
-    if block_columns:
-        offs = engine.arch.layer_offsets
-        for l, layer in enumerate(engine.layers, start=1):
-            key = f"H_f[:,{l}]"
-            say(key)
-            mats[key] = mats["H_f"][:, offs[l - 1]: offs[l - 1] + layer.n_params]
-            info[key] = rank(mats[key], **kw)
-    return {k: v.value for k, v in info.items()}, info, mats
+    info, fallback, cores, qq = structured_ranks(problem, seed=seed, budget_seconds=budget_seconds,
+                                                block_columns=block_columns, progress=say)
+    for key in fallback:
+        say(f"{key} (generic certificate)")
+        prev = info.get(key)
+        ub = (prev.upper, "structural bound") if prev is not None else None
+        if key == "H_o":
+            gram_pd = problem.gram_is_identity or rank(problem.G, **kw).value == problem.G.shape[0]
+            info[key] = rank(qq.jacobian_stack if gram_pd else qq.full("H_o"), **kw)
+            continue
+        name = "H_f" if key.startswith("H_f") else "H_L"
+        I, per = cores[name]
+        core = _qq_core(qq, name, I, problem.arch)
+        if key in ("H_f", "H_L"):
+            info[key] = rank(core, upper_bound=ub, **kw)
+        else:
+            l = int(key[len("H_f[:,"):-1])
+            start = sum(len(p) for p in per[: l - 1])
+            info[key] = rank(core[:, start:start + len(per[l - 1])], upper_bound=ub, **kw)
+    order = ["H_o", "H_f", "H_L"] + [k for k in info if k.startswith("H_f[")]
+    info = {k: info[k] for k in order if k in info}
+    return {k: v.value for k, v in info.items()}, info, qq
+
+
+def _qq_core(qq: Engine, name: str, I: np.ndarray, arch) -> np.ndarray:
+    offs, counts = arch.layer_offsets, arch.layer_param_counts
+    L1 = len(counts)
+    sel = [I[(I >= offs[l]) & (I < offs[l] + counts[l])] - offs[l] for l in range(L1)]
+    rows = []
+    for l in range(L1):
+        rows.append(np.concatenate([qq.block(name, l + 1, m + 1)[np.ix_(sel[l], sel[m])] for m in range(L1)], axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def _float_matrices(problem) -> dict:
+    """The same Hessians computed in float64 (the usual practice), for comparison."""
+    from .rings import F64
+    e = Engine(problem, F64)
+    out = {"H_o": e.full("H_o"), "H_f": e.full("H_f")}
+    out["H_L"] = out["H_o"] + out["H_f"]
+    offs = problem.arch.layer_offsets
+    for l, layer in enumerate(problem.arch.layers, start=1):
+        out[f"H_f[:,{l}]"] = out["H_f"][:, offs[l - 1]: offs[l - 1] + layer.n_params]
+    return out
 
 
 def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tuple[Context, dict]:
@@ -112,18 +132,18 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         raise InvalidDataError(f"arch = {describe(arch)} is not an architecture; expected FCN(...) or CNN(...)")
     t0 = time.perf_counter()
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params)
-    engine = Engine(problem, QQ)
-    ranks, info, mats = exact_ranks(engine, seed=seed, certify=certify, budget_seconds=budget_seconds,
-                                    progress=progress)
+    ranks, info, engine = exact_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
+                                      progress=progress)
     ctx, summary = _context(arch, engine, ranks, seed)
     floats: dict[str, int] = {}
     do_float = float_check and arch.n_params <= 3000
+    fmats = _float_matrices(problem) if do_float else {}
 
     def fl(key):
-        if not do_float or key not in mats:
+        if key not in fmats:
             return None
         if key not in floats:
-            floats[key] = float_rank(mats[key])
+            floats[key] = int(np.linalg.matrix_rank(fmats[key]))
         return floats[key]
 
     rows = []

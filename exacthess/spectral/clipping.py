@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import describe
+from ._blas import single_threaded_blas
 from ._input import float_kernel, validate
 from .enclosure import certified_singular_values
 from .errors import InvalidBoundError, NonFiniteError
@@ -65,6 +66,11 @@ class ClipResult:
 
 
 def _clip(w: np.ndarray, bound: float, dim: int) -> np.ndarray:
+    with single_threaded_blas():
+        return _clip_inner(w, bound, dim)
+
+
+def _clip_inner(w: np.ndarray, bound: float, dim: int) -> np.ndarray:
     axes = tuple(range(2, 2 + dim))
     p = np.fft.fftn(w, axes=axes)
     p = np.moveaxis(p, (0, 1), (-2, -1))

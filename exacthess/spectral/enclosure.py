@@ -43,6 +43,7 @@ from typing import Any
 import flint
 import numpy as np
 
+from ._blas import single_threaded_blas
 from ._input import _U, ConvSpec, float_kernel, is_exact_input, validate
 
 __all__ = ["SingularValueEnclosure", "certified_singular_values", "certified_block_singular_values"]
@@ -184,7 +185,11 @@ def certified_block_singular_values(
     Returns:
         ``(lower, upper, mid, info)``, each ``(B, min(r, c))`` in descending order per block.
     """
-    p = np.asarray(blocks)
+    with single_threaded_blas():
+        return _certified_blocks(np.asarray(blocks), block_error)
+
+
+def _certified_blocks(p: np.ndarray, block_error):
     if p.ndim == 2:
         p = p[None]
     b, r, c = p.shape
@@ -249,7 +254,8 @@ def certified_singular_values(kernel: Any, input_shape: Any, stride: Any = 1) ->
     spec = validate(kernel, input_shape, stride, "circular")
     kf = float_kernel(kernel)
     kp, J = _polyphase_taps(kf, spec)
-    p, mult, delta, eps = _dft_blocks(kp, spec, J, half=True)
+    with single_threaded_blas():
+        p, mult, delta, eps = _dft_blocks(kp, spec, J, half=True)
     if is_exact_input(kernel):  # ints/rationals: float conversion may round (relative u)
         delta += 2 * _U
     aabs = np.abs(kp).reshape(spec.c_out, spec.c_in * spec.phases, -1).sum(axis=2)

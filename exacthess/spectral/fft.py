@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ._blas import single_threaded_blas
 from ._input import ConvSpec, float_kernel, validate
 
 __all__ = ["conv_singular_values", "polyphase_kernel", "frequency_blocks"]
@@ -90,8 +91,9 @@ def conv_singular_values(
         from .enclosure import certified_singular_values
 
         return certified_singular_values(kernel, input_shape, stride)
-    blocks = frequency_blocks(kernel, input_shape, stride)
-    sv = np.linalg.svd(blocks, compute_uv=False).ravel()
+    with single_threaded_blas():  # batched tiny SVDs: BLAS threads only contend
+        blocks = frequency_blocks(kernel, input_shape, stride)
+        sv = np.linalg.svd(blocks, compute_uv=False).ravel()
     return np.sort(sv)[::-1]
 
 

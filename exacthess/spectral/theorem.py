@@ -40,10 +40,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from flint import fmpq, fmpq_poly, fmpz, fmpz_mat, fmpz_poly, nmod_mat, nmod_poly
+from flint import fmpq, fmpq_poly, fmpz_mat, fmpz_poly, nmod_mat, nmod_poly
 
 from ..errors import describe
 from ..exact import to_rational
+from ._blas import single_threaded_blas
 from ._input import ConvSpec, float_kernel, integer_kernel, validate
 from .errors import InvalidClaimError, InvalidStrideError, ProblemTooLargeError
 from .fft import polyphase_kernel
@@ -83,6 +84,10 @@ class ConvSVTheoremResult:
 
     def __bool__(self) -> bool:
         return self.holds
+
+    def __repr__(self) -> str:
+        return (f"ConvSVTheoremResult(holds={self.holds}, certified={self.certified}, "
+                f"method={self.method!r}, statement={self.statement!r})")
 
 
 def _maclaurin_bits(d: int, trace: int) -> float:
@@ -186,20 +191,13 @@ def _claimed_poly(claimed: Any, spec: ConvSpec, den: int) -> tuple[fmpz_poly | f
         raise InvalidClaimError(f"claimed = {describe(claimed)} is not a list of numbers or a polynomial") from None
     vals = [to_rational(v, f"claimed[{i}]") for i, v in enumerate(values)]
     cnt = len(vals)
-    if cnt == rows:
-        side, pad = "out", 0
-    elif cnt == cols:
-        side, pad = "in", 0
-    elif cnt == min(rows, cols):
-        side = "out" if rows <= cols else "in"
-        pad = max(rows, cols) - cnt
-    else:
+    if cnt not in (rows, cols):
         raise InvalidClaimError(
-            f"claimed has {cnt} values; expected {min(rows, cols)}, {rows} or {cols} squared "
-            "singular values"
+            f"claimed has {cnt} values; expected {rows} (eigenvalues of M M^T) or {cols} "
+            "(of M^T M) squared singular values"
         )
-    if pad and side != ("out" if rows >= cols else "in"):
-        side = "out" if rows >= cols else "in"
+    side = "out" if cnt == rows else "in"
+    pad = 0
     poly = fmpq_poly([0, 1]) ** pad
     d2 = fmpq(den) ** 2
     for v in vals:
@@ -239,6 +237,11 @@ def check_conv_sv_theorem(
         InvalidKernelError, InvalidInputShapeError, InvalidStrideError, InvalidPaddingError,
         NonFiniteError, InvalidClaimError, ProblemTooLargeError: on bad input.
     """
+    with single_threaded_blas():
+        return _check(kernel, input_shape, stride, padding, claimed, method)
+
+
+def _check(kernel, input_shape, stride, padding, claimed, method) -> ConvSVTheoremResult:
     t0 = time.perf_counter()
     spec = validate(kernel, input_shape, stride, padding)
     if method not in ("auto", "charpoly", "similarity"):
@@ -349,7 +352,7 @@ def _check_claim(k_int, den, spec, claimed, details, t0) -> ConvSVTheoremResult:
     gram = "M M^T" if side == "out" else "M^T M"
     details.update({"lhs": chi, "claimed_scaled": poly, "seconds": time.perf_counter() - t0})
     if not holds:
-        g = chi.gcd(fmpz_poly([int(c.p) * (fmpz(poly.denom()) // int(c.q)) for c in poly.coeffs()]) if poly.denom() != 0 else chi)
+        g = fmpq_poly(chi).gcd(fmpq_poly(poly))
         details["shared_roots"] = g.degree()
         details["differing_roots"] = chi.degree() - g.degree()
     stmt = f"charpoly({gram}) {'==' if holds else '!='} the claimed polynomial (degree {d}, exact)"
