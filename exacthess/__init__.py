@@ -10,7 +10,8 @@ from .architecture import CNN, FCN, Architecture, ConvLayer
 from .errors import (ExactHessError, InvalidArchitectureError, InvalidDataError, InvalidMatrixError,
                      NonFiniteError, ParamsMismatchError, UnknownStatementError)
 from .exact import rational_array, to_rational
-from .hessian import Engine, HessianResult, hessian, toeplitz_operator
+from .hessian import Engine, HessianResult, hessian
+from .toeplitz import conv_matrix, parameter_map, parameter_map_matrix, toeplitz_operator
 from .rank import RankResult, rank
 from .report import Report, Row
 from .rings import ABS, GF, QQ, SR
@@ -25,7 +26,9 @@ __all__ = [
     # exact arithmetic
     "to_rational", "rational_array", "QQ", "GF", "SR", "ABS",
     # Hessians and ranks
-    "hessian", "HessianResult", "Engine", "toeplitz_operator", "rank", "RankResult",
+    "hessian", "HessianResult", "Engine", "rank", "RankResult",
+    # Toeplitz expansions
+    "toeplitz_operator", "conv_matrix", "parameter_map", "parameter_map_matrix",
     # statements and verification
     "verify", "Report", "Row", "REGISTRY", "Statement", "get_statement",
     # errors

@@ -36,37 +36,15 @@ import numpy as np
 from .architecture import Architecture, ConvLayer
 from .data import Problem, make_problem
 from .rings import QQ, Ring, get_ring
+from .toeplitz import toeplitz_operator
 
-__all__ = ["Engine", "HessianResult", "hessian", "toeplitz_operator"]
+__all__ = ["Engine", "HessianResult", "hessian"]
 
 
 def _pad_rows(ring: Ring, mat: np.ndarray, n_core: int) -> np.ndarray:
     """Append zero rows so that row ``n_core + 1`` (the padding index) exists."""
     extra = n_core + 2 - mat.shape[0]
     return np.concatenate([mat, ring.zeros((extra, mat.shape[1]))], axis=0)
-
-
-def toeplitz_operator(layer: ConvLayer, weights: np.ndarray, ring: Ring = QQ, aug: bool = False) -> np.ndarray:
-    """The exact operator matrix ``T(w)`` of one layer (``n_out x n_in``, channel-major).
-
-    Block ``(o, i)`` is the (doubly-block) banded Toeplitz matrix of ``w[o, i]``. With
-    ``aug`` the matrix is ``[[T, b 1], [0, 1]]`` of size ``(n_out + 1) x (n_in + 1)``.
-
-    Args:
-        layer: the layer.
-        weights: ``(c_out, n_taps)`` array in tap ordering, already in ``ring``.
-    """
-    n_out, n_in = layer.n_out, layer.n_in
-    A = ring.zeros((n_out + aug, n_in + aug))
-    src = layer.sources  # (T, N_out)
-    N_out = src.shape[1]
-    o, tau, x = np.meshgrid(np.arange(layer.c_out), np.arange(layer.n_taps), np.arange(N_out), indexing="ij")
-    cols = src[tau, x]
-    ok = cols <= n_in if aug else cols < n_in
-    A[(o * N_out + x)[ok], cols[ok]] = weights[o[ok], tau[ok]]
-    if aug:
-        A[n_out, n_in] = ring.one
-    return A
 
 
 class Engine:

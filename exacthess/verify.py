@@ -98,6 +98,10 @@ def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tupl
     ctx = Context(arch=arch, family=_family(arch), d=d, K=arch.output_dim, L=arch.depth,
                   widths=arch.hidden_sizes, r=r, s=s, p=arch.n_params, bias=arch.bias, ranks=ranks)
     if isinstance(arch, CNN):
+        n1 = arch.layers[0].n_out
+        ctx.extra["rank_T_2_L1"] = rank(engine.backward[1][:, :n1], seed=seed).value
+        ctx.extra["rank_T_L_1"] = rank(engine.between(0, len(arch.layers)), seed=seed).value
+        ctx.extra["weights_per_layer"] = tuple(l.c_out * l.c_in * l.kernel[0] * l.kernel[1] for l in arch.layers)
         ctx.channels = arch.channels
         ctx.spatial = arch.spatial_sizes
         ctx.kernels = tuple(l.kernel[0] * l.kernel[1] for l in arch.layers[:-1])

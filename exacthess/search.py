@@ -1,0 +1,183 @@
+"""Counterexample search: Hypothesis hunts for the smallest architecture breaking a statement.
+
+:func:`search` draws architectures of the statement's family (FCNs, or 1-D and 2-D CNNs with
+strides, paddings and several channels), sample counts below and above the input size and
+parameter seeds, runs :func:`exacthess.verify`, and lets Hypothesis *shrink* any violation
+to a minimal example. Failures are stored in Hypothesis's example database (default
+``.hypothesis/examples`` in the working directory), so a rerun replays them first.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed as hseed, settings, strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from .strategies import cnn_architectures, fcn_architectures, sample_counts
+from .theorems import get_statement
+
+__all__ = ["search", "SearchResult", "Counterexample", "strategy_for"]
+
+
+@dataclass
+class Counterexample:
+    """A shrunk violation: the architecture, data seed, exact ranks and how they are known."""
+
+    statement: str
+    kind: str
+    arch: object
+    n_samples: int
+    seed: int
+    rows: list
+    related: list
+    ranks: dict
+    certified: bool
+    command: str
+
+    def to_dict(self) -> dict:
+        return {"statement": self.statement, "kind": self.kind, "architecture": repr(self.arch),
+                "n_params": self.arch.n_params, "n_samples": self.n_samples, "seed": self.seed,
+                "rows": [r.to_dict() for r in self.rows], "related": [r.to_dict() for r in self.related],
+                "ranks": self.ranks, "certified": self.certified, "command": self.command}
+
+
+@dataclass
+class SearchResult:
+    """Outcome of :func:`search`; ``counterexample`` is None when none was found."""
+
+    statement: str
+    examples: int
+    seconds: float
+    counterexample: Counterexample | None = None
+    n_applicable: int = 0
+    notes: list = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Architectures checked per second."""
+        return self.examples / self.seconds if self.seconds else float("inf")
+
+    def to_dict(self) -> dict:
+        return {"statement": self.statement, "examples": self.examples, "applicable": self.n_applicable,
+                "seconds": self.seconds, "architectures_per_second": self.rate,
+                "counterexample": None if self.counterexample is None else self.counterexample.to_dict()}
+
+
+def strategy_for(statement) -> st.SearchStrategy:
+    """Architectures to search for a statement: its family, with biases only where it needs them."""
+    bias = statement.id.startswith("conjecture.bias")
+    if "cnn" in statement.family:
+        return st.one_of(cnn_architectures(dims=1, max_input=8, bias=bias),
+                         cnn_architectures(dims=2, max_input=6, max_depth=2, bias=bias))
+    return fcn_architectures(max_size=6, max_depth=3, bias=bias)
+
+
+def _rows_of(report, sid):
+    return [r for r in report.rows if r.statement == sid or r.statement.startswith(sid + "[")]
+
+
+def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database=None, progress=None) -> SearchResult:
+    """Search for a counterexample to ``statement_id``.
+
+    Args:
+        statement_id: a registered id (unknown ids raise
+            :class:`~exacthess.errors.UnknownStatementError` listing the known ones).
+        max_examples: number of architectures to try (shrinking comes on top).
+        seed: Hypothesis seed.
+        database: a Hypothesis example database or a directory path; default
+            ``.hypothesis/examples``.
+        progress: optional callable ``(n_done, max_examples)``.
+
+    Returns:
+        :class:`SearchResult`; a violated statement is a result, never an exception.
+    """
+    from .verify import verify
+    stmt = get_statement(statement_id)
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
+        from .errors import ExactHessError
+        raise ExactHessError(f"max_examples = {max_examples!r} is not valid; expected an int >= 1")
+    if database is None or isinstance(database, str):
+        database = DirectoryBasedExampleDatabase(database or ".hypothesis/examples")
+    found: list = []
+    counter = {"n": 0, "applicable": 0}
+
+    @st.composite
+    def cases(draw):
+        arch = draw(strategy_for(stmt))
+        return arch, draw(sample_counts(arch)), draw(st.integers(0, 2**16))
+
+    @hseed(seed)
+    @settings(max_examples=max_examples, database=database, deadline=None, verbosity=Verbosity.quiet,
+              suppress_health_check=list(HealthCheck), print_blob=False,
+              phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink))
+    @given(cases())
+    def check(case):
+        arch, n, s = case
+        counter["n"] += 1
+        if progress:
+            progress(min(counter["n"], max_examples), max_examples)
+        report = verify(arch, n_samples=n, seed=s, float_check=False)
+        rows = _rows_of(report, stmt.id)
+        if any(r.verdict != "n/a" for r in rows):
+            counter["applicable"] += 1
+        bad = [r for r in rows if r.verdict in ("VIOLATED", "refuted")]
+        if bad:
+            found.append((arch, n, s, report, bad))
+            raise AssertionError(f"{stmt.id} violated")
+
+    check._hypothesis_internal_add_digest = stmt.id.encode()  # one database key per statement
+    t0 = time.perf_counter()
+    try:
+        check()
+    except AssertionError:
+        pass
+    secs = time.perf_counter() - t0
+    result = SearchResult(stmt.id, counter["n"], secs, n_applicable=counter["applicable"])
+    if found:
+        arch, n, s, report, bad = found[-1]  # Hypothesis replays the shrunk example last
+        quantities = {r.quantity for r in bad}
+        related = [r for r in report.rows if r.quantity in quantities and r.statement not in {b.statement for b in bad}
+                   and r.verdict != "n/a"]
+        result.counterexample = Counterexample(
+            stmt.id, stmt.kind, arch, n, s, bad, related, dict(report.ranks),
+            all(report.rank_info[q].certified for q in quantities if q in report.rank_info),
+            f"exacthess verify {arch.cli_args()} --samples {n} --seed {s}")
+    return result
+
+
+def run_search_cli(args) -> int:
+    """``exacthess search STATEMENT_ID [--max-examples N] [--seed S] [--json]``."""
+    stmt = get_statement(args.statement)
+    if args.json or not sys.stderr.isatty():
+        res = search(stmt.id, max_examples=args.max_examples, seed=args.seed)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), transient=True) as bar:
+            task = bar.add_task(f"searching {stmt.id}", total=args.max_examples)
+            res = search(stmt.id, max_examples=args.max_examples, seed=args.seed,
+                         progress=lambda done, total: bar.update(task, completed=done))
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2))
+        return 1 if res.counterexample else 0
+    from rich.console import Console
+    con = Console() if sys.stdout.isatty() else Console(width=160)
+    con.print(f"[bold]{stmt.id}[/] ({stmt.kind}): rank {stmt.quantity} {stmt.relation} {stmt.formula}")
+    con.print(f"condition: {stmt.condition}\nsource: {stmt.citation}")
+    if res.counterexample is None:
+        con.print(f"no counterexample in {res.examples} examples "
+                  f"({res.n_applicable} satisfied the condition; {res.rate:.1f} architectures/s)")
+        return 0
+    ce = res.counterexample
+    con.print(f"[bold red]counterexample[/] (shrunk; {res.examples} examples, {res.seconds:.1f} s):")
+    con.print(f"  architecture: {ce.arch!r}  ({ce.arch.n_params} parameters), n = {ce.n_samples} samples, seed {ce.seed}")
+    for r in ce.rows:
+        con.print(f"  rank {r.quantity} = {r.exact}, predicted {r.relation} {r.predicted}: {r.verdict}   [{r.how}]")
+    for r in ce.related:
+        con.print(f"  also checked: {r.statement} ({r.kind}): {r.exact} {r.relation} {r.predicted}: {r.verdict}")
+    con.print(f"  reproduce: {ce.command}")
+    return 1
