@@ -15,6 +15,9 @@ from .toeplitz import conv_matrix, parameter_map, parameter_map_matrix, toeplitz
 from .rank import RankResult, rank
 from .report import Report, Row
 from .rings import ABS, GF, QQ, SR
+from .spectral import (ClipResult, ConvSVTheoremResult, SingularValueEnclosure, check_conv_sv_theorem,
+                       clip_operator_norm, conv_operator, conv_singular_values, kernel_from_tensorflow)
+from .search import SearchResult, search
 from .theorems import REGISTRY, Statement, get_statement
 from .verify import verify
 
@@ -29,8 +32,11 @@ __all__ = [
     "hessian", "HessianResult", "Engine", "rank", "RankResult",
     # Toeplitz expansions
     "toeplitz_operator", "conv_matrix", "parameter_map", "parameter_map_matrix",
-    # statements and verification
-    "verify", "Report", "Row", "REGISTRY", "Statement", "get_statement",
+    # statements, verification and counterexample search
+    "verify", "Report", "Row", "REGISTRY", "Statement", "get_statement", "search", "SearchResult",
+    # convolution spectra (Sedghi, Gupta & Long 2019)
+    "conv_operator", "kernel_from_tensorflow", "conv_singular_values", "check_conv_sv_theorem",
+    "clip_operator_norm", "SingularValueEnclosure", "ConvSVTheoremResult", "ClipResult",
     # errors
     "ExactHessError", "InvalidArchitectureError", "InvalidDataError", "InvalidMatrixError",
     "NonFiniteError", "ParamsMismatchError", "UnknownStatementError",
