@@ -111,19 +111,24 @@ class _Certifier:
                         (f"M{m},{l}", lambda e, m=m: e.between(m, l))))
         return out
 
-    def block_row_space(self, l: int, with_o: bool):
-        """(certified dim bound, E_l mod p) for block row l of H_f (or H_L)."""
+    def block_row_space(self, l: int, with_o: bool, p_l: int):
+        """(certified dim bound, E_l mod p) for block row l of H_f (or H_L).
+
+        ``E_l`` is None when the bound cannot reduce the layer (``>= p_l`` or uncertified)."""
         qq, gf, p = self.qq, self.gf, self.p
+        chain = self.chain(l, with_o)
         dim, prev_y = 0, 0
-        cols = []
-        ybasis = np.zeros((gf.dim(l - 1), 0), dtype=np.int64)
-        for (xk, xf), (yk, yf) in self.chain(l, with_o):
-            Xq, Yq = xf(qq), yf(qq)
-            dx, dy = self.qrank(xk, Xq), self.qrank(yk, Yq)
+        for (xk, xf), (yk, yf) in chain:
+            dx, dy = self.qrank(xk, xf(qq)), self.qrank(yk, yf(qq))
             if dy < prev_y:
                 self.ok = False  # cannot happen for a chain; refuse to certify
             dim += dx * max(dy - prev_y, 0)
             prev_y = max(prev_y, dy)
+            if dim >= p_l or not self.ok:
+                return dim, None
+        cols = []
+        ybasis = np.zeros((gf.dim(l - 1), 0), dtype=np.int64)
+        for (xk, xf), (yk, yf) in chain:
             Xp, Yp = xf(gf), yf(gf)
             xr = Xp[_pivot_rows(Xp, p)]
             both = np.concatenate([ybasis, Yp], axis=1)
@@ -133,7 +138,7 @@ class _Certifier:
             if xr.shape[0] and new:
                 yr = both[:, new]
                 cols.append(np.ascontiguousarray(gf.contract(l, xr, yr).T))
-        E = np.concatenate(cols, axis=1) if cols else np.zeros((qq.layers[l - 1].n_params, 0), dtype=np.int64)
+        E = np.concatenate(cols, axis=1) if cols else np.zeros((p_l, 0), dtype=np.int64)
         return dim, E
 
     def jacobian_bound(self) -> int:
@@ -195,13 +200,15 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
         cert.ok = True
         idx, bounds = [], []
         for l in range(1, len(arch.layers) + 1):
-            dim, E = cert.block_row_space(l, with_o)
-            rho = _rank_p(E, p) if E.size else 0
-            if cert.ok and rho == dim and dim < counts[l - 1]:
+            cert.ok = True
+            dim, E = cert.block_row_space(l, with_o, counts[l - 1])
+            rho = _rank_p(E, p) if E is not None and E.size else (0 if E is not None else -1)
+            if E is not None and cert.ok and rho == dim and dim < counts[l - 1]:
                 rows = _pivot_rows(E, p)
             else:
                 rows = list(range(counts[l - 1]))
             bounds.append(min(dim, counts[l - 1]) if cert.ok else counts[l - 1])
+            cert.ok = True
             idx.append([offs[l - 1] + i for i in rows])
         I = np.array([i for part in idx for i in part], dtype=np.int64)
         cores[name] = (I, idx)

@@ -56,6 +56,9 @@ def exact_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds
             continue
         name = "H_f" if key.startswith("H_f") else "H_L"
         I, per = cores[name]
+        if len(I) > GENERIC_CORE_LIMIT:
+            info[key] = _large_core_result(problem, key, name, I, per, prev, seed)
+            continue
         core = _qq_core(qq, name, I, problem.arch)
         if key in ("H_f", "H_L"):
             info[key] = rank(core, upper_bound=ub, **kw)
@@ -66,6 +69,64 @@ def exact_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds
     order = ["H_o", "H_f", "H_L"] + [k for k in info if k.startswith("H_f[")]
     info = {k: info[k] for k in order if k in info}
     return {k: v.value for k, v in info.items()}, info, qq
+
+
+#: Above this core size the exact (QQ) core is not formed: ranks are proven lower bounds from
+#: two primes, reported as probabilistic with a stated failure bound.
+GENERIC_CORE_LIMIT = 1500
+
+
+def _large_core_result(problem, key, name, I, per, prev, seed) -> RankResult:
+    """Rank of a large core without forming it over QQ.
+
+    A second uniform prime from ``[2**30, 2**31)`` gives a second modular rank; the failure
+    bound uses Hadamard's bound computed from entry magnitudes (the ``ABS`` ring: every
+    input replaced by its absolute value and every subtraction by an addition, so each float
+    bounds ``|entry|``; rounding is covered by a factor 2)."""
+    import math
+    import time as _time
+    from .rings import ABS, GF
+    from .structure import _gf_core, _rank_p, random_small_prime
+    t0 = _time.perf_counter()
+    arch = problem.arch
+    offs, counts = arch.layer_offsets, arch.layer_param_counts
+    p2 = random_small_prime(np.random.default_rng([seed, 13]))
+    core = _gf_core(Engine(problem, GF(p2)), name, I, offs, counts)
+    mag = _gf_core(Engine(problem, ABS), name, I, offs, counts)
+    if key.startswith("H_f["):
+        l = int(key[len("H_f[:,"):-1])
+        start = sum(len(x) for x in per[: l - 1])
+        core = core[:, start:start + len(per[l - 1])]
+        mag = mag[:, start:start + len(per[l - 1])]
+    k2 = _rank_p(core, p2)
+    lower = max(prev.lower, k2)
+    with np.errstate(divide="ignore"):
+        rows = np.log2(np.sqrt((mag * mag).sum(axis=1)) * 2 + 1)
+    size = min(mag.shape)
+    den_bits = _denominator_bits(problem)
+    log2H = float(np.sort(rows)[::-1][:size].sum()) + size * den_bits
+    n_primes = 2**30 / (31 * math.log(2)) / 1.1
+    per_prime = min(1.0, (log2H / 30) / n_primes)
+    cert = lower == prev.upper
+    return RankResult(lower, lower, prev.upper, cert, prev.method if cert else "probabilistic", prev.shape,
+                      prev.primes + (p2,), 0.0 if cert else per_prime ** 2, _time.perf_counter() - t0)
+
+
+def _denominator_bits(problem) -> float:
+    """log2 of a bound on the common denominator of the Hessian entries (0 for integer inputs).
+
+    Entries are polynomials of total degree at most ``2 (L + 1) + 2`` in the inputs, so their
+    denominators divide ``D ** (2L + 4)`` where ``D`` is the lcm of the inputs' denominators."""
+    import math
+    den = 1
+    for arr in list(problem.weights) + [problem.sigma, problem.yhat]:
+        for v in np.asarray(arr, dtype=object).flat:
+            q = int(getattr(v, "q", 1))
+            if q != 1:
+                den = den * q // math.gcd(den, q)
+    if den == 1:
+        return 0.0
+    return (2 * len(problem.arch.layers) + 4) * math.log2(den)
 
 
 def _qq_core(qq: Engine, name: str, I: np.ndarray, arch) -> np.ndarray:
