@@ -162,10 +162,14 @@ class Engine:
         """``script J`` (``rK x p``, rows ``(j, c)``): ``H_o = J^T (G (x) I_K) J``."""
         return np.concatenate(self.jacobians, axis=1)
 
-    def block_o(self, l: int, m: int) -> np.ndarray:
-        """Block ``(l, m)`` of ``H_o``."""
+    def block_o(self, l: int, m: int, rows=None, cols=None) -> np.ndarray:
+        """Block ``(l, m)`` of ``H_o`` (optionally only the given rows and columns)."""
         r = self.ring
         Jl, Jm = self.jacobians[l - 1], self.jacobians[m - 1]
+        if rows is not None:
+            Jl = Jl[:, rows]
+        if cols is not None:
+            Jm = Jm[:, cols]
         rr = self.G.shape[0]
         if self.problem.gram_is_identity:
             GJm = Jm
@@ -195,13 +199,18 @@ class Engine:
         C = C.reshape(Tl, Lm.c_out, Tm, Ll.c_out).transpose(3, 0, 1, 2).reshape(pl, pm)
         return C[np.ix_(Ll.tap_to_documented, Lm.tap_to_documented)]
 
-    def block(self, name: str, l: int, m: int) -> np.ndarray:
+    def block(self, name: str, l: int, m: int, rows=None, cols=None) -> np.ndarray:
+        """Block ``(l, m)`` of ``name``; ``rows``/``cols`` select parameters of layers l and m."""
+        def sub(B):
+            if rows is not None:
+                B = B[rows]
+            return B if cols is None else B[:, cols]
         if name == "H_o":
-            return self.block_o(l, m)
+            return self.block_o(l, m, rows, cols)
         if name == "H_f":
-            return self.block_f(l, m)
+            return sub(self.block_f(l, m))
         if name == "H_L":
-            return self.ring.add(self.block_o(l, m), self.block_f(l, m))
+            return self.ring.add(self.block_o(l, m, rows, cols), sub(self.block_f(l, m)))
         raise ValueError(f"name = {name!r} is not valid; expected 'H_L', 'H_o' or 'H_f'")
 
     def full(self, name: str) -> np.ndarray:

@@ -250,7 +250,6 @@ def _gf_core(gf: Engine, name: str, I: np.ndarray, offs, counts) -> np.ndarray:
             if len(sel[l]) == 0 or len(sel[m]) == 0:
                 row.append(np.zeros((len(sel[l]), len(sel[m])), dtype=np.int64))
                 continue
-            B = gf.block(name, l + 1, m + 1)
-            row.append(B[np.ix_(sel[l], sel[m])])
+            row.append(gf.block(name, l + 1, m + 1, rows=sel[l], cols=sel[m]))
         rows.append(np.concatenate(row, axis=1))
     return np.concatenate(rows, axis=0)

@@ -135,7 +135,7 @@ def _qq_core(qq: Engine, name: str, I: np.ndarray, arch) -> np.ndarray:
     sel = [I[(I >= offs[l]) & (I < offs[l] + counts[l])] - offs[l] for l in range(L1)]
     rows = []
     for l in range(L1):
-        rows.append(np.concatenate([qq.block(name, l + 1, m + 1)[np.ix_(sel[l], sel[m])] for m in range(L1)], axis=1))
+        rows.append(np.concatenate([qq.block(name, l + 1, m + 1, rows=sel[l], cols=sel[m]) for m in range(L1)], axis=1))
     return np.concatenate(rows, axis=0)
 
 
