@@ -157,7 +157,7 @@ def _cmd_reproduce(args) -> int:
                 t.add_column(col)
             for q, exact, nb, ok in rows:
                 t.add_row(q, str(nb), str(exact), report.rank_info[q].how, "yes" if ok else "NO")
-            con = Console()
+            con = Console() if sys.stdout.isatty() else Console(width=140)
             con.print(t)
             con.print(f"setting: d = 25, widths (5, 10), K = 10, n = 50 seeded integer samples, seed {args.seed}")
             con.print(f"verified end to end in {secs:.2f} s; statements: "
@@ -180,7 +180,7 @@ def _cmd_statements(args) -> int:
         t.add_column(col, overflow="fold")
     for s in REGISTRY.values():
         t.add_row(s.id, s.quantity, s.kind, f"rank {s.relation} {s.formula}", s.condition, ",".join(s.family))
-    Console().print(t)
+    (Console() if sys.stdout.isatty() else Console(width=200)).print(t)
     return 0
 
 

@@ -101,7 +101,7 @@ class RankResult:
                 return "certified: zero matrix"
             if self.method == "hadamard":
                 return f"certified: {len(self.primes)} primes > Hadamard bound"
-            return f"certified: {self.method}"
+            return "certified: " + self.method.removeprefix("certificate: ")
         return (f"probabilistic: proven {self.lower} <= rank <= {self.upper}; "
                 f"P(rank != {self.value}) <= {self.failure_bound:.1e}")
 
