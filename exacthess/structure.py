@@ -29,6 +29,11 @@ the coordinates ``I = \cup I_l`` is injective on that space and
 :math:`\mathrm{rank}\, H = \mathrm{rank}\, H[I, I]` exactly. When the core ``H[I, I]`` has full
 rank modulo ``p``, the rank is certified with one modular rank of a matrix of the size of the
 answer. A layer whose bound cannot be certified keeps all its coordinates (always valid).
+
+**Weight sharing.** For convolutions the chain is loose (it lets the other layers' directions
+be arbitrary matrices). :mod:`exacthess.composite` gives a second bound per block row from
+the channel x spatial structure of products of convolutions; the smaller certified bound is
+used.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import time
 import numpy as np
 from flint import fmpz, fmpz_mat, nmod_mat
 
+from .composite import block_row_space as composite_row_space
 from .hessian import Engine
 from .rank import RankResult, rank
 from .rings import GF, QQ
@@ -103,13 +109,13 @@ class _Certifier:
         n_l = qq.layers[l - 1].n_out
         out = []
         for m in range(l + 1, qq.L1 + 1):
-            out.append(((f"M{l},{m}", lambda e, m=m: e.between(l, m)[:, :n_l]),
+            out.append(((f"M{l},{m}[:,:n{l}]", lambda e, m=m: e.between(l, m)[:, :n_l]),
                         (f"P{l},{m}", lambda e, m=m: self.P(e, l, m))))
         if with_o:
             out.append(((f"B{l}", lambda e: e.backward[l][:, :n_l]),
                         (f"S{l}", lambda e: e.forward_sigma[l - 1])))
         for m in range(1, l):
-            out.append(((f"P{m},{l}", lambda e, m=m: self.P(e, m, l)[:, :n_l]),
+            out.append(((f"P{m},{l}[:,:n{l}]", lambda e, m=m: self.P(e, m, l)[:, :n_l]),
                         (f"M{m},{l}", lambda e, m=m: e.between(m, l))))
         return out
 
@@ -205,10 +211,17 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
             cert.ok = True
             dim, E = cert.block_row_space(l, with_o, counts[l - 1])
             piv = _pivot_rows(E, p) if E is not None else None  # rank mod p = number of pivots
-            if piv is not None and cert.ok and len(piv) == dim and dim < counts[l - 1]:
-                rows = piv
-            else:
-                rows = list(range(counts[l - 1]))
+            met = piv is not None and cert.ok and len(piv) == dim and dim < counts[l - 1]
+            if not met and dim > 0:  # the chain is loose here: try the composite bound
+                chain_ok, cert.ok = cert.ok, True
+                comp = composite_row_space(cert, l, with_o)
+                if comp is not None and cert.ok and (not chain_ok or comp[0] < dim):
+                    dim, E = comp
+                    piv = _pivot_rows(E, p) if dim < counts[l - 1] else None
+                    met = piv is not None and len(piv) == dim
+                else:
+                    cert.ok = chain_ok
+            rows = piv if met else list(range(counts[l - 1]))
             ub = min(dim, counts[l - 1]) if cert.ok else counts[l - 1]
             if name == "H_f":  # the diagonal block of H_f is zero: at most p - p_l nonzero columns
                 ub = min(ub, arch.n_params - counts[l - 1])

@@ -1,0 +1,220 @@
+r"""Block-row certificates from the channel x spatial structure of convolutions.
+
+The chain certificates of :mod:`exacthess.structure` bound the image of a block row of
+``H_f`` by tensor subspaces of *operator* space, treating every other layer's direction as a
+free matrix. Under weight sharing that is loose: a direction of layer ``m`` is a convolution,
+and products of convolutions have few spatial degrees of freedom. This module gives bounds
+that see it.
+
+**Spatial composites.** A bias-free convolution is :math:`A(\theta) = \sum_a W_a \otimes S_a`
+with channel matrices :math:`W_a` (linear in :math:`\theta`) and 0/1 *spatial* maps
+:math:`S_a` (tap ``a`` with stride and zero padding: a partial map from output to input
+positions, independent of the channels). Hence every product
+:math:`T_{l-1}\cdots T_1`, and every product with one factor replaced by a direction
+:math:`A_m(z)`, lies in :math:`\mathbb R^{c_{l-1}\times c_0}\otimes\mathcal S_{l-1}`, where
+:math:`\mathcal S_{l-1}` is spanned by the partial maps
+:math:`S^{(l-1)}_{a_{l-1}}\cdots S^{(1)}_{a_1}` (finitely many, computed by composition).
+
+**Block row l of H_f.** With :math:`\varphi(\theta) = \langle\Omega, T_{L+1}\cdots T_1\rangle`
+(so :math:`H_f = \nabla^2\varphi`), the columns of block ``(l, m)`` are the functionals
+:math:`\theta_l\mapsto\langle\Omega, C\,A_l(\theta_l)\,T_{<l}\rangle` with
+:math:`C = T_{>m}A_m(z)T_{m-1}\cdots T_{l+1}` (``m > l``: the *upper* part) and
+:math:`\theta_l\mapsto\langle\Omega, T_{>l}\,A_l(\theta_l)\,D\rangle` with
+:math:`D = T_{l-1}\cdots A_m(z)\cdots T_1` (``m < l``: the *lower* part).
+
+* Upper part, ``C`` arbitrary: restricted to output channel ``o`` of layer l the functional
+  is :math:`\varepsilon\,\mathrm{vec}(C_o)` with the same matrix
+  :math:`\varepsilon[\tau, (k, x)] = (T_{<l}\Omega^\top)[\mathrm{src}(\tau, x), k]` for every
+  ``o`` (``tau`` a tap of one output channel, ``x`` an output position that reaches the
+  network output). So its dimension is at most :math:`c_l\,\mathrm{rank}\,\varepsilon`.
+* Lower part, :math:`D = e_{c'}e_{c_0}^\top\otimes S` with ``S`` a spatial composite:
+  restricted to input channel ``c'`` the functional is the column ``(c_0, S)`` of
+  :math:`\phi[(o, a), (c_0, S)] = \sum_x X_{o,c_0}[x, S(u_a(x))]`,
+  :math:`X = T_{>l}^\top\Omega`, the same for every ``c'``: dimension at most
+  :math:`c_{l-1}\,\mathrm{rank}\,\phi`.
+* Both parts contain the gradient :math:`g_l = \nabla_{\theta_l}\varphi` (take ``C = T_{>l}``,
+  ``D = T_{<l}``); when :math:`g_l \ne 0` the sum has dimension at most
+  :math:`c_l\,\mathrm{rank}\,\varepsilon + c_{l-1}\,\mathrm{rank}\,\phi - 1`.
+
+For ``H_L`` the rows of ``H_o`` add :math:`\theta_l\mapsto\langle V, T_{>l}A_l(\theta_l)T_{<l}R\rangle`,
+an upper-type functional with :math:`T_{<l}R` in place of :math:`T_{<l}\Omega^\top`; the upper
+part then uses both.
+
+The ranks of :math:`\varepsilon` and :math:`\phi` (small matrices) are certified over
+:math:`\mathbb Q` by :func:`exacthess.rank`; the spanning vectors themselves (reduced mod p)
+give the matrix ``E_l`` the core argument of :mod:`exacthess.structure` needs.
+Only bias-free networks are handled (a bias adds an all-ones spatial map to every product);
+otherwise :func:`block_row_space` returns ``None``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .architecture import ConvLayer
+
+__all__ = ["spatial_taps", "lower_composites", "reachable", "pieces", "assemble", "gradient", "block_row_space"]
+
+
+def spatial_taps(layer: ConvLayer) -> np.ndarray:
+    """``u[a, x]``: input position read by spatial tap ``a`` at output position ``x`` (-1: padding)."""
+    S_in = layer.in_shape[0] * layer.in_shape[1]
+    k = layer.kernel[0] * layer.kernel[1]
+    src = layer.sources[:k]  # the taps of input channel 0, in spatial order
+    return np.where(src < S_in, src, -1)
+
+
+def _compose(maps: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """All ``f o u_a`` for the partial maps ``f`` (rows of ``maps``) and taps ``a`` of ``u``."""
+    g = maps[:, np.maximum(u, 0)]  # (n, k, S)
+    g = np.where(u[None] >= 0, g, -1).reshape(-1, u.shape[1])
+    g = np.unique(g, axis=0)
+    return g[(g >= 0).any(axis=1)]
+
+
+@lru_cache(maxsize=64)
+def _lower_cached(layers: tuple, l: int) -> np.ndarray:
+    maps = spatial_taps(layers[0])
+    maps = np.unique(maps, axis=0)
+    maps = maps[(maps >= 0).any(axis=1)]
+    for m in range(2, l):
+        maps = _compose(maps, spatial_taps(layers[m - 1]))
+    return maps
+
+
+def lower_composites(layers, l: int) -> np.ndarray:
+    """The distinct nonzero spatial partial maps :math:`S^{(l-1)}_{a_{l-1}}\\cdots S^{(1)}_{a_1}`.
+
+    Returns an int array ``(n_maps, S_{l-1})`` whose row ``f`` maps a position of layer
+    ``l - 1``'s output to an input position (-1: no input). ``l >= 2``."""
+    return _lower_cached(tuple(layers), l)
+
+
+def reachable(layers, l: int) -> np.ndarray:
+    """Output positions of layer ``l`` that some path reads into the network output."""
+    L1 = len(layers)
+    last = layers[-1]
+    reach = np.arange(last.out_shape[0] * last.out_shape[1])
+    for m in range(L1, l, -1):
+        u = spatial_taps(layers[m - 1])[:, reach]
+        reach = np.unique(u[u >= 0])
+    return reach
+
+
+def _upper_eps(ring, layer: ConvLayer, Y: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """``eps[tau, (j, x)] = Y[src(tau, x), j]`` for one output channel's taps, ``x`` in reach."""
+    src = layer.sources[:, reach]  # (T, |reach|), no bias tap
+    Yp = np.concatenate([Y[: layer.n_in], ring.zeros((2, Y.shape[1]))], axis=0)
+    G = Yp[src]  # (T, |reach|, cols)
+    T = src.shape[0]
+    return np.ascontiguousarray(G.transpose(0, 2, 1).reshape(T, -1))
+
+
+def _lower_phi(ring, layer: ConvLayer, X: np.ndarray, maps: np.ndarray, c0: int) -> np.ndarray:
+    """``phi[(o, a), (c0, f)] = sum_x X[(o, x), (c0, f(u_a(x)))]``."""
+    u = spatial_taps(layer)  # (k, S_l) positions of layer l-1's output
+    k, S_l = u.shape
+    n0 = X.shape[1]
+    d_sp = n0 // c0
+    g = maps[:, np.maximum(u, 0)]  # (n_maps, k, S_l) input positions
+    g = np.where(u[None] >= 0, g, -1)
+    g = np.where(g >= 0, g, d_sp)  # d_sp: a zero column
+    c_l = layer.c_out
+    Xr = X.reshape(c_l, S_l, c0, d_sp)
+    Xp = np.concatenate([Xr, ring.zeros((c_l, S_l, c0, 1))], axis=3)
+    G = g.transpose(1, 0, 2)  # (k, n_maps, S_l)
+    xs = np.broadcast_to(np.arange(S_l), G.shape)
+    V = Xp[:, xs, :, G]  # advanced indices first: (k, n_maps, S_l, c_l, c0)
+    V = ring.sum(V, axis=2)  # (k, n_maps, c_l, c0)
+    return np.ascontiguousarray(V.transpose(2, 0, 3, 1).reshape(c_l * k, c0 * maps.shape[0]))
+
+
+def pieces(e, l: int, with_o: bool):
+    """``(eps, phi)`` of block row ``l`` over the engine's ring (None for an absent part).
+
+    ``eps`` (taps of one output channel x ``(column, x)``) spans the upper part for each
+    output channel; ``phi`` (``(o, a)`` x ``(c_0, S)``) spans the lower part for each input
+    channel. For ``H_L`` (``with_o``) the upper part also has the columns of ``T_{<l} R``."""
+    layers = e.arch.layers
+    L1 = len(layers)
+    layer = layers[l - 1]
+    eps = phi = None
+    if l < L1 or with_o:
+        parts = [e.forward_omega[l - 1]] if l < L1 else []
+        if with_o:
+            parts.append(e.forward_R[l - 1])
+        eps = _upper_eps(e.ring, layer, np.concatenate(parts, axis=1), reachable(layers, l))
+    if l >= 2:
+        X = e.ring.matmul(np.ascontiguousarray(e.backward[l][:, : layer.n_out].T), e.omega)
+        phi = _lower_phi(e.ring, layer, X, lower_composites(layers, l), layers[0].c_in)
+    return eps, phi
+
+
+def assemble(ring, layer: ConvLayer, eps, phi) -> np.ndarray:
+    """The spanning matrix ``E`` (``p_l`` rows, documented order): ``eps`` repeated on the
+    parameters of every output channel, ``phi`` on those of every input channel."""
+    T = layer.c_in * layer.kernel[0] * layer.kernel[1]
+    k_sp = layer.kernel[0] * layer.kernel[1]
+    c_out, c_in = layer.c_out, layer.c_in
+    blocks = []
+    if eps is not None:
+        r = eps.shape[1]
+        E = ring.zeros((c_out * T, c_out * r))
+        for o in range(c_out):
+            E[o * T:(o + 1) * T, o * r:(o + 1) * r] = eps
+        blocks.append(E)
+    if phi is not None:
+        r = phi.shape[1]
+        E = ring.zeros((c_out * T, c_in * r))
+        rows_oa = (np.arange(c_out)[:, None] * T + np.arange(k_sp)[None, :]).ravel()  # (o, a) of c' = 0
+        for c in range(c_in):
+            E[rows_oa + c * k_sp, c * r:(c + 1) * r] = phi
+        blocks.append(E)
+    return np.concatenate(blocks, axis=1) if blocks else ring.zeros((c_out * T, 0))
+
+
+def gradient(e, l: int) -> np.ndarray:
+    """``g_l = A_l^*(T_{>l}^T Omega T_{<l}^T)``, the gradient of ``<Omega, F>`` in ``theta_l``."""
+    g = e.contract(l, e.backward[l], e.forward_omega[l - 1])  # rows (b, a) over K x K
+    K = e.K
+    return e.ring.sum(g[[b * K + b for b in range(K)]], axis=0)
+
+
+def block_row_space(cert, l: int, with_o: bool):
+    """Composite bound for block row ``l`` of ``H_f`` (or ``H_L`` when ``with_o``).
+
+    Args:
+        cert: the :class:`exacthess.structure._Certifier` (engines over QQ and GF(p), and
+            certified small ranks).
+
+    Returns:
+        ``(dim, E)``: a certified bound on the dimension of the block row's image
+        (:math:`c_l\,\mathrm{rank}\,\varepsilon + c_{l-1}\,\mathrm{rank}\,\phi - [g_l \ne 0]`)
+        and a matrix mod p whose columns (over Q) span a space containing the image; or
+        ``None`` when the network has biases or a small rank could not be certified.
+    """
+    from .structure import _pivot_cols
+    qq, gf, p = cert.qq, cert.gf, cert.p
+    if qq.arch.bias or qq.aug:
+        return None
+    layer = qq.arch.layers[l - 1]
+    eq, fq = pieces(qq, l, with_o)
+    ep, fp = pieces(gf, l, with_o)
+    dim = 0
+    chosen = []
+    for key, (mq, mp), copies in ((f"eps{l},{int(with_o)}", (eq, ep), layer.c_out),
+                                  (f"phi{l}", (fq, fp), layer.c_in)):
+        if mq is None:
+            chosen.append(None)
+            continue
+        r_q = cert.qrank(key, mq)
+        piv = _pivot_cols(mp, p)
+        if len(piv) != r_q or not cert.ok:
+            return None  # the chosen columns must span over Q: rank mod p = certified rank
+        dim += copies * r_q
+        chosen.append(np.ascontiguousarray(mp[:, piv]))
+    if eq is not None and fq is not None and gradient(gf, l).any():
+        dim -= 1  # g_l lies in both parts
+    return dim, assemble(gf.ring, layer, *chosen)
