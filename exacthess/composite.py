@@ -40,6 +40,10 @@ For ``H_L`` the rows of ``H_o`` add :math:`\theta_l\mapsto\langle V, T_{>l}A_l(\
 an upper-type functional with :math:`T_{<l}R` in place of :math:`T_{<l}\Omega^\top`; the upper
 part then uses both.
 
+When the two parts share more than :math:`g_l` (strided layers whose taps do not overlap
+have extra symmetries), the bound is replaced by the rank over :math:`\mathbb Q` of the
+spanning matrix itself, if Hadamard's bound certifies it within the budget.
+
 The ranks of :math:`\varepsilon` and :math:`\phi` (small matrices) are certified over
 :math:`\mathbb Q` by :func:`exacthess.rank`; the spanning vectors themselves (reduced mod p)
 give the matrix ``E_l`` the core argument of :mod:`exacthess.structure` needs.
@@ -195,7 +199,8 @@ def block_row_space(cert, l: int, with_o: bool):
         and a matrix mod p whose columns (over Q) span a space containing the image; or
         ``None`` when the network has biases or a small rank could not be certified.
     """
-    from .structure import _pivot_cols
+    from .rank import rank
+    from .structure import _pivot_cols, _rank_p
     qq, gf, p = cert.qq, cert.gf, cert.p
     if qq.arch.bias or qq.aug:
         return None
@@ -203,11 +208,12 @@ def block_row_space(cert, l: int, with_o: bool):
     eq, fq = pieces(qq, l, with_o)
     ep, fp = pieces(gf, l, with_o)
     dim = 0
-    chosen = []
+    chosen, chosen_q = [], []
     for key, (mq, mp), copies in ((f"eps{l},{int(with_o)}", (eq, ep), layer.c_out),
                                   (f"phi{l}", (fq, fp), layer.c_in)):
         if mq is None:
             chosen.append(None)
+            chosen_q.append(None)
             continue
         r_q = cert.qrank(key, mq)
         piv = _pivot_cols(mp, p)
@@ -215,6 +221,14 @@ def block_row_space(cert, l: int, with_o: bool):
             return None  # the chosen columns must span over Q: rank mod p = certified rank
         dim += copies * r_q
         chosen.append(np.ascontiguousarray(mp[:, piv]))
+        chosen_q.append(np.ascontiguousarray(mq[:, piv]))
     if eq is not None and fq is not None and gradient(gf, l).any():
         dim -= 1  # g_l lies in both parts
-    return dim, assemble(gf.ring, layer, *chosen)
+    E = assemble(gf.ring, layer, *chosen)
+    if eq is not None and fq is not None and _rank_p(E, p) < dim:
+        # the parts share more than the gradient (e.g. strided, non-overlapping taps): the
+        # dimension of their sum is the rank over Q of the spanning matrix, if certifiable
+        r = rank(assemble(qq.ring, layer, *chosen_q), seed=cert.seed, budget_seconds=cert.budget)
+        if r.certified:
+            dim = min(dim, r.value)
+    return dim, E

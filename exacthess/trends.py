@@ -19,8 +19,8 @@ __all__ = ["cnn_trend_rows", "run_cnn_trends", "plot_trends"]
 
 def _family(quick: bool):
     d0, K, L = (12, 3, 2) if quick else (16, 4, 2)
-    filters = [1, 2, 3, 4] if quick else [1, 2, 3, 4, 6, 8]
-    kernels = [1, 3, 5] if quick else [1, 3, 5, 7, 9]
+    filters = [1, 2, 3, 4] if quick else [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]
+    kernels = [1, 3, 5] if quick else [1, 3, 5, 7, 9, 11, 13]
     runs = [("filters", m, CNN((d0,), (m,) * L, 3, K, paddings=1)) for m in filters]
     runs += [("kernel", k, CNN((d0,), (3,) * L, k, K, paddings=k // 2)) for k in kernels]
     return d0, K, L, runs
