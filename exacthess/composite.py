@@ -47,8 +47,13 @@ spanning matrix itself, if Hadamard's bound certifies it within the budget.
 The ranks of :math:`\varepsilon` and :math:`\phi` (small matrices) are certified over
 :math:`\mathbb Q` by :func:`exacthess.rank`; the spanning vectors themselves (reduced mod p)
 give the matrix ``E_l`` the core argument of :mod:`exacthess.structure` needs.
-Only bias-free networks are handled (a bias adds an all-ones spatial map to every product);
-otherwise :func:`block_row_space` returns ``None``.
+**Biases.** With augmented operators the bias tap reads the constant coordinate (a row of
+:math:`\tilde T_{<l}\tilde\Omega^\top`, so the upper part is unchanged), the lower part never
+reaches a bias (a derivative of :math:`\tilde T_{<l}` has a zero constant row), and the
+offsets :math:`t_{l-1}` add lower-part columns built from the 0/1 supports of
+:func:`offset_supports`. The two parts then share a vector that is not :math:`g_l` (found
+numerically, not identified), so the ``- 1`` is not claimed; the certified rank of the
+spanning matrix closes small networks, large biased CNNs stay probabilistic.
 """
 
 from __future__ import annotations
@@ -58,8 +63,9 @@ from functools import lru_cache
 import numpy as np
 
 from .architecture import ConvLayer
+from .exact import rational_array
 
-__all__ = ["spatial_taps", "lower_composites", "reachable", "pieces", "assemble", "gradient", "block_row_space"]
+__all__ = ["spatial_taps", "chain_maps", "lower_composites", "offset_supports", "reachable", "pieces", "assemble", "gradient", "block_row_space"]
 
 
 def spatial_taps(layer: ConvLayer) -> np.ndarray:
@@ -78,22 +84,43 @@ def _compose(maps: np.ndarray, u: np.ndarray) -> np.ndarray:
     return g[(g >= 0).any(axis=1)]
 
 
-@lru_cache(maxsize=64)
-def _lower_cached(layers: tuple, l: int) -> np.ndarray:
-    maps = spatial_taps(layers[0])
+@lru_cache(maxsize=128)
+def _chain_cached(layers: tuple, first: int, last: int) -> np.ndarray:
+    maps = spatial_taps(layers[first - 1])
     maps = np.unique(maps, axis=0)
     maps = maps[(maps >= 0).any(axis=1)]
-    for m in range(2, l):
+    for m in range(first + 1, last + 1):
         maps = _compose(maps, spatial_taps(layers[m - 1]))
     return maps
 
 
+def chain_maps(layers, first: int, last: int) -> np.ndarray:
+    """Distinct nonzero partial maps :math:`S^{(last)}_{a}\cdots S^{(first)}_{a'}`: rows map an
+    output position of layer ``last`` to an input position of layer ``first`` (-1: none)."""
+    return _chain_cached(tuple(layers), first, last)
+
+
 def lower_composites(layers, l: int) -> np.ndarray:
-    """The distinct nonzero spatial partial maps :math:`S^{(l-1)}_{a_{l-1}}\\cdots S^{(1)}_{a_1}`.
+    """The distinct nonzero spatial partial maps :math:`S^{(l-1)}_{a_{l-1}}\cdots S^{(1)}_{a_1}`.
 
     Returns an int array ``(n_maps, S_{l-1})`` whose row ``f`` maps a position of layer
     ``l - 1``'s output to an input position (-1: no input). ``l >= 2``."""
-    return _lower_cached(tuple(layers), l)
+    return chain_maps(layers, 1, l - 1)
+
+
+def offset_supports(layers, l: int) -> np.ndarray:
+    """0/1 rows spanning the spatial parts of the bias offsets entering layer ``l``.
+
+    The offset :math:`t_{l-1} = \sum_{m<l} T_{l-1}\cdots T_{m+1}(b_m\otimes 1)` and its
+    derivatives lie in :math:`\mathbb R^{c_{l-1}}\otimes\mathrm{span}\{P\,1\}` over the
+    composites ``P`` from layer ``l - 1`` down to ``m + 1``: ``P 1`` is the indicator of the
+    domain of ``P`` (and ``1`` itself for ``m = l - 1``)."""
+    S = layers[l - 2].out_shape[0] * layers[l - 2].out_shape[1]
+    rows = [np.ones((1, S), dtype=np.int64)]
+    for m in range(1, l - 1):
+        rows.append((chain_maps(layers, m + 1, l - 1) >= 0).astype(np.int64))
+    v = np.unique(np.concatenate(rows, axis=0), axis=0)
+    return v[v.any(axis=1)]
 
 
 def reachable(layers, l: int) -> np.ndarray:
@@ -108,31 +135,45 @@ def reachable(layers, l: int) -> np.ndarray:
 
 
 def _upper_eps(ring, layer: ConvLayer, Y: np.ndarray, reach: np.ndarray) -> np.ndarray:
-    """``eps[tau, (j, x)] = Y[src(tau, x), j]`` for one output channel's taps, ``x`` in reach."""
-    src = layer.sources[:, reach]  # (T, |reach|), no bias tap
-    Yp = np.concatenate([Y[: layer.n_in], ring.zeros((2, Y.shape[1]))], axis=0)
+    """``eps[tau, (j, x)] = Y[src(tau, x), j]`` for one output channel's taps, ``x`` in reach.
+
+    ``Y`` has ``n_in`` rows, or ``n_in + 1`` with the constant coordinate read by the bias tap."""
+    src = layer.sources[:, reach]  # (T, |reach|)
+    extra = layer.n_in + 2 - Y.shape[0]
+    Yp = np.concatenate([Y, ring.zeros((extra, Y.shape[1]))], axis=0)
     G = Yp[src]  # (T, |reach|, cols)
     T = src.shape[0]
     return np.ascontiguousarray(G.transpose(0, 2, 1).reshape(T, -1))
 
 
-def _lower_phi(ring, layer: ConvLayer, X: np.ndarray, maps: np.ndarray, c0: int) -> np.ndarray:
-    """``phi[(o, a), (c0, f)] = sum_x X[(o, x), (c0, f(u_a(x)))]``."""
+def _lower_phi(ring, layer: ConvLayer, X: np.ndarray, maps: np.ndarray, c0: int, offsets=None) -> np.ndarray:
+    """``phi[(o, a), (c0, f)] = sum_x X[(o, x), (c0, f(u_a(x)))]``, then, with biases, the
+    columns ``sum_x X[(o, x), const] v(u_a(x))`` for the offset supports ``v``."""
     u = spatial_taps(layer)  # (k, S_l) positions of layer l-1's output
     k, S_l = u.shape
-    n0 = X.shape[1]
+    n0 = X.shape[1] - (0 if offsets is None else 1)  # the constant column comes last
     d_sp = n0 // c0
     g = maps[:, np.maximum(u, 0)]  # (n_maps, k, S_l) input positions
     g = np.where(u[None] >= 0, g, -1)
     g = np.where(g >= 0, g, d_sp)  # d_sp: a zero column
     c_l = layer.c_out
-    Xr = X.reshape(c_l, S_l, c0, d_sp)
+    Xr = X[:, :n0].reshape(c_l, S_l, c0, d_sp)
     Xp = np.concatenate([Xr, ring.zeros((c_l, S_l, c0, 1))], axis=3)
     G = g.transpose(1, 0, 2)  # (k, n_maps, S_l)
     xs = np.broadcast_to(np.arange(S_l), G.shape)
     V = Xp[:, xs, :, G]  # advanced indices first: (k, n_maps, S_l, c_l, c0)
     V = ring.sum(V, axis=2)  # (k, n_maps, c_l, c0)
-    return np.ascontiguousarray(V.transpose(2, 0, 3, 1).reshape(c_l * k, c0 * maps.shape[0]))
+    phi = V.transpose(2, 0, 3, 1).reshape(c_l * k, c0 * maps.shape[0])
+    if offsets is not None:
+        xa = X[:, n0].reshape(c_l, S_l)
+        Vz = np.concatenate([offsets, np.zeros((offsets.shape[0], 1), dtype=np.int64)], axis=1)  # v[-1] = 0
+        W = Vz[:, np.where(u >= 0, u, offsets.shape[1])]  # (n_v, k, S_l) 0/1
+        cols = []
+        for j in range(offsets.shape[0]):
+            mask = W[j].T  # (S_l, k)
+            cols.append(ring.matmul(xa, ring.convert(rational_array(mask))).reshape(c_l * k, 1))
+        phi = np.concatenate([phi] + cols, axis=1)
+    return np.ascontiguousarray(phi)
 
 
 def pieces(e, l: int, with_o: bool):
@@ -152,14 +193,17 @@ def pieces(e, l: int, with_o: bool):
         eps = _upper_eps(e.ring, layer, np.concatenate(parts, axis=1), reachable(layers, l))
     if l >= 2:
         X = e.ring.matmul(np.ascontiguousarray(e.backward[l][:, : layer.n_out].T), e.omega)
-        phi = _lower_phi(e.ring, layer, X, lower_composites(layers, l), layers[0].c_in)
+        offsets = offset_supports(layers, l) if e.aug else None
+        phi = _lower_phi(e.ring, layer, X, lower_composites(layers, l), layers[0].c_in, offsets)
     return eps, phi
 
 
 def assemble(ring, layer: ConvLayer, eps, phi) -> np.ndarray:
     """The spanning matrix ``E`` (``p_l`` rows, documented order): ``eps`` repeated on the
-    parameters of every output channel, ``phi`` on those of every input channel."""
-    T = layer.c_in * layer.kernel[0] * layer.kernel[1]
+    parameters of every output channel, ``phi`` on the weights of every input channel (the
+    lower part does not reach biases: the constant row of a derivative of
+    :math:`\tilde T_{<l}` is zero)."""
+    T = layer.n_taps
     k_sp = layer.kernel[0] * layer.kernel[1]
     c_out, c_in = layer.c_out, layer.c_in
     blocks = []
@@ -176,7 +220,8 @@ def assemble(ring, layer: ConvLayer, eps, phi) -> np.ndarray:
         for c in range(c_in):
             E[rows_oa + c * k_sp, c * r:(c + 1) * r] = phi
         blocks.append(E)
-    return np.concatenate(blocks, axis=1) if blocks else ring.zeros((c_out * T, 0))
+    E = np.concatenate(blocks, axis=1) if blocks else ring.zeros((c_out * T, 0))
+    return np.ascontiguousarray(E[layer.tap_to_documented])  # tap order -> documented order
 
 
 def gradient(e, l: int) -> np.ndarray:
@@ -197,13 +242,11 @@ def block_row_space(cert, l: int, with_o: bool):
         ``(dim, E)``: a certified bound on the dimension of the block row's image
         (:math:`c_l\,\mathrm{rank}\,\varepsilon + c_{l-1}\,\mathrm{rank}\,\phi - [g_l \ne 0]`)
         and a matrix mod p whose columns (over Q) span a space containing the image; or
-        ``None`` when the network has biases or a small rank could not be certified.
+        ``None`` when a small rank could not be certified.
     """
     from .rank import rank
     from .structure import _pivot_cols, _rank_p
     qq, gf, p = cert.qq, cert.gf, cert.p
-    if qq.arch.bias or qq.aug:
-        return None
     layer = qq.arch.layers[l - 1]
     eq, fq = pieces(qq, l, with_o)
     ep, fp = pieces(gf, l, with_o)
@@ -222,8 +265,8 @@ def block_row_space(cert, l: int, with_o: bool):
         dim += copies * r_q
         chosen.append(np.ascontiguousarray(mp[:, piv]))
         chosen_q.append(np.ascontiguousarray(mq[:, piv]))
-    if eq is not None and fq is not None and gradient(gf, l).any():
-        dim -= 1  # g_l lies in both parts
+    if eq is not None and fq is not None and not qq.aug and gradient(gf, l).any():
+        dim -= 1  # g_l lies in both parts (with biases the shared vector is not known here)
     E = assemble(gf.ring, layer, *chosen)
     if eq is not None and fq is not None and _rank_p(E, p) < dim:
         # the parts share more than the gradient (e.g. strided, non-overlapping taps): the
@@ -232,3 +275,4 @@ def block_row_space(cert, l: int, with_o: bool):
         if r.certified:
             dim = min(dim, r.value)
     return dim, E
+
