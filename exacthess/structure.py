@@ -206,8 +206,9 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
         say(name)
         t0 = time.perf_counter()
         cert.ok = True
-        idx, bounds = [], []
+        idx, bounds, kinds = [], [], []
         for l in range(1, len(arch.layers) + 1):
+            kind = "chain"
             cert.ok = True
             dim, E = cert.block_row_space(l, with_o, counts[l - 1])
             piv = _pivot_rows(E, p) if E is not None else None  # rank mod p = number of pivots
@@ -217,6 +218,7 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
                 comp = composite_row_space(cert, l, with_o)
                 if comp is not None and cert.ok and (not chain_ok or comp[0] < dim):
                     dim, E = comp
+                    kind = "composite"
                     piv = _pivot_rows(E, p) if dim < counts[l - 1] else None
                     met = piv is not None and len(piv) == dim
                 else:
@@ -226,6 +228,7 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
             if name == "H_f":  # the diagonal block of H_f is zero: at most p - p_l nonzero columns
                 ub = min(ub, arch.n_params - counts[l - 1])
             bounds.append(ub)
+            kinds.append(kind)
             cert.ok = True
             idx.append([offs[l - 1] + i for i in rows])
         I = np.array([i for part in idx for i in part], dtype=np.int64)
@@ -250,7 +253,7 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
                 start += n_rows
                 ubl = bounds[l - 1]
                 if lb == ubl:
-                    info[key] = result(key, lb, ubl, "certificate: block-row chain bound met mod p",
+                    info[key] = result(key, lb, ubl, f"certificate: block-row {kinds[l - 1]} bound met mod p",
                                        (arch.n_params, counts[l - 1]), t0)
                 else:
                     info[key] = RankResult(lb, lb, ubl, False, "probabilistic", (arch.n_params, counts[l - 1]),
