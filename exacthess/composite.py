@@ -51,9 +51,10 @@ give the matrix ``E_l`` the core argument of :mod:`exacthess.structure` needs.
 :math:`\tilde T_{<l}\tilde\Omega^\top`, so the upper part is unchanged), the lower part never
 reaches a bias (a derivative of :math:`\tilde T_{<l}` has a zero constant row), and the
 offsets :math:`t_{l-1}` add lower-part columns built from the 0/1 supports of
-:func:`offset_supports`. The two parts then share a vector that is not :math:`g_l` (found
-numerically, not identified), so the ``- 1`` is not claimed; the certified rank of the
-spanning matrix closes small networks, large biased CNNs stay probabilistic.
+:func:`offset_supports`. The gradient is then not shared (its bias part is not in the lower
+part); the bias-free *data gradient* :func:`data_gradient` is in the lower part by
+construction, and when its channel slices lie in ``col(eps)`` (a certified rank check) the
+``- 1`` holds again.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ import numpy as np
 from .architecture import ConvLayer
 from .exact import rational_array
 
-__all__ = ["spatial_taps", "chain_maps", "lower_composites", "offset_supports", "reachable", "pieces", "assemble", "gradient", "block_row_space"]
+__all__ = ["spatial_taps", "chain_maps", "lower_composites", "offset_supports", "reachable", "data_gradient", "pieces", "assemble", "gradient", "block_row_space"]
 
 
 def spatial_taps(layer: ConvLayer) -> np.ndarray:
@@ -265,8 +266,12 @@ def block_row_space(cert, l: int, with_o: bool):
         dim += copies * r_q
         chosen.append(np.ascontiguousarray(mp[:, piv]))
         chosen_q.append(np.ascontiguousarray(mq[:, piv]))
-    if eq is not None and fq is not None and not qq.aug and gradient(gf, l).any():
-        dim -= 1  # g_l lies in both parts (with biases the shared vector is not known here)
+    if eq is not None and fq is not None:
+        if not qq.aug:
+            if gradient(gf, l).any():
+                dim -= 1  # g_l lies in both parts
+        elif _data_gradient_shared(cert, layer, l, eq):
+            dim -= 1
     E = assemble(gf.ring, layer, *chosen)
     if eq is not None and fq is not None and _rank_p(E, p) < dim:
         # the parts share more than the gradient (e.g. strided, non-overlapping taps): the
@@ -276,3 +281,34 @@ def block_row_space(cert, l: int, with_o: bool):
             dim = min(dim, r.value)
     return dim, E
 
+
+def data_gradient(e, l: int) -> np.ndarray:
+    """``g_l^0``: the gradient of :math:`\langle\Omega, T_{L+1}\cdots T_1\rangle` in layer l's
+    parameters with every bias and the constant input column dropped (zero on biases)."""
+    n0 = e.dim(0) - e.aug
+    cols = e._forward_all(np.ascontiguousarray(e.ring.eye(e.dim(0))[:, :n0]))[l - 1]  # T~_{<l} on data
+    Y = e.ring.matmul(cols, np.ascontiguousarray(e.omega[:, :n0].T))
+    g = e.contract(l, e.backward[l], Y)
+    K = e.K
+    return e.ring.sum(g[[b * K + b for b in range(K)]], axis=0)
+
+
+def _data_gradient_shared(cert, layer: ConvLayer, l: int, eps_q) -> bool:
+    """With biases: does ``g_l^0`` (:func:`data_gradient`) lie in both parts?
+
+    Lower part: always (take :math:`\tilde D = [T_{<l} \mid 0]`, a bias-free composite).
+    Upper part: iff every output channel's slice lies in ``col(eps)``, checked as
+    ``rank [eps | W] = rank eps`` over Q with both ranks certified (``W`` holds the slices).
+    Then the parts share a nonzero vector when ``g_l^0 != 0`` (checked mod p)."""
+    from .rank import rank
+    T = layer.n_taps
+    gp = data_gradient(cert.gf, l)
+    if not np.asarray(gp).any():
+        return False
+    gq = data_gradient(cert.qq, l)
+    tq = np.empty(len(gq), dtype=object)
+    tq[layer.tap_to_documented] = gq
+    Wq = np.ascontiguousarray(tq.reshape(layer.c_out, T).T)
+    r_eps = rank(eps_q, seed=cert.seed, budget_seconds=cert.budget)
+    r_both = rank(np.concatenate([eps_q, Wq], axis=1), seed=cert.seed, budget_seconds=cert.budget)
+    return r_eps.certified and r_both.certified and r_eps.value == r_both.value

@@ -16,7 +16,7 @@ from flint import fmpq_mat
 from hypothesis import given, strategies as st
 
 import exacthess as eh
-from exacthess.composite import assemble, gradient, lower_composites, pieces, reachable
+from exacthess.composite import assemble, data_gradient, gradient, lower_composites, pieces, reachable
 from exacthess.data import make_problem
 from exacthess.hessian import Engine
 from exacthess.rings import QQ
@@ -126,3 +126,25 @@ def test_bound_is_tight_on_examples(arch):
         if eps is not None and phi is not None and not e.aug and any(v != 0 for v in gradient(e, l)):
             bound -= 1
         assert qrank(row) == min(bound, layer.n_params)
+
+
+@given(cnn_architectures(dims=1, max_depth=3, max_input=6, max_kernel=3, max_channels=2, bias=True),
+       st.integers(1, 8))
+def test_data_gradient_lies_in_the_lower_part(arch, n):
+    """With biases the parts share g_l^0 (bias-free data gradient): it is in the lower part."""
+    e = Engine(make_problem(arch, n_samples=n, seed=2), QQ)
+    for l in range(2, len(arch.layers) + 1):
+        _, phi = pieces(e, l, False)
+        El = assemble(QQ, arch.layers[l - 1], None, phi)
+        g0 = data_gradient(e, l).reshape(-1, 1)
+        assert qrank(np.concatenate([El, g0], axis=1)) == qrank(El)
+
+
+def test_biased_cnn_is_certified_by_composites():
+    arch = eh.CNN((16,), (4, 4), 5, 3, paddings=2, bias=True)
+    prob = make_problem(arch, n_samples=32, seed=0)
+    from exacthess.structure import structured_ranks
+    info, fallback, _, qq = structured_ranks(prob)
+    assert not fallback
+    for key in ("H_f", "H_L"):
+        assert info[key].value == qrank(qq.full(key))
