@@ -111,7 +111,7 @@ def float_baseline(arch, n: int, mem_budget_gb: float = 6.0) -> dict:
     import torch.nn.functional as Fnn
     from torch.func import hessian, jacrev, jvp, grad, vmap
     from exacthess import CNN
-    from exacthess.data import seeded_data, seeded_params
+    from exacthess.hessian.problem import seeded_data, seeded_params
 
     params = [_to_tensor(p, torch) for p in seeded_params(arch, 0)]
     Xo, Yo = seeded_data(arch, n, 0)

@@ -13,7 +13,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from exacthess.search import search
+from exacthess.experiments.search import search
 
 STATEMENTS = ["singh2021.H_L", "singh2023.thm1", "singh2023.thm2", "singh2023.eq1.bound", "subadditivity"]
 

@@ -6,20 +6,20 @@
 (True, 10)
 """
 
-from .architecture import CNN, FCN, Architecture, ConvLayer
-from .errors import (ExactHessError, InvalidArchitectureError, InvalidDataError, InvalidMatrixError,
+from .models.architectures import CNN, FCN, Architecture, ConvLayer
+from .core.errors import (ExactHessError, InvalidArchitectureError, InvalidDataError, InvalidMatrixError,
                      NonFiniteError, ParamsMismatchError, UnknownStatementError)
-from .exact import rational_array, to_rational
-from .hessian import Engine, HessianResult, hessian
-from .toeplitz import conv_matrix, parameter_map, parameter_map_matrix, toeplitz_operator
-from .rank import RankResult, rank
-from .report import Report, Row
-from .rings import ABS, GF, QQ, SR
+from .core.exact import rational_array, to_rational
+from .hessian.engine import Engine, HessianResult, hessian
+from .models.toeplitz import conv_matrix, parameter_map, parameter_map_matrix, toeplitz_operator
+from .certify.rank import RankResult, rank
+from .experiments.report import Report, Row
+from .core.domains import ABS, GF, QQ, SR
 from .spectral import (ClipResult, ConvSVTheoremResult, SingularValueEnclosure, check_conv_sv_theorem,
                        clip_operator_norm, conv_operator, conv_singular_values, kernel_from_tensorflow)
-from .search import SearchResult, search
-from .theorems import REGISTRY, Statement, get_statement
-from .verify import verify
+from .experiments.search import SearchResult, search
+from .statements import REGISTRY, Statement, get_statement
+from .experiments.verify import verify
 
 __version__ = "0.1.0"
 

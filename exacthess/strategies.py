@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from .architecture import CNN, FCN
-from .errors import InvalidArchitectureError
+from .models.architectures import CNN, FCN
+from .core.errors import InvalidArchitectureError
 
 __all__ = ["fcn_architectures", "cnn_architectures", "sample_counts", "architectures_with_samples"]
 

@@ -2,7 +2,7 @@ import json
 import subprocess
 import sys
 
-from exacthess.cli import main
+from exacthess.cli.main import main
 
 
 def test_verify_json(capsys):

@@ -16,10 +16,10 @@ from flint import fmpq_mat
 from hypothesis import given, strategies as st
 
 import exacthess as eh
-from exacthess.composite import assemble, data_gradient, gradient, lower_composites, pieces, reachable
-from exacthess.data import make_problem
-from exacthess.hessian import Engine
-from exacthess.rings import QQ
+from exacthess.hessian.composite import assemble, data_gradient, gradient, lower_composites, pieces, reachable
+from exacthess.hessian.problem import make_problem
+from exacthess.hessian.engine import Engine
+from exacthess.core.domains import QQ
 from exacthess.strategies import cnn_architectures
 
 
@@ -143,7 +143,7 @@ def test_data_gradient_lies_in_the_lower_part(arch, n):
 def test_biased_cnn_is_certified_by_composites():
     arch = eh.CNN((16,), (4, 4), 5, 3, paddings=2, bias=True)
     prob = make_problem(arch, n_samples=32, seed=0)
-    from exacthess.structure import structured_ranks
+    from exacthess.hessian.structure import structured_ranks
     info, fallback, _, qq = structured_ranks(prob)
     assert not fallback
     for key in ("H_f", "H_L"):

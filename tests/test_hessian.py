@@ -6,7 +6,7 @@ import sympy
 from hypothesis import given, settings, strategies as st
 
 from exacthess import CNN, FCN, GF, hessian
-from exacthess.data import seeded_data, seeded_params
+from exacthess.hessian.problem import seeded_data, seeded_params
 from exacthess.strategies import cnn_architectures, fcn_architectures
 
 from symbolic_reference import symbolic_hessians  # noqa: E402  (tests/ is on sys.path via conftest)

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from exacthess import UnknownStatementError
-from exacthess.cli import main
-from exacthess.search import search
+from exacthess.cli.main import main
+from exacthess.experiments.search import search
 
 
 def test_search_shrinks_a_counterexample_and_replays_it(tmp_path):

@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 
 from exacthess import CNN, verify
 from exacthess.strategies import cnn_architectures
-from exacthess.theorems import statements_for
+from exacthess.statements import statements_for
 
 CNN_STATEMENTS = sorted(s.id for s in statements_for("cnn"))
 BINDING = [s for s in CNN_STATEMENTS if not any(x in s for x in ("equality", "thm1.data"))]
@@ -54,7 +54,7 @@ def test_cnn_report_has_block_columns_and_all_statements():
 def test_fcn_is_a_cnn_with_full_kernels():
     """One code path: a CNN on a 1x1 map with 1x1 kernels is an FCN, Hessians identical."""
     from exacthess import FCN, hessian
-    from exacthess.data import seeded_data, seeded_params
+    from exacthess.hessian.problem import seeded_data, seeded_params
     fcn = FCN(3, (2,), 2)
     cnn = CNN((1,), (2,), 1, 2, in_channels=3)
     P = seeded_params(fcn, 4)

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from exacthess.spectral.cli import configure_reproduce, configure_verify, run_reproduce, run_verify
+from exacthess.cli.spectral import configure_reproduce, configure_verify, run_reproduce, run_verify
 
 
 def _verify(argv):

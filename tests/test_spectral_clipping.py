@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from exacthess.errors import NonFiniteError
+from exacthess.core.errors import NonFiniteError
 from exacthess.spectral import InvalidBoundError, clip_operator_norm, conv_operator, conv_singular_values
 
 

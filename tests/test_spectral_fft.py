@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from exacthess.errors import NonFiniteError
+from exacthess.core.errors import NonFiniteError
 from exacthess.spectral import InvalidKernelError, InvalidStrideError, conv_operator, conv_singular_values
 from exacthess.spectral.strategies import conv_cases
 

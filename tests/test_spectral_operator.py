@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exacthess.errors import NonFiniteError
+from exacthess.core.errors import NonFiniteError
 from exacthess.spectral import (
     InvalidInputShapeError,
     InvalidKernelError,

@@ -8,7 +8,7 @@ import sympy as sp
 from flint import fmpz_poly
 from hypothesis import given, settings
 
-from exacthess.errors import NonFiniteError
+from exacthess.core.errors import NonFiniteError
 from exacthess.spectral import (
     InvalidClaimError,
     InvalidKernelError,

@@ -10,8 +10,8 @@ from flint import fmpq_mat
 from hypothesis import given, strategies as st
 
 import exacthess as eh
-from exacthess.data import make_problem
-from exacthess.structure import structured_ranks
+from exacthess.hessian.problem import make_problem
+from exacthess.hessian.structure import structured_ranks
 from exacthess.strategies import cnn_architectures, fcn_architectures
 
 

@@ -1,6 +1,6 @@
 import json
 
-from exacthess.cli import main
+from exacthess.cli.main import main
 
 
 def test_cnn_trends_quick(tmp_path, capsys):

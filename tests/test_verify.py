@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from exacthess import (FCN, InvalidDataError, NonFiniteError, ParamsMismatchError, Statement, verify)
-from exacthess.reproduce import reproduce_notebook
-from exacthess.theorems import REGISTRY
+from exacthess.experiments.reproduce import reproduce_notebook
+from exacthess.statements import REGISTRY
 
 
 def test_notebook_ranks():

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from flint import fmpq, fmpz
 
-from ..errors import describe
-from ..exact import rational_array
+from ..core.errors import describe
+from ..core.exact import rational_array
 from .errors import (
     InvalidInputShapeError,
     InvalidKernelError,

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import describe
+from ..core.errors import describe
 from ._blas import single_threaded_blas
 from ._input import float_kernel, validate
 from .enclosure import certified_singular_values

@@ -5,7 +5,7 @@ Every message names the argument, the value received and what was expected.
 
 from __future__ import annotations
 
-from ..errors import ExactHessError, InvalidArchitectureError, InvalidDataError, NonFiniteError
+from ..core.errors import ExactHessError, InvalidArchitectureError, InvalidDataError, NonFiniteError
 
 __all__ = [
     "InvalidKernelError",

@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 from flint import fmpq, fmpq_poly, fmpz_mat, fmpz_poly, nmod_mat, nmod_poly
 
-from ..errors import describe
-from ..exact import to_rational
+from ..core.errors import describe
+from ..core.exact import to_rational
 from ._blas import single_threaded_blas
 from ._input import ConvSpec, float_kernel, integer_kernel, validate
 from .errors import InvalidClaimError, InvalidStrideError, ProblemTooLargeError

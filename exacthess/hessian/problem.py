@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from flint import fmpq
 
-from .architecture import Architecture
-from .errors import InvalidDataError, ParamsMismatchError, describe
-from .exact import rational_array
+from ..models.architectures import Architecture
+from ..core.errors import InvalidDataError, ParamsMismatchError, describe
+from ..core.exact import rational_array
 
 __all__ = ["Problem", "make_problem", "seeded_params", "seeded_data", "SEED_RANGE"]
 
@@ -172,7 +172,7 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
     aug = arch.bias
     if aug:
         X = np.concatenate([X, np.array([[fmpq(1)]] * X.shape[0], dtype=object)], axis=1)
-    from .rings import QQ
+    from ..core.domains import QQ
     Xt = np.ascontiguousarray(X.T)
     sigma = QQ.matmul(Xt, X)
     yhat = QQ.matmul(np.ascontiguousarray(Y.T), X)

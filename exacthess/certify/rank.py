@@ -45,8 +45,8 @@ from fractions import Fraction
 import numpy as np
 from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
 
-from .errors import InvalidMatrixError, NonFiniteError, describe
-from .exact import to_rational
+from ..core.errors import InvalidMatrixError, NonFiniteError, describe
+from ..core.exact import to_rational
 
 __all__ = ["RankResult", "rank", "integer_matrix", "random_prime", "PRIME_BITS"]
 

@@ -44,9 +44,9 @@ import numpy as np
 from flint import fmpz, fmpz_mat, nmod_mat
 
 from .composite import block_row_space as composite_row_space
-from .hessian import Engine
-from .rank import RankResult, rank
-from .rings import GF, QQ
+from .engine import Engine
+from ..certify.rank import RankResult, rank
+from ..core.domains import GF, QQ
 
 __all__ = ["structured_ranks", "random_small_prime"]
 

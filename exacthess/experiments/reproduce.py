@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .architecture import FCN
+from ..models.architectures import FCN
 from .verify import verify
 
 __all__ = ["reproduce_notebook", "NOTEBOOK"]

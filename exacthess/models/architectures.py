@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import InvalidArchitectureError, describe
+from ..core.errors import InvalidArchitectureError, describe
 
 __all__ = ["ConvLayer", "Architecture", "FCN", "CNN"]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ExactHessError
-from .errors import InvalidInputShapeError, InvalidKernelError, InvalidPaddingError, InvalidStrideError
+from ..core.errors import ExactHessError
+from ..spectral.errors import InvalidInputShapeError, InvalidKernelError, InvalidPaddingError, InvalidStrideError
 
 __all__ = ["configure_verify", "run_verify", "configure_reproduce", "run_reproduce"]
 
@@ -72,8 +72,8 @@ def run_verify(args: Any) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .fft import conv_singular_values, dense_singular_values
-    from .theorem import check_conv_sv_theorem
+    from ..spectral.fft import conv_singular_values, dense_singular_values
+    from ..spectral.theorem import check_conv_sv_theorem
 
     try:
         kernel = _load_kernel(args)
@@ -156,7 +156,7 @@ def run_reproduce(args: Any) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
-    from .fft import conv_singular_values, dense_singular_values
+    from ..spectral.fft import conv_singular_values, dense_singular_values
 
     try:
         if not isinstance(args.max_n, int) or args.max_n < 2:

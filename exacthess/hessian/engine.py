@@ -33,10 +33,10 @@ from functools import cached_property
 
 import numpy as np
 
-from .architecture import Architecture, ConvLayer
-from .data import Problem, make_problem
-from .rings import QQ, Ring, get_ring
-from .toeplitz import toeplitz_operator
+from ..models.architectures import Architecture, ConvLayer
+from .problem import Problem, make_problem
+from ..core.domains import QQ, Ring, get_ring
+from ..models.toeplitz import toeplitz_operator
 
 __all__ = ["Engine", "HessianResult", "hessian"]
 

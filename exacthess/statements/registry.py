@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import UnknownStatementError
+from ..core.errors import UnknownStatementError
 
 __all__ = ["Statement", "Context", "REGISTRY", "register", "get_statement", "statements_for"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings, strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from .strategies import cnn_architectures, fcn_architectures, sample_counts
-from .theorems import get_statement
+from ..strategies import cnn_architectures, fcn_architectures, sample_counts
+from ..statements import get_statement
 
 __all__ = ["search", "SearchResult", "Counterexample", "strategy_for"]
 
@@ -98,7 +98,7 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     from .verify import verify
     stmt = get_statement(statement_id)
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
-        from .errors import ExactHessError
+        from ..core.errors import ExactHessError
         raise ExactHessError(f"max_examples = {max_examples!r} is not valid; expected an int >= 1")
     if database is None or isinstance(database, str):
         database = DirectoryBasedExampleDatabase(database or ".hypothesis/examples")

@@ -63,8 +63,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .architecture import ConvLayer
-from .exact import rational_array
+from ..models.architectures import ConvLayer
+from ..core.exact import rational_array
 
 __all__ = ["spatial_taps", "chain_maps", "lower_composites", "offset_supports", "reachable", "data_gradient", "pieces", "assemble", "gradient", "block_row_space"]
 
@@ -245,7 +245,7 @@ def block_row_space(cert, l: int, with_o: bool):
         and a matrix mod p whose columns (over Q) span a space containing the image; or
         ``None`` when a small rank could not be certified.
     """
-    from .rank import rank
+    from ..certify.rank import rank
     from .structure import _pivot_cols, _rank_p
     qq, gf, p = cert.qq, cert.gf, cert.p
     layer = qq.arch.layers[l - 1]
@@ -300,7 +300,7 @@ def _data_gradient_shared(cert, layer: ConvLayer, l: int, eps_q) -> bool:
     Upper part: iff every output channel's slice lies in ``col(eps)``, checked as
     ``rank [eps | W] = rank eps`` over Q with both ranks certified (``W`` holds the slices).
     Then the parts share a nonzero vector when ``g_l^0 != 0`` (checked mod p)."""
-    from .rank import rank
+    from ..certify.rank import rank
     T = layer.n_taps
     gp = data_gradient(cert.gf, l)
     if not np.asarray(gp).any():

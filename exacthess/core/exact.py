@@ -3,14 +3,14 @@
 Every finite IEEE float is a dyadic rational ``m / 2**e``; :func:`to_rational` returns it
 exactly (``float.as_integer_ratio``), so ``0.1`` becomes ``3602879701896397/36028797018963968``,
 not ``1/10``. Python ints, :class:`fractions.Fraction`, numpy integers and floats, and FLINT
-``fmpz``/``fmpq`` are accepted; NaN and infinities raise :class:`~exacthess.errors.NonFiniteError`.
+``fmpz``/``fmpq`` are accepted; NaN and infinities raise :class:`~exacthess.core.errors.NonFiniteError`.
 
 >>> to_rational(0.75)
 3/4
 >>> to_rational(float("nan"), name="x")
 Traceback (most recent call last):
 ...
-exacthess.errors.NonFiniteError: x = nan is not finite; expected a finite number (ints, Fractions or finite floats)
+exacthess.core.errors.NonFiniteError: x = nan is not finite; expected a finite number (ints, Fractions or finite floats)
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from .errors import ExactHessError
+from ..core.errors import ExactHessError
 
 __all__ = ["main", "build_parser"]
 
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--paddings", type=str, default="0", help="zero padding per layer (default 0)")
     _add_common(c)
     try:
-        from .spectral import cli as spectral_cli
+        from . import spectral as spectral_cli
         s = vs.add_parser("conv-sv", help="exact check of the FFT singular-value theorem of a conv layer",
                           description="Sedghi, Gupta & Long (ICLR 2019): singular values of a circular convolution.")
         spectral_cli.configure_verify(s)
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _arch_from_args(args):
-    from .architecture import CNN, FCN
+    from ..models.architectures import CNN, FCN
     if args.family == "fcn":
         return FCN(args.input_dim, _ints(args.widths, "--widths"), args.output_dim, bias=args.bias)
     shape = _ints(args.input_shape.replace(",", "x"), "--input-shape")
@@ -128,9 +128,9 @@ def _progress(enabled: bool):
 
 def _cmd_verify(args) -> int:
     if args.family == "conv-sv":
-        from .spectral import cli as spectral_cli
+        from . import spectral as spectral_cli
         return spectral_cli.run_verify(args)
-    from .verify import verify
+    from ..experiments.verify import verify
     arch = _arch_from_args(args)
     report = verify(arch, n_samples=args.samples, seed=args.seed, certify=args.certify,
                     budget_seconds=args.budget, float_check=not args.no_float,
@@ -144,7 +144,7 @@ def _cmd_verify(args) -> int:
 
 def _cmd_reproduce(args) -> int:
     if args.target == "notebook":
-        from .reproduce import reproduce_notebook
+        from ..experiments.reproduce import reproduce_notebook
         report, rows, secs = reproduce_notebook(seed=args.seed)
         if args.json:
             print(json.dumps({"rows": [dict(zip(("quantity", "exact", "notebook", "match"), r)) for r in rows],
@@ -164,16 +164,16 @@ def _cmd_reproduce(args) -> int:
                       f"{'all hold' if report.ok else 'VIOLATED: ' + ', '.join(r.statement for r in report.violations)}")
         return 0 if all(r[3] for r in rows) and report.ok else 1
     if args.target == "cnn-trends":
-        from .trends import run_cnn_trends
+        from ..experiments.trends import run_cnn_trends
         return run_cnn_trends(args)
-    from .spectral import cli as spectral_cli
+    from . import spectral as spectral_cli
     return spectral_cli.run_reproduce(args)
 
 
 def _cmd_statements(args) -> int:
     from rich.console import Console
     from rich.table import Table
-    from .theorems import REGISTRY, load_all
+    from ..statements import REGISTRY, load_all
     load_all()
     t = Table(title="registered statements")
     for col in ("id", "quantity", "kind", "statement", "condition", "families"):
@@ -185,7 +185,7 @@ def _cmd_statements(args) -> int:
 
 
 def _cmd_search(args) -> int:
-    from .search import run_search_cli
+    from ..experiments.search import run_search_cli
     return run_search_cli(args)
 
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .architecture import CNN
+from ..models.architectures import CNN
 from .verify import verify
 
 __all__ = ["cnn_trend_rows", "run_cnn_trends", "plot_trends"]

@@ -6,14 +6,14 @@ import time
 
 import numpy as np
 
-from .architecture import CNN, FCN, Architecture
-from .data import make_problem
-from .errors import InvalidDataError, describe
-from .hessian import Engine
-from .rank import RankResult, rank
+from ..models.architectures import CNN, FCN, Architecture
+from ..hessian.problem import make_problem
+from ..core.errors import InvalidDataError, describe
+from ..hessian.engine import Engine
+from ..certify.rank import RankResult, rank
 from .report import Report, Row
-from .rings import QQ
-from .theorems import Context, statements_for
+from ..core.domains import QQ
+from ..statements import Context, statements_for
 
 __all__ = ["verify", "exact_ranks", "float_rank"]
 
@@ -41,7 +41,7 @@ def exact_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds
     Returns:
         ``(ranks, rank_info, engine)`` with the exact engine over QQ.
     """
-    from .structure import structured_ranks
+    from ..hessian.structure import structured_ranks
     kw = dict(seed=seed, certify=certify, budget_seconds=budget_seconds)
     say = progress or (lambda msg: None)
     info, fallback, cores, qq = structured_ranks(problem, seed=seed, budget_seconds=budget_seconds,
@@ -85,8 +85,8 @@ def _large_core_result(problem, key, name, I, per, prev, seed) -> RankResult:
     bounds ``|entry|``; rounding is covered by a factor 2)."""
     import math
     import time as _time
-    from .rings import ABS, GF
-    from .structure import _gf_core, _rank_p, random_small_prime
+    from ..core.domains import ABS, GF
+    from ..hessian.structure import _gf_core, _rank_p, random_small_prime
     t0 = _time.perf_counter()
     arch = problem.arch
     offs, counts = arch.layer_offsets, arch.layer_param_counts
@@ -141,7 +141,7 @@ def _qq_core(qq: Engine, name: str, I: np.ndarray, arch) -> np.ndarray:
 
 def _float_matrices(problem) -> dict:
     """The same Hessians computed in float64 (the usual practice), for comparison."""
-    from .rings import F64
+    from ..core.domains import F64
     e = Engine(problem, F64)
     out = {"H_o": e.full("H_o"), "H_f": e.full("H_f")}
     out["H_L"] = out["H_o"] + out["H_f"]

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .architecture import Architecture, ConvLayer
-from .errors import InvalidArchitectureError, ParamsMismatchError
-from .exact import rational_array
-from .rings import QQ, Ring, get_ring
+from .architectures import Architecture, ConvLayer
+from ..core.errors import InvalidArchitectureError, ParamsMismatchError
+from ..core.exact import rational_array
+from ..core.domains import QQ, Ring, get_ring
 
 __all__ = ["toeplitz_operator", "conv_matrix", "parameter_map", "parameter_map_matrix"]
 
