@@ -47,13 +47,9 @@ from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
 
 from ..core.errors import InvalidMatrixError, NonFiniteError, describe
 from ..core.exact import to_rational
+from ..core.modular import PRIME_BITS, failure_bound, random_prime
 
-__all__ = ["RankResult", "rank", "integer_matrix", "random_prime", "PRIME_BITS"]
-
-PRIME_BITS = 62
-_PRIME_LO = 1 << (PRIME_BITS - 1)
-# pi(2^62) - pi(2^61) >= 2^61 / (62 ln 2) / 1.1 (Rosser-Schoenfeld style bounds, generous)
-_PRIMES_IN_RANGE = (1 << (PRIME_BITS - 1)) / (PRIME_BITS * math.log(2)) / 1.1
+__all__ = ["RankResult", "rank", "integer_matrix"]
 
 
 @dataclass(frozen=True)
@@ -110,14 +106,6 @@ class RankResult:
                 "certified": self.certified, "method": self.method,
                 "how": self.how, "n_primes": len(self.primes),
                 "failure_bound": self.failure_bound, "shape": list(self.shape)}
-
-
-def random_prime(rng: np.random.Generator) -> int:
-    """A prime drawn uniformly from the primes in ``[2**61, 2**62)`` (rejection sampling)."""
-    while True:
-        cand = _PRIME_LO + int(rng.integers(0, 1 << 62, dtype=np.uint64)) % _PRIME_LO
-        if fmpz(cand).is_prime():
-            return cand
 
 
 def _row_integers(row) -> list[int]:
@@ -277,5 +265,4 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
                     need_bits = _hadamard_log2(rows, cols, k + 1)
             return done(k, k, "hadamard")
     all_bits = _hadamard_log2(rows, cols, full)
-    per_prime = min(1.0, (all_bits / (PRIME_BITS - 1)) / _PRIMES_IN_RANGE)
-    return done(k, upper, method, per_prime ** len(primes))
+    return done(k, upper, method, failure_bound(all_bits, len(primes)))

@@ -26,6 +26,8 @@ import numpy as np
 import sympy
 from flint import fmpq, fmpq_mat, fmpz
 
+from .modular import reduce_mod
+
 __all__ = ["Ring", "QQ", "GF", "SR", "ABS", "F64", "get_ring"]
 
 
@@ -112,9 +114,7 @@ class GF(Ring):
         return hash(("GF", self.p))
 
     def convert(self, arr):
-        p = self.p
-        flat = [(int(v.p) % p) * pow(int(v.q), -1, p) % p for v in np.asarray(arr, dtype=object).flat]
-        return np.array(flat, dtype=np.int64).reshape(np.shape(arr))
+        return reduce_mod(arr, self.p)
 
     def zeros(self, shape):
         return np.zeros(shape, dtype=np.int64)

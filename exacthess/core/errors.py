@@ -1,53 +1,98 @@
-"""Errors raised by exacthess.
+"""Errors raised by exacthess: one hierarchy, one policy.
 
-Every error a user can provoke with bad input is a :class:`ValueError` subclass whose
-message names the argument, the value received and what was expected, in the style of::
+Every error a user can provoke derives from :class:`ExactHessError`. Wrong *types* raise a
+:class:`TypeError` subclass (:class:`InvalidTypeError`), wrong *values* a :class:`ValueError`
+subclass (:class:`InvalidValueError` and its children). Messages name the argument, the
+value received and what was expected, in the style of::
 
-    InvalidArchitectureError: widths[1] = 0 is not a positive integer; expected an int >= 1
+    InvalidArchitectureError: widths[1] = 0 is too small; expected an int >= 1
+    InvalidTypeError: input_dim = '3' has type str; expected an int >= 1
+
+The command line prints such an error on one line and exits with code 2.
+
+>>> issubclass(InvalidTypeError, TypeError), issubclass(InvalidDataError, ValueError)
+(True, True)
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ExactHessError",
+    "InvalidTypeError",
+    "InvalidValueError",
+    "InvalidOptionError",
     "InvalidArchitectureError",
     "InvalidDataError",
     "NonFiniteError",
     "ParamsMismatchError",
     "UnknownStatementError",
     "InvalidMatrixError",
+    "ProblemTooLargeError",
+    "NonDifferentiableError",
+    "describe",
 ]
 
 
-class ExactHessError(ValueError):
-    """Base class of every input error raised by exacthess."""
+class ExactHessError(Exception):
+    """Base class of every error exacthess raises on purpose."""
 
 
-class InvalidArchitectureError(ExactHessError):
+class InvalidTypeError(ExactHessError, TypeError):
+    """An argument has the wrong type (e.g. a string where an int is expected)."""
+
+
+class InvalidValueError(ExactHessError, ValueError):
+    """An argument has the right type but a value outside what is accepted."""
+
+
+class InvalidOptionError(InvalidValueError):
+    """An option string is not one of the allowed values; the message lists them."""
+
+
+class InvalidArchitectureError(InvalidValueError):
     """An architecture description is malformed (sizes, kernels, strides, paddings)."""
 
 
-class InvalidDataError(ExactHessError):
-    """Data ``(X, Y)`` or a sample count has the wrong type, shape or value."""
+class InvalidDataError(InvalidValueError):
+    """Data ``(X, Y)``, parameters or a sample count have the wrong shape or value."""
 
 
 class NonFiniteError(InvalidDataError):
     """A NaN or an infinity was passed where an exact rational number is required."""
 
 
-class ParamsMismatchError(ExactHessError):
+class ParamsMismatchError(InvalidDataError):
     """A ``params`` list does not match the architecture's layer shapes."""
 
 
-class UnknownStatementError(ExactHessError, KeyError):
+class UnknownStatementError(InvalidValueError, KeyError):
     """A statement id is not in the registry; the message lists the known ids."""
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
 
 
-class InvalidMatrixError(ExactHessError):
+class InvalidMatrixError(InvalidValueError):
     """A matrix passed to :func:`exacthess.rank` cannot be read exactly."""
+
+
+class ProblemTooLargeError(InvalidValueError):
+    """The requested computation would not fit this machine; the message gives the estimate."""
+
+
+class NonDifferentiableError(ExactHessError):
+    """The loss is not twice differentiable at the given point (e.g. a ReLU kink).
+
+    Attributes:
+        sample: index of the sample whose pre-activation is exactly at a kink.
+        layer: 1-based index of the layer.
+        unit: flat index of the unit within that layer's output.
+    """
+
+    def __init__(self, message: str, *, sample: int | None = None, layer: int | None = None,
+                 unit: int | None = None):
+        super().__init__(message)
+        self.sample, self.layer, self.unit = sample, layer, unit
 
 
 def describe(value: object, limit: int = 60) -> str:

@@ -19,6 +19,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from ..strategies import cnn_architectures, fcn_architectures, sample_counts
 from ..statements import get_statement
+from .commands import verify_command
 
 __all__ = ["search", "SearchResult", "Counterexample", "strategy_for"]
 
@@ -145,7 +146,7 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
         result.counterexample = Counterexample(
             stmt.id, stmt.kind, arch, n, s, bad, related, dict(report.ranks),
             all(report.rank_info[q].certified for q in quantities if q in report.rank_info),
-            f"exacthess verify {arch.cli_args()} --samples {n} --seed {s}")
+            verify_command(arch.to_spec(), samples=n, seed=s))
     return result
 
 

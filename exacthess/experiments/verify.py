@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from ..models.architectures import CNN, FCN, Architecture
+from .commands import verify_command
 from ..hessian.problem import make_problem
 from ..core.errors import InvalidDataError, describe
 from ..hessian.engine import Engine
@@ -86,7 +87,8 @@ def _large_core_result(problem, key, name, I, per, prev, seed) -> RankResult:
     import math
     import time as _time
     from ..core.domains import ABS, GF
-    from ..hessian.structure import _gf_core, _rank_p, random_small_prime
+    from ..hessian.structure import _gf_core
+    from ..core.modular import failure_bound, random_small_prime, rank_mod_p
     t0 = _time.perf_counter()
     arch = problem.arch
     offs, counts = arch.layer_offsets, arch.layer_param_counts
@@ -98,18 +100,16 @@ def _large_core_result(problem, key, name, I, per, prev, seed) -> RankResult:
         start = sum(len(x) for x in per[: l - 1])
         core = core[:, start:start + len(per[l - 1])]
         mag = mag[:, start:start + len(per[l - 1])]
-    k2 = _rank_p(core, p2)
+    k2 = rank_mod_p(core, p2)
     lower = max(prev.lower, k2)
     with np.errstate(divide="ignore"):
         rows = np.log2(np.sqrt((mag * mag).sum(axis=1)) * 2 + 1)
     size = min(mag.shape)
     den_bits = _denominator_bits(problem)
     log2H = float(np.sort(rows)[::-1][:size].sum()) + size * den_bits
-    n_primes = 2**30 / (31 * math.log(2)) / 1.1
-    per_prime = min(1.0, (log2H / 30) / n_primes)
     cert = lower == prev.upper
     return RankResult(lower, lower, prev.upper, cert, prev.method if cert else "probabilistic", prev.shape,
-                      prev.primes + (p2,), 0.0 if cert else per_prime ** 2, _time.perf_counter() - t0)
+                      prev.primes + (p2,), 0.0 if cert else failure_bound(log2H, 2, bits=31), _time.perf_counter() - t0)
 
 
 def _denominator_bits(problem) -> float:
@@ -259,6 +259,6 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         notes.append("float64 matrix_rank disagrees with the exact rank for: " + ", ".join(disagree))
     command = ""
     if data is None and params is None:
-        command = f"exacthess verify {arch.cli_args()} --samples {problem.n_samples} --seed {seed}"
+        command = verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed)
     return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context=summary,
                   seconds=time.perf_counter() - t0, command=command, notes=notes)

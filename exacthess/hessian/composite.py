@@ -246,7 +246,7 @@ def block_row_space(cert, l: int, with_o: bool):
         ``None`` when a small rank could not be certified.
     """
     from ..certify.rank import rank
-    from .structure import _pivot_cols, _rank_p
+    from ..core.modular import pivot_cols, rank_mod_p
     qq, gf, p = cert.qq, cert.gf, cert.p
     layer = qq.arch.layers[l - 1]
     eq, fq = pieces(qq, l, with_o)
@@ -260,7 +260,7 @@ def block_row_space(cert, l: int, with_o: bool):
             chosen_q.append(None)
             continue
         r_q = cert.qrank(key, mq)
-        piv = _pivot_cols(mp, p)
+        piv = pivot_cols(mp, p)
         if len(piv) != r_q or not cert.ok:
             return None  # the chosen columns must span over Q: rank mod p = certified rank
         dim += copies * r_q
@@ -273,7 +273,7 @@ def block_row_space(cert, l: int, with_o: bool):
         elif _data_gradient_shared(cert, layer, l, eq):
             dim -= 1
     E = assemble(gf.ring, layer, *chosen)
-    if eq is not None and fq is not None and _rank_p(E, p) < dim:
+    if eq is not None and fq is not None and rank_mod_p(E, p) < dim:
         # the parts share more than the gradient (e.g. strided, non-overlapping taps): the
         # dimension of their sum is the rank over Q of the spanning matrix, if certifiable
         r = rank(assemble(qq.ring, layer, *chosen_q), seed=cert.seed, budget_seconds=cert.budget)

@@ -41,46 +41,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from flint import fmpz, fmpz_mat, nmod_mat
 
 from .composite import block_row_space as composite_row_space
 from .engine import Engine
 from ..certify.rank import RankResult, rank
+from ..core.modular import pivot_cols, pivot_rows, random_small_prime, rank_mod_p
 from ..core.domains import GF, QQ
 
-__all__ = ["structured_ranks", "random_small_prime"]
-
-
-def random_small_prime(rng: np.random.Generator) -> int:
-    """A prime drawn uniformly from the primes in ``[2**30, 2**31)`` (for the GF(p) engine)."""
-    while True:
-        c = (1 << 30) + int(rng.integers(0, 1 << 30))
-        if fmpz(c).is_prime():
-            return c
-
-
-def _nmod(a: np.ndarray, p: int) -> nmod_mat:
-    m, n = a.shape
-    if not (m and n):
-        return nmod_mat(m, n, p)
-    return nmod_mat(fmpz_mat(a.tolist()), p)  # measured fastest route from numpy
-
-
-def _rank_p(a: np.ndarray, p: int) -> int:
-    return _nmod(a, p).rank() if a.size else 0
-
-
-def _pivot_rows(a: np.ndarray, p: int) -> list[int]:
-    """Indices of rows of ``a`` forming a basis of its row space modulo p (greedy, in order)."""
-    if not a.size:
-        return []
-    R, k = _nmod(np.ascontiguousarray(a.T), p).rref()
-    ent = np.array([int(v) for v in R.entries()], dtype=np.int64).reshape(R.nrows(), R.ncols())[:k]
-    return [int(np.flatnonzero(row)[0]) for row in ent]
-
-
-def _pivot_cols(a: np.ndarray, p: int) -> list[int]:
-    return _pivot_rows(np.ascontiguousarray(a.T), p)
+__all__ = ["structured_ranks"]
 
 
 class _Certifier:
@@ -138,9 +106,9 @@ class _Certifier:
         ybasis = np.zeros((gf.dim(l - 1), 0), dtype=np.int64)
         for (xk, xf), (yk, yf) in chain:
             Xp, Yp = xf(gf), yf(gf)
-            xr = Xp[_pivot_rows(Xp, p)]
+            xr = Xp[pivot_rows(Xp, p)]
             both = np.concatenate([ybasis, Yp], axis=1)
-            piv = _pivot_cols(both, p)
+            piv = pivot_cols(both, p)
             new = [c for c in piv if c >= ybasis.shape[1]]
             ybasis = both[:, piv]
             if xr.shape[0] and new:
@@ -196,7 +164,7 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
     t0 = time.perf_counter()
     gram_pd = problem.gram_is_identity or cert.qrank("G", problem.G) == problem.G.shape[0]
     J = gf.jacobian_stack
-    lo = _rank_p(J, p)
+    lo = rank_mod_p(J, p)
     ub = cert.jacobian_bound()
     if gram_pd and cert.ok and lo == ub:
         info["H_o"] = result("H_o", lo, ub, "certificate: rank H_o = rank J <= layer chain bound", (arch.n_params,) * 2, t0)
@@ -211,7 +179,7 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
             kind = "chain"
             cert.ok = True
             dim, E = cert.block_row_space(l, with_o, counts[l - 1])
-            piv = _pivot_rows(E, p) if E is not None else None  # rank mod p = number of pivots
+            piv = pivot_rows(E, p) if E is not None else None  # rank mod p = number of pivots
             met = piv is not None and cert.ok and len(piv) == dim and dim < counts[l - 1]
             if not met and dim > 0:  # the chain is loose here: try the composite bound
                 chain_ok, cert.ok = cert.ok, True
@@ -219,7 +187,7 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
                 if comp is not None and cert.ok and (not chain_ok or comp[0] < dim):
                     dim, E = comp
                     kind = "composite"
-                    piv = _pivot_rows(E, p) if dim < counts[l - 1] else None
+                    piv = pivot_rows(E, p) if dim < counts[l - 1] else None
                     met = piv is not None and len(piv) == dim
                 else:
                     cert.ok = chain_ok
@@ -234,7 +202,7 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
         I = np.array([i for part in idx for i in part], dtype=np.int64)
         cores[name] = (I, idx)
         core = _gf_core(gf, name, I, offs, counts)
-        k = _rank_p(core, p)
+        k = rank_mod_p(core, p)
         if k == len(I):
             info[name] = result(name, k, k, f"certificate: core of {len(I)} coordinates has full rank mod p",
                                 (arch.n_params,) * 2, t0)
@@ -249,7 +217,7 @@ def structured_ranks(problem, *, seed: int = 0, budget_seconds: float = 60.0, bl
                 key = f"H_f[:,{l}]"
                 n_rows = len(idx[l - 1])
                 # rows of a full-rank core are independent: no further modular rank needed
-                lb = n_rows if k == len(I) else _rank_p(core[start:start + n_rows], p)
+                lb = n_rows if k == len(I) else rank_mod_p(core[start:start + n_rows], p)
                 start += n_rows
                 ubl = bounds[l - 1]
                 if lb == ubl:

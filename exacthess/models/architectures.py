@@ -29,8 +29,9 @@ from typing import Sequence
 import numpy as np
 
 from ..core.errors import InvalidArchitectureError, describe
+from .geometry import ConvLayer
 
-__all__ = ["ConvLayer", "Architecture", "FCN", "CNN"]
+__all__ = ["ConvLayer", "Architecture", "FCN", "CNN", "from_spec", "SPEC_KEYS"]
 
 
 def _check_size(value, name: str, minimum: int = 1) -> int:
@@ -43,91 +44,6 @@ def _check_size(value, name: str, minimum: int = 1) -> int:
             f"{name} = {value} is too small; expected an int >= {minimum}"
         )
     return int(value)
-
-
-@dataclass(frozen=True)
-class ConvLayer:
-    """One linear layer ``h_out = T(w) h_in + b`` written as a 2-D convolution.
-
-    ``T(w)`` is the exact Toeplitz operator of the kernel ``w[c_out, c_in, kh, kw]``:
-    ``(T h)[o, y, x] = sum_{i, a, b} w[o, i, a, b] h[i, s_h y + a - p_h, s_w x + b - p_w]``
-    (zero outside the map). Block ``(o, i)`` of ``T`` is a (doubly-block) banded Toeplitz
-    matrix of size ``(H_out W_out) x (H_in W_in)``.
-    """
-
-    c_in: int
-    c_out: int
-    in_shape: tuple[int, int]
-    kernel: tuple[int, int]
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
-    bias: bool = False
-
-    @property
-    def out_shape(self) -> tuple[int, int]:
-        return tuple(
-            (self.in_shape[a] + 2 * self.padding[a] - self.kernel[a]) // self.stride[a] + 1
-            for a in range(2)
-        )
-
-    @property
-    def n_in(self) -> int:
-        return self.c_in * self.in_shape[0] * self.in_shape[1]
-
-    @property
-    def n_out(self) -> int:
-        return self.c_out * self.out_shape[0] * self.out_shape[1]
-
-    @property
-    def n_taps(self) -> int:
-        """Kernel taps per output channel, including the bias tap."""
-        return self.c_in * self.kernel[0] * self.kernel[1] + int(self.bias)
-
-    @property
-    def weight_shape(self) -> tuple[int, ...]:
-        return (self.c_out, self.c_in, self.kernel[0], self.kernel[1])
-
-    @property
-    def n_params(self) -> int:
-        return self.c_out * self.n_taps
-
-    @cached_property
-    def sources(self) -> np.ndarray:
-        """Gather table ``S[tau, pos]``: which input coordinate tap ``tau`` reads at output
-        position ``pos``. Values are in ``[0, n_in]``: ``n_in`` is the constant coordinate
-        (bias tap) and ``n_in + 1`` stands for a zero (padding)."""
-        (hi, wi), (ho, wo) = self.in_shape, self.out_shape
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
-        pad_index = self.n_in + 1
-        ys = np.arange(ho)[:, None] * sh - ph  # (ho, 1)
-        xs = np.arange(wo)[None, :] * sw - pw
-        table = np.full((self.n_taps, ho * wo), pad_index, dtype=np.int64)
-        tau = 0
-        for i in range(self.c_in):
-            for a in range(kh):
-                for b in range(kw):
-                    yy, xx = ys + a, xs + b
-                    ok = (yy >= 0) & (yy < hi) & (xx >= 0) & (xx < wi)
-                    idx = i * hi * wi + np.clip(yy, 0, hi - 1) * wi + np.clip(xx, 0, wi - 1)
-                    table[tau] = np.where(ok, idx, pad_index).ravel()
-                    tau += 1
-        if self.bias:
-            table[tau] = self.n_in
-        return table
-
-    @cached_property
-    def tap_to_documented(self) -> np.ndarray:
-        """``perm`` with ``documented_vector = tap_ordered_vector[perm]``.
-
-        Tap ordering is ``o * n_taps + tau``; documented ordering is the weight tensor
-        row-major followed by the bias."""
-        nw = self.c_in * self.kernel[0] * self.kernel[1]
-        T = self.n_taps
-        w = (np.arange(self.c_out)[:, None] * T + np.arange(nw)[None, :]).ravel()
-        if not self.bias:
-            return w
-        b = np.arange(self.c_out) * T + nw
-        return np.concatenate([w, b])
 
 
 @dataclass(frozen=True)
@@ -183,8 +99,14 @@ class Architecture:
     def _weight_shape(self, layer: ConvLayer) -> tuple[int, ...]:
         return layer.weight_shape
 
-    def cli_args(self) -> str:  # pragma: no cover - overridden
+    def to_spec(self) -> dict:  # pragma: no cover - overridden
+        """A plain, JSON-serialisable dict that :func:`from_spec` turns back into this network."""
         raise NotImplementedError
+
+    @staticmethod
+    def from_spec(spec: dict) -> "Architecture":
+        """The architecture described by ``spec`` (see :func:`from_spec`)."""
+        return from_spec(spec)
 
 
 def _fcn_layer(n_in: int, n_out: int, bias: bool) -> ConvLayer:
@@ -243,10 +165,14 @@ class FCN(Architecture):
     def _weight_shape(self, layer: ConvLayer) -> tuple[int, ...]:
         return (layer.c_out, layer.c_in)
 
-    def cli_args(self) -> str:
-        w = ",".join(map(str, self.widths)) if self.widths else '""'
-        s = f"fcn --input-dim {self.input_dim_} --widths {w} --output-dim {self.output_dim_}"
-        return s + (" --bias" if self.bias_ else "")
+    def to_spec(self) -> dict:
+        """``{"family": "fcn", "input_dim", "widths", "output_dim", "bias"}``.
+
+        >>> FCN(3, (2,), 1).to_spec()
+        {'family': 'fcn', 'input_dim': 3, 'widths': [2], 'output_dim': 1, 'bias': False}
+        """
+        return {"family": "fcn", "input_dim": self.input_dim_, "widths": list(self.widths),
+                "output_dim": self.output_dim_, "bias": self.bias_}
 
 
 def _per_layer(value, n: int, name: str, dims: int, minimum: int) -> list[tuple[int, int]]:
@@ -376,16 +302,59 @@ class CNN(Architecture):
             return (layer.c_out, layer.c_in, layer.kernel[1])
         return layer.weight_shape
 
-    def cli_args(self) -> str:
-        def fmt(vals):
-            return ",".join(("x".join(map(str, v)) if isinstance(v, tuple) else str(v)) for v in vals)
-        s = (f"cnn --input-shape {'x'.join(map(str, self.input_shape))} "
-             f"--channels {fmt(self.channels)} --kernel-sizes {fmt(self.kernel_sizes)} "
-             f"--output-dim {self.output_dim_}")
-        if self.in_channels != 1:
-            s += f" --in-channels {self.in_channels}"
-        if any(v not in (1, (1, 1)) for v in self.strides):
-            s += f" --strides {fmt(self.strides)}"
-        if any(v not in (0, (0, 0)) for v in self.paddings):
-            s += f" --paddings {fmt(self.paddings)}"
-        return s + (" --bias" if self.bias_ else "")
+    def to_spec(self) -> dict:
+        """``{"family": "cnn", "input_shape", "channels", "kernel_sizes", "output_dim",
+        "in_channels", "strides", "paddings", "bias"}`` (per-layer lists; 2-D entries as pairs).
+
+        >>> CNN((8,), (2,), 3, 1, paddings=1).to_spec()["paddings"]
+        [1]
+        """
+        def plain(vals):
+            return [list(v) if isinstance(v, tuple) else v for v in vals]
+        return {"family": "cnn", "input_shape": list(self.input_shape), "channels": list(self.channels),
+                "kernel_sizes": plain(self.kernel_sizes), "output_dim": self.output_dim_,
+                "in_channels": self.in_channels, "strides": plain(self.strides),
+                "paddings": plain(self.paddings), "bias": self.bias_}
+
+
+#: keys of an architecture spec, per family (``family`` itself is always required)
+SPEC_KEYS = {
+    "fcn": ("input_dim", "widths", "output_dim", "bias"),
+    "cnn": ("input_shape", "channels", "kernel_sizes", "output_dim", "in_channels", "strides", "paddings", "bias"),
+}
+
+
+def from_spec(spec: dict) -> Architecture:
+    """Build an architecture from a plain dict (the inverse of ``to_spec()``).
+
+    >>> from_spec({"family": "fcn", "input_dim": 4, "widths": [3], "output_dim": 2})
+    FCN(input_dim=4, widths=(3,), output_dim=2, bias=False)
+    """
+    from ..core.errors import InvalidTypeError
+    from ..core.validate import check_option
+    if not isinstance(spec, dict):
+        raise InvalidTypeError(f"spec = {describe(spec)} has type {type(spec).__name__}; "
+                               "expected a dict such as FCN(...).to_spec()")
+    family = check_option(spec.get("family"), "spec['family']", tuple(SPEC_KEYS))
+    known = SPEC_KEYS[family]
+    unknown = sorted(set(spec) - set(known) - {"family"})
+    if unknown:
+        raise InvalidArchitectureError(
+            f"spec has unknown key(s) {', '.join(map(repr, unknown))} for family {family!r}; "
+            f"expected keys among {', '.join(known)}")
+    args = {k: v for k, v in spec.items() if k != "family"}
+
+    def tuples(v):
+        return [tuple(x) if isinstance(x, list) else x for x in v] if isinstance(v, list) else v
+    if family == "fcn":
+        return FCN(**args)
+    for key in ("input_shape", "channels"):
+        if isinstance(args.get(key), list):
+            args[key] = tuple(args[key])
+    for key in ("kernel_sizes", "strides", "paddings"):
+        if key in args:
+            args[key] = tuples(args[key])
+    missing = [k for k in ("input_shape", "channels", "kernel_sizes", "output_dim") if k not in args]
+    if missing:
+        raise InvalidArchitectureError(f"spec is missing key(s) {', '.join(missing)}; expected them for a CNN")
+    return CNN(**args)

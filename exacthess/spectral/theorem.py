@@ -48,7 +48,7 @@ from ._blas import single_threaded_blas
 from ._input import ConvSpec, float_kernel, integer_kernel, validate
 from .errors import InvalidClaimError, InvalidStrideError, ProblemTooLargeError
 from .fft import polyphase_kernel
-from .modular import (
+from ..core.modular import (
     dft_matrix,
     dft_mod,
     mod_array,

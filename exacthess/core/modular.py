@@ -1,0 +1,212 @@
+r"""The modular-arithmetic layer: prime choice, matrices modulo p, failure bounds, CRT, roots of unity.
+
+Everything exacthess does modulo a prime goes through here, so the primes it draws and the
+probabilities it states have one definition.
+
+**Prime choice.** Primes are drawn uniformly from the primes of a dyadic range
+:math:`[2^{b-1}, 2^b)` by rejection sampling: ``b = 62`` (:func:`random_prime`, FLINT's
+``nmod_mat`` for ranks of exact integer matrices) or ``b = 31`` (:func:`random_small_prime`,
+the :class:`~exacthess.core.domains.GF` domain whose products run on float64 BLAS).
+
+**Failure bound.** A nonzero integer :math:`D` with :math:`|D| \le H` has at most
+:math:`\log_2 H / (b - 1)` prime factors in that range, and the range holds at least
+:math:`\pi_b = 2^{b-1} / (b \ln 2 \cdot 1.1)` primes, so a uniformly drawn prime divides
+:math:`D` with probability at most :math:`(\log_2 H / (b-1)) / \pi_b`; ``t`` independent
+primes all divide it with at most the ``t``-th power (:func:`failure_bound`).
+
+**Reduction.** A rational ``a/b`` reduces to :math:`a b^{-1} \bmod p` whenever ``p`` does
+not divide ``b`` (dyadic inputs have ``b`` a power of two, so every odd prime works). A rank
+modulo ``p`` is then a proven lower bound on the rank over :math:`\mathbb Q`.
+
+>>> import numpy as np
+>>> rank_mod_p(np.array([[1, 2], [2, 4]]), 7)
+1
+>>> crt([2, 3], [5, 7])
+17
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from flint import fmpz, fmpz_mat, nmod_mat
+
+__all__ = [
+    "PRIME_BITS", "SMALL_PRIME_BITS", "random_prime", "random_small_prime", "primes_in_range",
+    "failure_bound", "reduce_mod", "nmod_matrix", "rank_mod_p", "pivot_rows", "pivot_cols",
+    "crt", "symmetric", "primes_one_mod", "primitive_root_of_unity", "totient", "prime_factors",
+    "dft_matrix", "dft_mod", "mod_array", "DFT_PRIME_LIMIT",
+]
+
+PRIME_BITS = 62
+SMALL_PRIME_BITS = 31
+
+
+def primes_in_range(bits: int) -> float:
+    """A lower bound on the number of primes in ``[2**(bits-1), 2**bits)``."""
+    return (1 << (bits - 1)) / (bits * math.log(2)) / 1.1
+
+
+def _random_prime(rng: np.random.Generator, bits: int) -> int:
+    lo = 1 << (bits - 1)
+    while True:
+        cand = lo + int(rng.integers(0, lo, dtype=np.uint64))
+        if fmpz(cand).is_prime():
+            return cand
+
+
+def random_prime(rng: np.random.Generator) -> int:
+    """A prime drawn uniformly from the primes in ``[2**61, 2**62)``."""
+    return _random_prime(rng, PRIME_BITS)
+
+
+def random_small_prime(rng: np.random.Generator) -> int:
+    """A prime drawn uniformly from the primes in ``[2**30, 2**31)`` (for the GF(p) domain)."""
+    return _random_prime(rng, SMALL_PRIME_BITS)
+
+
+def failure_bound(log2_bound: float, n_primes: int, bits: int = PRIME_BITS) -> float:
+    """Probability bound that ``n_primes`` uniform primes of ``bits`` bits all divide a nonzero
+    integer of absolute value at most ``2**log2_bound`` (see the module docstring)."""
+    per_prime = min(1.0, (max(log2_bound, 0.0) / (bits - 1)) / primes_in_range(bits))
+    return per_prime ** max(int(n_primes), 1)
+
+
+def reduce_mod(arr, p: int) -> np.ndarray:
+    """An object array of ``fmpq`` (or ints) reduced modulo ``p`` as int64 in ``[0, p)``."""
+    flat = []
+    for v in np.asarray(arr, dtype=object).flat:
+        num, den = (int(v.p), int(v.q)) if hasattr(v, "q") else (int(v), 1)
+        flat.append(num % p * pow(den, -1, p) % p if den != 1 else num % p)
+    return np.array(flat, dtype=np.int64).reshape(np.shape(arr))
+
+
+def nmod_matrix(a: np.ndarray, p: int) -> nmod_mat:
+    """FLINT ``nmod_mat`` of an int64 (or integer object) array modulo ``p``."""
+    m, n = a.shape
+    if not (m and n):
+        return nmod_mat(m, n, p)
+    return nmod_mat(fmpz_mat(a.tolist()), p)  # measured fastest route from numpy
+
+
+def rank_mod_p(a: np.ndarray, p: int) -> int:
+    """Rank of an integer array modulo ``p`` (0 for an empty array)."""
+    return nmod_matrix(a, p).rank() if a.size else 0
+
+
+def pivot_rows(a: np.ndarray, p: int) -> list[int]:
+    """Indices of rows of ``a`` forming a basis of its row space modulo p (greedy, in order)."""
+    if not a.size:
+        return []
+    R, k = nmod_matrix(np.ascontiguousarray(a.T), p).rref()
+    ent = np.array([int(v) for v in R.entries()], dtype=np.int64).reshape(R.nrows(), R.ncols())[:k]
+    return [int(np.flatnonzero(row)[0]) for row in ent]
+
+
+def pivot_cols(a: np.ndarray, p: int) -> list[int]:
+    """Indices of columns of ``a`` forming a basis of its column space modulo p."""
+    return pivot_rows(np.ascontiguousarray(a.T), p)
+
+
+def crt(residues, moduli) -> int:
+    """The integer in ``[0, prod(moduli))`` with the given residues (pairwise coprime moduli)."""
+    x, m = 0, 1
+    for r, q in zip(residues, moduli):
+        t = ((int(r) - x) * pow(m % q, -1, q)) % q
+        x += m * t
+        m *= q
+    return x
+
+
+def symmetric(x: int, modulus: int) -> int:
+    """The representative of ``x mod modulus`` in ``(-modulus/2, modulus/2]``."""
+    x %= modulus
+    return x - modulus if x > modulus // 2 else x
+
+
+# ---- primes with roots of unity (exact DFTs) -------------------------------------------------
+#: residues stay below this bound so that a DFT of length <= 2048 is an exact float64 product
+DFT_PRIME_LIMIT = 1 << 21
+
+
+def totient(n: int) -> int:
+    """Euler's phi."""
+    out, m, q = n, n, 2
+    while q * q <= m:
+        if m % q == 0:
+            while m % q == 0:
+                m //= q
+            out -= out // q
+        q += 1
+    if m > 1:
+        out -= out // m
+    return out
+
+
+def prime_factors(n: int) -> list[int]:
+    """The distinct prime factors of ``n``."""
+    out, q = [], 2
+    while q * q <= n:
+        if n % q == 0:
+            out.append(q)
+            while n % q == 0:
+                n //= q
+        q += 1
+    if n > 1:
+        out.append(n)
+    return out
+
+
+def primes_one_mod(L: int, bits: float, limit: int = DFT_PRIME_LIMIT) -> list[int]:
+    """Distinct primes ``l = 1 (mod L)``, ``l < limit``, largest first, until their product
+    exceeds ``2**bits``."""
+    from .errors import ProblemTooLargeError
+    out: list[int] = []
+    total = 0.0
+    j = (limit - 2) // L
+    while total <= bits:
+        if j < 1:
+            raise ProblemTooLargeError(
+                f"the exact check needs primes = 1 mod {L} below {limit} whose product exceeds "
+                f"2^{bits:.0f}; there are not enough (expected a smaller kernel or input)")
+        l = 1 + j * L
+        if fmpz(l).is_prime():
+            out.append(l)
+            total += math.log2(l)
+        j -= 1
+    return out
+
+
+def primitive_root_of_unity(L: int, l: int) -> int:
+    """An element of exact multiplicative order ``L`` in ``GF(l)`` (``L | l - 1``)."""
+    qs = prime_factors(L)
+    for g in range(2, l):
+        w = pow(g, (l - 1) // L, l)
+        if all(pow(w, L // q, l) != 1 for q in qs):
+            return w
+    raise ArithmeticError(f"no primitive {L}-th root of unity modulo {l}")  # impossible for L | l - 1
+
+
+def dft_matrix(n: int, omega: int, l: int) -> np.ndarray:
+    """``F[u, q] = omega^(u q) mod l`` as float64 (exact small integers)."""
+    powers = np.array([pow(omega, e, l) for e in range(n)], dtype=np.int64)
+    idx = (np.arange(n)[:, None] * np.arange(n)[None, :]) % n
+    return powers[idx].astype(np.float64)
+
+
+def dft_mod(x: np.ndarray, mats: list[np.ndarray], l: int) -> np.ndarray:
+    """Multidimensional DFT mod ``l`` over the last ``len(mats)`` axes of *x* (float64 residues)."""
+    d = len(mats)
+    y = x
+    for a, f in enumerate(mats):
+        axis = y.ndim - d + a
+        y = np.moveaxis(y, axis, -1)
+        y = np.fmod(y @ f.T, l)
+        y = np.moveaxis(y, -1, axis)
+    return y
+
+
+def mod_array(values: np.ndarray, l: int) -> np.ndarray:
+    """Object array of Python ints reduced mod ``l`` as float64."""
+    return np.vectorize(lambda v: int(v) % l, otypes=[np.int64])(values).astype(np.float64)
