@@ -1,13 +1,12 @@
 """The exact Hessian against an independent route: sympy differentiating an explicit loop."""
 
-import numpy as np
 import pytest
 import sympy
 from hypothesis import given, settings, strategies as st
 
 from exacthess import CNN, FCN, GF, hessian
 from exacthess.hessian.problem import seeded_data, seeded_params
-from exacthess.strategies import cnn_architectures, fcn_architectures
+from exacthess.strategies import fcn_architectures
 
 from symbolic_reference import symbolic_hessians  # noqa: E402  (tests/ is on sys.path via conftest)
 

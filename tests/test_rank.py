@@ -4,6 +4,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+
+from exacthess.core.errors import InvalidOptionError
 import sympy
 from flint import fmpz_mat
 from hypothesis import given, strategies as st
@@ -72,5 +74,5 @@ def test_caller_certificate_is_used():
 def test_bad_matrices(bad, err, match):
     with pytest.raises(err, match=match):
         rank(bad)
-    with pytest.raises(InvalidMatrixError, match="certify"):
+    with pytest.raises(InvalidOptionError, match="certify = 'sometimes'.*'auto', 'always', 'never'"):
         rank([[1]], certify="sometimes")

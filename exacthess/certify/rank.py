@@ -43,13 +43,18 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
-from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
+from flint import fmpq, fmpq_mat, fmpz_mat, nmod_mat
 
 from ..core.errors import InvalidMatrixError, NonFiniteError, describe
 from ..core.exact import to_rational
 from ..core.modular import PRIME_BITS, failure_bound, random_prime
+from ..core.validate import check_int, check_option, check_real
+from .bounds import LOWER, UPPER, Bound
 
-__all__ = ["RankResult", "rank", "integer_matrix"]
+__all__ = ["RankResult", "rank", "integer_matrix", "CERTIFY_OPTIONS"]
+
+#: values of the ``certify`` option everywhere in exacthess
+CERTIFY_OPTIONS = ("auto", "always", "never")
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,8 @@ class RankResult:
         failure_bound: for uncertified results, an upper bound on the probability that
             ``value`` is wrong; ``0.0`` when certified.
         seconds: wall time spent.
+        bounds: the :class:`~exacthess.certify.bounds.Bound` objects behind ``lower`` and
+            ``upper`` (which stage proved each, and how).
     """
 
     value: int
@@ -80,6 +87,7 @@ class RankResult:
     primes: tuple = field(default=(), repr=False)
     failure_bound: float = 0.0
     seconds: float = 0.0
+    bounds: tuple = field(default=(), repr=False)
 
     def __int__(self) -> int:
         return self.value
@@ -105,7 +113,8 @@ class RankResult:
         return {"value": self.value, "lower": self.lower, "upper": self.upper,
                 "certified": self.certified, "method": self.method,
                 "how": self.how, "n_primes": len(self.primes),
-                "failure_bound": self.failure_bound, "shape": list(self.shape)}
+                "failure_bound": self.failure_bound, "shape": list(self.shape),
+                "bounds": [b.to_dict() for b in self.bounds]}
 
 
 def _row_integers(row) -> list[int]:
@@ -197,7 +206,7 @@ def _hadamard_log2(row_norms: np.ndarray, col_norms: np.ndarray, size: int) -> f
 
 
 def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.0,
-         upper_bound: tuple[int, str] | None = None, n_primes: int = 1) -> RankResult:
+         upper_bound: "tuple[int, str] | Bound | None" = None, n_primes: int = 1) -> RankResult:
     """Rank of a rational matrix over Q, certified when affordable.
 
     Args:
@@ -213,8 +222,10 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
     Returns:
         :class:`RankResult`.
     """
-    if certify not in ("auto", "always", "never"):
-        raise InvalidMatrixError(f"certify = {certify!r} is not valid; expected 'auto', 'always' or 'never'")
+    check_option(certify, "certify", CERTIFY_OPTIONS)
+    check_int(seed, "seed", 0)
+    check_real(budget_seconds, "budget_seconds", 0, allow_inf=True)
+    check_int(n_primes, "n_primes", 1)
     t0 = time.perf_counter()
     Z = integer_matrix(M)
     m, n = Z.nrows(), Z.ncols()
@@ -233,13 +244,21 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
         t_rank = time.perf_counter() - t1
         primes.append(p)
     upper, method = full, "trivial"
+    if isinstance(upper_bound, Bound):
+        upper_bound = (upper_bound.value, upper_bound.how)
     if upper_bound is not None and upper_bound[0] < upper:
         upper, method = int(upper_bound[0]), f"certificate: {upper_bound[1]}"
 
     def done(lower, upper, method, failure=0.0):
         cert = lower == upper
+        stage = {"full": "trivial", "zero": "zero", "hadamard": "hadamard", "trivial": "trivial"}.get(method, "caller")
+        why = {"full": "min(rows, cols)", "zero": "the matrix is exactly zero", "trivial": "min(rows, cols)",
+               "hadamard": f"{len(primes)} primes whose product exceeds Hadamard's bound on every "
+                           f"({upper + 1})-minor"}.get(method, method.removeprefix("certificate: "))
+        bounds = (Bound(lower, LOWER, "mod p", f"rank modulo {len(primes)} prime(s) of {PRIME_BITS} bits"),
+                  Bound(upper, UPPER, stage, why))
         return RankResult(lower, lower, upper, cert, method if cert else "probabilistic", shape,
-                          tuple(primes), 0.0 if cert else failure, time.perf_counter() - t0)
+                          tuple(primes), 0.0 if cert else failure, time.perf_counter() - t0, bounds)
 
     if k == full:
         return done(k, k, "full")

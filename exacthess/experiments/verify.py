@@ -6,17 +6,17 @@ import time
 
 import numpy as np
 
-from ..models.architectures import CNN, FCN, Architecture
+from ..models.architectures import CNN, Architecture
 from .commands import verify_command
 from ..hessian.problem import make_problem
 from ..core.errors import InvalidDataError, describe
 from ..hessian.engine import Engine
-from ..certify.rank import RankResult, rank
+from ..hessian.ranks import certified_ranks
+from ..certify.rank import rank
 from .report import Report, Row
-from ..core.domains import QQ
 from ..statements import Context, statements_for
 
-__all__ = ["verify", "exact_ranks", "float_rank"]
+__all__ = ["verify", "float_rank"]
 
 
 def float_rank(M: np.ndarray) -> int:
@@ -27,116 +27,6 @@ def float_rank(M: np.ndarray) -> int:
 
 def _family(arch: Architecture) -> str:
     return "cnn" if isinstance(arch, CNN) else "fcn"
-
-
-def exact_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds: float = 60.0,
-                block_columns: bool = True, progress=None) -> tuple[dict, dict, Engine]:
-    """Certified ranks of H_o, H_f, H_L and the block columns ``H_f[:,l]``.
-
-    First the structural certificates of :mod:`exacthess.structure` (a rank modulo a prime
-    of a core of the size of the answer); where they do not close, the generic route of
-    :func:`exacthess.rank` on the smallest exact matrix with the same rank: the stacked
-    Jacobian ``J`` for ``H_o`` (``H_o = J^T (G (x) I) J`` with ``G`` positive definite) and
-    the core ``H[I, I]`` for ``H_f`` and ``H_L``.
-
-    Returns:
-        ``(ranks, rank_info, engine)`` with the exact engine over QQ.
-    """
-    from ..hessian.structure import structured_ranks
-    kw = dict(seed=seed, certify=certify, budget_seconds=budget_seconds)
-    say = progress or (lambda msg: None)
-    info, fallback, cores, qq = structured_ranks(problem, seed=seed, budget_seconds=budget_seconds,
-                                                block_columns=block_columns, progress=say)
-    for key in fallback:
-        say(f"{key} (generic certificate)")
-        prev = info.get(key)
-        ub = (prev.upper, "structural bound") if prev is not None else None
-        if key == "H_o":
-            gram_pd = problem.gram_is_identity or rank(problem.G, **kw).value == problem.G.shape[0]
-            info[key] = rank(qq.jacobian_stack if gram_pd else qq.full("H_o"), **kw)
-            continue
-        name = "H_f" if key.startswith("H_f") else "H_L"
-        I, per = cores[name]
-        if len(I) > GENERIC_CORE_LIMIT:
-            info[key] = _large_core_result(problem, key, name, I, per, prev, seed)
-            continue
-        core = _qq_core(qq, name, I, problem.arch)
-        if key in ("H_f", "H_L"):
-            info[key] = rank(core, upper_bound=ub, **kw)
-        else:
-            l = int(key[len("H_f[:,"):-1])
-            start = sum(len(p) for p in per[: l - 1])
-            info[key] = rank(core[:, start:start + len(per[l - 1])], upper_bound=ub, **kw)
-    order = ["H_o", "H_f", "H_L"] + [k for k in info if k.startswith("H_f[")]
-    info = {k: info[k] for k in order if k in info}
-    return {k: v.value for k, v in info.items()}, info, qq
-
-
-#: Above this core size the exact (QQ) core is not formed: ranks are proven lower bounds from
-#: two primes, reported as probabilistic with a stated failure bound.
-GENERIC_CORE_LIMIT = 1500
-
-
-def _large_core_result(problem, key, name, I, per, prev, seed) -> RankResult:
-    """Rank of a large core without forming it over QQ.
-
-    A second uniform prime from ``[2**30, 2**31)`` gives a second modular rank; the failure
-    bound uses Hadamard's bound computed from entry magnitudes (the ``ABS`` ring: every
-    input replaced by its absolute value and every subtraction by an addition, so each float
-    bounds ``|entry|``; rounding is covered by a factor 2)."""
-    import math
-    import time as _time
-    from ..core.domains import ABS, GF
-    from ..hessian.structure import _gf_core
-    from ..core.modular import failure_bound, random_small_prime, rank_mod_p
-    t0 = _time.perf_counter()
-    arch = problem.arch
-    offs, counts = arch.layer_offsets, arch.layer_param_counts
-    p2 = random_small_prime(np.random.default_rng([seed, 13]))
-    core = _gf_core(Engine(problem, GF(p2)), name, I, offs, counts)
-    mag = _gf_core(Engine(problem, ABS), name, I, offs, counts)
-    if key.startswith("H_f["):
-        l = int(key[len("H_f[:,"):-1])
-        start = sum(len(x) for x in per[: l - 1])
-        core = core[:, start:start + len(per[l - 1])]
-        mag = mag[:, start:start + len(per[l - 1])]
-    k2 = rank_mod_p(core, p2)
-    lower = max(prev.lower, k2)
-    with np.errstate(divide="ignore"):
-        rows = np.log2(np.sqrt((mag * mag).sum(axis=1)) * 2 + 1)
-    size = min(mag.shape)
-    den_bits = _denominator_bits(problem)
-    log2H = float(np.sort(rows)[::-1][:size].sum()) + size * den_bits
-    cert = lower == prev.upper
-    return RankResult(lower, lower, prev.upper, cert, prev.method if cert else "probabilistic", prev.shape,
-                      prev.primes + (p2,), 0.0 if cert else failure_bound(log2H, 2, bits=31), _time.perf_counter() - t0)
-
-
-def _denominator_bits(problem) -> float:
-    """log2 of a bound on the common denominator of the Hessian entries (0 for integer inputs).
-
-    Entries are polynomials of total degree at most ``2 (L + 1) + 2`` in the inputs, so their
-    denominators divide ``D ** (2L + 4)`` where ``D`` is the lcm of the inputs' denominators."""
-    import math
-    den = 1
-    for arr in list(problem.weights) + [problem.sigma, problem.yhat]:
-        for v in np.asarray(arr, dtype=object).flat:
-            q = int(getattr(v, "q", 1))
-            if q != 1:
-                den = den * q // math.gcd(den, q)
-    if den == 1:
-        return 0.0
-    return (2 * len(problem.arch.layers) + 4) * math.log2(den)
-
-
-def _qq_core(qq: Engine, name: str, I: np.ndarray, arch) -> np.ndarray:
-    offs, counts = arch.layer_offsets, arch.layer_param_counts
-    L1 = len(counts)
-    sel = [I[(I >= offs[l]) & (I < offs[l] + counts[l])] - offs[l] for l in range(L1)]
-    rows = []
-    for l in range(L1):
-        rows.append(np.concatenate([qq.block(name, l + 1, m + 1, rows=sel[l], cols=sel[m]) for m in range(L1)], axis=1))
-    return np.concatenate(rows, axis=0)
 
 
 def _float_matrices(problem) -> dict:
@@ -197,8 +87,8 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         raise InvalidDataError(f"arch = {describe(arch)} is not an architecture; expected FCN(...) or CNN(...)")
     t0 = time.perf_counter()
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params)
-    ranks, info, engine = exact_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
-                                      progress=progress)
+    ranks, info, engine = certified_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
+                                          progress=progress)
     ctx, summary = _context(arch, engine, ranks, seed)
     floats: dict[str, int] = {}
     do_float = float_check and arch.n_params <= 3000

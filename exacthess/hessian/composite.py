@@ -63,10 +63,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..models.architectures import ConvLayer
+from ..models.geometry import ConvLayer
+from ..certify.bounds import UPPER, Bound
+from ..certify.core import BlockRowSpace
+from ..certify.rank import rank
 from ..core.exact import rational_array
+from ..core.modular import pivot_cols, rank_mod_p
 
-__all__ = ["spatial_taps", "chain_maps", "lower_composites", "offset_supports", "reachable", "data_gradient", "pieces", "assemble", "gradient", "block_row_space"]
+__all__ = ["spatial_taps", "chain_maps", "lower_composites", "offset_supports", "reachable", "data_gradient", "pieces", "assemble", "gradient", "block_row_space",
+           "data_gradient_shared"]
 
 
 def spatial_taps(layer: ConvLayer) -> np.ndarray:
@@ -96,13 +101,13 @@ def _chain_cached(layers: tuple, first: int, last: int) -> np.ndarray:
 
 
 def chain_maps(layers, first: int, last: int) -> np.ndarray:
-    """Distinct nonzero partial maps :math:`S^{(last)}_{a}\cdots S^{(first)}_{a'}`: rows map an
+    r"""Distinct nonzero partial maps :math:`S^{(last)}_{a}\cdots S^{(first)}_{a'}`: rows map an
     output position of layer ``last`` to an input position of layer ``first`` (-1: none)."""
     return _chain_cached(tuple(layers), first, last)
 
 
 def lower_composites(layers, l: int) -> np.ndarray:
-    """The distinct nonzero spatial partial maps :math:`S^{(l-1)}_{a_{l-1}}\cdots S^{(1)}_{a_1}`.
+    r"""The distinct nonzero spatial partial maps :math:`S^{(l-1)}_{a_{l-1}}\cdots S^{(1)}_{a_1}`.
 
     Returns an int array ``(n_maps, S_{l-1})`` whose row ``f`` maps a position of layer
     ``l - 1``'s output to an input position (-1: no input). ``l >= 2``."""
@@ -110,7 +115,7 @@ def lower_composites(layers, l: int) -> np.ndarray:
 
 
 def offset_supports(layers, l: int) -> np.ndarray:
-    """0/1 rows spanning the spatial parts of the bias offsets entering layer ``l``.
+    r"""0/1 rows spanning the spatial parts of the bias offsets entering layer ``l``.
 
     The offset :math:`t_{l-1} = \sum_{m<l} T_{l-1}\cdots T_{m+1}(b_m\otimes 1)` and its
     derivatives lie in :math:`\mathbb R^{c_{l-1}}\otimes\mathrm{span}\{P\,1\}` over the
@@ -232,22 +237,21 @@ def gradient(e, l: int) -> np.ndarray:
     return e.ring.sum(g[[b * K + b for b in range(K)]], axis=0)
 
 
-def block_row_space(cert, l: int, with_o: bool):
-    """Composite bound for block row ``l`` of ``H_f`` (or ``H_L`` when ``with_o``).
+def block_row_space(hints, l: int, with_o: bool):
+    r"""Composite bound for block row ``l`` of ``H_f`` (or ``H_L`` when ``with_o``).
 
     Args:
-        cert: the :class:`exacthess.structure._Certifier` (engines over QQ and GF(p), and
-            certified small ranks).
+        hints: the :class:`~exacthess.hessian.structure.StructureHints` (engines over QQ and
+            GF(p), and certified small ranks).
 
     Returns:
-        ``(dim, E)``: a certified bound on the dimension of the block row's image
-        (:math:`c_l\,\mathrm{rank}\,\varepsilon + c_{l-1}\,\mathrm{rank}\,\phi - [g_l \ne 0]`)
-        and a matrix mod p whose columns (over Q) span a space containing the image; or
-        ``None`` when a small rank could not be certified.
+        a :class:`~exacthess.certify.core.BlockRowSpace` whose bound is
+        :math:`c_l\,\mathrm{rank}\,\varepsilon + c_{l-1}\,\mathrm{rank}\,\phi - [g_l \ne 0]`
+        and whose spanning matrix (mod p) spans over Q a space containing the image; or ``None``
+        when a small rank could not be certified.
     """
-    from ..certify.rank import rank
-    from ..core.modular import pivot_cols, rank_mod_p
-    qq, gf, p = cert.qq, cert.gf, cert.p
+    qq, gf, p = hints.qq, hints.gf, hints.p
+    small = hints.small
     layer = qq.arch.layers[l - 1]
     eq, fq = pieces(qq, l, with_o)
     ep, fp = pieces(gf, l, with_o)
@@ -259,9 +263,9 @@ def block_row_space(cert, l: int, with_o: bool):
             chosen.append(None)
             chosen_q.append(None)
             continue
-        r_q = cert.qrank(key, mq)
+        r_q = small.get(key, mq)
         piv = pivot_cols(mp, p)
-        if len(piv) != r_q or not cert.ok:
+        if r_q is None or len(piv) != r_q:
             return None  # the chosen columns must span over Q: rank mod p = certified rank
         dim += copies * r_q
         chosen.append(np.ascontiguousarray(mp[:, piv]))
@@ -270,45 +274,45 @@ def block_row_space(cert, l: int, with_o: bool):
         if not qq.aug:
             if gradient(gf, l).any():
                 dim -= 1  # g_l lies in both parts
-        elif _data_gradient_shared(cert, layer, l, eq):
+        elif data_gradient_shared(hints, layer, l, eq):
             dim -= 1
     E = assemble(gf.ring, layer, *chosen)
     if eq is not None and fq is not None and rank_mod_p(E, p) < dim:
         # the parts share more than the gradient (e.g. strided, non-overlapping taps): the
         # dimension of their sum is the rank over Q of the spanning matrix, if certifiable
-        r = rank(assemble(qq.ring, layer, *chosen_q), seed=cert.seed, budget_seconds=cert.budget)
+        r = rank(assemble(qq.ring, layer, *chosen_q), seed=small.seed, budget_seconds=small.budget)
         if r.certified:
             dim = min(dim, r.value)
-    return dim, E
+    return BlockRowSpace(Bound(dim, UPPER, "structure", "channel x spatial composite"), E, "composite")
 
 
 def data_gradient(e, l: int) -> np.ndarray:
-    """``g_l^0``: the gradient of :math:`\langle\Omega, T_{L+1}\cdots T_1\rangle` in layer l's
+    """``g_l^0``: the gradient of :math:`\\langle\\Omega, T_{L+1}\\cdots T_1\rangle` in layer l's
     parameters with every bias and the constant input column dropped (zero on biases)."""
     n0 = e.dim(0) - e.aug
-    cols = e._forward_all(np.ascontiguousarray(e.ring.eye(e.dim(0))[:, :n0]))[l - 1]  # T~_{<l} on data
+    cols = e.forward_all(np.ascontiguousarray(e.ring.eye(e.dim(0))[:, :n0]))[l - 1]  # T~_{<l} on data
     Y = e.ring.matmul(cols, np.ascontiguousarray(e.omega[:, :n0].T))
     g = e.contract(l, e.backward[l], Y)
     K = e.K
     return e.ring.sum(g[[b * K + b for b in range(K)]], axis=0)
 
 
-def _data_gradient_shared(cert, layer: ConvLayer, l: int, eps_q) -> bool:
-    """With biases: does ``g_l^0`` (:func:`data_gradient`) lie in both parts?
+def data_gradient_shared(hints, layer: ConvLayer, l: int, eps_q) -> bool:
+    r"""With biases: does ``g_l^0`` (:func:`data_gradient`) lie in both parts?
 
     Lower part: always (take :math:`\tilde D = [T_{<l} \mid 0]`, a bias-free composite).
     Upper part: iff every output channel's slice lies in ``col(eps)``, checked as
     ``rank [eps | W] = rank eps`` over Q with both ranks certified (``W`` holds the slices).
     Then the parts share a nonzero vector when ``g_l^0 != 0`` (checked mod p)."""
-    from ..certify.rank import rank
     T = layer.n_taps
-    gp = data_gradient(cert.gf, l)
+    gp = data_gradient(hints.gf, l)
     if not np.asarray(gp).any():
         return False
-    gq = data_gradient(cert.qq, l)
+    gq = data_gradient(hints.qq, l)
     tq = np.empty(len(gq), dtype=object)
     tq[layer.tap_to_documented] = gq
     Wq = np.ascontiguousarray(tq.reshape(layer.c_out, T).T)
-    r_eps = rank(eps_q, seed=cert.seed, budget_seconds=cert.budget)
-    r_both = rank(np.concatenate([eps_q, Wq], axis=1), seed=cert.seed, budget_seconds=cert.budget)
+    seed, budget = hints.small.seed, hints.small.budget
+    r_eps = rank(eps_q, seed=seed, budget_seconds=budget)
+    r_both = rank(np.concatenate([eps_q, Wq], axis=1), seed=seed, budget_seconds=budget)
     return r_eps.certified and r_both.certified and r_eps.value == r_both.value

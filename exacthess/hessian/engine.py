@@ -33,7 +33,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..models.architectures import Architecture, ConvLayer
+from ..models.architectures import Architecture
 from .problem import Problem, make_problem
 from ..core.domains import QQ, Ring, get_ring
 from ..models.toeplitz import toeplitz_operator
@@ -103,7 +103,8 @@ class Engine:
         r = self.ring
         return r.sub(r.matmul(self.end_to_end, self.sigma), self.yhat)
 
-    def _forward_all(self, cols: np.ndarray) -> list:
+    def forward_all(self, cols: np.ndarray) -> list:
+        """``[cols, T_1 cols, T_2 T_1 cols, ...]``: ``out[l-1] = T_{<l} cols``."""
         out = [cols]
         for l in range(1, self.L1):
             out.append(self.ring.matmul(self.ops[l - 1], out[-1]))
@@ -112,17 +113,17 @@ class Engine:
     @cached_property
     def forward_R(self) -> list:
         """``forward_R[l-1] = T_{<l} R``."""
-        return self._forward_all(self.R)
+        return self.forward_all(self.R)
 
     @cached_property
     def forward_omega(self) -> list:
         """``forward_omega[l-1] = T_{<l} Omega~^T``."""
-        return self._forward_all(np.ascontiguousarray(self.omega.T))
+        return self.forward_all(np.ascontiguousarray(self.omega.T))
 
     @cached_property
     def forward_sigma(self) -> list:
         """``forward_sigma[l-1] = T_{<l} Sigma~``."""
-        return self._forward_all(self.sigma)
+        return self.forward_all(self.sigma)
 
     def between(self, l: int, m: int) -> np.ndarray:
         """``M = T_{m-1} ... T_{l+1}`` (``dim(m-1) x dim(l)``; identity when m = l + 1)."""

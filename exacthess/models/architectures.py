@@ -23,7 +23,6 @@ the weight tensor ``[c_out, c_in, kh, kw]`` flattened row-major (for an FCN the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Sequence
 
 import numpy as np

@@ -19,7 +19,6 @@ array([6., 2.])
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
