@@ -10,7 +10,8 @@ from .models.architectures import CNN, FCN, Architecture, ConvLayer
 from .core.errors import (ExactHessError, InvalidArchitectureError, InvalidDataError, InvalidMatrixError,
                      NonFiniteError, ParamsMismatchError, UnknownStatementError)
 from .core.exact import rational_array, to_rational
-from .hessian.engine import Engine, HessianResult, hessian
+from .hessian.engine import Engine
+from .hessian.matrices import HessianResult, hessian
 from .models.toeplitz import conv_matrix, parameter_map, parameter_map_matrix, toeplitz_operator
 from .certify.rank import RankResult, rank
 from .experiments.report import Report, Row

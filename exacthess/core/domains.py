@@ -63,6 +63,12 @@ class Ring:
     def matmul(self, a, b):
         return np.dot(a, b) if a.shape[1] else self.zeros((a.shape[0], b.shape[1]))
 
+    def bmatmul(self, a, b):
+        """Batched product ``a @ b`` over the leading axis (``(n, i, k) @ (n, k, j)``)."""
+        if a.shape[-1] == 0:
+            return self.zeros(a.shape[:-1] + (b.shape[-1],))
+        return np.matmul(a, b)
+
     def sum(self, a, axis):
         if a.shape[axis] == 0:
             shape = list(a.shape)
@@ -91,6 +97,11 @@ class _Rationals(Ring):
             return np.dot(a, b)
         prod = fmpq_mat(m, k, a.ravel().tolist()) * fmpq_mat(k, n, b.ravel().tolist())
         return np.array(prod.entries(), dtype=object).reshape(m, n)
+
+    def bmatmul(self, a, b):
+        if a.shape[1] * a.shape[2] * b.shape[2] <= 20_000:
+            return super().bmatmul(a, b)
+        return np.stack([self.matmul(x, y) for x, y in zip(a, b)]) if len(a) else self.zeros(a.shape[:-1] + b.shape[-1:])
 
 
 class GF(Ring):
@@ -136,20 +147,24 @@ class GF(Ring):
 
     def matmul(self, a, b):
         """Exact ``a @ b mod p`` with float64 BLAS: split entries into 16-bit halves."""
+        return self.bmatmul(a, b)
+
+    def bmatmul(self, a, b):
+        """Exact (batched) ``a @ b mod p``: every partial sum of 16-bit halves stays below 2**53."""
         p = self.p
-        m, k = a.shape
-        n = b.shape[1]
+        k = a.shape[-1]
+        out_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
         if k == 0:
-            return np.zeros((m, n), dtype=np.int64)
+            return np.zeros(out_shape, dtype=np.int64)
         a1, a0 = (a >> 16).astype(np.float64), (a & 0xFFFF).astype(np.float64)
         b1, b0 = (b >> 16).astype(np.float64), (b & 0xFFFF).astype(np.float64)
-        out = np.zeros((m, n), dtype=np.int64)
+        out = np.zeros(out_shape, dtype=np.int64)
         step = 1 << 19  # keeps every partial sum below 2**53
         for s in range(0, k, step):
             sl = slice(s, s + step)
-            hh = (a1[:, sl] @ b1[sl]).astype(np.int64) % p
-            hl = ((a1[:, sl] @ b0[sl]) + (a0[:, sl] @ b1[sl])).astype(np.int64) % p
-            ll = (a0[:, sl] @ b0[sl]).astype(np.int64) % p
+            hh = np.matmul(a1[..., sl], b1[..., sl, :]).astype(np.int64) % p
+            hl = (np.matmul(a1[..., sl], b0[..., sl, :]) + np.matmul(a0[..., sl], b1[..., sl, :])).astype(np.int64) % p
+            ll = np.matmul(a0[..., sl], b0[..., sl, :]).astype(np.int64) % p
             t = (hh * 65536) % p
             t = ((t + hl) * 65536) % p
             out = (out + t + ll) % p

@@ -28,23 +28,18 @@ them does not depend on the number of samples. Everything is computed over one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 from ..models.architectures import Architecture
-from .problem import Problem, make_problem
-from ..core.domains import QQ, Ring, get_ring
+from .persample import PerSample
+from .taps import gather_sources
+from .problem import Problem
+from ..core.domains import QQ, Ring
 from ..models.toeplitz import toeplitz_operator
 
-__all__ = ["Engine", "HessianResult", "hessian"]
-
-
-def _pad_rows(ring: Ring, mat: np.ndarray, n_core: int) -> np.ndarray:
-    """Append zero rows so that row ``n_core + 1`` (the padding index) exists."""
-    extra = n_core + 2 - mat.shape[0]
-    return np.concatenate([mat, ring.zeros((extra, mat.shape[1]))], axis=0)
+__all__ = ["Engine"]
 
 
 class Engine:
@@ -68,6 +63,12 @@ class Engine:
         self.yhat = conv(problem.yhat)
         self.R = conv(problem.R)
         self.G = conv(problem.G)
+        self.sample_free = problem.sample_free
+
+    @cached_property
+    def per_sample(self) -> PerSample:
+        """The general, per-sample route (:mod:`exacthess.hessian.persample`)."""
+        return PerSample(self)
 
     # ----- operators and products -------------------------------------------------------
     @cached_property
@@ -145,7 +146,7 @@ class Engine:
         T, N = src.shape
         A, B = left.shape[0], right.shape[1]
         Lr = left[:, : layer.n_out].reshape(A * layer.c_out, N)
-        Rg = _pad_rows(r, right, layer.n_in)[src]  # (T, N, B)
+        Rg = gather_sources(r, right, layer)  # (T, N, B)
         C = r.matmul(Lr, np.ascontiguousarray(Rg.transpose(1, 0, 2).reshape(N, T * B)))
         C = C.reshape(A, layer.c_out, T, B).transpose(3, 0, 1, 2).reshape(B * A, layer.c_out * T)
         return C[:, layer.tap_to_documented]
@@ -156,6 +157,10 @@ class Engine:
 
     @cached_property
     def jacobians(self) -> list:
+        """Per layer, the stacked Jacobian rows: over the columns of R (fast path) or per sample."""
+        if not self.sample_free:
+            return [self.per_sample.jacobian(l).reshape(-1, self.layers[l - 1].n_params)
+                    for l in range(1, self.L1 + 1)]
         return [self.jacobian(l) for l in range(1, self.L1 + 1)]
 
     @cached_property
@@ -165,6 +170,8 @@ class Engine:
 
     def block_o(self, l: int, m: int, rows=None, cols=None) -> np.ndarray:
         """Block ``(l, m)`` of ``H_o`` (optionally only the given rows and columns)."""
+        if not self.sample_free:
+            return self.per_sample.block_o(l, m, rows, cols)
         r = self.ring
         Jl, Jm = self.jacobians[l - 1], self.jacobians[m - 1]
         if rows is not None:
@@ -179,7 +186,9 @@ class Engine:
         return r.matmul(np.ascontiguousarray(Jl.T), GJm)
 
     def block_f(self, l: int, m: int) -> np.ndarray:
-        """Block ``(l, m)`` of ``H_f`` (zero for l = m)."""
+        """Block ``(l, m)`` of ``H_f`` (zero for l = m on the fast path)."""
+        if not self.sample_free:
+            return self.per_sample.block_f(l, m)
         r = self.ring
         pl, pm = self.layers[l - 1].n_params, self.layers[m - 1].n_params
         if l == m:
@@ -192,9 +201,9 @@ class Engine:
         Sl, Sm = Ll.sources, Lm.sources
         Tl, Nl = Sl.shape
         Tm, Nm = Sm.shape
-        Ph = _pad_rows(r, P[:, : Lm.n_out], Ll.n_in)[Sl]  # (Tl, Nl, m_m*Nm)
+        Ph = gather_sources(r, P[:, : Lm.n_out], Ll)  # (Tl, Nl, m_m*Nm)
         Ph = Ph.reshape(Tl, Nl, Lm.c_out, Nm).transpose(0, 2, 1, 3).reshape(Tl * Lm.c_out, Nl * Nm)
-        Mh = _pad_rows(r, M[:, : Ll.n_out], Lm.n_in)[Sm]  # (Tm, Nm, m_l*Nl)
+        Mh = gather_sources(r, M[:, : Ll.n_out], Lm)  # (Tm, Nm, m_l*Nl)
         Mh = Mh.reshape(Tm, Nm, Ll.c_out, Nl).transpose(3, 1, 0, 2).reshape(Nl * Nm, Tm * Ll.c_out)
         C = r.matmul(np.ascontiguousarray(Ph), np.ascontiguousarray(Mh))
         C = C.reshape(Tl, Lm.c_out, Tm, Ll.c_out).transpose(3, 0, 1, 2).reshape(pl, pm)
@@ -222,67 +231,3 @@ class Engine:
     def block_column(self, name: str, m: int) -> np.ndarray:
         """Block column ``H^{.m}``: all rows, the columns of layer m."""
         return np.concatenate([self.block(name, l, m) for l in range(1, self.L1 + 1)], axis=0)
-
-
-@dataclass
-class HessianResult:
-    """Hessians of one network at one point, over one field.
-
-    Attributes:
-        arch, field: what and where.
-        H_L, H_o, H_f: full ``p x p`` matrices (numpy arrays over the field).
-        engine: the :class:`Engine`, for blocks (``engine.block("H_f", l, m)``),
-            block columns, the Jacobian stack and the data moments.
-    """
-
-    arch: Architecture
-    field: Ring
-    engine: Engine = field(repr=False)
-
-    @cached_property
-    def H_o(self):
-        return self.engine.full("H_o")
-
-    @cached_property
-    def H_f(self):
-        return self.engine.full("H_f")
-
-    @cached_property
-    def H_L(self):
-        return self.field.add(self.H_o, self.H_f)
-
-    def block(self, name: str, l: int, m: int):
-        return self.engine.block(name, l, m)
-
-    def block_column(self, name: str, l: int):
-        return self.engine.block_column(name, l)
-
-    def to_sympy(self, name: str = "H_L"):
-        """The matrix as a ``sympy.Matrix`` (QQ and SR only)."""
-        import sympy
-        M = getattr(self, name)
-        return sympy.Matrix(M.shape[0], M.shape[1],
-                            [v if isinstance(v, sympy.Basic) else sympy.Rational(int(v.p), int(v.q)) for v in M.flat])
-
-
-def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None = None,
-            seed: int = 0, field="QQ") -> HessianResult:
-    """Exact Hessians ``H_L``, ``H_o``, ``H_f`` of the MSE loss of a linear network.
-
-    Args:
-        arch: :class:`~exacthess.FCN` or :class:`~exacthess.CNN`.
-        params: list of arrays of shapes ``arch.param_shapes()`` (floats converted exactly,
-            or sympy symbols with ``field="SR"``); seeded integers if None.
-        data: ``(X, Y)`` arrays of shapes ``(n, d)`` and ``(n, K)``; seeded if None.
-        n_samples: number of seeded samples (default ``2 d``).
-        seed: seed for generated parameters and data.
-        field: ``"QQ"`` (exact rationals), ``"GF(p)"`` or a prime ``p``, or ``"SR"``.
-
-    >>> from exacthess import FCN
-    >>> H = hessian(FCN(2, (), 1), data=([[1, 0], [0, 2]], [[1], [0]]), params=[[[1, 1]]])
-    >>> H.H_L.tolist()
-    [[1, 0], [0, 4]]
-    """
-    ring = get_ring(field)
-    problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params)
-    return HessianResult(arch, ring, Engine(problem, ring))

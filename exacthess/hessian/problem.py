@@ -12,7 +12,8 @@ network has biases), so :class:`Problem` stores these, plus an exact factorisati
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from flint import fmpq
@@ -20,6 +21,7 @@ from flint import fmpq
 from ..models.architectures import Architecture
 from ..core.errors import InvalidDataError, ParamsMismatchError, describe
 from ..core.exact import rational_array
+from ..models.losses import Loss, check_targets, loss as parse_loss
 
 __all__ = ["Problem", "make_problem", "seeded_params", "seeded_data", "SEED_RANGE"]
 
@@ -68,6 +70,21 @@ class Problem:
     R: np.ndarray
     G: np.ndarray
     n_samples: int
+    loss: Loss = field(default_factory=lambda: parse_loss("mse"))
+    X: np.ndarray | None = field(default=None, repr=False)
+    Y: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def sample_free(self) -> bool:
+        """Linear network and quadratic loss: the Hessians depend on the data only through
+        ``Sigma~`` and ``Yhat~`` (the engine's fast path)."""
+        return self.arch.activation.is_linear and self.loss.quadratic and not self.loss.weights
+
+    @cached_property
+    def forward(self):
+        """The exact per-sample forward pass (:class:`~exacthess.hessian.forward.ExactForward`)."""
+        from .forward import ExactForward
+        return ExactForward(self)
 
     @property
     def gram_is_identity(self) -> bool:
@@ -133,7 +150,7 @@ def _to_tap_order(arch: Architecture, plist: list) -> list:
 
 
 def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int = 0,
-                 data=None, params=None) -> Problem:
+                 data=None, params=None, loss="mse") -> Problem:
     """Validate or generate parameters and data and form the exact data statistics.
 
     Args:
@@ -142,7 +159,9 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
         seed: seed for generated parameters and data.
         data: ``(X, Y)`` with shapes ``(n, d)`` and ``(n, K)``.
         params: list of arrays of shapes ``arch.param_shapes()``, or a flat vector.
+        loss: a loss name or :class:`~exacthess.models.losses.Loss` (default ``"mse"``).
     """
+    the_loss = parse_loss(loss)
     if not isinstance(arch, Architecture):
         raise InvalidDataError(f"arch = {describe(arch)} is not an architecture; expected FCN(...) or CNN(...)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -154,14 +173,17 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
         if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
             raise InvalidDataError(f"n_samples = {describe(n_samples)} is not valid; expected an int >= 1")
         X, Y = seeded_data(arch, int(n_samples), seed)
+        if the_loss.targets == "probabilities":
+            Y = _seeded_probabilities(Y, the_loss)
     else:
         if not isinstance(data, (tuple, list)) or len(data) != 2:
             raise InvalidDataError(f"data = {describe(data)} is not valid; expected a pair (X, Y)")
         X = rational_array(data[0], "data X", ndim=2)
-        Y = rational_array(data[1], "data Y", ndim=2)
+        Y = rational_array(data[1], "data Y")
         if X.shape[1] != d:
             raise InvalidDataError(f"data X has shape {X.shape}; expected (n, {d}) (n x input_dim)")
-        if Y.shape != (X.shape[0], K):
+        Y = check_targets(the_loss, Y, K)
+        if Y.ndim != 2 or Y.shape != (X.shape[0], K):
             raise InvalidDataError(f"data Y has shape {Y.shape}; expected ({X.shape[0]}, {K}) (n x output_dim)")
         if X.shape[0] < 1:
             raise InvalidDataError("data X has 0 rows; expected at least one sample")
@@ -180,4 +202,18 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
         R, G = Xt, QQ.eye(X.shape[0])
     else:
         R, G = QQ.eye(X.shape[1]), sigma
-    return Problem(arch, _to_tap_order(arch, plist), sigma, yhat, R, G, int(n_samples))
+    return Problem(arch, _to_tap_order(arch, plist), sigma, yhat, R, G, int(n_samples), the_loss, X, Y)
+
+
+def _seeded_probabilities(Y: np.ndarray, the_loss: Loss) -> np.ndarray:
+    """Seeded targets for losses on probabilities: one class per sample (cross-entropy), or
+    ``y`` mapped into ``[0, 1]`` (BCE), both exact."""
+    out = np.empty(Y.shape, dtype=object)
+    out.fill(fmpq(0))
+    for i, row in enumerate(Y):
+        if the_loss.name == "cross_entropy":
+            out[i, int(np.argmax([float(v) for v in row]))] = fmpq(1)
+        else:
+            for j, v in enumerate(row):
+                out[i, j] = fmpq(1) if v > 0 else fmpq(0)
+    return out

@@ -28,7 +28,10 @@ from typing import Sequence
 import numpy as np
 
 from ..core.errors import InvalidArchitectureError, describe
+from .activations import Activation, activation as parse_activation
 from .geometry import ConvLayer
+
+LINEAR = parse_activation("linear")
 
 __all__ = ["ConvLayer", "Architecture", "FCN", "CNN", "from_spec", "SPEC_KEYS"]
 
@@ -50,6 +53,7 @@ class Architecture:
     """A linear network: a chain of :class:`ConvLayer` ending in ``output_dim`` outputs."""
 
     layers: tuple[ConvLayer, ...] = field(repr=False)
+    activation: Activation = field(default=LINEAR, repr=False)
 
     @property
     def input_dim(self) -> int:
@@ -102,6 +106,11 @@ class Architecture:
         """A plain, JSON-serialisable dict that :func:`from_spec` turns back into this network."""
         raise NotImplementedError
 
+    def _with_activation(self, spec: dict) -> dict:
+        if not self.activation.is_linear:
+            spec["activation"] = self.activation.name
+        return spec
+
     @staticmethod
     def from_spec(spec: dict) -> "Architecture":
         """The architecture described by ``spec`` (see :func:`from_spec`)."""
@@ -114,13 +123,16 @@ def _fcn_layer(n_in: int, n_out: int, bias: bool) -> ConvLayer:
 
 @dataclass(frozen=True, init=False)
 class FCN(Architecture):
-    """Fully-connected linear network ``F(x) = W_{L+1} ... W_1 x`` (+ biases).
+    """Fully-connected network ``F(x) = W_{L+1} s(W_L ... s(W_1 x))`` (+ biases).
 
     Args:
         input_dim: d = d_0 >= 1.
         widths: hidden widths m_1..m_L (ints >= 1); empty for no hidden layer.
         output_dim: K >= 1.
         bias: add a bias to every layer.
+        activation: applied after every hidden layer (not after the output layer):
+            ``"linear"`` (default), ``"relu"``, ``"leaky_relu(a)"`` or ``"poly(c0, c1, ...)"``
+            (see :mod:`exacthess.models.activations`).
 
     ``W_l`` has shape ``(m_l, m_{l-1})``; the parameter vector is
     ``vec_row(W_1), [b_1], vec_row(W_2), [b_2], ...``.
@@ -132,7 +144,7 @@ class FCN(Architecture):
     bias_: bool = False
 
     def __init__(self, input_dim: int, widths: Sequence[int] = (), output_dim: int = 1,
-                 bias: bool = False):
+                 bias: bool = False, activation="linear"):
         d = _check_size(input_dim, "input_dim")
         if isinstance(widths, (int, np.integer)) and not isinstance(widths, bool):
             widths = (widths,)
@@ -151,10 +163,12 @@ class FCN(Architecture):
         object.__setattr__(self, "widths", ws)
         object.__setattr__(self, "output_dim_", k)
         object.__setattr__(self, "bias_", bool(bias))
+        object.__setattr__(self, "activation", parse_activation(activation))
 
     def __repr__(self) -> str:
+        act = "" if self.activation.is_linear else f", activation={self.activation.name!r}"
         return (f"FCN(input_dim={self.input_dim_}, widths={self.widths}, "
-                f"output_dim={self.output_dim_}, bias={self.bias_})")
+                f"output_dim={self.output_dim_}, bias={self.bias_}{act})")
 
     @property
     def layer_shapes(self) -> tuple[tuple[int, int], ...]:
@@ -170,8 +184,9 @@ class FCN(Architecture):
         >>> FCN(3, (2,), 1).to_spec()
         {'family': 'fcn', 'input_dim': 3, 'widths': [2], 'output_dim': 1, 'bias': False}
         """
-        return {"family": "fcn", "input_dim": self.input_dim_, "widths": list(self.widths),
+        spec = {"family": "fcn", "input_dim": self.input_dim_, "widths": list(self.widths),
                 "output_dim": self.output_dim_, "bias": self.bias_}
+        return self._with_activation(spec)
 
 
 def _per_layer(value, n: int, name: str, dims: int, minimum: int) -> list[tuple[int, int]]:
@@ -211,7 +226,7 @@ def _per_layer(value, n: int, name: str, dims: int, minimum: int) -> list[tuple[
 
 @dataclass(frozen=True, init=False)
 class CNN(Architecture):
-    """Linear CNN: ``L`` convolutions followed by a fully-connected output layer.
+    """CNN: ``L`` convolutions, each followed by the activation, then a fully-connected output layer.
 
     Args:
         input_shape: ``(d0,)`` for 1-D or ``(h, w)`` for 2-D inputs.
@@ -221,6 +236,7 @@ class CNN(Architecture):
         in_channels: m_0.
         strides, paddings: int, or one per layer (ints or per-dimension tuples).
         bias: per-channel biases on every layer (the output layer included).
+        activation: applied after every hidden convolution (see :class:`FCN`).
 
     Spatial sizes follow ``d_l = (d_{l-1} - k_l + 2 pad_l) // stride_l + 1``.
     """
@@ -235,7 +251,7 @@ class CNN(Architecture):
     bias_: bool = False
 
     def __init__(self, input_shape, channels, kernel_sizes, output_dim, in_channels=1,
-                 strides=1, paddings=0, bias=False):
+                 strides=1, paddings=0, bias=False, activation="linear"):
         if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
             input_shape = (input_shape,)
         if not isinstance(input_shape, (tuple, list)) or len(input_shape) not in (1, 2):
@@ -283,12 +299,14 @@ class CNN(Architecture):
         object.__setattr__(self, "strides", tuple(s if dims == 2 else s[1] for s in ss))
         object.__setattr__(self, "paddings", tuple(p if dims == 2 else p[1] for p in ps))
         object.__setattr__(self, "bias_", bool(bias))
+        object.__setattr__(self, "activation", parse_activation(activation))
 
     def __repr__(self) -> str:
+        act = "" if self.activation.is_linear else f", activation={self.activation.name!r}"
         return (f"CNN(input_shape={self.input_shape}, channels={self.channels}, "
                 f"kernel_sizes={self.kernel_sizes}, output_dim={self.output_dim_}, "
                 f"in_channels={self.in_channels}, strides={self.strides}, "
-                f"paddings={self.paddings}, bias={self.bias_})")
+                f"paddings={self.paddings}, bias={self.bias_}{act})")
 
     @property
     def spatial_sizes(self) -> tuple[int, ...]:
@@ -310,16 +328,18 @@ class CNN(Architecture):
         """
         def plain(vals):
             return [list(v) if isinstance(v, tuple) else v for v in vals]
-        return {"family": "cnn", "input_shape": list(self.input_shape), "channels": list(self.channels),
+        spec = {"family": "cnn", "input_shape": list(self.input_shape), "channels": list(self.channels),
                 "kernel_sizes": plain(self.kernel_sizes), "output_dim": self.output_dim_,
                 "in_channels": self.in_channels, "strides": plain(self.strides),
                 "paddings": plain(self.paddings), "bias": self.bias_}
+        return self._with_activation(spec)
 
 
 #: keys of an architecture spec, per family (``family`` itself is always required)
 SPEC_KEYS = {
-    "fcn": ("input_dim", "widths", "output_dim", "bias"),
-    "cnn": ("input_shape", "channels", "kernel_sizes", "output_dim", "in_channels", "strides", "paddings", "bias"),
+    "fcn": ("input_dim", "widths", "output_dim", "bias", "activation"),
+    "cnn": ("input_shape", "channels", "kernel_sizes", "output_dim", "in_channels", "strides", "paddings", "bias",
+            "activation"),
 }
 
 

@@ -1,0 +1,109 @@
+r"""The exact per-sample forward pass: pre-activations, activation patterns, loss derivatives.
+
+For every sample :math:`x_i` (columns of the arrays below), over :math:`\mathbb Q`:
+
+.. math:: z_l = T_l \tilde h_{l-1},\qquad h_l = \sigma(z_l)\ (l \le L),\qquad F(x_i) = z_{L+1},
+
+with :math:`\tilde h = [h; 1]` when the network has biases. Stored are :math:`\tilde h_l`,
+:math:`\sigma'(z_l)` (for ReLU-type activations the mask, from the *exact sign* of
+:math:`z_l`), :math:`\sigma''(z_l)`, the outputs, and the loss's output-space gradient
+:math:`g_i = \nabla l_i` and Hessian :math:`A_i = \nabla^2 l_i` (exact, or at rational
+stand-ins for softmax/sigmoid, see :mod:`exacthess.models.losses`). Engines over other domains
+(GF(p), floats) reduce these exact values, so every domain sees the same activation pattern.
+
+A pre-activation exactly at a kink (``z = 0`` for ReLU-type activations) makes the Hessian
+undefined: :class:`~exacthess.core.errors.NonDifferentiableError` names the sample, the layer
+and the unit.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+from flint import fmpq
+
+from ..core.domains import QQ
+from ..core.errors import NonDifferentiableError
+from ..models.toeplitz import toeplitz_operator
+
+__all__ = ["ExactForward"]
+
+
+def _map(fn, arr: np.ndarray) -> np.ndarray:
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = fn(v)
+    return out
+
+
+class ExactForward:
+    """Exact forward pass of one problem, all samples at once (columns are samples).
+
+    Attributes (lists indexed by layer ``l``; entry 0 unused where it has no meaning):
+        post: ``post[l]`` = :math:`\tilde h_l` of shape ``(dim(l), n)`` (``post[0]`` = the data).
+        pre: ``pre[l]`` = :math:`z_l`, ``(n_l, n)`` for ``l = 1..L+1`` (``pre[L+1]`` = outputs).
+        d1, d2: :math:`\sigma'(z_l)`, :math:`\sigma''(z_l)` for ``l = 1..L``.
+        outputs: ``(K, n)``.
+    """
+
+    def __init__(self, problem):
+        self.problem = problem
+        arch = problem.arch
+        act = arch.activation
+        aug = problem.aug
+        self.ops = [toeplitz_operator(layer, w, QQ, aug) for layer, w in zip(arch.layers, problem.weights)]
+        X = problem.X  # (n, n0 [+1])
+        post = [np.ascontiguousarray(X.T)]
+        pre, d1, d2 = [None], [None], [None]
+        L1 = len(arch.layers)
+        for l in range(1, L1 + 1):
+            n_l = arch.layers[l - 1].n_out
+            z = QQ.matmul(self.ops[l - 1], post[-1])[:n_l]
+            pre.append(z)
+            if l == L1:
+                break
+            if act.piecewise:
+                zero = np.argwhere(z == 0)
+                if len(zero):
+                    unit, sample = (int(v) for v in zero[0])
+                    raise NonDifferentiableError(
+                        f"sample {sample}, layer {l}, unit {unit}: the pre-activation is exactly 0, where "
+                        f"{act.name} has a kink, so the Hessian is not defined; expected a point with no "
+                        "pre-activation at 0 (perturb the parameters or the data)",
+                        sample=sample, layer=l, unit=unit)
+            h = z if act.is_linear else _map(act.value, z)
+            d1.append(_map(act.derivative, z))
+            d2.append(_map(act.second_derivative, z) if act.has_curvature else None)
+            if aug:
+                h = np.concatenate([h, np.full((1, h.shape[1]), fmpq(1), dtype=object)], axis=0)
+            post.append(h)
+        self.post, self.pre, self.d1, self.d2 = post, pre, d1, d2
+        self.outputs = pre[-1]
+
+    @cached_property
+    def gradients(self) -> np.ndarray:
+        """``g[:, i] = grad l(F(x_i), y_i)`` in output space, ``(K, n)``."""
+        loss, Y = self.problem.loss, self.problem.Y
+        cols = [loss.gradient(list(self.outputs[:, i]), list(Y[i])) for i in range(Y.shape[0])]
+        return np.array(cols, dtype=object).T.reshape(self.outputs.shape)
+
+    @cached_property
+    def hessians(self) -> np.ndarray:
+        """``A[i] = grad^2 l(F(x_i), y_i)``, ``(n, K, K)``."""
+        loss, Y = self.problem.loss, self.problem.Y
+        K = self.outputs.shape[0]
+        mats = [loss.hessian(list(self.outputs[:, i]), list(Y[i])) for i in range(Y.shape[0])]
+        return np.array(mats, dtype=object).reshape(len(mats), K, K)
+
+    @cached_property
+    def kernel_factors(self):
+        """``C[i]`` with ``ker C[i] = ker A[i]`` (``(n, K', K)``), ``"identity"`` when every ``A[i]`` is
+        positive definite, or None when the loss gives no factor (then ``H_o`` is certified densely)."""
+        loss, Y = self.problem.loss, self.problem.Y
+        if loss.kernel_factor is None:
+            return None
+        rows = [loss.kernel_factor(list(self.outputs[:, i]), list(Y[i])) for i in range(Y.shape[0])]
+        if all(r is None for r in rows):
+            return "identity"
+        return np.array(rows, dtype=object)

@@ -1,0 +1,222 @@
+r"""Hessian blocks sample by sample: any activation, any loss.
+
+With :math:`u_{m,i} = \partial\varphi_i / \partial z_m` (backpropagated loss gradient,
+:math:`\varphi_i = g_i^\top F(x_i)` with :math:`g_i = \nabla l_i` held fixed),
+:math:`D_l = \mathrm{diag}\,\sigma'(z_l)` and
+:math:`M^{(k \leftarrow l)}_i = \partial\tilde h_k/\partial z_l = D_k T_k \cdots T_{l+1} D_l`:
+
+* :math:`H_o = \sum_i J_i^\top A_i J_i` with :math:`J_i = \partial F(x_i)/\partial\theta`,
+  :math:`A_i = \nabla^2 l_i`;
+* :math:`H_f = C_{\mathrm{cross}} + C_{\mathrm{act}}` where, for layers :math:`l < m`,
+
+  .. math:: C_{\mathrm{cross}}[\theta_l, \theta_m] = \sum_i \sum_{(r, c) \in \mathrm{pos}(\theta_m)}
+            u_{m,i}[r]\; \frac{\partial \tilde h_{m-1,i}[c]}{\partial\theta_l}
+
+  (the second derivative of the bilinear map :math:`T_m \tilde h_{m-1}` with the activation
+  derivatives frozen), and
+
+  .. math:: C_{\mathrm{act}} = \sum_{k=1}^{L} \sum_i J_{z_k,i}^\top
+            \mathrm{diag}\big(\sigma''(z_{k,i}) \odot \delta_{k,i}\big) J_{z_k,i},
+            \qquad \delta_k = \partial\varphi/\partial h_k,
+
+  the part coming from second derivatives of the activations (zero for linear and ReLU-type
+  activations, whose within-layer blocks of :math:`H_f` therefore vanish).
+
+This follows from :math:`d^2\varphi = \sum_k u_k\cdot 2\,dT_k\,d\tilde h_{k-1}
++ \sum_k \delta_k\cdot\sigma''(z_k)(dz_k)^2`. For a linear network and a quadratic loss the
+sums over samples collapse to the data moments (the engine's fast path); this module is the
+general route and the independent check of that path.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from .taps import contract_samples, gather_sources
+
+__all__ = ["PerSample"]
+
+_CHUNK = 20_000_000  # entries of the largest temporary array
+
+
+class PerSample:
+    """Per-sample Hessian pieces of one engine (its domain, operators and problem)."""
+
+    def __init__(self, engine):
+        self.e = engine
+        self.ring = engine.ring
+        fw = engine.problem.forward
+        conv = self.ring.convert
+        self.post = [conv(h) for h in fw.post]
+        self.d1 = [None] + [conv(d) for d in fw.d1[1:]]
+        self.d2 = [None] + [None if d is None else conv(d) for d in fw.d2[1:]]
+        self.g = conv(fw.gradients)  # (K, n)
+        self.n = self.g.shape[1]
+        self.fw = fw
+
+    def size(self, l: int) -> int:
+        """``n_l`` (no constant coordinate); ``l = 0`` is the input."""
+        layers = self.e.layers
+        return layers[0].n_in if l == 0 else layers[l - 1].n_out
+
+    def T(self, l: int) -> np.ndarray:
+        """The bias-free operator block of layer l: ``(n_l, n_{l-1})``."""
+        return self.e.ops[l - 1][: self.size(l), : self.size(l - 1)]
+
+    def _apply(self, l: int, cur: np.ndarray) -> np.ndarray:
+        """``T_l @ cur[i]`` for every sample: ``(n, n_{l-1}, c) -> (n, n_l, c)``."""
+        n, _, c = cur.shape
+        flat = np.ascontiguousarray(cur[:, : self.size(l - 1)].transpose(1, 0, 2)).reshape(self.size(l - 1), n * c)
+        out = self.ring.matmul(self.T(l), flat)
+        return np.ascontiguousarray(out.reshape(self.size(l), n, c).transpose(1, 0, 2))
+
+    # ----- outputs and Jacobians ----------------------------------------------------------
+    @cached_property
+    def backward(self) -> list:
+        """``backward[l]`` = :math:`\\partial F/\\partial z_l` per sample, ``(n, K, n_l)``."""
+        r, L1, K = self.ring, self.e.L1, self.e.K
+        out = [None] * (L1 + 1)
+        out[L1] = np.broadcast_to(r.eye(K), (self.n, K, K)).copy()
+        for l in range(L1 - 1, 0, -1):
+            nxt = np.ascontiguousarray(out[l + 1].reshape(self.n * K, -1))
+            out[l] = self._mask_rows(l, r.matmul(nxt, self.T(l + 1)).reshape(self.n, K, -1))
+        return out
+
+    def _mask_rows(self, l: int, cur: np.ndarray) -> np.ndarray:
+        """Columns (units of layer l) scaled by :math:`\\sigma'(z_l)` per sample."""
+        return self.ring.mul(cur, self.d1[l].T[:, None, :])
+
+    def jacobian(self, l: int) -> np.ndarray:
+        """:math:`\\partial F(x_i)/\\partial\\theta_l`, ``(n, K, p_l)``."""
+        return self._jacobians[l - 1]
+
+    @cached_property
+    def _jacobians(self) -> list:
+        return [contract_samples(self.ring, self.e.layers[l - 1], self.backward[l], self.post[l - 1])
+                for l in range(1, self.e.L1 + 1)]
+
+    @cached_property
+    def hessians(self):
+        """:math:`A_i` over the domain, ``(n, K, K)``, or None for the identity (MSE)."""
+        return None if self.e.problem.loss.name == "mse" else self.ring.convert(self.fw.hessians)
+
+    def block_o(self, l: int, m: int, rows=None, cols=None) -> np.ndarray:
+        Jl, Jm = self.jacobian(l), self.jacobian(m)
+        if rows is not None:
+            Jl = Jl[:, :, rows]
+        if cols is not None:
+            Jm = Jm[:, :, cols]
+        if self.hessians is not None:
+            Jm = self.ring.bmatmul(self.hessians, Jm)
+        n, K = Jl.shape[0], Jl.shape[1]
+        return self.ring.matmul(np.ascontiguousarray(Jl.reshape(n * K, -1).T), np.ascontiguousarray(Jm.reshape(n * K, -1)))
+
+    def factored_jacobian(self) -> np.ndarray | None:
+        """``C J`` stacked over samples with ``ker C_i = ker A_i``, so ``rank H_o = rank (C J)``;
+        None when the loss gives no such factor."""
+        C = self.fw.kernel_factors
+        if C is None:
+            return None
+        J = np.concatenate(self._jacobians, axis=2)  # (n, K, p)
+        if not isinstance(C, str):
+            J = self.ring.bmatmul(self.ring.convert(C), J)
+        return np.ascontiguousarray(J.reshape(-1, J.shape[2]))
+
+    # ----- functional part --------------------------------------------------------------------
+    @cached_property
+    def u(self) -> list:
+        """``u[m]`` = :math:`\\partial\\varphi_i/\\partial z_m`, ``(n, n_m)``."""
+        g = self.g.T[:, None, :]  # (n, 1, K)
+        return [None] + [self.ring.bmatmul(g, self.backward[m])[:, 0, :] for m in range(1, self.e.L1 + 1)]
+
+    def dh(self, l: int, k: int, samples=slice(None)) -> np.ndarray:
+        """:math:`\\partial\\tilde h_k/\\partial z_l` for the given samples, ``(n, dim(k), n_l)``, ``k >= l``."""
+        r = self.ring
+        d = self.d1[l][:, samples]  # (n_l, ns)
+        nl, ns = d.shape
+        cur = r.zeros((ns, nl, nl))
+        idx = np.arange(nl)
+        cur[:, idx, idx] = d.T
+        for q in range(l + 1, k + 1):
+            cur = r.mul(self._apply(q, cur), self.d1[q][:, samples].T[:, :, None])
+        if self.e.aug:
+            cur = np.concatenate([cur, r.zeros((ns, 1, nl))], axis=1)
+        return cur
+
+    def _chunks(self, per_sample: int):
+        step = max(1, _CHUNK // max(per_sample, 1))
+        for s in range(0, self.n, step):
+            yield slice(s, min(self.n, s + step))
+
+    def block_cross(self, l: int, m: int) -> np.ndarray:
+        """:math:`C_{\\mathrm{cross}}[l, m]` for ``l < m``, ``(p_l, p_m)``."""
+        r, e = self.ring, self.e
+        Ll, Lm = e.layers[l - 1], e.layers[m - 1]
+        T, N = Lm.sources.shape
+        out = r.zeros((Lm.c_out, T * Ll.n_params))
+        for sl in self._chunks(e.dim(m - 1) * (Ll.n_params + Ll.n_out) + T * N * Ll.n_params):
+            M = self.dh(l, m - 1, sl)  # (ns, dim(m-1), n_l)
+            Jh = contract_samples(r, Ll, M, self.post[l - 1][:, sl])  # (ns, dim(m-1), p_l)
+            ns = Jh.shape[0]
+            Jg = gather_sources(r, Jh, Lm, axis=1)  # (ns, T, N, p_l)
+            J2 = np.ascontiguousarray(Jg.transpose(0, 2, 1, 3)).reshape(ns * N, T * Ll.n_params)
+            U = self.u[m][sl, : Lm.n_out].reshape(ns, Lm.c_out, N)
+            U2 = np.ascontiguousarray(U.transpose(1, 0, 2)).reshape(Lm.c_out, ns * N)
+            out = r.add(out, r.matmul(U2, J2))
+        C = out.reshape(Lm.c_out, T, Ll.n_params).transpose(2, 0, 1).reshape(Ll.n_params, Lm.n_params)
+        return np.ascontiguousarray(C[:, Lm.tap_to_documented])
+
+    def jacobian_z(self, k: int, l: int, samples=slice(None)) -> np.ndarray:
+        """:math:`\\partial z_k/\\partial\\theta_l` per sample, ``(n, n_k, p_l)``, ``l <= k``."""
+        r = self.ring
+        if k == l:  # dz_l / dz_l is the identity
+            ns = len(range(*samples.indices(self.n)))
+            nl = self.size(l)
+            left = np.broadcast_to(r.eye(nl), (ns, nl, nl)).copy()
+        else:
+            left = self._apply(k, self.dh(l, k - 1, samples))
+        return contract_samples(r, self.e.layers[l - 1], left, self.post[l - 1][:, samples])
+
+    @cached_property
+    def curvature_weights(self) -> list:
+        """``w[k]`` = :math:`\\sigma''(z_k) \\odot \\partial\\varphi/\\partial h_k`, ``(n, n_k)``; None when zero."""
+        r, e = self.ring, self.e
+        out = [None] * (e.L1 + 1)
+        for k in range(1, e.L1):
+            if self.d2[k] is None:
+                continue
+            delta = r.matmul(self.u[k + 1][:, : self.size(k + 1)], self.T(k + 1))  # (n, n_k)
+            out[k] = r.mul(self.d2[k].T, delta)
+        return out
+
+    def block_act(self, l: int, m: int) -> np.ndarray:
+        """:math:`C_{\\mathrm{act}}[l, m]`, ``(p_l, p_m)``."""
+        r, e = self.ring, self.e
+        pl, pm = e.layers[l - 1].n_params, e.layers[m - 1].n_params
+        out = r.zeros((pl, pm))
+        for k in range(max(l, m), e.L1):
+            w = self.curvature_weights[k]
+            if w is None:
+                continue
+            for sl in self._chunks(self.size(k) * (pl + pm)):
+                Jl = self.jacobian_z(k, l, sl)
+                Jm = Jl if m == l else self.jacobian_z(k, m, sl)
+                Jm = r.mul(Jm, w[sl][:, :, None])
+                a = np.ascontiguousarray(Jl.reshape(-1, pl).T)
+                out = r.add(out, r.matmul(a, np.ascontiguousarray(Jm.reshape(-1, pm))))
+        return out
+
+    def block_f(self, l: int, m: int) -> np.ndarray:
+        """Block ``(l, m)`` of :math:`H_f = C_{\\mathrm{cross}} + C_{\\mathrm{act}}`."""
+        if l < m:
+            cross = self.block_cross(l, m)
+        elif l > m:
+            cross = np.ascontiguousarray(self.block_cross(m, l).T)
+        else:
+            pl = self.e.layers[l - 1].n_params
+            cross = self.ring.zeros((pl, pl))
+        if not self.e.arch.activation.has_curvature:
+            return cross
+        return self.ring.add(cross, self.block_act(l, m))

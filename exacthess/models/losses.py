@@ -1,0 +1,247 @@
+r"""Losses, described by their per-sample gradient and Hessian in output space.
+
+For outputs :math:`f_i = F(x_i) \in \mathbb R^K` and a loss :math:`\ell = \sum_i l(f_i, y_i)`,
+the Hessian splits as
+
+.. math:: H_L = \underbrace{\sum_i J_i^\top (\nabla^2 l_i) J_i}_{H_o}
+          + \underbrace{\sum_i \sum_c (\nabla l_i)_c \nabla^2_\theta F_c(x_i)}_{H_f},
+
+so a loss enters only through :math:`\nabla l_i` and :math:`\nabla^2 l_i`:
+
+* ``"mse"`` -- :math:`\tfrac12\|f - y\|^2`: :math:`\nabla l = f - y`, :math:`\nabla^2 l = I`;
+* ``"weighted_mse(w1, ..., wK)"`` -- :math:`\tfrac12\sum_k w_k (f_k - y_k)^2`, rational
+  :math:`w_k > 0`: :math:`\nabla l = w \odot (f - y)`, :math:`\nabla^2 l = \mathrm{diag}(w)`;
+* ``"cross_entropy"`` -- softmax on the ``K`` logits against targets that are probability
+  vectors (or class indices): :math:`\nabla l = p - y`, :math:`\nabla^2 l = \mathrm{diag}(p) - pp^\top`
+  with :math:`p = \mathrm{softmax}(f)`;
+* ``"bce"`` -- a sigmoid per output against targets in ``[0, 1]``: :math:`\nabla l = s - y`,
+  :math:`\nabla^2 l = \mathrm{diag}(s (1 - s))`, :math:`s = \sigma(f)`;
+* a custom :class:`Loss` given by rational ``gradient(f, y)`` and ``hessian(f, y)`` functions.
+
+**What is exact.** MSE, weighted MSE and custom rational losses are exact everywhere.
+Softmax and sigmoid are transcendental: their values are replaced by *rational stand-ins*
+(the true value rounded to a multiple of :math:`2^{-b}`, :data:`STANDIN_BITS` ``= b``, computed in
+ball arithmetic; for softmax the entries are positive and sum to exactly 1). What stays exact
+at the *true* point: :math:`\nabla^2 l = \mathrm{diag}(p) - pp^\top` has kernel exactly
+:math:`\mathrm{span}(\mathbf 1)` for every :math:`p > 0`, so
+:math:`\mathrm{rank}\,H_o = \mathrm{rank}(P J)` with the rational projector
+:math:`P = I - \mathbf 1\mathbf 1^\top / K`; and :math:`\mathrm{diag}(s(1-s)) > 0`, so for BCE
+:math:`\mathrm{rank}\,H_o = \mathrm{rank}\,J`. :meth:`Loss.kernel_factor` returns such a
+rational factor ``C`` (``ker C = ker \nabla^2 l``). ``H_f`` and ``H_L`` need the values
+themselves and are computed exactly *at the stand-ins*; reports label them so.
+
+>>> from flint import fmpq
+>>> loss("weighted_mse(1, 1/2)").gradient([fmpq(3), fmpq(1)], [fmpq(1), fmpq(0)])
+[2, 1/2]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flint import arb, ctx, fmpq
+
+from ..core.errors import InvalidDataError, InvalidOptionError, InvalidTypeError, InvalidValueError, describe
+from ..core.exact import to_rational
+
+__all__ = ["Loss", "loss", "check_targets", "LOSSES", "STANDIN_BITS"]
+
+#: names understood by :func:`loss`
+LOSSES = ("mse", "weighted_mse(w1, ..., wK)", "cross_entropy", "bce")
+#: softmax and sigmoid values are rounded to multiples of 2**-STANDIN_BITS
+STANDIN_BITS = 64
+
+_ZERO, _ONE = fmpq(0), fmpq(1)
+
+
+def _round(x: arb) -> fmpq:
+    """The midpoint of a ball rounded to a multiple of ``2**-STANDIN_BITS``."""
+    scale = 1 << STANDIN_BITS
+    return fmpq(int((x * scale).mid().floor().unique_fmpz()), scale)
+
+
+def _softmax(f: list) -> list:
+    old = ctx.prec
+    ctx.prec = 2 * STANDIN_BITS + 64
+    try:
+        m = max(f)
+        e = [arb(fmpq(v - m)).exp() for v in f]
+        total = sum(e, arb(0))
+        p = [_round(v / total) for v in e]
+    finally:
+        ctx.prec = old
+    tiny = fmpq(1, 1 << STANDIN_BITS)
+    p = [max(v, tiny) for v in p]
+    k = max(range(len(p)), key=lambda j: p[j])
+    p[k] = _ONE - (sum(p, _ZERO) - p[k])  # sum exactly 1; the largest entry absorbs the rounding
+    return p
+
+
+def _sigmoid(v: fmpq) -> fmpq:
+    old = ctx.prec
+    ctx.prec = 2 * STANDIN_BITS + 64
+    try:
+        s = _round(1 / (1 + arb(-v).exp()))
+    finally:
+        ctx.prec = old
+    tiny = fmpq(1, 1 << STANDIN_BITS)
+    return min(max(s, tiny), _ONE - tiny)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss in output space.
+
+    Attributes:
+        name: canonical name.
+        gradient: ``(f, y) -> list`` of ``K`` rationals (:math:`\\nabla l`).
+        hessian: ``(f, y) -> K x K`` nested list of rationals (:math:`\\nabla^2 l`).
+        kernel_factor: ``(f, y) -> rows`` of a rational matrix ``C`` with
+            ``ker C = ker hessian`` when the Hessian is positive semi-definite (then
+            ``rank H_o = rank (C J)``), or None.
+        exact: whether ``gradient``/``hessian`` are the true values (False: rational stand-ins).
+        quadratic: ``l`` is a quadratic polynomial in ``f`` (then linear networks keep their
+            sample-free form).
+        targets: ``"values"``, ``"probabilities"`` (cross-entropy, BCE) -- how targets are read.
+    """
+
+    name: str
+    gradient: Callable = field(repr=False)
+    hessian: Callable = field(repr=False)
+    kernel_factor: Callable | None = field(default=None, repr=False)
+    exact: bool = True
+    quadratic: bool = False
+    targets: str = "values"
+    weights: tuple = ()
+
+    @staticmethod
+    def custom(gradient: Callable, hessian: Callable, *, name: str = "custom", psd_factor: Callable | None = None):
+        """A loss given by exact per-sample derivatives in output space.
+
+        Args:
+            gradient: ``(f, y) -> K`` rationals (``f``, ``y``: lists of ``fmpq``).
+            hessian: ``(f, y) -> K x K`` rationals, symmetric.
+            name: shown in reports.
+            psd_factor: optional ``(f, y) -> C`` with ``ker C = ker hessian`` for a positive
+                semi-definite Hessian (lets ``rank H_o`` be certified from ``C J``).
+
+        >>> sq = Loss.custom(lambda f, y: [f[0] - y[0]], lambda f, y: [[1]], name="my_mse")
+        >>> sq.gradient([3], [1])
+        [2]
+        """
+        for fn, what in ((gradient, "gradient"), (hessian, "hessian")):
+            if not callable(fn):
+                raise InvalidTypeError(f"{what} = {describe(fn)} is not callable; expected a function (f, y) -> values")
+        return Loss(name, gradient, hessian, psd_factor)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _mse():
+    return Loss("mse", lambda f, y: [a - b for a, b in zip(f, y)],
+                lambda f, y: [[_ONE if i == j else _ZERO for j in range(len(f))] for i in range(len(f))],
+                lambda f, y: None, quadratic=True)
+
+
+def _weighted(ws: list) -> Loss:
+    def grad(f, y):
+        if len(f) != len(ws):
+            raise InvalidValueError(f"weighted_mse has {len(ws)} weights; expected {len(f)} (one per output)")
+        return [w * (a - b) for w, a, b in zip(ws, f, y)]
+    return Loss("weighted_mse(" + ", ".join(str(w) for w in ws) + ")", grad,
+                lambda f, y: [[ws[i] if i == j else _ZERO for j in range(len(f))] for i in range(len(f))],
+                lambda f, y: None, quadratic=True, weights=tuple(ws))
+
+
+def _cross_entropy() -> Loss:
+    def grad(f, y):
+        return [a - b for a, b in zip(_softmax(f), y)]
+
+    def hess(f, y):
+        p = _softmax(f)
+        return [[(p[i] if i == j else _ZERO) - p[i] * p[j] for j in range(len(p))] for i in range(len(p))]
+
+    def factor(f, y):  # rows of P = I - 11^T/K without its last row: kernel exactly span(1)
+        K = len(f)
+        return [[(_ONE if i == j else _ZERO) - fmpq(1, K) for j in range(K)] for i in range(K - 1)]
+    return Loss("cross_entropy", grad, hess, factor, exact=False, targets="probabilities")
+
+
+def _bce() -> Loss:
+    def grad(f, y):
+        return [_sigmoid(a) - b for a, b in zip(f, y)]
+
+    def hess(f, y):
+        s = [_sigmoid(a) for a in f]
+        return [[s[i] * (1 - s[i]) if i == j else _ZERO for j in range(len(s))] for i in range(len(s))]
+    return Loss("bce", grad, hess, lambda f, y: None, exact=False, targets="probabilities")
+
+
+def loss(spec) -> Loss:
+    """Parse a loss name (or pass a :class:`Loss` through).
+
+    Raises:
+        InvalidOptionError: unknown names (the message lists the known ones).
+        InvalidValueError: weights that are not finite positive rationals.
+    """
+    if isinstance(spec, Loss):
+        return spec
+    if not isinstance(spec, str):
+        raise InvalidTypeError(f"loss = {describe(spec)} has type {type(spec).__name__}; "
+                               f"expected one of {', '.join(LOSSES)} or a Loss")
+    text = re.sub(r"\s+", "", spec.lower())
+    if text == "mse":
+        return _mse()
+    if text in ("cross_entropy", "ce", "crossentropy"):
+        return _cross_entropy()
+    if text in ("bce", "binary_cross_entropy"):
+        return _bce()
+    m = re.fullmatch(r"weighted_mse\((.*)\)", text)
+    if m:
+        from fractions import Fraction
+        ws = []
+        for i, part in enumerate(m.group(1).split(",")):
+            try:
+                w = to_rational(Fraction(part), name=f"weights[{i}]")
+            except (ValueError, ZeroDivisionError):
+                raise InvalidValueError(f"weight {part!r} in loss = {spec!r} is not a finite rational; "
+                                        "expected positive rationals such as 1/2") from None
+            if w <= 0:
+                raise InvalidValueError(f"weights[{i}] = {w} in loss = {spec!r} is not positive; expected weights > 0")
+            ws.append(w)
+        return _weighted(ws)
+    raise InvalidOptionError(f"loss = {spec!r} is not known; expected one of {', '.join(LOSSES)}")
+
+
+def check_targets(the_loss: Loss, Y, K: int):
+    """Validate (and convert) targets for ``the_loss``: class indices become one-hot rows.
+
+    Args:
+        Y: object array ``(n, K)`` of ``fmpq`` (probability vectors), or ``(n,)`` / ``(n, 1)``
+            integer class indices when ``K > 1`` and the loss reads probabilities.
+    """
+    import numpy as np
+    if the_loss.targets != "probabilities":
+        return Y
+    Y = np.asarray(Y, dtype=object)
+    if Y.ndim == 1 or (Y.ndim == 2 and Y.shape[1] == 1 and K > 1):
+        idx = Y.reshape(-1)
+        out = np.empty((len(idx), K), dtype=object)
+        out.fill(_ZERO)
+        for i, c in enumerate(idx):
+            if getattr(c, "q", 1) != 1 or not 0 <= int(c) < K:
+                raise InvalidDataError(f"data Y[{i}] = {c} is not a class index; expected an int in [0, {K})")
+            out[i, int(c)] = _ONE
+        return out
+    for i, row in enumerate(Y):
+        if any(v < 0 for v in row):
+            raise InvalidDataError(f"data Y[{i}] has a negative entry; expected probabilities >= 0 for {the_loss.name}")
+        if the_loss.name == "cross_entropy" and sum(row, _ZERO) != 1:
+            raise InvalidDataError(f"data Y[{i}] sums to {sum(row, _ZERO)}; expected a probability vector "
+                                   "summing to exactly 1 (or class indices)")
+        if the_loss.name == "bce" and any(v > 1 for v in row):
+            raise InvalidDataError(f"data Y[{i}] has an entry > 1; expected probabilities in [0, 1] for bce")
+    return Y
