@@ -38,7 +38,7 @@ def _map(fn, arr: np.ndarray) -> np.ndarray:
 
 
 class ExactForward:
-    """Exact forward pass of one problem, all samples at once (columns are samples).
+    r"""Exact forward pass of one problem, all samples at once (columns are samples).
 
     Attributes (lists indexed by layer ``l``; entry 0 unused where it has no meaning):
         post: ``post[l]`` = :math:`\tilde h_l` of shape ``(dim(l), n)`` (``post[0]`` = the data).
