@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.modular import pivot_rows
+from ..core.modular import pivot_cols, pivot_rows
 from .bounds import Bound
 
-__all__ = ["BlockRowSpace", "choose_core"]
+__all__ = ["BlockRowSpace", "choose_core", "rows_without_null_pivots"]
 
 
 @dataclass
@@ -91,3 +91,24 @@ def choose_core(spaces, sizes, p: int):
         bounds.append(min(space.bound.value, n))
         met.append(piv is not None)
     return rows, bounds, met
+
+
+def rows_without_null_pivots(N: np.ndarray, sizes, p: int):
+    r"""Core coordinates from exact null vectors: drop rows ``P`` where ``N[P]`` is invertible.
+
+    If :math:`H N = 0` over :math:`\mathbb Q` and :math:`N[P]` is invertible, then
+    :math:`H[:, P] = -H[:, I]\,N[I]\,N[P]^{-1}`, so :math:`\mathrm{rank}\,H = \mathrm{rank}\,H[:, I]
+    = \mathrm{rank}\,H[I, I]` (``H`` symmetric). ``N`` mod p with independent columns gives such
+    ``P`` (its pivot rows); invertible mod p implies invertible over Q.
+
+    Returns:
+        ``(rows, bounds)`` per block: local row indices kept, and the block sizes (no per-block bound).
+    """
+    if N.size:
+        N = N[:, pivot_cols(N, p)]  # independent columns; their pivot rows give an invertible N[P]
+    drop = set(pivot_rows(N, p)) if N.size else set()
+    rows, start = [], 0
+    for n in sizes:
+        rows.append([i for i in range(n) if start + i not in drop])
+        start += n
+    return rows, [len(r) for r in rows]

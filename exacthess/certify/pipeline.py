@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.modular import failure_bound, random_small_prime, rank_mod_p, SMALL_PRIME_BITS
 from .bounds import LOWER, UPPER, Bound
-from .core import choose_core
+from .core import choose_core, rows_without_null_pivots
 from .rank import RankResult, rank
 
 __all__ = ["Certifier", "SymmetricProblem", "FactoredProblem", "GENERIC_CORE_LIMIT"]
@@ -78,6 +78,9 @@ class SymmetricProblem:
         zero_diagonal: the diagonal blocks are zero (then a block column has at most
             ``n - n_l`` nonzero rows).
         column_keys: names of the block columns to certify as well (e.g. ``"H_f[:,1]"``), or ().
+        null_vectors: optional ``(N, how)``: ``N`` (``n x k`` mod p, independent columns) reduces
+            exact rational null vectors of ``H``; the core then drops ``k`` rows where ``N`` is
+            invertible (``rank H = rank H[I, I] <= n - k``).
     """
 
     key: str
@@ -91,6 +94,7 @@ class SymmetricProblem:
     denominator_bits: float = 0.0
     zero_diagonal: bool = False
     column_keys: tuple = ()
+    null_vectors: tuple | None = None
 
 
 @dataclass
@@ -141,7 +145,10 @@ class Certifier:
         """Certified ranks of ``H`` and of its requested block columns."""
         t0 = time.perf_counter()
         n = sum(prob.sizes)
-        rows, bounds, met = choose_core(prob.spaces, prob.sizes, prob.p)
+        if prob.null_vectors is not None:
+            rows, bounds = rows_without_null_pivots(prob.null_vectors[0], prob.sizes, prob.p)
+        else:
+            rows, bounds, met = choose_core(prob.spaces, prob.sizes, prob.p)
         if prob.zero_diagonal:
             bounds = [min(b, n - s) for b, s in zip(bounds, prob.sizes)]
         size_I = sum(len(r) for r in rows)
@@ -151,12 +158,15 @@ class Certifier:
         shape = (n, n)
         lower = Bound(k, LOWER, "mod p", f"rank of the core H[I, I] modulo a {SMALL_PRIME_BITS}-bit prime")
         out = {}
+        why = (f"{n - size_I} exact null vectors ({prob.null_vectors[1]})" if prob.null_vectors is not None
+               else "the block rows' bounds")
         if full:
-            up = Bound(k, UPPER, "core", f"core of {size_I} coordinates has full rank mod p")
+            up = Bound(k, UPPER, "core", f"core of {size_I} coordinates has full rank mod p; rank H = rank H[I, I] "
+                                         f"by {why}")
             out[prob.key] = _result(lower, up, shape, (prob.p,), t0)
         else:
             up = Bound(min(size_I, sum(bounds)), UPPER, "structure",
-                       "rank H = rank H[I, I] <= min(|I|, sum of the block rows' bounds)")
+                       f"rank H = rank H[I, I] <= min(|I|, sum of the block rows' bounds), I from {why}")
             out[prob.key] = self._fallback(prob, rows, None, lower, up, t0)
         start = 0
         for l, key in enumerate(prob.column_keys):

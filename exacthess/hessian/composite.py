@@ -263,7 +263,7 @@ def block_row_space(hints, l: int, with_o: bool):
             chosen.append(None)
             chosen_q.append(None)
             continue
-        r_q = small.get(key, mq)
+        r_q = small.get(key, mq, mod_p=mp)
         piv = pivot_cols(mp, p)
         if r_q is None or len(piv) != r_q:
             return None  # the chosen columns must span over Q: rank mod p = certified rank

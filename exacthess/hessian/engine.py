@@ -100,8 +100,11 @@ class Engine:
 
     @cached_property
     def omega(self) -> np.ndarray:
-        """Residual moment ``Omega~ = sum_i delta_i x~_i^T = F^ Sigma~ - Yhat~`` (K x dim(0))."""
+        """Residual moment ``Omega~ = sum_i delta_i x~_i^T = F^ Sigma~ - Yhat~`` (K x dim(0)); for other
+        losses ``sum_i g_i x~_i^T`` with the output gradients ``g_i`` (linear networks only)."""
         r = self.ring
+        if not self.sample_free:  # any loss: Omega~ = sum_i g_i x~_i^T (exact gradients g_i)
+            return r.matmul(self.per_sample.g, r.convert(self.problem.X))
         return r.sub(r.matmul(self.end_to_end, self.sigma), self.yhat)
 
     def forward_all(self, cols: np.ndarray) -> list:

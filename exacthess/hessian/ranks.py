@@ -15,13 +15,14 @@ import math
 
 import numpy as np
 
-from ..certify.bounds import SmallRanks
+from ..certify.bounds import UPPER, Bound, SmallRanks
 from ..certify.pipeline import Certifier, FactoredProblem, SymmetricProblem
 from ..certify.rank import rank
 from ..core.domains import ABS, GF, QQ
-from ..core.modular import random_small_prime
+from ..core.modular import random_small_prime, rank_mod_p
 from .composite import block_row_space as composite_row_space
 from .engine import Engine
+from .nullvectors import locally_constant, rescalings
 from .structure import StructureHints
 
 __all__ = ["certified_ranks", "core_matrix"]
@@ -68,6 +69,54 @@ def _block_row_space(hints: StructureHints, l: int, with_o: bool, n_l: int):
     return space
 
 
+def _linear_H_o(problem, qq, gf, hints, cert, seed, say):
+    """``H_o`` of a linear network: ``rank H_o = rank (C J)``, bounded by the layer chain."""
+    say("H_o")
+    n = problem.arch.n_params
+    if problem.sample_free:
+        G = problem.G
+        gram_pd = problem.gram_is_identity or rank(G, seed=seed).lower == G.shape[0]  # full-rank Gram => PD
+        if not gram_pd:
+            return cert.dense("H_o", lambda: qq.full("H_o"))
+        return cert.factored(FactoredProblem(
+            "H_o", (n, n), gf.jacobian_stack, p=gf.ring.p, upper=hints.jacobian_bound(),
+            exact=lambda: qq.jacobian_stack, why="H_o = J^T (G (x) I) J with G positive definite"))
+    Jp = gf.per_sample.factored_jacobian()
+    if Jp is None:
+        return cert.dense("H_o", lambda: qq.full("H_o"))
+    return cert.factored(FactoredProblem(
+        "H_o", (n, n), Jp, p=gf.ring.p, upper=hints.jacobian_bound(),
+        exact=lambda: qq.per_sample.factored_jacobian(),
+        why="H_o = sum_i J_i^T A_i J_i, rank H_o = rank (C J) with ker C_i = ker A_i"))
+
+
+def _nonlinear_H_o(problem, qq, gf, null, cert, say):
+    """``H_o`` with a nonlinear activation: ``rank (C J) <= p - dim`` (exact null vectors of ``J``)."""
+    say("H_o")
+    arch = problem.arch
+    n = arch.n_params
+    Jp = gf.per_sample.factored_jacobian()
+    if Jp is None:
+        return cert.dense("H_o", lambda: qq.full("H_o"))
+    parts, hows = [], []
+    if null is not None:
+        parts.append(null.vectors)
+        hows.append("locally constant directions")
+    if arch.activation.piecewise:
+        parts.append(rescalings(gf).vectors)
+        hows.append("rescalings")
+    N = np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), dtype=np.int64)
+    k = rank_mod_p(N, gf.ring.p) if N.size else 0
+    rows = Jp.shape[0]
+    if rows <= n - k:
+        upper = Bound(rows, UPPER, "trivial", f"C J has {rows} rows")
+    else:
+        upper = Bound(n - k, UPPER, "structure", f"{k} independent exact null vectors of J ({', '.join(hows)})")
+    return cert.factored(FactoredProblem(
+        "H_o", (n, n), Jp, p=gf.ring.p, upper=upper, exact=lambda: qq.per_sample.factored_jacobian(),
+        why="H_o = sum_i J_i^T A_i J_i, rank H_o = rank (C J) with ker C_i = ker A_i"))
+
+
 def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds: float = 60.0,
                     block_columns: bool = True, progress=None) -> tuple[dict, dict, Engine]:
     """Certified ranks of ``H_o``, ``H_f``, ``H_L`` (and ``H_f[:,l]``) of one problem.
@@ -79,23 +128,26 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
     say = progress or (lambda msg: None)
     p = random_small_prime(np.random.default_rng([seed, 11]))
     qq, gf = Engine(problem, QQ), Engine(problem, GF(p))
-    small = SmallRanks(seed, budget_seconds)
+    small = SmallRanks(seed, budget_seconds, p)
     hints = StructureHints(qq, gf, small)
     cert = Certifier(seed=seed, certify=certify, budget_seconds=budget_seconds, progress=say)
     arch = problem.arch
-    n = arch.n_params
     counts = arch.layer_param_counts
     info: dict = {}
 
-    say("H_o")
-    G = problem.G
-    gram_pd = problem.gram_is_identity or rank(G, seed=seed).lower == G.shape[0]  # a full-rank Gram matrix is PD
-    if gram_pd:
-        info["H_o"] = cert.factored(FactoredProblem(
-            "H_o", (n, n), gf.jacobian_stack, p, hints.jacobian_bound(), lambda: qq.jacobian_stack,
-            why="H_o = J^T (G (x) I) J with G positive definite"))
+    if arch.activation.is_linear:
+        factors = None if problem.sample_free else problem.forward.kernel_factors
+        if factors is not None and not isinstance(factors, str) and all((f == factors[0]).all() for f in factors):
+            hints.use_output_factor(factors[0])  # e.g. softmax: H_o's rows live in C T_{>l}
+        info["H_o"] = _linear_H_o(problem, qq, gf, hints, cert, seed, say)
+        spaces = {name: [_block_row_space(hints, l, with_o, counts[l - 1]) for l in range(1, len(arch.layers) + 1)]
+                  for name, with_o in (("H_f", False), ("H_L", True))}
+        null = None
     else:
-        info["H_o"] = cert.dense("H_o", lambda: qq.full("H_o"))
+        null = locally_constant(gf, small)
+        info["H_o"] = _nonlinear_H_o(problem, qq, gf, null, cert, say)
+        spaces = {name: [None] * len(arch.layers) for name in ("H_f", "H_L")}
+        block_columns = False  # the block-column statements are about linear networks
 
     engines = {}
 
@@ -104,17 +156,18 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
             engines[domain] = Engine(problem, domain)
         return engines[domain]
 
-    for name, with_o in (("H_f", False), ("H_L", True)):
+    for name in ("H_f", "H_L"):
         say(name)
-        spaces = [_block_row_space(hints, l, with_o, counts[l - 1]) for l in range(1, len(arch.layers) + 1)]
         keys = tuple(f"H_f[:,{l}]" for l in range(1, len(arch.layers) + 1)) if (name == "H_f" and block_columns) else ()
         info.update(cert.symmetric(SymmetricProblem(
-            key=name, sizes=counts, p=p, spaces=spaces,
+            key=name, sizes=counts, p=p, spaces=spaces[name],
             core_mod_p=lambda rows, name=name: core_matrix(gf, name, rows),
             core_exact=lambda rows, name=name: core_matrix(qq, name, rows),
             core_magnitudes=lambda rows, name=name: core_matrix(on(ABS), name, rows),
             core_mod_q=lambda rows, q, name=name: core_matrix(on(GF(q)), name, rows),
-            denominator_bits=_denominator_bits(problem), zero_diagonal=name == "H_f", column_keys=keys)))
+            denominator_bits=_denominator_bits(problem), column_keys=keys,
+            zero_diagonal=name == "H_f" and not arch.activation.has_curvature,
+            null_vectors=None if null is None else (null.vectors, null.how))))
     order = ["H_o", "H_f", "H_L"] + [k for k in info if k.startswith("H_f[")]
     info = {k: info[k] for k in order if k in info}
     return {k: v.value for k, v in info.items()}, info, qq

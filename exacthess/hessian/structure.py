@@ -60,26 +60,66 @@ class StructureHints:
     def __init__(self, qq: Engine, gf: Engine, small: SmallRanks):
         self.qq, self.gf, self.small = qq, gf, small
         self.p = gf.ring.p
+        self.output_factor = None
+
+    def use_output_factor(self, C) -> bool:
+        """Bound ``H_o``'s rows through ``C T_{>l}`` (``C`` rational, ``K' x K``, the same for every
+        sample, ``ker C = ker A_i``), valid when every output gradient lies in ``row(C)`` (checked
+        exactly: certified ``rank [C; G^T] = rank C``); then also ``row(P_ml) <= row(C T_{>l})``
+        and the H_L chain keeps its order. Returns whether ``C`` is used."""
+        Cq = np.asarray(C, dtype=object)
+        r_c = self.rank("C", lambda e: e.ring.convert(Cq))
+        r_cg = self.rank("C+G", lambda e: np.concatenate([e.ring.convert(Cq), e.per_sample.g.T], axis=0))
+        if r_c is not None and r_c == r_cg:
+            self.output_factor = Cq
+        return self.output_factor is not None
+
+    def back(self, e: Engine, l: int) -> np.ndarray:
+        """``C T_{>l}`` restricted to layer l's outputs (``T_{>l}`` without an output factor)."""
+        B = e.backward[l][:, : e.layers[l - 1].n_out]
+        return B if self.output_factor is None else e.ring.matmul(e.ring.convert(self.output_factor), B)
 
     # P_{lm} = T_{<l} Omega^T T_{>m};  M_{lm} = T_{m-1} ... T_{l+1}
     @staticmethod
     def P(e: Engine, l: int, m: int):
         return e.ring.matmul(e.forward_omega[l - 1], e.backward[m])
 
+    def _ops(self, layers) -> list:
+        """Factor specs ``(key, fn)`` of the operators of the given layers."""
+        return [(("T", k), lambda e, k=k: e.ops[k - 1]) for k in layers]
+
+    def _omega(self) -> tuple:
+        """``Omega~ = Delta X~`` (residuals times data): its rank, certified from those factors."""
+        self.rank("Omega", lambda e: e.omega, [("Delta", lambda e: e.per_sample.g),
+                                              ("X", lambda e: e.ring.convert(e.problem.X))])
+        return ("Omega", lambda e: e.omega)
+
+    def rank(self, key, fn, factors=()) -> int | None:
+        """Certified rank of ``fn(engine)`` over Q, using ``factors`` (``(key, fn)``: a product
+        containing it) to avoid Hadamard's bound on big entries (see :class:`SmallRanks`)."""
+        qq, gf = self.qq, self.gf
+        return self.small.get(key, lambda: fn(qq), mod_p=lambda: fn(gf),
+                              factors=[(k, lambda f=f: f(qq), lambda f=f: f(gf)) for k, f in factors])
+
     def chain(self, l: int, with_o: bool):
-        """The chain ``[((key, X), (key, Y)), ...]`` for block row l: ``X``/``Y`` map an engine to a matrix."""
-        qq = self.qq
-        n_l = qq.layers[l - 1].n_out
+        """The chain ``[(X, Y), ...]`` for block row l; each of ``X``, ``Y`` is ``(key, fn, factors)``
+        with ``fn`` mapping an engine to the matrix and ``factors`` a product containing it."""
+        L1 = self.qq.L1
+        n_l = self.qq.layers[l - 1].n_out
+        omega = self._omega()
         out = []
-        for m in range(l + 1, qq.L1 + 1):
-            out.append(((f"M{l},{m}[:,:n{l}]", lambda e, m=m: e.between(l, m)[:, :n_l]),
-                        (f"P{l},{m}", lambda e, m=m: self.P(e, l, m))))
+        for m in range(l + 1, L1 + 1):
+            out.append(((f"M{l},{m}[:,:n{l}]", lambda e, m=m: e.between(l, m)[:, :n_l], self._ops(range(l + 1, m))),
+                        (f"P{l},{m}", lambda e, m=m: self.P(e, l, m),
+                         self._ops(range(1, l)) + [omega] + self._ops(range(m + 1, L1 + 1)))))
         if with_o:
-            out.append(((f"B{l}", lambda e: e.backward[l][:, :n_l]),
-                        (f"S{l}", lambda e: e.forward_sigma[l - 1])))
+            out.append(((f"B{l}", lambda e: self.back(e, l), self._ops(range(l + 1, L1 + 1))),
+                        (f"S{l}", lambda e: e.forward_sigma[l - 1],
+                         self._ops(range(1, l)) + [("X", lambda e: e.ring.convert(e.problem.X))])))
         for m in range(1, l):
-            out.append(((f"P{m},{l}[:,:n{l}]", lambda e, m=m: self.P(e, m, l)[:, :n_l]),
-                        (f"M{m},{l}", lambda e, m=m: e.between(m, l))))
+            out.append(((f"P{m},{l}[:,:n{l}]", lambda e, m=m: self.P(e, m, l)[:, :n_l],
+                         self._ops(range(1, m)) + [omega] + self._ops(range(l + 1, L1 + 1))),
+                        (f"M{m},{l}", lambda e, m=m: e.between(m, l), self._ops(range(m + 1, l)))))
         return out
 
     def chain_space(self, l: int, with_o: bool) -> BlockRowSpace | None:
@@ -92,8 +132,8 @@ class StructureHints:
         n_params = qq.layers[l - 1].n_params
         chain = self.chain(l, with_o)
         dim, prev_y = 0, 0
-        for (xk, xf), (yk, yf) in chain:
-            dx, dy = self.small.get(xk, lambda: xf(qq)), self.small.get(yk, lambda: yf(qq))
+        for (xk, xf, xfac), (yk, yf, yfac) in chain:
+            dx, dy = self.rank(xk, xf, xfac), self.rank(yk, yf, yfac)
             if dx is None or dy is None or dy < prev_y:  # uncertified, or not a chain: no bound
                 return None
             dim += dx * (dy - prev_y)
@@ -102,7 +142,7 @@ class StructureHints:
                 return BlockRowSpace(Bound(dim, UPPER, "structure", "chain of tensor subspaces"), None, "chain")
         cols = []
         ybasis = np.zeros((gf.dim(l - 1), 0), dtype=np.int64)
-        for (xk, xf), (yk, yf) in chain:
+        for (xk, xf, _), (yk, yf, _) in chain:
             Xp, Yp = xf(gf), yf(gf)
             xr = Xp[pivot_rows(Xp, p)]
             both = np.concatenate([ybasis, Yp], axis=1)
@@ -115,13 +155,14 @@ class StructureHints:
         return BlockRowSpace(Bound(dim, UPPER, "structure", "chain of tensor subspaces"), E, "chain")
 
     def jacobian_bound(self) -> Bound | None:
-        """Certified bound on rank J from the chain over layers (None if a small rank is uncertified)."""
+        """Certified bound on ``rank (C J)`` from the chain over layers (None if a small rank is
+        uncertified); ``C`` is the output factor (:meth:`use_output_factor`), if any."""
         qq = self.qq
         dim, prev = 0, 0
+        R = ("R", lambda e: e.R)
         for l in range(1, qq.L1 + 1):
-            n_l = qq.layers[l - 1].n_out
-            dx = self.small.get(f"R{l}", lambda: qq.forward_R[l - 1])
-            dy = self.small.get(f"B{l}", lambda: qq.backward[l][:, :n_l])
+            dx = self.rank(f"R{l}", lambda e: e.forward_R[l - 1], self._ops(range(1, l)) + [R])
+            dy = self.rank(f"B{l}", lambda e: self.back(e, l), self._ops(range(l + 1, qq.L1 + 1)))
             if dx is None or dy is None or dy < prev:
                 return None
             dim += dx * (dy - prev)

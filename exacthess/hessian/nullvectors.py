@@ -1,0 +1,145 @@
+r"""Exact null vectors of the Hessians of networks with nonlinear activations, from their structure.
+
+**Locally constant directions** (null vectors of :math:`H_L`, :math:`H_o` and :math:`H_f`). Let
+channel ``o`` of layer ``l`` read the patches :math:`\tilde h_{l-1}[\mathrm{src}(\tau, x)]`
+(its kernel taps :math:`\tau`, bias tap included) at output positions ``x``. Call a pair
+(sample ``i``, position ``x``) *relevant* when position ``x`` reaches the network output and,
+for a ReLU-type activation, the unit :math:`(o, x)` is active on sample ``i``
+(:math:`z > 0`; inactive units sit strictly inside the flat part, as the point has no kink). Let
+:math:`S_o` be the matrix of relevant patches (one row per relevant pair). For a direction
+:math:`w \in \ker S_o` in channel ``o``'s in-weights, :math:`z_{o,x}` is unchanged at every
+relevant pair and moves only where :math:`\sigma` is locally constant or where nothing reaches
+the output, so :math:`F(x_i;\theta + t w) = F(x_i;\theta)` for all small ``t`` and all
+samples: the loss is locally constant along ``w`` and every derivative in direction ``w``
+vanishes, :math:`H w = 0` for :math:`H \in \{H_L, H_o, H_f\}`. Distinct channels have
+disjoint in-weights, so these spaces add up directly:
+:math:`\dim = \sum_{l, o} (T_l - \mathrm{rank}_{\mathbb Q} S_o)` with *certified* ranks of the
+small matrices :math:`S_o`. The output layer (no activation) uses every sample and position;
+a dead unit's out-weights are columns of zeros in the next layer's :math:`S`.
+
+**Rescalings** (null vectors of :math:`J`, hence of :math:`H_o`, for positively homogeneous
+activations: ReLU, leaky ReLU). Scaling channel ``o`` of hidden layer ``l`` (kernel and bias)
+by :math:`\alpha > 0` and every weight of layer ``l + 1`` that reads channel ``o`` by
+:math:`1/\alpha` leaves ``F`` unchanged near the point; the derivative at :math:`\alpha = 1`,
+:math:`v_o = (\theta^{\mathrm{in}}_o, -\theta^{\mathrm{out}}_o)`, satisfies :math:`J v_o = 0`.
+
+Given null vectors whose reductions mod p have full rank ``k`` (a proven lower bound on the
+dimension of their span over :math:`\mathbb Q`), ``rank H <= p - k``; and with rows ``P``
+where the null vectors' block is invertible, ``rank H = rank H[I, I]`` on the complement ``I``
+(so a full-rank core certifies ``rank H = p - k``). The null vectors mod p are reductions of
+rational ones because the ranks of the :math:`S_o` mod p equal their certified ranks over
+:math:`\mathbb Q`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from flint import fmpz_mat, nmod_mat
+
+from ..certify.bounds import SmallRanks
+from ..core.modular import rank_mod_p
+from .composite import reachable
+from .taps import gather_sources
+
+__all__ = ["NullVectors", "locally_constant", "rescalings"]
+
+
+class NullVectors:
+    """A set of exact null vectors, reduced modulo ``p``.
+
+    Attributes:
+        vectors: ``(n_params, k)`` int64 array mod p, columns independent mod p.
+        dimension: ``k``, a proven lower bound on the dimension of their span over Q.
+        how: one line saying where they come from.
+    """
+
+    def __init__(self, vectors: np.ndarray, how: str):
+        self.vectors, self.how = vectors, how
+        self.dimension = vectors.shape[1]
+
+    def __repr__(self) -> str:
+        return f"NullVectors(dimension={self.dimension}, how={self.how!r})"
+
+
+def _nullspace_mod_p(S: np.ndarray, p: int) -> np.ndarray:
+    """A basis (columns) of ``{w : S w = 0}`` modulo p."""
+    T = S.shape[1]
+    if S.shape[0] == 0:
+        return np.eye(T, dtype=np.int64)
+    K, k = nmod_mat(fmpz_mat(S.tolist()), p).nullspace()
+    if k == 0:
+        return np.zeros((T, 0), dtype=np.int64)
+    ent = np.array([int(v) for v in K.entries()], dtype=np.int64).reshape(T, K.ncols())
+    return ent[:, :k]
+
+
+def _relevant(fw, arch, l: int, o: int) -> np.ndarray:
+    """``(n, N)`` booleans: sample i and position x matter for channel o of layer l."""
+    layer = arch.layers[l - 1]
+    N = layer.sources.shape[1]
+    keep = np.zeros((fw.post[0].shape[1], N), dtype=bool)
+    keep[:, reachable(arch.layers, l)] = True
+    if l < len(arch.layers) and arch.activation.piecewise and arch.activation.slope == 0:
+        d1 = fw.d1[l][o * N:(o + 1) * N]  # (N, n) exact masks
+        keep &= np.array([[v != 0 for v in row] for row in d1], dtype=bool).T
+    return keep
+
+
+def locally_constant(engine, small: SmallRanks) -> NullVectors | None:
+    """Locally constant directions (see the module docstring) over the GF(p) engine ``engine``.
+
+    Returns None when the rank of some ``S_o`` cannot be certified (then no bound is claimed)."""
+    ps, arch, p = engine.per_sample, engine.arch, engine.ring.p
+    fw = engine.problem.forward
+    cols = []
+    offset = 0
+    for l, layer in enumerate(arch.layers, start=1):
+        T = layer.n_taps
+        patches_p = gather_sources(engine.ring, ps.post[l - 1], layer)  # (T, N, n)
+        for o in range(layer.c_out):
+            keep = _relevant(fw, arch, l, o)
+            S = np.ascontiguousarray(patches_p.transpose(2, 1, 0)[keep])  # (#relevant, T) mod p
+            r_p = rank_mod_p(S, p) if S.size else 0
+            if r_p < T:
+                def exact(l=l, layer=layer, keep=keep):
+                    from ..core.domains import QQ
+                    return np.ascontiguousarray(gather_sources(QQ, fw.post[l - 1], layer).transpose(2, 1, 0)[keep])
+                r_q = small.get(("S", l, o), exact) if S.size else 0
+                if r_q is None or r_q != r_p:
+                    return None
+                K = _nullspace_mod_p(S, p)  # (T, T - r) in tap order
+                full = np.zeros((arch.n_params, K.shape[1]), dtype=np.int64)
+                tap_rows = offset + _documented_rows(layer, o)
+                full[tap_rows] = K
+                cols.append(full)
+        offset += layer.n_params
+    V = np.concatenate(cols, axis=1) if cols else np.zeros((arch.n_params, 0), dtype=np.int64)
+    return NullVectors(V, "loss locally constant along in-weights orthogonal to the active patches")
+
+
+def _documented_rows(layer, o: int) -> np.ndarray:
+    """Documented indices of channel o's parameters, in tap order (kernel taps, then bias)."""
+    inv = np.empty(layer.n_params, dtype=np.int64)
+    inv[layer.tap_to_documented] = np.arange(layer.n_params)
+    return inv[o * layer.n_taps:(o + 1) * layer.n_taps]
+
+
+def rescalings(engine) -> NullVectors:
+    """The rescaling null vectors of ``J`` for a positively homogeneous activation (mod p)."""
+    arch, p = engine.arch, engine.ring.p
+    w = engine.weights  # per layer (c_out, n_taps) in tap order, mod p
+    offsets = arch.layer_offsets
+    vecs = []
+    for l in range(1, len(arch.layers)):
+        layer, nxt = arch.layers[l - 1], arch.layers[l]
+        k_sp = nxt.kernel[0] * nxt.kernel[1]
+        for o in range(layer.c_out):
+            v = np.zeros(arch.n_params, dtype=np.int64)
+            v[offsets[l - 1] + _documented_rows(layer, o)] = w[l - 1][o]
+            # taps of layer l + 1 reading input channel o: tap index o * k_sp + a (spatial a), every output channel
+            for c in range(nxt.c_out):
+                rows = offsets[l] + _documented_rows(nxt, c)[o * k_sp:(o + 1) * k_sp]
+                v[rows] = (-w[l][c, o * k_sp:(o + 1) * k_sp]) % p
+            vecs.append(v)
+    V = np.stack(vecs, axis=1) if vecs else np.zeros((arch.n_params, 0), dtype=np.int64)
+    return NullVectors(V, "rescaling symmetries of positively homogeneous activations")
