@@ -35,6 +35,7 @@ import numpy as np
 from ..models.architectures import Architecture
 from .persample import PerSample
 from .taps import gather_sources
+from ..core.validate import check_option
 from .problem import Problem
 from ..core.domains import QQ, Ring
 from ..models.toeplitz import toeplitz_operator
@@ -220,11 +221,11 @@ class Engine:
             return B if cols is None else B[:, cols]
         if name == "H_o":
             return self.block_o(l, m, rows, cols)
+        check_option(name, "name", ("H_L", "H_o", "H_f"))
+        Hf = self.per_sample.block_f(l, m, rows, cols) if not self.sample_free else sub(self.block_f(l, m))
         if name == "H_f":
-            return sub(self.block_f(l, m))
-        if name == "H_L":
-            return self.ring.add(self.block_o(l, m, rows, cols), sub(self.block_f(l, m)))
-        raise ValueError(f"name = {name!r} is not valid; expected 'H_L', 'H_o' or 'H_f'")
+            return Hf
+        return self.ring.add(self.block_o(l, m, rows, cols), Hf)
 
     def full(self, name: str) -> np.ndarray:
         rows = [np.concatenate([self.block(name, l, m) for m in range(1, self.L1 + 1)], axis=1)

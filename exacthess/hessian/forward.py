@@ -13,7 +13,10 @@ stand-ins for softmax/sigmoid, see :mod:`exacthess.models.losses`). Engines over
 
 A pre-activation exactly at a kink (``z = 0`` for ReLU-type activations) makes the Hessian
 undefined: :class:`~exacthess.core.errors.NonDifferentiableError` names the sample, the layer
-and the unit.
+and the unit -- unless ``z`` is *identically* zero near the point: no bias and every input it
+reads is locally zero (zero data entries, padding, inactive ReLU units, or units that are
+themselves identically zero). Such a unit is constant, every derivative through it vanishes,
+and it is treated as inactive.
 """
 
 from __future__ import annotations
@@ -57,14 +60,21 @@ class ExactForward:
         post = [np.ascontiguousarray(X.T)]
         pre, d1, d2 = [None], [None], [None]
         L1 = len(arch.layers)
+        flat = np.zeros(post[0].shape, dtype=bool)  # entries that are locally identically zero
+        flat[: arch.layers[0].n_in] = post[0][: arch.layers[0].n_in] == 0
         for l in range(1, L1 + 1):
-            n_l = arch.layers[l - 1].n_out
+            layer = arch.layers[l - 1]
+            n_l = layer.n_out
             z = QQ.matmul(self.ops[l - 1], post[-1])[:n_l]
             pre.append(z)
             if l == L1:
                 break
+            # z is identically zero near the point when every entry it reads is (padding included)
+            ext = np.concatenate([flat[: layer.n_in], np.zeros((1, flat.shape[1]), dtype=bool),
+                                  np.ones((1, flat.shape[1]), dtype=bool)], axis=0)
+            still = np.tile(ext[layer.sources].all(axis=0), (layer.c_out, 1))  # same patch for every channel
             if act.piecewise:
-                zero = np.argwhere(z == 0)
+                zero = np.argwhere((z == 0) & ~still)
                 if len(zero):
                     unit, sample = (int(v) for v in zero[0])
                     raise NonDifferentiableError(
@@ -73,8 +83,13 @@ class ExactForward:
                         "pre-activation at 0 (perturb the parameters or the data)",
                         sample=sample, layer=l, unit=unit)
             h = z if act.is_linear else _map(act.value, z)
-            d1.append(_map(act.derivative, z))
+            deriv = _map(act.derivative, z)
+            if act.piecewise:
+                deriv[still] = fmpq(0)  # constant units: every derivative through them vanishes
+            d1.append(deriv)
             d2.append(_map(act.second_derivative, z) if act.has_curvature else None)
+            flat = np.concatenate([still | ((z < 0) if act.piecewise and act.slope == 0 else False),
+                                   np.zeros((int(aug), z.shape[1]), dtype=bool)], axis=0)
             if aug:
                 h = np.concatenate([h, np.full((1, h.shape[1]), fmpq(1), dtype=object)], axis=0)
             post.append(h)

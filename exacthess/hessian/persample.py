@@ -150,22 +150,24 @@ class PerSample:
         for s in range(0, self.n, step):
             yield slice(s, min(self.n, s + step))
 
-    def block_cross(self, l: int, m: int) -> np.ndarray:
-        """:math:`C_{\\mathrm{cross}}[l, m]` for ``l < m``, ``(p_l, p_m)``."""
+    def block_cross(self, l: int, m: int, rows=None) -> np.ndarray:
+        """:math:`C_{\\mathrm{cross}}[l, m]` for ``l < m``, ``(p_l, p_m)`` (only the given rows of layer l)."""
         r, e = self.ring, self.e
         Ll, Lm = e.layers[l - 1], e.layers[m - 1]
         T, N = Lm.sources.shape
-        out = r.zeros((Lm.c_out, T * Ll.n_params))
-        for sl in self._chunks(e.dim(m - 1) * (Ll.n_params + Ll.n_out) + T * N * Ll.n_params):
+        rows = np.arange(Ll.n_params) if rows is None else np.asarray(rows)
+        pl = len(rows)
+        out = r.zeros((Lm.c_out, T * pl))
+        for sl in self._chunks(e.dim(m - 1) * (Ll.n_params + Ll.n_out) + T * N * pl):
             M = self.dh(l, m - 1, sl)  # (ns, dim(m-1), n_l)
-            Jh = contract_samples(r, Ll, M, self.post[l - 1][:, sl])  # (ns, dim(m-1), p_l)
+            Jh = contract_samples(r, Ll, M, self.post[l - 1][:, sl])[:, :, rows]  # (ns, dim(m-1), pl)
             ns = Jh.shape[0]
-            Jg = gather_sources(r, Jh, Lm, axis=1)  # (ns, T, N, p_l)
-            J2 = np.ascontiguousarray(Jg.transpose(0, 2, 1, 3)).reshape(ns * N, T * Ll.n_params)
+            Jg = gather_sources(r, Jh, Lm, axis=1)  # (ns, T, N, pl)
+            J2 = np.ascontiguousarray(Jg.transpose(0, 2, 1, 3)).reshape(ns * N, T * pl)
             U = self.u[m][sl, : Lm.n_out].reshape(ns, Lm.c_out, N)
             U2 = np.ascontiguousarray(U.transpose(1, 0, 2)).reshape(Lm.c_out, ns * N)
             out = r.add(out, r.matmul(U2, J2))
-        C = out.reshape(Lm.c_out, T, Ll.n_params).transpose(2, 0, 1).reshape(Ll.n_params, Lm.n_params)
+        C = out.reshape(Lm.c_out, T, pl).transpose(2, 0, 1).reshape(pl, Lm.n_params)
         return np.ascontiguousarray(C[:, Lm.tap_to_documented])
 
     def jacobian_z(self, k: int, l: int, samples=slice(None)) -> np.ndarray:
@@ -208,15 +210,21 @@ class PerSample:
                 out = r.add(out, r.matmul(a, np.ascontiguousarray(Jm.reshape(-1, pm))))
         return out
 
-    def block_f(self, l: int, m: int) -> np.ndarray:
-        """Block ``(l, m)`` of :math:`H_f = C_{\\mathrm{cross}} + C_{\\mathrm{act}}`."""
+    def block_f(self, l: int, m: int, rows=None, cols=None) -> np.ndarray:
+        """Block ``(l, m)`` of :math:`H_f = C_{\\mathrm{cross}} + C_{\\mathrm{act}}` (optionally only the
+        given rows of layer l and columns of layer m)."""
         if l < m:
-            cross = self.block_cross(l, m)
+            cross = self.block_cross(l, m, rows)
+            cross = cross if cols is None else cross[:, cols]
         elif l > m:
-            cross = np.ascontiguousarray(self.block_cross(m, l).T)
+            cross = np.ascontiguousarray(self.block_cross(m, l, cols).T)
+            cross = cross if rows is None else cross[rows]
         else:
-            pl = self.e.layers[l - 1].n_params
-            cross = self.ring.zeros((pl, pl))
+            nr = self.e.layers[l - 1].n_params if rows is None else len(rows)
+            nc = self.e.layers[m - 1].n_params if cols is None else len(cols)
+            cross = self.ring.zeros((nr, nc))
         if not self.e.arch.activation.has_curvature:
             return cross
-        return self.ring.add(cross, self.block_act(l, m))
+        act = self.block_act(l, m)
+        act = act if rows is None else act[rows]
+        return self.ring.add(cross, act if cols is None else act[:, cols])
