@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from exacthess.core.errors import NonFiniteError
+from exacthess.core.errors import InvalidOptionError, InvalidTypeError, NonFiniteError
 from exacthess.spectral import InvalidBoundError, clip_operator_norm, conv_operator, conv_singular_values
 
 
@@ -37,7 +37,7 @@ def test_kernel_larger_than_input_single_clip_is_exact():
 
 
 @pytest.mark.parametrize("bound,exc", [(0.0, InvalidBoundError), (-1, InvalidBoundError),
-                                       (float("nan"), NonFiniteError), ("a", InvalidBoundError)])
+                                       (float("nan"), NonFiniteError), ("a", InvalidTypeError)])
 def test_bad_bound(bound, exc):
     with pytest.raises(exc, match="bound"):
         clip_operator_norm(np.ones((1, 1, 3)), (4,), bound)
@@ -46,5 +46,5 @@ def test_bad_bound(bound, exc):
 def test_bad_iterations_and_method():
     with pytest.raises(InvalidBoundError, match="iterations = 0"):
         clip_operator_norm(np.ones((1, 1, 3)), (4,), 1.0, iterations=0)
-    with pytest.raises(InvalidBoundError, match="method = 'x'"):
+    with pytest.raises(InvalidOptionError, match="method = 'x'"):
         clip_operator_norm(np.ones((1, 1, 3)), (4,), 1.0, method="x")

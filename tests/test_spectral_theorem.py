@@ -16,7 +16,7 @@ from exacthess.spectral import (
     check_conv_sv_theorem,
     conv_operator,
 )
-from exacthess.spectral import theorem as th
+from exacthess.spectral import fft
 from exacthess.spectral.strategies import conv_cases
 
 
@@ -89,14 +89,14 @@ def test_zero_padding_reports_difference():
 def test_detects_a_broken_block_formula(monkeypatch):
     """If the per-frequency side used the cropped kernel, both methods must say 'no'."""
     k = np.random.default_rng(2).integers(-3, 4, (2, 2, 5))
-    real = th.polyphase_kernel
+    real = fft.polyphase_kernel
 
-    def cropped(values, spec, dtype=np.float64):
-        w = real(values, spec, dtype)
-        w[..., 0] = w[..., 0] - values[:, :, -1] if spec.ksize[0] > spec.n[0] else w[..., 0]
+    def cropped(values, layer, dtype=np.float64):
+        w = real(values, layer, dtype)
+        w[..., 0] = w[..., 0] - values[..., -1] if layer.kernel[-1] > layer.in_shape[-1] else w[..., 0]
         return w
 
-    monkeypatch.setattr(th, "polyphase_kernel", cropped)
+    monkeypatch.setattr(fft, "polyphase_kernel", cropped)
     assert not check_conv_sv_theorem(k, (3,), method="charpoly").holds
     assert not check_conv_sv_theorem(k, (3,), method="similarity").holds
 
