@@ -120,3 +120,42 @@ def test_theorem_bad_input():
         check_conv_sv_theorem([[[1, 2]]], (2,), claimed=fmpz_poly([1, 2, 3, 4]))
     with pytest.raises(NonFiniteError):
         check_conv_sv_theorem([[[1, 2]]], (2,), claimed=[float("nan"), 1])
+
+
+def test_progress_messages_and_bad_options():
+    """The progress callback hears one message per prime; bad options are refused by type/value."""
+    from exacthess.core.errors import InvalidOptionError, InvalidTypeError
+
+    k = np.random.default_rng(6).integers(-3, 4, (2, 2, 3, 3))
+    heard = []
+    assert check_conv_sv_theorem(k, (4, 4), method="similarity", progress=heard.append).holds
+    assert heard and all("prime" in m for m in heard)
+    heard.clear()
+    assert check_conv_sv_theorem(k, (4, 4), method="charpoly", progress=heard.append).holds
+    assert any("charpoly" in m for m in heard)
+    with pytest.raises(InvalidOptionError, match="method = 'fast'"):
+        check_conv_sv_theorem(k, (4, 4), method="fast")
+    with pytest.raises(InvalidTypeError, match="progress = 'yes'"):
+        check_conv_sv_theorem(k, (4, 4), progress="yes")
+
+
+def test_large_exact_check_refused_with_estimate():
+    from exacthess.core.errors import ProblemTooLargeError
+
+    with pytest.raises(ProblemTooLargeError, match=r"exact check \(similarity\).*needs about .* of memory"):
+        check_conv_sv_theorem(np.ones((16, 16, 3, 3), dtype=int), (128, 128))
+
+
+def test_frequency_charpoly_crt_against_sympy():
+    """The CRT-rebuilt product of block charpolys equals sympy's exact charpoly of M M^T (2 x 2
+    channels on a 3-grid: zeta_3 blocks), computed from the operator by a separate route."""
+    from exacthess.models.geometry import conv_layer
+    from exacthess.spectral.charpoly import frequency_charpoly
+
+    k = np.array([[[5, -3, 2]], [[1, 4, -2]]], dtype=object)  # c_out = 2, c_in = 1, k = 3
+    layer = conv_layer(k.shape, (3,))
+    q, primes = frequency_charpoly(fft.polyphase_kernel(k.reshape(layer.weight_shape), layer, object), layer, "in")
+    M = sp.Matrix(conv_operator(k.astype(np.int64), (3,)).astype(int).tolist())
+    x = sp.Symbol("x")
+    ref = (M.T * M).charpoly(x).all_coeffs()
+    assert [int(c) for c in reversed(q.coeffs())] == [int(c) for c in ref]

@@ -173,17 +173,18 @@ def clip_operator_norm(
         norms.append(nu)
     unconstrained = _clip(w0, c_s)
     start = certified_singular_values(kernel, input_shape).operator_norm
-    kf_full = np.ldexp(kf, e)
+    final_s = np.ldexp(final, -e)  # distances in scaled units (no overflow), scaled back
     return ClipResult(
         kernel=final.reshape(shape),
         norms=norms,
         bound=c,
         method=method,
         converged=converged,
-        details={"initial_norm": start, "tol": tol, "distance": float(np.linalg.norm(final - kf_full)),
+        details={"initial_norm": start, "tol": tol,
+                 "distance": float(np.ldexp(np.linalg.norm(final_s - kf), e)),
                  "distance_unconstrained": float(np.ldexp(np.linalg.norm(unconstrained - w0), e)),
                  "rescale_factor": factor, "rescale_shrinks": shrinks,
-                 "rescale_distance": float((1 - factor) * np.linalg.norm(out))},
+                 "rescale_distance": float(np.ldexp((1 - factor) * np.linalg.norm(np.ldexp(out, -e)), e))},
     )
 
 

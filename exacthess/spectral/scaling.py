@@ -82,22 +82,28 @@ def scale_values(x: np.ndarray, exponent: int, what: str = "singular values") ->
     with np.errstate(over="ignore", under="ignore"):
         out = np.ldexp(np.asarray(x, dtype=np.float64), exponent)
     if not np.all(np.isfinite(out)):
-        raise KernelRangeError(f"the {what} of this kernel exceed the float64 range (about 2^{exponent} "
-                               "times the scaled values); expected a kernel whose operator norm is below 1.8e308")
+        raise KernelRangeError(_range_message(x, exponent, what))
     return out
+
+
+def _range_message(x, exponent: int, what: str) -> str:
+    top = float(np.max(np.abs(np.asarray(x, dtype=np.float64))))
+    size = math.log10(top) + exponent * math.log10(2.0) if top > 0 else float(exponent) * math.log10(2.0)
+    return (f"the {what} of this kernel's operator reach about 1e{size:.1f}, beyond float64 (at most "
+            "1.8e308); expected a kernel with smaller entries (singular values scale linearly with the "
+            "kernel, so scale it down)")
 
 
 def scale_bounds(lower: np.ndarray, upper: np.ndarray, exponent: int) -> tuple[np.ndarray, np.ndarray]:
     """Non-negative bounds ``lower <= x <= upper`` of a scaled quantity, multiplied by ``2**exponent``
     with outward rounding (exact unless a result leaves the normal range)."""
-    lo = scale_values(lower, exponent, "lower bounds")
-    hi = scale_values(upper, exponent, "upper bounds")
+    hi = scale_values(upper, exponent, "singular values")
+    lo = scale_values(lower, exponent, "singular values")
     with np.errstate(over="ignore", under="ignore"):
         lo_bad = np.ldexp(lo, -exponent) != lower
         hi_bad = np.ldexp(hi, -exponent) != upper
     lo = np.where(lo_bad, np.maximum(np.nextafter(lo, -np.inf), 0.0), lo)
     hi = np.where(hi_bad, np.nextafter(hi, np.inf), hi)
     if not np.all(np.isfinite(hi)):
-        raise KernelRangeError("the upper bounds of this kernel's singular values exceed the float64 range; "
-                               "expected a kernel whose operator norm is below 1.8e308")
+        raise KernelRangeError(_range_message(upper, exponent, "upper bounds"))
     return lo, hi
