@@ -24,7 +24,7 @@ from ..core.exact import rational_array
 from .geometry import InvalidKernelError
 
 __all__ = ["kernel_shape", "float_kernel", "exact_kernel", "integer_kernel", "is_exact_input",
-           "kernel_from_tensorflow"]
+           "check_real_entries", "kernel_from_tensorflow"]
 
 
 def _check_container(kernel: Any, name: str) -> None:
@@ -91,12 +91,23 @@ def exact_kernel(kernel: Any, name: str = "kernel") -> np.ndarray:
     if isinstance(kernel, np.ndarray) and kernel.dtype.kind == "c":
         raise InvalidKernelError(f"{name} has complex dtype {kernel.dtype}; expected real numbers")
     shape = kernel_shape(kernel, name)
-    if not isinstance(kernel, np.ndarray) or kernel.dtype == object:
-        for idx, v in zip(np.ndindex(*shape), np.asarray(kernel, dtype=object).flat):
-            if isinstance(v, (str, bytes, list, tuple, dict)) or v is None:
-                raise InvalidTypeError(f"{name}[{', '.join(map(str, idx))}] = {describe(v)} has type "
-                                       f"{type(v).__name__}; expected a real number")
+    if not isinstance(kernel, np.ndarray) or kernel.dtype.kind not in "iufb":
+        check_real_entries(kernel, name, shape)
     return rational_array(kernel, name=name)
+
+
+def check_real_entries(values: Any, name: str, shape: tuple[int, ...] | None = None,
+                       complex_error: type = InvalidKernelError) -> None:
+    """Refuse entries that are not real numbers: strings, None, containers (wrong type:
+    :class:`InvalidTypeError`) and complex numbers (wrong value: ``complex_error``)."""
+    arr = np.asarray(values, dtype=object)
+    shape = arr.shape if shape is None else shape
+    for idx, v in zip(np.ndindex(*shape), arr.flat):
+        where = f"{name}[{', '.join(map(str, idx))}]" if idx else name
+        if isinstance(v, (complex, np.complexfloating)):
+            raise complex_error(f"{where} = {v!r} is complex; expected real numbers")
+        if isinstance(v, (str, bytes, list, tuple, dict, set, np.str_, np.bytes_)) or v is None:
+            raise InvalidTypeError(f"{where} = {describe(v)} has type {type(v).__name__}; expected a real number")
 
 
 def integer_kernel(kernel: Any, name: str = "kernel") -> tuple[np.ndarray, int]:

@@ -29,6 +29,7 @@ from ..core.errors import describe
 from ..core.exact import to_rational
 from ..core.modular import crt, dft_matrix, dft_mod, mod_array, primes_one_mod, primitive_root_of_unity, symmetric
 from ..models.geometry import ConvLayer
+from ..models.kernels import check_real_entries
 from .errors import InvalidClaimError
 from .fft import phases
 
@@ -134,6 +135,7 @@ def claimed_poly(claimed: Any, rows: int, cols: int, den: int) -> tuple[fmpz_pol
         values = list(np.asarray(claimed, dtype=object).ravel())
     except (TypeError, ValueError):
         raise InvalidClaimError(f"claimed = {describe(claimed)} is not a list of numbers or a polynomial") from None
+    check_real_entries(values, "claimed", complex_error=InvalidClaimError)
     vals = [to_rational(v, f"claimed[{i}]") for i, v in enumerate(values)]
     if len(vals) not in (rows, cols):
         raise InvalidClaimError(

@@ -300,6 +300,10 @@ def certified_singular_values(kernel: Any, input_shape: Any, stride: Any = 1) ->
     layer = circular_layer(kernel, input_shape, stride)
     require_memory(enclosure_bytes(layer), f"certified enclosures of a {layer.n_out} x {layer.n_in} operator")
     scaled = scaled_float_kernel(kernel)
+    if not np.any(scaled.values) and not scaled.absolute_error:  # the zero operator, exactly
+        zeros = np.zeros(min(layer.n_out, layer.n_in))
+        return SingularValueEnclosure(zeros, zeros.copy(), zeros.copy(), (0.0, 0.0), "zero kernel (exact)",
+                                      {"seconds": time.perf_counter() - t0})
     kp, J = _polyphase_taps(scaled.values, layer)
     with single_threaded_blas():
         p, mult, delta, eps = _dft_blocks(kp, layer, J, half=True)
