@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/bench_conv_sv.py [--repeats R]``. All timings are taken side by side in
 one run (best of R). The package runs its batched small-matrix LAPACK calls with OpenBLAS
-pinned to one thread (``exacthess.spectral._blas``); the slides' two-line reference is also
+pinned to one thread (``exacthess.spectral.blas``); the slides' two-line reference is also
 timed with NumPy's default threading for comparison. Target: certified enclosure of a 64-channel 3x3 kernel on a 32x32 input in
 at most 3x the time of the float64 FFT method.
 """
@@ -36,7 +36,7 @@ def paper_reference(k, n):
 
 def fft_half_spectrum(k, n):
     """Float64 FFT method using P(-u) = conj(P(u)) (rfft), for an apples-to-apples ratio."""
-    from exacthess.spectral._blas import single_threaded_blas
+    from exacthess.spectral.blas import single_threaded_blas
 
     with single_threaded_blas():
         return _half(k, n)

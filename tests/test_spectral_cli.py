@@ -66,3 +66,55 @@ def test_reproduce_bad_input(tmp_path, capsys):
     args = configure_reproduce(argparse.ArgumentParser()).parse_args(["--out", str(tmp_path), "--max-n", "1"])
     assert run_reproduce(args) == 2
     assert capsys.readouterr().err.startswith("error: max-n")
+
+
+def test_verify_refuses_bad_numbers(capsys):
+    for argv, word in ((["--seed", "-1"], "seed = -1"), (["--kernel-shape", "2,,2,3,3"], "empty entry"),
+                       (["--kernel-shape", "2,0,3,3"], "kernel-shape"), (["--input", "4,-4"], "input"),
+                       (["--kernel-shape", "100000,100000,3,3"], "GiB")):
+        assert _verify(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and word in err
+
+
+def test_reproduce_refuses_bad_numbers(tmp_path, capsys):
+    for argv, word in ((["--dense-limit", "-1"], "dense-limit = -1"), (["--dense-limit", "nan"], "dense-limit"),
+                       (["--max-m", "0"], "max-m"), (["--max-n", "100000", "--max-m", "512"], "memory")):
+        args = configure_reproduce(argparse.ArgumentParser()).parse_args(["--out", str(tmp_path)] + argv)
+        assert run_reproduce(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and word in err
+
+
+def test_progress_lines_when_piped():
+    """Plain lines on a non-terminal stream for steps longer than the quiet period."""
+    import io
+    import time
+
+    from exacthess.cli.spectral import ProgressReporter
+
+    out = io.StringIO()
+    with ProgressReporter(out, rich=False, quiet_seconds=0.0, every=0.05) as prog:
+        with prog.step("dense SVD"):
+            prog("dense SVD: half way")
+            time.sleep(0.3)
+        with ProgressReporter(io.StringIO(), rich=False) as quiet, quiet.step("fast"):
+            pass
+    lines = out.getvalue().splitlines()
+    assert lines and all(line.startswith("[conv-sv] ") for line in lines)
+    assert any("half way" in line for line in lines) and lines[-1].startswith("[conv-sv] dense SVD: done in")
+
+
+def test_verify_shows_progress_when_piped(capsys, monkeypatch):
+    from exacthess.cli import spectral as cli
+
+    real = cli.ProgressReporter.__init__
+
+    def eager(self, stream=None, **kw):
+        real(self, stream, rich=False, quiet_seconds=0.0, every=0.01)
+
+    monkeypatch.setattr(cli.ProgressReporter, "__init__", eager)
+    assert _verify(["--kernel-shape", "2,2,3,3", "--input", "4,4", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["holds"]
+    assert "[conv-sv] exact check" in captured.err and "dense SVD" in captured.err

@@ -77,7 +77,8 @@ def test_operator_matches_loop_zero_padding(case, pad, seed):
 
 def test_exact_operator_is_fmpq_and_exact():
     k = np.array([[[0.1, Fraction(1, 3)]]], dtype=object)
-    m = conv_operator(k, 3, exact=True)
+    with pytest.warns(DeprecationWarning, match="domain='QQ'"):
+        m = conv_operator(k, 3, exact=True)
     assert m.dtype == object
     from flint import fmpq
 
@@ -125,7 +126,7 @@ def test_bad_inputs():
         conv_operator(np.ones((1, 1, 3, 3)), (8, 8), stride=(1, 0))
     with pytest.raises(NonFiniteError, match=r"kernel\[0, 0, 1\] = nan"):
         conv_operator(np.array([[[1.0, np.nan]]]), (4,))
-    with pytest.raises(NonFiniteError):
+    with pytest.raises(NonFiniteError), pytest.warns(DeprecationWarning):
         conv_operator(np.array([[[1.0, np.inf]]]), (4,), exact=True)
     with pytest.raises(InvalidInputShapeError, match="input_shape"):
         conv_operator(np.ones((1, 1, 3, 3)), (4,))

@@ -16,7 +16,7 @@ from exacthess.spectral import (
     check_conv_sv_theorem,
     conv_operator,
 )
-from exacthess.spectral import theorem as th
+from exacthess.spectral import fft
 from exacthess.spectral.strategies import conv_cases
 
 
@@ -89,14 +89,14 @@ def test_zero_padding_reports_difference():
 def test_detects_a_broken_block_formula(monkeypatch):
     """If the per-frequency side used the cropped kernel, both methods must say 'no'."""
     k = np.random.default_rng(2).integers(-3, 4, (2, 2, 5))
-    real = th.polyphase_kernel
+    real = fft.polyphase_kernel
 
-    def cropped(values, spec, dtype=np.float64):
-        w = real(values, spec, dtype)
-        w[..., 0] = w[..., 0] - values[:, :, -1] if spec.ksize[0] > spec.n[0] else w[..., 0]
+    def cropped(values, layer, dtype=np.float64):
+        w = real(values, layer, dtype)
+        w[..., 0] = w[..., 0] - values[..., -1] if layer.kernel[-1] > layer.in_shape[-1] else w[..., 0]
         return w
 
-    monkeypatch.setattr(th, "polyphase_kernel", cropped)
+    monkeypatch.setattr(fft, "polyphase_kernel", cropped)
     assert not check_conv_sv_theorem(k, (3,), method="charpoly").holds
     assert not check_conv_sv_theorem(k, (3,), method="similarity").holds
 
@@ -120,3 +120,42 @@ def test_theorem_bad_input():
         check_conv_sv_theorem([[[1, 2]]], (2,), claimed=fmpz_poly([1, 2, 3, 4]))
     with pytest.raises(NonFiniteError):
         check_conv_sv_theorem([[[1, 2]]], (2,), claimed=[float("nan"), 1])
+
+
+def test_progress_messages_and_bad_options():
+    """The progress callback hears one message per prime; bad options are refused by type/value."""
+    from exacthess.core.errors import InvalidOptionError, InvalidTypeError
+
+    k = np.random.default_rng(6).integers(-3, 4, (2, 2, 3, 3))
+    heard = []
+    assert check_conv_sv_theorem(k, (4, 4), method="similarity", progress=heard.append).holds
+    assert heard and all("prime" in m for m in heard)
+    heard.clear()
+    assert check_conv_sv_theorem(k, (4, 4), method="charpoly", progress=heard.append).holds
+    assert any("charpoly" in m for m in heard)
+    with pytest.raises(InvalidOptionError, match="method = 'fast'"):
+        check_conv_sv_theorem(k, (4, 4), method="fast")
+    with pytest.raises(InvalidTypeError, match="progress = 'yes'"):
+        check_conv_sv_theorem(k, (4, 4), progress="yes")
+
+
+def test_large_exact_check_refused_with_estimate():
+    from exacthess.core.errors import ProblemTooLargeError
+
+    with pytest.raises(ProblemTooLargeError, match=r"exact check \(similarity\).*needs about .* of memory"):
+        check_conv_sv_theorem(np.ones((16, 16, 3, 3), dtype=int), (128, 128))
+
+
+def test_frequency_charpoly_crt_against_sympy():
+    """The CRT-rebuilt product of block charpolys equals sympy's exact charpoly of M M^T (2 x 2
+    channels on a 3-grid: zeta_3 blocks), computed from the operator by a separate route."""
+    from exacthess.models.geometry import conv_layer
+    from exacthess.spectral.charpoly import frequency_charpoly
+
+    k = np.array([[[5, -3, 2]], [[1, 4, -2]]], dtype=object)  # c_out = 2, c_in = 1, k = 3
+    layer = conv_layer(k.shape, (3,))
+    q, primes = frequency_charpoly(fft.polyphase_kernel(k.reshape(layer.weight_shape), layer, object), layer, "in")
+    M = sp.Matrix(conv_operator(k.astype(np.int64), (3,)).astype(int).tolist())
+    x = sp.Symbol("x")
+    ref = (M.T * M).charpoly(x).all_coeffs()
+    assert [int(c) for c in reversed(q.coeffs())] == [int(c) for c in ref]

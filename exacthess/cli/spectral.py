@@ -1,35 +1,146 @@
 """Command-line pieces for ``exacthess verify conv-sv`` and ``exacthess reproduce conv-sv``.
 
-The lead wires these into the console script; each ``configure_*`` adds arguments to an
-``argparse`` (sub)parser and each ``run_*`` returns an exit code (0 holds / done, 1 does not
-hold, 2 bad input with one ``error: ...`` line on stderr).
+Each ``configure_*`` adds arguments to an ``argparse`` (sub)parser and each ``run_*`` returns an
+exit code (0 holds / done, 1 does not hold, 2 bad input with one ``error: ...`` line on stderr).
+Long steps (the exact check, dense SVDs) show progress on stderr: a rich spinner on a terminal,
+plain lines when stderr is piped (only for steps that run longer than a couple of seconds).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..core.errors import ExactHessError
+from ..core.errors import ExactHessError, InvalidValueError
+from ..core.resources import require_memory
 from ..spectral.errors import InvalidInputShapeError, InvalidKernelError, InvalidPaddingError, InvalidStrideError
 
-__all__ = ["configure_verify", "run_verify", "configure_reproduce", "run_reproduce"]
+__all__ = ["configure_verify", "run_verify", "configure_reproduce", "run_reproduce", "ProgressReporter"]
 
 
-def _int_list(text: str, name: str, err: type) -> tuple[int, ...]:
+class ProgressReporter:
+    """Progress of long steps on ``stream`` (stderr by default).
+
+    On a terminal a transient rich spinner shows the current step, its latest message and the
+    elapsed time. Otherwise a background thread prints plain lines ``[conv-sv] message (12 s)``
+    for steps running longer than ``quiet_seconds`` (every ``every`` seconds, and when the
+    message changes), and a closing ``done in`` line for those steps. Use :meth:`step` around a
+    computation and pass the reporter itself as a library ``progress`` callback.
+    """
+
+    def __init__(self, stream=None, *, rich: bool | None = None, quiet_seconds: float = 2.0,
+                 every: float = 5.0, prefix: str = "[conv-sv]"):
+        self.stream = stream if stream is not None else sys.stderr
+        self.rich = self.stream.isatty() if rich is None else rich
+        self.quiet, self.every, self.prefix = quiet_seconds, every, prefix
+        self._lock = threading.Lock()
+        self._label: str | None = None
+        self._message = ""
+        self._start = self._last = 0.0
+        self._printed = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._progress = self._task = None
+
+    def __enter__(self) -> "ProgressReporter":
+        if self.rich:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                      console=Console(file=self.stream), transient=True)
+            self._progress.__enter__()
+            self._task = self._progress.add_task("", total=None, visible=False)
+        else:
+            self._thread = threading.Thread(target=self._beat, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    @contextmanager
+    def step(self, label: str):
+        """A long computation named ``label``; messages passed to the reporter refine it."""
+        with self._lock:
+            self._label, self._message = label, label
+            self._start = self._last = time.perf_counter()
+            self._printed = False
+            if self._progress is None and self.quiet <= 0:
+                self._emit()
+        if self._progress is not None:
+            self._progress.update(self._task, description=label, visible=True)
+            self._progress.reset(self._task)
+        try:
+            yield self
+        finally:
+            with self._lock:
+                if self._printed:
+                    self._write(f"{label}: done in {time.perf_counter() - self._start:.1f} s")
+                self._label = None
+            if self._progress is not None:
+                self._progress.update(self._task, visible=False)
+
+    def __call__(self, message: str) -> None:
+        """Library progress callback: the current step's latest message."""
+        with self._lock:
+            changed = message != self._message
+            self._message = message
+            if self._progress is not None:
+                self._progress.update(self._task, description=message)
+            elif changed and self._due(min(1.0, self.every)):
+                self._emit()
+
+    def _due(self, gap: float) -> bool:
+        now = time.perf_counter()
+        return self._label is not None and now - self._start >= self.quiet and now - self._last >= gap
+
+    def _emit(self) -> None:
+        now = time.perf_counter()
+        self._write(f"{self._message} ({now - self._start:.0f} s)")
+        self._last, self._printed = now, True
+
+    def _write(self, text: str) -> None:
+        print(f"{self.prefix} {text}", file=self.stream, flush=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(min(0.25, self.every)):
+            with self._lock:
+                if self._due(self.every if self._printed else 0.0):
+                    self._emit()
+
+
+def _int_list(text: str, name: str, err: type, minimum: int = 1) -> tuple[int, ...]:
+    parts = [v.strip() for v in str(text).split(",")]
+    if not parts or any(p == "" for p in parts):
+        raise err(f"{name} = {text!r} has an empty entry; expected comma-separated integers like 8,8,3,3")
     try:
-        vals = tuple(int(v) for v in str(text).split(",") if v.strip() != "")
+        vals = tuple(int(v) for v in parts)
     except ValueError:
         raise err(f"{name} = {text!r} is not a comma-separated list of integers; expected e.g. 8,8,3,3") from None
-    if not vals:
-        raise err(f"{name} = {text!r} is empty; expected a comma-separated list of integers")
+    bad = [v for v in vals if v < minimum]
+    if bad:
+        raise err(f"{name} = {text!r} has the value {bad[0]}; expected integers >= {minimum}")
     return vals
+
+
+def _check_seed(seed: int) -> int:
+    if not 0 <= seed < 2**63:
+        raise InvalidValueError(f"seed = {seed} is not valid; expected an integer 0 <= seed < 2**63")
+    return seed
 
 
 def configure_verify(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -39,7 +150,7 @@ def configure_verify(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     parser.add_argument("--input", default="8,8", help="spatial input size, e.g. 16,16; default 8,8")
     parser.add_argument("--stride", default="1", help="stride (int or per-axis list); default 1")
     parser.add_argument("--padding", default="circular", help="'circular' or an int (zero padding)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random integer kernel")
+    parser.add_argument("--seed", type=int, default=0, help="seed (>= 0) of the random integer kernel")
     parser.add_argument("--kernel", default=None, help="a .npy kernel (PyTorch layout) instead of a seeded one")
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of rich text")
     return parser
@@ -49,13 +160,13 @@ def _load_kernel(args: Any) -> np.ndarray:
     if args.kernel:
         try:
             return np.load(args.kernel, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise InvalidKernelError(f"kernel = {args.kernel!r} could not be loaded ({exc}); expected a .npy file") from None
+        except (OSError, ValueError, EOFError) as exc:
+            raise InvalidKernelError(f"kernel = {args.kernel!r} could not be loaded ({exc}); "
+                                     "expected a .npy file") from None
     shape = _int_list(args.kernel_shape, "kernel-shape", InvalidKernelError)
-    if any(v < 1 for v in shape):
-        raise InvalidKernelError(f"kernel-shape = {args.kernel_shape!r} has a non-positive size; expected sizes >= 1")
-    rng = np.random.default_rng(args.seed)
-    return rng.integers(-3, 4, size=shape).astype(np.int64)
+    seed = _check_seed(args.seed)
+    require_memory(8 * math.prod(shape), f"a seeded kernel of shape {shape}")
+    return np.random.default_rng(seed).integers(-3, 4, size=shape).astype(np.int64)
 
 
 def _padding(text: str) -> str | int:
@@ -69,9 +180,8 @@ def _padding(text: str) -> str | int:
 
 def run_verify(args: Any) -> int:
     """Run the exact check and print the verdict, the top singular value and timings."""
-    from rich.console import Console
-    from rich.table import Table
-
+    from ..models.geometry import conv_layer
+    from ..models.kernels import kernel_shape
     from ..spectral.fft import conv_singular_values, dense_singular_values
     from ..spectral.theorem import check_conv_sv_theorem
 
@@ -81,124 +191,164 @@ def run_verify(args: Any) -> int:
         stride_vals = _int_list(args.stride, "stride", InvalidStrideError)
         stride: Any = stride_vals[0] if len(stride_vals) == 1 else stride_vals
         padding = _padding(args.padding)
-        res = check_conv_sv_theorem(kernel, n, stride, padding)
-        report: dict[str, Any] = {
-            "holds": res.holds, "certified": res.certified, "method": res.method,
-            "statement": res.statement, "exact_check_seconds": res.details.get("seconds"),
-            "kernel_shape": list(np.shape(kernel)), "input": list(n),
-            "stride": list(stride_vals), "padding": padding,
-        }
-        if padding == "circular":
-            t = time.perf_counter()
-            sv = conv_singular_values(kernel, n, stride)
-            t_fft = time.perf_counter() - t
-            enc = conv_singular_values(kernel, n, stride, certified=True)
-            report.update({"sigma_max": float(sv[0]), "sigma_max_enclosure": list(enc.operator_norm),
-                           "fft_seconds": t_fft, "certified_seconds": enc.details["seconds"]})
-            rows, cols = res.details["rows"], res.details["cols"]
-            if max(rows, cols) <= 2048:
+        layer = conv_layer(kernel_shape(kernel), n, stride, padding)  # checks before any work
+        with ProgressReporter() as prog:
+            with prog.step(f"exact check of the {layer.n_out} x {layer.n_in} operator"):
+                res = check_conv_sv_theorem(kernel, n, stride, padding, progress=prog)
+            report: dict[str, Any] = {
+                "holds": res.holds, "certified": res.certified, "method": res.method,
+                "statement": res.statement, "exact_check_seconds": res.details.get("seconds"),
+                "kernel_shape": list(np.shape(kernel)), "input": list(n),
+                "stride": list(stride_vals), "padding": padding,
+            }
+            if padding == "circular":
                 t = time.perf_counter()
-                dense = dense_singular_values(kernel, n, stride)
-                report["dense_seconds"] = time.perf_counter() - t
-                report["max_abs_difference_fft_vs_dense"] = float(np.max(np.abs(np.sort(dense)[::-1] - sv)))
+                sv = conv_singular_values(kernel, n, stride)
+                t_fft = time.perf_counter() - t
+                enc = conv_singular_values(kernel, n, stride, certified=True)
+                report.update({"sigma_max": float(sv[0]), "sigma_max_enclosure": list(enc.operator_norm),
+                               "fft_seconds": t_fft, "certified_seconds": enc.details["seconds"]})
+                if max(layer.n_out, layer.n_in) <= 2048:
+                    t = time.perf_counter()
+                    with prog.step(f"dense SVD of the {layer.n_out} x {layer.n_in} operator"):
+                        dense = dense_singular_values(kernel, n, stride)
+                    report["dense_seconds"] = time.perf_counter() - t
+                    report["max_abs_difference_fft_vs_dense"] = float(np.max(np.abs(np.sort(dense)[::-1] - sv)))
+                else:
+                    report["dense_seconds"] = None
             else:
-                report["dense_seconds"] = None
-        else:
-            report.update({"operator_norm_zero_padding": list(res.details["operator_norm_zero_padding"]),
-                           "operator_norm_circular": list(res.details["operator_norm_circular"]),
-                           "differing_eigenvalues": res.details["differing_eigenvalues"]})
+                report.update({"operator_norm_zero_padding": list(res.details["operator_norm_zero_padding"]),
+                               "operator_norm_circular": list(res.details["operator_norm_circular"]),
+                               "differing_eigenvalues": res.details["differing_eigenvalues"]})
     except ExactHessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
-        con = Console()
-        verdict = "[bold green]HOLDS[/]" if res.holds else "[bold red]DOES NOT HOLD[/]"
-        con.print(f"conv-sv theorem: {verdict} (certified={res.certified}, method={res.method})")
-        from rich.markup import escape
-
-        con.print(escape(res.statement))
-        tab = Table(title="conv-sv")
-        tab.add_column("quantity")
-        tab.add_column("value")
-        for key in ("sigma_max", "sigma_max_enclosure", "fft_seconds", "certified_seconds",
-                    "dense_seconds", "exact_check_seconds", "max_abs_difference_fft_vs_dense",
-                    "operator_norm_zero_padding", "operator_norm_circular", "differing_eigenvalues"):
-            if key in report:
-                val = report[key]
-                if isinstance(val, float):
-                    val = f"{val:.6g}" if "seconds" in key else f"{val:.15g}"
-                elif isinstance(val, list):
-                    val = "[" + ", ".join(f"{v:.15g}" for v in val) + "]"
-                tab.add_row(key, str(val))
-        con.print(tab)
+        _print_verify(res, report)
     return 0 if res.holds else 1
+
+
+def _print_verify(res, report: dict) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = Console()
+    verdict = "[bold green]HOLDS[/]" if res.holds else "[bold red]DOES NOT HOLD[/]"
+    con.print(f"conv-sv theorem: {verdict} (certified={res.certified}, method={res.method})")
+    con.print(escape(res.statement))
+    tab = Table(title="conv-sv")
+    tab.add_column("quantity")
+    tab.add_column("value")
+    for key in ("sigma_max", "sigma_max_enclosure", "fft_seconds", "certified_seconds",
+                "dense_seconds", "exact_check_seconds", "max_abs_difference_fft_vs_dense",
+                "operator_norm_zero_padding", "operator_norm_circular", "differing_eigenvalues"):
+        if key in report:
+            val = report[key]
+            if isinstance(val, float):
+                val = f"{val:.6g}" if "seconds" in key else f"{val:.15g}"
+            elif isinstance(val, list):
+                val = "[" + ", ".join(f"{v:.15g}" for v in val) + "]"
+            tab.add_row(key, str(val))
+    con.print(tab)
 
 
 def configure_reproduce(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the arguments of ``exacthess reproduce conv-sv`` to *parser*."""
     parser.add_argument("--out", default="exacthess-output", help="output directory (PNG + JSON)")
-    parser.add_argument("--max-n", type=int, default=32, help="largest input size n (n x n); default 32")
-    parser.add_argument("--max-m", type=int, default=8, help="largest channel count m; default 8")
+    parser.add_argument("--max-n", type=int, default=32, help="largest input size n (n x n), >= 2; default 32")
+    parser.add_argument("--max-m", type=int, default=8, help="largest channel count m, >= 1; default 8")
     parser.add_argument("--dense-limit", type=float, default=60.0,
-                        help="skip the dense SVD when its predicted time exceeds this (s); default 60")
+                        help="skip the dense SVD when its predicted time exceeds this (s, >= 0); default 60")
     return parser
+
+
+def _check_reproduce(args: Any) -> None:
+    from ..spectral.fft import circular_layer, fft_bytes
+
+    if not isinstance(args.max_n, int) or args.max_n < 2:
+        raise InvalidInputShapeError(f"max-n = {args.max_n!r} is too small; expected an int >= 2")
+    if not isinstance(args.max_m, int) or args.max_m < 1:
+        raise InvalidKernelError(f"max-m = {args.max_m!r} is not positive; expected an int >= 1")
+    if not math.isfinite(args.dense_limit) or args.dense_limit < 0:
+        raise InvalidValueError(f"dense-limit = {args.dense_limit!r} is not valid; expected a finite number "
+                                "of seconds >= 0")
+    n, m = _sizes(args.max_n)[-1], _sizes(args.max_m, 0)[-1]
+    layer = circular_layer(np.empty((m, m, 3, 3)), (n, n))
+    require_memory(fft_bytes(layer) + 8 * 9 * m * m, f"the FFT method on {n} x {n} with {m} channels")
+
+
+def _sizes(limit: int, start: int = 1) -> list[int]:
+    return [v for v in (2 ** e for e in range(start, 40)) if v <= limit]
 
 
 def run_reproduce(args: Any) -> int:
     """Time the FFT method against the dense SVD as n and m grow; write PNG + JSON."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from rich.console import Console
-    from rich.progress import Progress
-    from rich.table import Table
-
-    from ..spectral.fft import conv_singular_values, dense_singular_values
-
     try:
-        if not isinstance(args.max_n, int) or args.max_n < 2:
-            raise InvalidInputShapeError(f"max-n = {args.max_n!r} is too small; expected an int >= 2")
-        if not isinstance(args.max_m, int) or args.max_m < 1:
-            raise InvalidKernelError(f"max-m = {args.max_m!r} is not positive; expected an int >= 1")
+        _check_reproduce(args)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
     except ExactHessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"error: out = {args.out!r} cannot be created ({exc}); expected a writable directory", file=sys.stderr)
+        print(f"error: --out = {args.out!r} cannot be created ({exc}); expected a writable directory", file=sys.stderr)
         return 2
-    ns = [n for n in (2 ** e for e in range(1, 12)) if n <= args.max_n]
-    ms = [m for m in (2 ** e for e in range(0, 8)) if m <= args.max_m]
+    rows = _timings(_sizes(args.max_n), _sizes(args.max_m, 0), args.dense_limit)
+    _print_reproduce(rows, args.dense_limit)
+    (out / "conv_sv_complexity.json").write_text(json.dumps(rows, indent=2))
+    _plot(rows, out / "conv_sv_complexity.png")
+    print(f"wrote {out / 'conv_sv_complexity.json'} and {out / 'conv_sv_complexity.png'}")
+    return 0
+
+
+def _timings(ns: list[int], ms: list[int], dense_limit: float) -> list[dict[str, Any]]:
+    from ..core.errors import ProblemTooLargeError
+    from ..spectral.fft import conv_singular_values, dense_singular_values
+
     rng = np.random.default_rng(0)
     rows: list[dict[str, Any]] = []
-    coef = None  # seconds per (n^2 m)^3, calibrated on the first dense runs
-    con = Console()
-    with Progress(console=con, transient=True) as prog:
-        task = prog.add_task("conv-sv timings", total=len(ns) * len(ms))
+    coef = None  # seconds per (n^2 m)^3, calibrated on the dense runs
+    total = len(ns) * len(ms)
+    with ProgressReporter() as prog:
         for m in ms:
             for n in ns:
                 k = rng.standard_normal((m, m, 3, 3))
-                t = time.perf_counter()
-                sv = conv_singular_values(k, (n, n))
-                t_fft = time.perf_counter() - t
-                size = (n * n * m) ** 3
-                predicted = coef * size if coef is not None else None
-                row: dict[str, Any] = {"n": n, "m": m, "fft_seconds": t_fft, "dense_seconds": None,
-                                       "dense_predicted_seconds": predicted, "max_abs_difference": None}
-                if (predicted is None and n * n * m <= 1024) or (predicted is not None and predicted <= args.dense_limit):
+                label = f"case {len(rows) + 1} of {total}: m = {m}, n = {n}"
+                with prog.step(label):
+                    prog(f"{label}: FFT method")
                     t = time.perf_counter()
-                    dense = np.sort(dense_singular_values(k, (n, n)))[::-1]
-                    t_dense = time.perf_counter() - t
-                    row["dense_seconds"] = t_dense
-                    row["max_abs_difference"] = float(np.max(np.abs(dense - sv)))
-                    if n * n * m >= 64:
-                        coef = t_dense / size  # calibrate on the largest run so far
+                    sv = conv_singular_values(k, (n, n))
+                    t_fft = time.perf_counter() - t
+                    size = (n * n * m) ** 3
+                    predicted = coef * size if coef is not None else None
+                    row: dict[str, Any] = {"n": n, "m": m, "fft_seconds": t_fft, "dense_seconds": None,
+                                           "dense_predicted_seconds": predicted, "max_abs_difference": None}
+                    if (predicted is None and n * n * m <= 1024) or (predicted is not None and predicted <= dense_limit):
+                        est = f" (predicted ~{predicted:.0f} s)" if predicted else ""
+                        prog(f"{label}: dense SVD of the {n * n * m} x {n * n * m} operator{est}")
+                        try:
+                            t = time.perf_counter()
+                            dense = np.sort(dense_singular_values(k, (n, n)))[::-1]
+                            t_dense = time.perf_counter() - t
+                        except ProblemTooLargeError as exc:
+                            row["dense_skipped"] = str(exc)
+                        else:
+                            row["dense_seconds"] = t_dense
+                            row["max_abs_difference"] = float(np.max(np.abs(dense - sv)))
+                            if n * n * m >= 64:
+                                coef = t_dense / size  # calibrate on the largest run so far
                 rows.append(row)
-                prog.advance(task)
+    return rows
+
+
+def _print_reproduce(rows: list[dict[str, Any]], dense_limit: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
     tab = Table(title="FFT method vs dense SVD (3x3 kernel, m -> m channels, n x n input)")
     for col in ("m", "n", "FFT s", "dense s", "ratio", "|diff|"):
         tab.add_column(col)
@@ -211,10 +361,18 @@ def run_reproduce(args: Any) -> int:
                     f"{r['max_abs_difference']:.1e}" if r["max_abs_difference"] is not None else "-")
     con.print(tab)
     con.print("claim: FFT O(n^2 m^2 (m + log n)) vs dense O(n^6 m^3); dense skipped where the "
-              f"O(n^6 m^3) extrapolation exceeds {args.dense_limit:.0f} s")
-    (out / "conv_sv_complexity.json").write_text(json.dumps(rows, indent=2))
+              f"O(n^6 m^3) extrapolation exceeds {dense_limit:.0f} s")
+
+
+def _plot(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ns = sorted({r["n"] for r in rows})
     fig, ax = plt.subplots(figsize=(6, 4))
-    for m in ms:
+    for m in sorted({r["m"] for r in rows}):
         sel = [r for r in rows if r["m"] == m]
         ax.loglog([r["n"] for r in sel], [r["fft_seconds"] for r in sel], "o-", label=f"FFT m={m}")
         dsel = [r for r in sel if r["dense_seconds"] is not None]
@@ -227,8 +385,5 @@ def run_reproduce(args: Any) -> int:
     ax.legend(fontsize=6)
     ax.set_title("singular values of a conv layer")
     fig.tight_layout()
-    fig.savefig(out / "conv_sv_complexity.png", dpi=100)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
-    con.print(f"wrote {out / 'conv_sv_complexity.json'} and {out / 'conv_sv_complexity.png'}")
-    return 0
-

@@ -109,19 +109,32 @@ def pivot_cols(a: np.ndarray, p: int) -> list[int]:
     return pivot_rows(np.ascontiguousarray(a.T), p)
 
 
-def crt(residues, moduli) -> int:
-    """The integer in ``[0, prod(moduli))`` with the given residues (pairwise coprime moduli)."""
-    x, m = 0, 1
+def crt(residues, moduli):
+    """The integer in ``[0, prod(moduli))`` with the given residues (pairwise coprime moduli).
+
+    Vectorised: when each residue is a sequence (the residues of many integers modulo one
+    modulus, e.g. the coefficients of a polynomial), the result is an object array of Python
+    ints, one per position (Garner's recombination, one modular inverse per modulus).
+
+    >>> crt([[2, 1], [3, 0]], [5, 7]).tolist()
+    [17, 21]
+    """
+    vector = len(residues) > 0 and np.ndim(residues[0]) > 0
+    x, m = (np.zeros(len(residues[0]), dtype=object) if vector else 0), 1
     for r, q in zip(residues, moduli):
-        t = ((int(r) - x) * pow(m % q, -1, q)) % q
-        x += m * t
+        r = np.array([int(v) for v in r], dtype=object) if vector else int(r)
+        t = ((r - x) * pow(m % q, -1, q)) % q
+        x = x + m * t
         m *= q
     return x
 
 
-def symmetric(x: int, modulus: int) -> int:
-    """The representative of ``x mod modulus`` in ``(-modulus/2, modulus/2]``."""
-    x %= modulus
+def symmetric(x, modulus: int):
+    """The representative of ``x mod modulus`` in ``(-modulus/2, modulus/2]`` (elementwise for
+    an object array of ints)."""
+    x = x % modulus
+    if isinstance(x, np.ndarray):
+        return np.where(x > modulus // 2, x - modulus, x)
     return x - modulus if x > modulus // 2 else x
 
 

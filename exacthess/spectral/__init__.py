@@ -1,13 +1,17 @@
 """Singular values of convolutional layers, exactly and fast (Sedghi, Gupta & Long, ICLR 2019).
 
-* :func:`conv_operator` — the explicit operator matrix (float64 or exact ``fmpq``).
+* :func:`conv_operator` — the explicit operator matrix over ``domain="float64"``, ``"QQ"``,
+  ``"GF(p)"`` or ``"SR"`` (one builder with the Hessian half: :mod:`exacthess.models.toeplitz`).
 * :func:`kernel_from_tensorflow` — ``[kh, kw, c_in, c_out]`` to ``[c_out, c_in, kh, kw]``.
 * :func:`conv_singular_values` — FFT + batched SVD; ``certified=True`` for rigorous
   enclosures (:class:`SingularValueEnclosure`).
 * :func:`check_conv_sv_theorem` — exact per-instance proof (:class:`ConvSVTheoremResult`).
-* :func:`clip_operator_norm` — operator-norm projection (:class:`ClipResult`).
+* :func:`clip_operator_norm` — operator-norm projection (:class:`ClipResult`), whose result
+  always meets the bound (certified).
 """
 
+from ..models.kernels import kernel_from_tensorflow
+from ..models.toeplitz import conv_operator
 from .clipping import ClipResult, clip_operator_norm
 from .enclosure import SingularValueEnclosure
 from .errors import (
@@ -17,10 +21,11 @@ from .errors import (
     InvalidKernelError,
     InvalidPaddingError,
     InvalidStrideError,
+    KernelRangeError,
+    NonFiniteError,
     ProblemTooLargeError,
 )
 from .fft import conv_singular_values
-from .operator import conv_operator, kernel_from_tensorflow
 from .theorem import ConvSVTheoremResult, check_conv_sv_theorem
 
 __all__ = [
@@ -38,5 +43,7 @@ __all__ = [
     "InvalidPaddingError",
     "InvalidBoundError",
     "InvalidClaimError",
+    "KernelRangeError",
+    "NonFiniteError",
     "ProblemTooLargeError",
 ]

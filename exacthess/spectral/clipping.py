@@ -1,4 +1,4 @@
-"""Projection of a convolution onto operators of bounded norm (Sedghi, Gupta & Long 2019).
+r"""Projection of a convolution onto operators of bounded norm (Sedghi, Gupta & Long 2019).
 
 Work with the wrapped kernel ``W`` (the operator ``M`` of a stride-1 circular convolution).
 Two closed convex sets of operators, in the Frobenius inner product (by Parseval
@@ -6,7 +6,8 @@ Two closed convex sets of operators, in the Frobenius inner product (by Parseval
 
 * ``A = {||M||_2 <= c}``: projection = clip the singular values of every ``P(u)`` at ``c``
   (Lefkimmatis et al. 2013), i.e. FFT, per-frequency SVD clip, inverse FFT (real because
-  ``P(-u) = conj(P(u))`` is preserved);
+  ``P(-u) = conj(P(u))`` is preserved); this is the *unconstrained projection* ``P_A(W)``,
+  whose support is the whole ``n x n`` grid;
 * ``B = {kernels supported on the k taps}``: projection = zero ``W`` outside the support
   (positions ``< min(k, n)`` on every axis).
 
@@ -15,14 +16,23 @@ clipped kernel raises the norm again. Alternating projections converge to a poin
 ``A ∩ B``; Dykstra's algorithm converges to the projection of the kernel onto ``A ∩ B``.
 Each round's norm is a certified upper bound (:func:`certified_singular_values`).
 
-Tolerance: ``converged`` means ``norms[-1] <= bound * (1 + tol)`` (default ``tol = 1e-3``).
+**The bound is always met.** When the last round's certified norm ``nu`` is above ``c``, the
+kernel is multiplied by ``s = c / nu`` (rounded down) and its certified norm recomputed, shrinking
+again if rounding left it above ``c``; the final certified norm is appended to ``norms``. Scaling
+keeps the support. It moves the iterate ``x`` by ``(1 - s) ||x||_F`` (reported as
+``details["rescale_distance"]``), so the result is at most that much farther from the kernel
+than the iterate; every kernel meeting the bound is at least ``details["distance_unconstrained"]
+= ||W - P_A(W)||_F`` from the (wrapped) kernel, the distance of the unconstrained projection.
+
+The kernel and the bound are scaled by the same power of two before the float work (projections
+are positively homogeneous), so huge or tiny kernels neither overflow nor underflow.
 
 >>> import numpy as np
 >>> k = np.random.default_rng(0).standard_normal((4, 4, 3, 3))
 >>> res = clip_operator_norm(k, (8, 8), bound=1.0, iterations=60)
 >>> bool(res.norms[0] > 1.01)        # one clip-and-crop step misses the bound
 True
->>> bool(res.norms[-1] <= 1.001)     # the iteration reaches it (certified upper bound)
+>>> bool(res.norms[-1] <= 1.0)       # the result meets it (certified upper bound)
 True
 """
 
@@ -34,14 +44,17 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import describe
-from ._blas import single_threaded_blas
-from ._input import float_kernel, validate
+from ..core.resources import require_memory
+from ..core.validate import check_int, check_option, check_real
+from .blas import single_threaded_blas
 from .enclosure import certified_singular_values
 from .errors import InvalidBoundError, NonFiniteError
-from .fft import polyphase_kernel
+from .fft import circular_layer, fft_bytes, polyphase_kernel
+from .scaling import scale_bounds, scale_values, scaled_float_kernel
 
 __all__ = ["ClipResult", "clip_operator_norm"]
+
+MAX_SHRINKS = 60
 
 
 @dataclass
@@ -49,12 +62,14 @@ class ClipResult:
     """Result of :func:`clip_operator_norm`.
 
     Attributes:
-        kernel: the projected kernel, same shape/layout as the input.
-        norms: certified upper bound of the operator norm after each round.
+        kernel: the projected kernel, same shape/layout as the input, zero outside the
+            kernel's support (positions ``< min(k, n)``).
+        norms: certified upper bound of the operator norm after each round; when the final
+            rescale was needed, one more entry (its certified norm). ``norms[-1] <= bound``.
         bound: the requested bound ``c``.
         method: ``"alternating"`` or ``"dykstra"``.
-        converged: ``norms[-1] <= bound * (1 + tol)``.
-        details: initial norm, tolerance, distance moved.
+        converged: the iteration itself reached ``bound * (1 + tol)`` (before any rescale).
+        details: initial norm, tolerance, distances, the rescale factor.
     """
 
     kernel: np.ndarray
@@ -65,19 +80,18 @@ class ClipResult:
     details: dict = field(default_factory=dict)
 
 
-def _clip(w: np.ndarray, bound: float, dim: int) -> np.ndarray:
+def _clip(w: np.ndarray, bound: float) -> np.ndarray:
     with single_threaded_blas():
-        return _clip_inner(w, bound, dim)
+        p = np.fft.fftn(w, axes=(2, 3))
+        p = np.moveaxis(p, (0, 1), (-2, -1))
+        u, s, vh = np.linalg.svd(p, full_matrices=False)
+        p = np.matmul(u * np.minimum(s, bound)[..., None, :], vh)
+        p = np.moveaxis(p, (-2, -1), (0, 1))
+        return np.fft.ifftn(p, axes=(2, 3)).real
 
 
-def _clip_inner(w: np.ndarray, bound: float, dim: int) -> np.ndarray:
-    axes = tuple(range(2, 2 + dim))
-    p = np.fft.fftn(w, axes=axes)
-    p = np.moveaxis(p, (0, 1), (-2, -1))
-    u, s, vh = np.linalg.svd(p, full_matrices=False)
-    p = np.matmul(u * np.minimum(s, bound)[..., None, :], vh)
-    p = np.moveaxis(p, (-2, -1), (0, 1))
-    return np.fft.ifftn(p, axes=axes).real
+def _norm_upper(kernel: np.ndarray, n) -> float:
+    return float(certified_singular_values(kernel, n).operator_norm[1])
 
 
 def clip_operator_norm(
@@ -91,8 +105,12 @@ def clip_operator_norm(
 ) -> ClipResult:
     """Project a stride-1 circular convolution onto ``{||M||_2 <= bound}`` on its support.
 
+    The returned kernel's certified operator norm (``norms[-1]``) is at most ``bound``, always:
+    if the iteration stops above it, a final certified rescale by ``bound / norm`` brings it
+    down (see the module docstring for how far this may move the result).
+
     Args:
-        kernel: ``[c_out, c_in, k]`` or ``[c_out, c_in, kh, kw]`` (PyTorch layout).
+        kernel: ``[c_out, c_in, k]`` or ``[c_out, c_in, kh, kw]`` (PyTorch layout), float.
         input_shape: spatial input size.
         bound: the operator-norm bound ``c > 0``.
         iterations: number of rounds (>= 1); round 1 of ``"alternating"`` is the single
@@ -105,30 +123,31 @@ def clip_operator_norm(
         :class:`ClipResult` with ``.kernel`` and ``.norms`` (certified upper bounds).
 
     Raises:
-        InvalidBoundError: ``bound`` not positive and finite, ``iterations < 1``, unknown method.
+        InvalidTypeError: an argument of the wrong type.
+        InvalidBoundError: ``bound`` or ``tol`` not positive, ``iterations < 1``.
+        NonFiniteError: ``bound`` is NaN or infinite. InvalidOptionError: unknown ``method``.
     """
-    try:
-        c = float(bound)
-    except (TypeError, ValueError):
-        raise InvalidBoundError(f"bound = {describe(bound)} is not a number; expected a positive finite float") from None
-    if not math.isfinite(c):
-        raise NonFiniteError(f"bound = {c!r} is not finite; expected a positive finite float")
-    if c <= 0:
-        raise InvalidBoundError(f"bound = {describe(bound)} is not positive; expected a positive finite float")
-    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 1:
-        raise InvalidBoundError(f"iterations = {describe(iterations)} is not a positive integer; expected an int >= 1")
-    if method not in ("alternating", "dykstra"):
-        raise InvalidBoundError(f"method = {method!r} is not known; expected 'alternating' or 'dykstra'")
-    spec = validate(kernel, input_shape, 1, "circular")
-    kf = float_kernel(kernel)
-    w0 = polyphase_kernel(kf, spec)  # stride 1: (c_out, c_in, *n)
-    mask = np.zeros(spec.n, dtype=bool)
-    mask[tuple(slice(0, min(k, n)) for k, n in zip(spec.ksize, spec.n))] = True
+    if isinstance(bound, (float, np.floating)) and not math.isfinite(bound):
+        raise NonFiniteError(f"bound = {float(bound)!r} is not finite; expected a positive finite float")
+    c = check_real(bound, "bound", 0.0, strict=True, error=InvalidBoundError)
+    check_int(iterations, "iterations", minimum=1, error=InvalidBoundError)
+    check_option(method, "method", ("alternating", "dykstra"))
+    tol = check_real(tol, "tol", 0.0, error=InvalidBoundError)
+    layer = circular_layer(kernel, input_shape, 1)
+    require_memory(3 * fft_bytes(layer), f"clipping a {layer.n_out} x {layer.n_in} operator")
+    shape = np.shape(kernel)
+    scaled = scaled_float_kernel(kernel)
+    e = scaled.exponent
+    c_s = float(np.ldexp(c, -e))
+    kf = scaled.values.reshape(layer.weight_shape)
+    w0 = polyphase_kernel(kf, layer)  # stride 1: (c_out, c_in, h, w), the wrapped kernel
+    support = (slice(None), slice(None)) + tuple(slice(0, min(k, n)) for k, n in zip(layer.kernel, layer.in_shape))
+    mask = np.zeros(layer.in_shape, dtype=bool)
+    mask[support[2:]] = True
 
     def to_kernel(w: np.ndarray) -> np.ndarray:
         out = np.zeros(kf.shape)
-        sl = (slice(None), slice(None)) + tuple(slice(0, min(k, n)) for k, n in zip(spec.ksize, spec.n))
-        out[sl] = w[sl]
+        out[support] = w[support]
         return out
 
     x = w0.copy()
@@ -137,21 +156,48 @@ def clip_operator_norm(
     norms: list[float] = []
     for _ in range(int(iterations)):
         if method == "alternating":
-            x = _clip(x, c, spec.dim) * mask
+            x = _clip(x, c_s) * mask
         else:
-            y = _clip(x + p, c, spec.dim)
+            y = _clip(x + p, c_s)
             p = x + p - y
             xn = (y + q) * mask
             q = y + q - xn
             x = xn
-        norms.append(float(certified_singular_values(to_kernel(x), spec.n).operator_norm[1]))
-    out = to_kernel(x)
-    start = certified_singular_values(kf, spec.n).operator_norm
+        up = np.array([_norm_upper(to_kernel(x), layer.in_shape)])
+        norms.append(float(scale_bounds(up, up, e)[1][0]))
+    out = scale_values(to_kernel(x), e, "clipped kernel")  # (c_out, c_in, kh, kw)
+    converged = bool(norms[-1] <= c * (1 + tol))
+    nu = _norm_upper(out, layer.in_shape)  # certified on the very array returned
+    final, factor, shrinks, nu = _certified_rescale(out, layer.in_shape, c, nu)
+    if shrinks or norms[-1] > c:
+        norms.append(nu)
+    unconstrained = _clip(w0, c_s)
+    start = certified_singular_values(kernel, input_shape).operator_norm
+    final_s = np.ldexp(final, -e)  # distances in scaled units (no overflow), scaled back
     return ClipResult(
-        kernel=out,
+        kernel=final.reshape(shape),
         norms=norms,
         bound=c,
         method=method,
-        converged=bool(norms[-1] <= c * (1 + tol)),
-        details={"initial_norm": start, "tol": tol, "distance": float(np.linalg.norm(out - kf))},
+        converged=converged,
+        details={"initial_norm": start, "tol": tol,
+                 "distance": float(np.ldexp(np.linalg.norm(final_s - kf), e)),
+                 "distance_unconstrained": float(np.ldexp(np.linalg.norm(unconstrained - w0), e)),
+                 "rescale_factor": factor, "rescale_shrinks": shrinks,
+                 "rescale_distance": float(np.ldexp((1 - factor) * np.linalg.norm(np.ldexp(out, -e)), e))},
     )
+
+
+def _certified_rescale(out: np.ndarray, n, c: float, norm: float) -> tuple[np.ndarray, float, int, float]:
+    """``(kernel, factor, shrinks, norm)``: ``out`` scaled by ``factor <= 1`` until its certified
+    operator norm ``norm`` is ``<= c`` (``shrinks`` = number of scalings, 0 if none was needed)."""
+    factor, shrinks, kernel = 1.0, 0, out
+    while norm > c:
+        if shrinks >= MAX_SHRINKS:  # the zero kernel meets every bound
+            return np.zeros_like(out), 0.0, shrinks, 0.0
+        step = np.nextafter(c / norm, 0.0) * (1 - 2.0**-40 * 2**shrinks)
+        factor = float(np.nextafter(factor * step, 0.0))
+        kernel = out * factor
+        shrinks += 1
+        norm = _norm_upper(kernel, n)
+    return kernel, factor, shrinks, norm

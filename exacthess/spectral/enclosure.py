@@ -43,10 +43,16 @@ from typing import Any
 import flint
 import numpy as np
 
-from ._blas import single_threaded_blas
-from ._input import _U, ConvSpec, float_kernel, is_exact_input, validate
+from ..core.errors import NonFiniteError, describe
 
-__all__ = ["SingularValueEnclosure", "certified_singular_values", "certified_block_singular_values"]
+from ..core.resources import require_memory
+from ..models.geometry import ConvLayer
+from .blas import single_threaded_blas
+from .fft import circular_layer, phases
+from .scaling import TINY, UNIT_ROUNDOFF as _U, power_of_two_exponent, scale_bounds, scale_values, scaled_float_kernel
+
+__all__ = ["SingularValueEnclosure", "certified_singular_values", "certified_block_singular_values",
+           "enclosure_bytes"]
 
 _INFL = 2.0**-40  # relative outward inflation of the final float combinations
 
@@ -122,53 +128,60 @@ def _twiddles(nprime: int) -> tuple[np.ndarray, np.ndarray, float]:
     return c, s, err
 
 
-def _polyphase_taps(kf: np.ndarray, spec: ConvSpec) -> tuple[np.ndarray, list[int]]:
-    """Unwrapped polyphase kernel ``(c_out, c_in * S, J_1, .., J_d)`` with ``t = s*j + b``."""
-    J = [-(-k // s) for k, s in zip(spec.ksize, spec.stride)]
-    pad = [(0, 0), (0, 0)] + [(0, j * s - k) for j, s, k in zip(J, spec.stride, spec.ksize)]
+def enclosure_bytes(layer: ConvLayer) -> int:
+    """Estimated peak memory of :func:`certified_singular_values` (half spectrum: the complex
+    blocks, the Gram matrices, eigenvectors, residuals and their temporaries)."""
+    h, w = layer.out_shape
+    n_blocks = h * (w // 2 + 1)
+    r, c = layer.c_out, layer.c_in * phases(layer)
+    k = min(r, c)
+    return 16 * n_blocks * (4 * r * c + 10 * k * k) + 8 * 4 * layer.c_out * layer.n_in
+
+
+def _polyphase_taps(kf: np.ndarray, layer: ConvLayer) -> tuple[np.ndarray, list[int]]:
+    """Unwrapped polyphase kernel ``(c_out, c_in * S, J_h, J_w)`` with ``t = s*j + b``."""
+    kf = kf.reshape(layer.weight_shape)
+    J = [-(-k // s) for k, s in zip(layer.kernel, layer.stride)]
+    pad = [(0, 0), (0, 0)] + [(0, j * s - k) for j, s, k in zip(J, layer.stride, layer.kernel)]
     kp = np.pad(kf, pad)
-    shape = [spec.c_out, spec.c_in]
-    for j, s in zip(J, spec.stride):
-        shape += [j, s]
-    kp = kp.reshape(shape)
-    d = spec.dim
-    order = [0, 1] + [3 + 2 * a for a in range(d)] + [2 + 2 * a for a in range(d)]
-    kp = kp.transpose(order).reshape([spec.c_out, spec.c_in * spec.phases] + J)
+    kp = kp.reshape(layer.c_out, layer.c_in, J[0], layer.stride[0], J[1], layer.stride[1])
+    kp = kp.transpose(0, 1, 3, 5, 2, 4).reshape([layer.c_out, layer.c_in * phases(layer)] + J)
     return np.ascontiguousarray(kp), J
 
 
-def _dft_blocks(kp: np.ndarray, spec: ConvSpec, J: list[int], half: bool):
-    """Float blocks ``P~(u)`` over the (half) spectrum, their multiplicities and ``delta``."""
-    nprime = spec.out_shape
-    d = spec.dim
+def _dft_blocks(kp: np.ndarray, layer: ConvLayer, J: list[int], half: bool):
+    """Float blocks ``P~(u)`` over the (half) spectrum, their multiplicities and ``delta``.
+
+    An axis with ``J_d = 1`` contributes no error: its twiddles are ``cos 0 = 1`` and
+    ``sin 0 = 0``, and products with them are exact."""
+    nprime = layer.out_shape
     eps = 0.0
     tables = []
-    for a in range(d):
+    for a in range(2):
         c, s, e = _twiddles(nprime[a])
-        eps = max(eps, e)
-        nu = nprime[a] // 2 + 1 if (half and a == d - 1) else nprime[a]
+        if J[a] > 1:
+            eps = max(eps, e)
+        nu = nprime[a] // 2 + 1 if (half and a == 1) else nprime[a]
         idx = (np.arange(nu)[:, None] * np.arange(J[a])[None, :]) % nprime[a]
         tables.append((c[idx], s[idx]))
     # last spatial axis first: real kernel times complex table
-    cw, sw = tables[-1]
+    cw, sw = tables[1]
     re = kp @ cw.T
     im = kp @ sw.T
-    if d == 2:
-        ch, sh = tables[0]
-        # move axis -2 (J_h) to be contracted from the left: (.., Jh, Vw)
-        re2 = np.matmul(ch, re) - np.matmul(sh, im)
-        im2 = np.matmul(ch, im) + np.matmul(sh, re)
-        re, im = re2, im2
-    p = re + 1j * im  # (c_out, cS, U_1, .., U_d)
-    p = np.moveaxis(p, (0, 1), (-2, -1)).reshape((-1, spec.c_out, spec.c_in * spec.phases))
+    ch, sh = tables[0]
+    # contract axis -2 (J_h) from the left: (.., Jh, Vw)
+    re2 = np.matmul(ch, re) - np.matmul(sh, im)
+    im2 = np.matmul(ch, im) + np.matmul(sh, re)
+    p = re2 + 1j * im2  # (c_out, cS, U_h, U_w)
+    p = np.moveaxis(p, (0, 1), (-2, -1)).reshape((-1, layer.c_out, layer.c_in * phases(layer)))
     mult = None
     if half:
-        nl = nprime[-1]
+        nl = nprime[1]
         v = np.arange(nl // 2 + 1)
         wv = np.where((v == 0) | (2 * v == nl), 1, 2)
-        lead = math.prod(nprime[:-1])
-        mult = np.tile(wv, lead)
-    delta = 2.0 * (d * eps + sum(2 * _gamma(2 * j + 2) for j in J))
+        mult = np.tile(wv, nprime[0])
+    active = [a for a in range(2) if J[a] > 1]
+    delta = 2.0 * (len(active) * eps + sum(2 * _gamma(2 * J[a] + 2) for a in active))
     return p, mult, delta, eps
 
 
@@ -177,6 +190,9 @@ def certified_block_singular_values(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Rigorous bounds of the singular values of every matrix in a batch.
 
+    The batch is first scaled exactly by a power of two (largest entry in ``[1/2, 1)``), so
+    entries of any magnitude are handled; the bounds are scaled back with outward rounding.
+
     Args:
         blocks: complex or real array ``(B, r, c)`` (the float matrices ``P~``).
         block_error: a bound of ``||P - P~||_F`` for the exact matrices ``P`` (scalar or per
@@ -184,14 +200,33 @@ def certified_block_singular_values(
 
     Returns:
         ``(lower, upper, mid, info)``, each ``(B, min(r, c))`` in descending order per block.
+
+    Raises:
+        NonFiniteError: a block entry or ``block_error`` is NaN or infinite.
+        KernelRangeError: the bounds exceed the float64 range.
     """
-    with single_threaded_blas():
-        return _certified_blocks(np.asarray(blocks), block_error)
-
-
-def _certified_blocks(p: np.ndarray, block_error):
+    p = np.asarray(blocks)
     if p.ndim == 2:
         p = p[None]
+    if not np.all(np.isfinite(p)):
+        raise NonFiniteError("blocks has a NaN or infinite entry; expected finite matrices")
+    be = np.broadcast_to(np.asarray(block_error, dtype=np.float64), (p.shape[0],))
+    if not np.all(np.isfinite(be)) or np.any(be < 0):
+        raise NonFiniteError(f"block_error = {describe(block_error)} is not finite and >= 0; expected a bound")
+    e = power_of_two_exponent(float(np.max(np.abs(p)))) if p.size else 0
+    with np.errstate(under="ignore"):
+        ps = np.ldexp(p.real, -e) + (1j * np.ldexp(p.imag, -e) if np.iscomplexobj(p) else 0.0)
+        lost = bool(np.any(np.ldexp(ps.real, e) != p.real)) or (
+            np.iscomplexobj(p) and bool(np.any(np.ldexp(ps.imag, e) != p.imag)))
+        bes = _up(np.ldexp(be, -e) + (2 * TINY * math.sqrt(p.shape[1] * p.shape[2]) if lost else 0.0))
+    with single_threaded_blas():
+        lower, upper, mid, info = _certified_blocks(ps, bes)
+    lo, hi = scale_bounds(lower, upper, e)
+    info["scale_exponent"] = e
+    return lo, hi, scale_values(mid, e, "midpoints"), info
+
+
+def _certified_blocks(p: np.ndarray, be: np.ndarray):
     b, r, c = p.shape
     if r <= c:
         g = np.matmul(p, np.conj(np.swapaxes(p, 1, 2)))
@@ -229,18 +264,26 @@ def _certified_blocks(p: np.ndarray, block_error):
         + _cgamma(k) * xf2 * (1 + 4 * _gamma(k * k))
         + 2 * _U * math.sqrt(k) * (1 + np.sqrt(xf2))
     )
-    if np.any(eta >= 0.5):
-        raise ArithmeticError("eigenvector basis too far from unitary to certify (eta >= 1/2)")
-    rad = _up(rbound / np.sqrt(_down(1.0 - eta)) + e_gram)  # eigenvalue radius per block
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rad = _up(rbound / np.sqrt(_down(1.0 - eta)) + e_gram)  # eigenvalue radius per block
+    # Kahan's theorem needs eta < 1/2 (and finite numbers): blocks where eigh failed fall back
+    # to the always-valid enclosure 0 <= sigma_i(P~) <= ||P~||_F
+    bad = ~((eta < 0.5) & np.isfinite(rad))
+    rad = np.where(bad, 0.0, rad)
     lam_lo = _down(lam - rad[:, None])
     lam_hi = _up(lam + rad[:, None])
-    s_lo = _down(np.sqrt(np.maximum(lam_lo, 0.0)))
-    s_hi = _up(np.sqrt(np.maximum(lam_hi, 0.0)))
-    be = np.broadcast_to(np.asarray(block_error, dtype=np.float64), (b,))[:, None]
-    lower = np.maximum(_down(s_lo - be), 0.0)
-    upper = _up(s_hi + be)
-    mid = np.sqrt(np.maximum(lam, 0.0))
-    info = {"max_eig_radius": float(np.max(rad)) if b else 0.0, "max_eta": float(np.max(eta)) if b else 0.0}
+    s_lo = _down(np.sqrt(np.maximum(np.nan_to_num(lam_lo, nan=0.0), 0.0)))
+    s_hi = _up(np.sqrt(np.maximum(np.nan_to_num(lam_hi, nan=0.0), 0.0)))
+    if bad.any():
+        frob = _up(np.sqrt(pf2 * (1 + 4 * _gamma(2 * r * c + 2))))
+        s_lo[bad] = 0.0
+        s_hi[bad] = frob[bad][:, None]
+    lower = np.maximum(_down(s_lo - be[:, None]), 0.0)
+    upper = _up(s_hi + be[:, None])
+    mid = np.sqrt(np.maximum(np.nan_to_num(lam, nan=0.0), 0.0))
+    info = {"max_eig_radius": float(np.max(rad)) if b else 0.0,
+            "max_eta": float(np.max(np.where(bad, 0.0, eta))) if b else 0.0,
+            "loose_blocks": int(bad.sum())}
     return lower[:, ::-1], upper[:, ::-1], mid[:, ::-1], info
 
 
@@ -248,33 +291,44 @@ def certified_singular_values(kernel: Any, input_shape: Any, stride: Any = 1) ->
     """Certified enclosures of all singular values of the circular convolution.
 
     See the module docstring for the mathematics. Accepts the same arguments as
-    :func:`~exacthess.spectral.fft.conv_singular_values`.
+    :func:`~exacthess.spectral.fft.conv_singular_values`. The kernel is scaled exactly by a
+    power of two first (:mod:`~exacthess.spectral.scaling`), so every enclosure is finite and
+    contains the true singular values; :class:`~exacthess.spectral.errors.KernelRangeError` is
+    raised only when they exceed the float64 range.
     """
     t0 = time.perf_counter()
-    spec = validate(kernel, input_shape, stride, "circular")
-    kf = float_kernel(kernel)
-    kp, J = _polyphase_taps(kf, spec)
+    layer = circular_layer(kernel, input_shape, stride)
+    require_memory(enclosure_bytes(layer), f"certified enclosures of a {layer.n_out} x {layer.n_in} operator")
+    scaled = scaled_float_kernel(kernel)
+    if not np.any(scaled.values) and not scaled.absolute_error:  # the zero operator, exactly
+        zeros = np.zeros(min(layer.n_out, layer.n_in))
+        return SingularValueEnclosure(zeros, zeros.copy(), zeros.copy(), (0.0, 0.0), "zero kernel (exact)",
+                                      {"seconds": time.perf_counter() - t0})
+    kp, J = _polyphase_taps(scaled.values, layer)
     with single_threaded_blas():
-        p, mult, delta, eps = _dft_blocks(kp, spec, J, half=True)
-    if is_exact_input(kernel):  # ints/rationals: float conversion may round (relative u)
-        delta += 2 * _U
-    aabs = np.abs(kp).reshape(spec.c_out, spec.c_in * spec.phases, -1).sum(axis=2)
+        p, mult, delta, eps = _dft_blocks(kp, layer, J, half=True)
+    # float kernel vs the exact scaled kernel: relative (rounding of exact input) and absolute
+    # (subnormal range) entry errors, carried into P by the sum over taps
+    delta += 2 * scaled.relative_error
+    aabs = np.abs(kp).reshape(layer.c_out, layer.c_in * phases(layer), -1).sum(axis=2)
     e_p = float(_up(delta * np.sqrt(np.sum(aabs * aabs)) * (1 + 4 * _gamma(aabs.size + 2))))
+    if scaled.absolute_error:
+        e_p = float(_up(e_p + 2 * scaled.absolute_error * kp[0, 0].size * math.sqrt(aabs.size)))
     lower, upper, mid, info = certified_block_singular_values(p, e_p)
     if mult is not None:
         lower = np.repeat(lower, mult, axis=0)
         upper = np.repeat(upper, mult, axis=0)
         mid = np.repeat(mid, mult, axis=0)
-    lo = np.sort(lower.ravel())[::-1]
-    hi = np.sort(upper.ravel())[::-1]
-    md = np.sort(mid.ravel())[::-1]
-    info.update({"fft_error": e_p, "twiddle_error": eps, "delta": delta,
+    lo, hi = scale_bounds(np.sort(lower.ravel())[::-1], np.sort(upper.ravel())[::-1], scaled.exponent)
+    md = scale_values(np.sort(mid.ravel())[::-1], scaled.exponent, "midpoints")
+    info.update({"fft_error": e_p, "twiddle_error": eps, "delta": delta, "kernel_scale_exponent": scaled.exponent,
                  "blocks_factorised": int(p.shape[0]), "seconds": time.perf_counter() - t0})
     return SingularValueEnclosure(
         lower=lo,
         upper=hi,
         midpoint=md,
         operator_norm=(float(lo[0]), float(hi[0])),
-        method="float64 DFT with rigorous error bound + Hermitian eigen-residual (Kahan) + Weyl",
+        method="float64 DFT with rigorous error bound + Hermitian eigen-residual (Kahan) + Weyl"
+        + (f" ({info['loose_blocks']} block(s) bounded by the Frobenius norm)" if info["loose_blocks"] else ""),
         details=info,
     )

@@ -1,11 +1,19 @@
-"""Input errors of :mod:`exacthess.spectral` (all :class:`ValueError` subclasses).
+"""Input errors of :mod:`exacthess.spectral`, in the package's one hierarchy.
 
-Every message names the argument, the value received and what was expected.
+Wrong *types* raise :class:`~exacthess.core.errors.InvalidTypeError` (a ``TypeError``); wrong
+*values* raise the ``ValueError`` subclasses below (all under
+:class:`~exacthess.core.errors.InvalidValueError`). The geometry errors (kernel, input shape,
+stride, padding) are defined with the layer geometry in :mod:`exacthess.models.geometry` and
+re-exported here. Every message names the argument, the value received and what was expected.
+
+>>> issubclass(InvalidBoundError, ValueError), issubclass(KernelRangeError, InvalidKernelError)
+(True, True)
 """
 
 from __future__ import annotations
 
-from ..core.errors import ExactHessError, InvalidArchitectureError, InvalidDataError, NonFiniteError
+from ..core.errors import InvalidDataError, InvalidTypeError, InvalidValueError, NonFiniteError, ProblemTooLargeError
+from ..models.geometry import InvalidInputShapeError, InvalidKernelError, InvalidPaddingError, InvalidStrideError
 
 __all__ = [
     "InvalidKernelError",
@@ -14,34 +22,22 @@ __all__ = [
     "InvalidPaddingError",
     "InvalidBoundError",
     "InvalidClaimError",
+    "KernelRangeError",
     "ProblemTooLargeError",
     "NonFiniteError",
+    "InvalidTypeError",
 ]
 
 
-class InvalidKernelError(InvalidDataError):
-    """The kernel has the wrong rank, an empty axis or non-numeric entries."""
-
-
-class InvalidInputShapeError(InvalidArchitectureError):
-    """``input_shape`` does not match the kernel's spatial rank or has a non-positive size."""
-
-
-class InvalidStrideError(InvalidArchitectureError):
-    """A stride is not a positive integer, or does not divide the input size (circular)."""
-
-
-class InvalidPaddingError(InvalidArchitectureError):
-    """``padding`` is neither ``"circular"`` nor a non-negative integer."""
-
-
-class InvalidBoundError(ExactHessError):
-    """A norm bound (or an iteration count) for clipping is not positive and finite."""
+class InvalidBoundError(InvalidValueError):
+    """A norm bound (or an iteration count or tolerance) for clipping is not positive and finite."""
 
 
 class InvalidClaimError(InvalidDataError):
     """A claimed spectrum or polynomial cannot be compared with the operator."""
 
 
-class ProblemTooLargeError(ExactHessError):
-    """The exact check would need a dense operator that is too large for memory."""
+class KernelRangeError(InvalidKernelError):
+    """The singular values of the kernel's operator lie outside the float64 range, so no finite
+    float enclosure exists (the kernel is rescaled exactly by a power of two first; this is
+    raised only when the scaled-back values overflow)."""

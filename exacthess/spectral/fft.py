@@ -1,16 +1,19 @@
-"""Singular values of a circular convolution by the FFT method (Sedghi, Gupta & Long 2019).
+r"""Singular values of a circular convolution by the FFT method (Sedghi, Gupta & Long 2019).
 
 Mathematics. Wrap the kernel to the input size (``W[o, i, t mod n] += K[o, i, t]``: taps are
-*summed* modulo ``n``, never cropped). With stride ``s`` dividing ``n`` split every input channel
-into its ``S = prod(s)`` polyphase components ``X_b[i, q] = X[i, s*q + b]``; the layer becomes a
-stride-1 circular convolution on the ``n' = n / s`` grid with ``c_in * S`` input channels and
-kernel ``W_b[o, i, j] = W[o, i, s*j + b]``. For every frequency ``u`` of that grid, put
-``P(u)[o, (i, b)] = sum_j W_b[o, i, j] * zeta^(u.j)``; then, with ``V``/``V'`` the (scaled
+*summed* modulo ``n``, never cropped); ``W`` is the first row of every output channel's block of
+the operator, read off the layer's tap table. With stride ``s`` dividing ``n`` split every input
+channel into its ``S = prod(s)`` polyphase components ``X_b[i, q] = X[i, s*q + b]``; the layer
+becomes a stride-1 circular convolution on the ``n' = n / s`` grid with ``c_in * S`` input
+channels and kernel ``W_b[o, i, j] = W[o, i, s*j + b]``. For every frequency ``u`` of that grid,
+put ``P(u)[o, (i, b)] = sum_j W_b[o, i, j] * zeta^(u.j)``; then, with ``V``/``V'`` the (scaled
 unitary) Fourier bases, ``M V = V' diag(P(u))`` and
 
     sigma(M) = union over u of sigma(P(u))      (c_out x (c_in * S) blocks, n'^dim of them).
 
-The cost is ``O(N m^2 (m + log N))`` instead of ``O(N^3 m^3)`` for the dense SVD.
+The cost is ``O(N m^2 (m + log N))`` instead of ``O(N^3 m^3)`` for the dense SVD. The kernel is
+scaled exactly by a power of two before the float work (:mod:`exacthess.spectral.scaling`), so
+huge and tiny kernels neither overflow nor underflow.
 
 >>> import numpy as np
 >>> conv_singular_values(np.array([[[1.0, 2.0, 3.0]]]), (2,))   # wrapped kernel [4, 2]
@@ -23,43 +26,75 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import single_threaded_blas
-from ._input import ConvSpec, float_kernel, validate
+from ..core.resources import require_memory
+from ..core.validate import check_bool
+from ..models.geometry import ConvLayer, conv_layer
+from ..models.kernels import float_kernel, kernel_shape
+from ..models.toeplitz import conv_operator
+from .blas import single_threaded_blas
+from .scaling import scale_values, scaled_float_kernel
 
-__all__ = ["conv_singular_values", "polyphase_kernel", "frequency_blocks"]
+__all__ = ["conv_singular_values", "circular_layer", "phases", "polyphase_kernel", "frequency_blocks",
+           "dense_singular_values", "fft_bytes", "dense_svd_bytes"]
 
 
-def polyphase_kernel(values: np.ndarray, spec: ConvSpec, dtype: Any = np.float64) -> np.ndarray:
-    """The wrapped polyphase kernel ``W`` of shape ``(c_out, c_in * S, *n')`` (see module doc).
+def circular_layer(kernel: Any, input_shape: Any, stride: Any = 1) -> ConvLayer:
+    """The (checked) circular :class:`ConvLayer` of *kernel* on *input_shape* (1-D: height 1)."""
+    return conv_layer(kernel_shape(kernel), input_shape, stride, "circular")
 
-    Works for float arrays and for object arrays of exact numbers (``dtype=object``).
+
+def phases(layer: ConvLayer) -> int:
+    """``S = prod(stride)``: the number of polyphase components per input channel."""
+    return layer.stride[0] * layer.stride[1]
+
+
+def polyphase_kernel(values: np.ndarray, layer: ConvLayer, dtype: Any = np.float64) -> np.ndarray:
+    """The wrapped polyphase kernel ``W`` of shape ``(c_out, c_in * S, h', w')`` (see module doc).
+
+    ``values`` holds the kernel (any shape with ``c_out * c_in * kh * kw`` entries, tap order);
+    tap ``tau`` adds into the input coordinate ``layer.sources[tau, 0]`` it reads at output
+    position 0, so taps that wrap onto one coordinate add. Works for float arrays and for object
+    arrays of exact numbers (``dtype=object``).
     """
-    nprime = spec.out_shape
+    taps = np.asarray(values).reshape(layer.c_out, -1)
     if dtype is object:
-        w = np.empty((spec.c_out, spec.c_in) + spec.stride + nprime, dtype=object)
+        w = np.empty((layer.c_out, layer.n_in), dtype=object)
         w.fill(0)
     else:
-        w = np.zeros((spec.c_out, spec.c_in) + spec.stride + nprime, dtype=dtype)
-    for t in np.ndindex(*spec.ksize):
-        tau = [t[d] % spec.n[d] for d in range(spec.dim)]
-        b = tuple(tau[d] % spec.stride[d] for d in range(spec.dim))
-        j = tuple(tau[d] // spec.stride[d] for d in range(spec.dim))
-        w[(slice(None), slice(None)) + b + j] += values[(slice(None), slice(None)) + t]
-    return w.reshape((spec.c_out, spec.c_in * spec.phases) + nprime)
+        w = np.zeros((layer.c_out, layer.n_in), dtype=dtype)
+    np.add.at(w.T, layer.sources[:, 0], taps.T)
+    (h, wd), (sh, sw) = layer.in_shape, layer.stride
+    w = w.reshape(layer.c_out, layer.c_in, h // sh, sh, wd // sw, sw).transpose(0, 1, 3, 5, 2, 4)
+    return w.reshape((layer.c_out, layer.c_in * phases(layer)) + layer.out_shape)
+
+
+def fft_bytes(layer: ConvLayer) -> int:
+    """Estimated peak memory of the float FFT method: the complex blocks and the SVD's copies."""
+    blocks = layer.out_shape[0] * layer.out_shape[1] * layer.c_out * layer.c_in * phases(layer)
+    return 16 * 4 * blocks + 8 * layer.c_out * layer.n_in
+
+
+def dense_svd_bytes(layer: ConvLayer) -> int:
+    """Estimated peak memory of a dense float64 SVD of the operator (matrix, LAPACK's copy, work)."""
+    return 8 * 3 * layer.n_out * layer.n_in + 8 * 8 * min(layer.n_out, layer.n_in) ** 2
 
 
 def frequency_blocks(kernel: Any, input_shape: Any, stride: Any = 1) -> np.ndarray:
     """The per-frequency blocks ``P(u)`` as a complex array ``(prod(n'), c_out, c_in * S)``.
 
     NumPy's FFT uses ``exp(-2 pi i u j / n')``, i.e. the complex conjugate of ``P(u)`` above,
-    which has the same singular values.
+    which has the same singular values. Values are those of the kernel itself (unscaled).
     """
-    spec = validate(kernel, input_shape, stride, "circular")
-    w = polyphase_kernel(float_kernel(kernel), spec)
-    axes = tuple(range(2, 2 + spec.dim))
-    p = np.fft.fftn(w, axes=axes)
+    layer = circular_layer(kernel, input_shape, stride)
+    require_memory(fft_bytes(layer), f"the FFT blocks of a {layer.n_out} x {layer.n_in} operator")
+    return _blocks(float_kernel(kernel), layer)
+
+
+def _blocks(values: np.ndarray, layer: ConvLayer) -> np.ndarray:
+    w = polyphase_kernel(values, layer)
+    p = np.fft.fftn(w, axes=(2, 3))
     p = np.moveaxis(p, (0, 1), (-2, -1))
-    return p.reshape((-1, spec.c_out, spec.c_in * spec.phases))
+    return p.reshape((-1, layer.c_out, layer.c_in * phases(layer)))
 
 
 def conv_singular_values(
@@ -73,12 +108,17 @@ def conv_singular_values(
         input_shape: spatial input size ``(n,)``/``n`` or ``(h, w)``.
         stride: int or per-axis ints, each dividing the input size.
         certified: if True return a
-            :class:`~exacthess.spectral.enclosure.SingularValueEnclosure` with rigorous
-            lower/upper bounds instead of plain floats.
+            :class:`~exacthess.spectral.enclosure.SingularValueEnclosure` with rigorous,
+            finite lower/upper bounds instead of plain floats.
 
     Returns:
         float64 array of the ``min(rows, cols)`` singular values of the operator, descending
         (or the enclosure when ``certified=True``).
+
+    Raises:
+        InvalidTypeError, InvalidKernelError, InvalidInputShapeError, InvalidStrideError,
+        NonFiniteError: bad input. KernelRangeError: the singular values exceed float64.
+        ProblemTooLargeError: the work would not fit in memory.
 
     Example:
         >>> import numpy as np
@@ -86,28 +126,28 @@ def conv_singular_values(
         >>> conv_singular_values(k, (4, 4))[:3]
         array([2., 2., 2.])
     """
-    if certified:
+    if check_bool(certified, "certified"):
         from .enclosure import certified_singular_values
 
         return certified_singular_values(kernel, input_shape, stride)
+    layer = circular_layer(kernel, input_shape, stride)
+    require_memory(fft_bytes(layer), f"the FFT blocks of a {layer.n_out} x {layer.n_in} operator")
+    scaled = scaled_float_kernel(kernel)
     with single_threaded_blas():  # batched tiny SVDs: BLAS threads only contend
-        blocks = frequency_blocks(kernel, input_shape, stride)
+        blocks = _blocks(scaled.values, layer)
         sv = np.linalg.svd(blocks, compute_uv=False).ravel()
-    return np.sort(sv)[::-1]
+    return scale_values(np.sort(sv)[::-1], scaled.exponent)
 
 
 def dense_singular_values(
     kernel: Any, input_shape: Any, stride: Any = 1, padding: Any = "circular"
 ) -> np.ndarray:
-    """Reference: singular values of the explicit operator by dense SVD, ``O(N^3 m^3)``."""
-    from .operator import conv_operator
+    """Reference: singular values of the explicit operator by dense SVD, ``O(N^3 m^3)``.
 
-    m = conv_operator(kernel, input_shape, stride, padding)
-    return np.linalg.svd(m, compute_uv=False)
-
-
-def count_singular_values(spec: ConvSpec) -> int:
-    """``min(rows, cols)`` of the operator."""
-    return min(spec.rows, spec.cols)
-
-
+    Refuses (:class:`~exacthess.core.errors.ProblemTooLargeError`) an SVD that would not fit
+    in memory, before allocating."""
+    layer = conv_layer(kernel_shape(kernel), input_shape, stride, padding)
+    require_memory(dense_svd_bytes(layer), f"a dense SVD of the {layer.n_out} x {layer.n_in} operator")
+    scaled = scaled_float_kernel(kernel)
+    m = conv_operator(scaled.values, input_shape, stride, padding)
+    return scale_values(np.linalg.svd(m, compute_uv=False), scaled.exponent)
