@@ -5,6 +5,7 @@ strides, paddings and several channels), sample counts below and above the input
 parameter seeds, runs :func:`exacthess.verify`, and lets Hypothesis *shrink* any violation
 to a minimal example. Failures are stored in Hypothesis's example database (default
 ``.hypothesis/examples`` in the working directory), so a rerun replays them first.
+Hypothesis is imported when a search runs, not with :mod:`exacthess`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings, strategies as st
-from hypothesis.database import DirectoryBasedExampleDatabase
-
-from ..strategies import cnn_architectures, fcn_architectures, sample_counts
 from ..core.validate import check_int
 from ..statements import get_statement
 from ..statements.verdicts import Verdict
@@ -73,8 +70,11 @@ class _Found(Exception):
     exception :func:`search` treats as a counterexample (Hypothesis shrinks on it)."""
 
 
-def strategy_for(statement) -> st.SearchStrategy:
-    """Architectures to search for a statement: its family, with biases only where it needs them."""
+def strategy_for(statement):
+    """Architectures to search for a statement (a Hypothesis strategy): its family, with biases
+    only where it needs them."""
+    from hypothesis import strategies as st
+    from ..strategies import cnn_architectures, fcn_architectures
     bias = statement.id.startswith("conjecture.bias")
     if "cnn" in statement.family:
         return st.one_of(cnn_architectures(dims=1, max_input=8, bias=bias),
@@ -103,6 +103,9 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
         the statement's own ``VIOLATED`` / ``refuted`` verdict counts as a counterexample:
         any exception raised while verifying (an ``AssertionError`` included) propagates.
     """
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings, strategies as st
+    from hypothesis.database import DirectoryBasedExampleDatabase
+    from ..strategies import sample_counts
     from .verify import verify
     stmt = get_statement(statement_id)
     check_int(max_examples, "max_examples", 1)
