@@ -73,7 +73,13 @@ register(Statement(
               "in_channels": 2, "strides": [1], "paddings": [1], "bias": False},
         n_samples=2, seed=0, ranks={"H_o": 3, "H_f": 4, "H_L": 4}, verdict="VIOLATED",
         note="zero padding makes 2 of the 3 hidden positions identically zero: the hidden layer is a "
-             "bottleneck of width 1 although m_1 d_1 = 3 >= min(d0, K) = 2"),)))
+             "bottleneck of width 1 although m_1 d_1 = 3 >= min(d0, K) = 2"),
+        PinnedCounterexample(
+        spec={"family": "cnn", "input_shape": [1], "channels": [1], "kernel_sizes": [1], "output_dim": 1,
+              "in_channels": 1, "strides": [2], "paddings": [1], "bias": False},
+        n_samples=1, seed=0, ranks={"H_o": 0, "H_f": 0, "H_L": 0}, verdict="VIOLATED",
+        note="the smallest one exacthess search finds (3 parameters): with stride 2 and padding 1 the hidden "
+             "positions read only padding, the network is identically 0"),)))
 
 
 def _live_q(ctx: Context) -> int:
