@@ -2,8 +2,8 @@
 
 >>> import exacthess
 >>> report = exacthess.verify(exacthess.FCN(4, (2,), 3), n_samples=6)
->>> report.ok, report.ranks["H_o"]
-(True, 10)
+>>> report.ok, report.decided, report.ranks["H_o"]
+(True, True, 10)
 """
 
 from .models.architectures import CNN, FCN, Architecture, ConvLayer
@@ -19,7 +19,8 @@ from .core.domains import ABS, GF, QQ, SR
 from .spectral import (ClipResult, ConvSVTheoremResult, SingularValueEnclosure, check_conv_sv_theorem,
                        clip_operator_norm, conv_operator, conv_singular_values, kernel_from_tensorflow)
 from .experiments.search import SearchResult, search
-from .statements import REGISTRY, Statement, get_statement
+from .statements import REGISTRY, Kind, Relation, Statement, get_statement
+from .statements.verdicts import Verdict
 from .experiments.verify import verify
 
 __version__ = "0.1.0"
@@ -34,7 +35,8 @@ __all__ = [
     # Toeplitz expansions
     "toeplitz_operator", "conv_matrix", "parameter_map", "parameter_map_matrix",
     # statements, verification and counterexample search
-    "verify", "Report", "Row", "REGISTRY", "Statement", "get_statement", "search", "SearchResult",
+    "verify", "Report", "Row", "REGISTRY", "Statement", "Kind", "Relation", "Verdict", "get_statement",
+    "search", "SearchResult",
     # convolution spectra (Sedghi, Gupta & Long 2019)
     "conv_operator", "kernel_from_tensorflow", "conv_singular_values", "check_conv_sv_theorem",
     "clip_operator_norm", "SingularValueEnclosure", "ConvSVTheoremResult", "ClipResult",

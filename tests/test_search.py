@@ -37,3 +37,35 @@ def test_unknown_statement_lists_known_ids(capsys):
         search("singh2023.nope")
     assert main(["search", "nope"]) == 2
     assert "expected one of" in capsys.readouterr().err
+
+
+def test_search_does_not_swallow_errors_raised_inside_verify(tmp_path, monkeypatch):
+    """Only the statement's own verdict is a counterexample: an AssertionError (or any other
+    exception) raised while verifying propagates out of search."""
+    import exacthess.experiments.verify as verify_module
+
+    def broken(*args, **kwargs):
+        raise AssertionError("internal check failed inside verify")
+    monkeypatch.setattr(verify_module, "verify", broken)
+    with pytest.raises(AssertionError, match="internal check failed"):
+        search("singh2023.thm1", max_examples=3, seed=0, database=str(tmp_path))
+
+    def crash(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+    monkeypatch.setattr(verify_module, "verify", crash)
+    with pytest.raises(ZeroDivisionError, match="boom"):
+        search("subadditivity", max_examples=3, seed=0, database=str(tmp_path / "b"))
+
+
+def test_load_all_does_not_hide_import_errors(monkeypatch):
+    import builtins
+    import exacthess.statements as statements
+    real_import = builtins.__import__
+
+    def failing(name, globals=None, locals=None, fromlist=(), level=0):
+        if level == 1 and fromlist and "singh2023" in fromlist:
+            raise ImportError("broken statement module")
+        return real_import(name, globals, locals, fromlist, level)
+    monkeypatch.setattr(builtins, "__import__", failing)
+    with pytest.raises(ImportError, match="broken statement module"):
+        statements.load_all()

@@ -1,6 +1,8 @@
 """The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``.
 
-Exit codes: 0 success, 1 a statement is violated (or a counterexample was found), 2 bad input.
+Exit codes (:data:`EXIT_TEXT`): ``verify``: 0 every statement decided and holding, 1 a statement
+violated or refuted, 2 bad input (one line ``error: ...`` on stderr), 3 nothing violated or
+refuted but something undecided. ``search``: 0 no counterexample, 1 one was found, 2 bad input.
 """
 
 from __future__ import annotations
@@ -10,8 +12,27 @@ import json
 import sys
 
 from ..core.errors import ExactHessError
+from . import search as search_cli
+from . import statements as statements_cli
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXIT_TEXT"]
+
+#: the exit codes, as printed by ``exacthess --help``
+EXIT_TEXT = """exit codes:
+  verify      0  every statement decided and holding
+              1  a statement VIOLATED (published or proven) or refuted (conjecture or derived)
+              2  bad input (one line 'error: ...' on stderr)
+              3  nothing violated or refuted, but some statement undecided: the proven bounds
+                 do not decide it (the row says which bound is missing)
+  search      0  no counterexample found, 1 a counterexample found, 2 bad input
+  other       0  done, 2 bad input"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``error: ...`` on stderr, exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message}\n")
 
 
 def _ints(text: str, name: str) -> list:
@@ -35,7 +56,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of parameters, data and primes (default 0)")
     p.add_argument("--bias", action="store_true", help="biases on every layer")
     p.add_argument("--certify", choices=["auto", "always", "never"], default="auto",
-                   help="certify upper bounds: auto (within --budget), always, never")
+                   help="certify upper bounds: auto (within --budget), always, never (then verdicts that "
+                        "need an upper bound are undecided: exit code 3)")
     p.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
                    help="certification budget per rank in auto mode (default 60)")
     p.add_argument("--no-float", action="store_true", help="skip the float64 matrix_rank comparison")
@@ -43,23 +65,27 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="exacthess",
+    parser = _Parser(
+        prog="exacthess", epilog=EXIT_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Exact, certified ranks of neural-network Hessians and exact checks of published statements.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     pv = sub.add_parser("verify", help="verify the rank statements for one architecture",
-                        description="Compute exact Hessian ranks and check every registered statement.")
+                        description="Compute exact Hessian ranks and check every registered statement. Verdicts: "
+                                    "holds, VIOLATED, refuted, undecided, n/a.",
+                        epilog=EXIT_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
     vs = pv.add_subparsers(dest="family", metavar="FAMILY")
     vs.required = True
-    f = vs.add_parser("fcn", help="deep linear fully-connected network",
+    f = vs.add_parser("fcn", help="deep linear fully-connected network", epilog=EXIT_TEXT,
+                      formatter_class=argparse.RawDescriptionHelpFormatter,
                       description="exacthess verify fcn --input-dim 25 --widths 5,10 --output-dim 10 --samples 50")
     f.add_argument("--input-dim", type=int, required=True, help="input dimension d")
     f.add_argument("--widths", type=str, default="", help="hidden widths, comma-separated (empty: no hidden layer)")
     f.add_argument("--output-dim", type=int, required=True, help="output dimension K")
     _add_common(f)
-    c = vs.add_parser("cnn", help="deep linear CNN (convolutions + fully-connected output layer)",
+    c = vs.add_parser("cnn", help="deep linear CNN (convolutions + fully-connected output layer)", epilog=EXIT_TEXT,
+                      formatter_class=argparse.RawDescriptionHelpFormatter,
                       description="exacthess verify cnn --input-shape 16 --channels 4,4 --kernel-sizes 3,3 --output-dim 5")
     c.add_argument("--input-shape", type=str, required=True, help="d0 (1-D) or HxW (2-D)")
     c.add_argument("--channels", type=str, required=True, help="filters per hidden layer, comma-separated")
@@ -78,11 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         spectral_cli = None
 
     ps = sub.add_parser("search", help="search for a counterexample to a statement with Hypothesis",
-                        description="Search architectures for a counterexample to STATEMENT_ID.")
-    ps.add_argument("statement", metavar="STATEMENT_ID", help="a registered id (see `exacthess statements`)")
-    ps.add_argument("--max-examples", type=int, default=50, help="examples to try (default 50)")
-    ps.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
-    ps.add_argument("--json", action="store_true", help="print the result as JSON")
+                        description="Search architectures for a counterexample to STATEMENT_ID: only a VIOLATED "
+                                    "or refuted verdict of that statement counts.")
+    search_cli.configure(ps)
 
     pr = sub.add_parser("reproduce", help="reproduce a published table or figure")
     rs = pr.add_subparsers(dest="target", metavar="TARGET")
@@ -99,7 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
         cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)")
         spectral_cli.configure_reproduce(cs)
 
-    sub.add_parser("statements", help="list the registered statements")
+    pst = sub.add_parser("statements", help="list the registered statements, their status and counterexamples",
+                         description="The registry: ids, kinds, formulas, conditions, sources (docs/references.md), "
+                                     "status ('holds on every case tried' or 'refuted') and, for refuted ones, "
+                                     "the command that reproduces the counterexample.")
+    statements_cli.configure(pst)
     return parser
 
 
@@ -138,8 +166,9 @@ def _cmd_verify(args) -> int:
     if args.json:
         print(report.to_json(indent=2))
     else:
-        report.print()
-    return 0 if report.ok else 1
+        from .render import print_report
+        print_report(report)
+    return report.exit_code
 
 
 def _cmd_reproduce(args) -> int:
@@ -160,9 +189,9 @@ def _cmd_reproduce(args) -> int:
             con = Console() if sys.stdout.isatty() else Console(width=140)
             con.print(t)
             con.print(f"setting: d = 25, widths (5, 10), K = 10, n = 50 seeded integer samples, seed {args.seed}")
-            con.print(f"verified end to end in {secs:.2f} s; statements: "
-                      f"{'all hold' if report.ok else 'VIOLATED: ' + ', '.join(r.statement for r in report.violations)}")
-        return 0 if all(r[3] for r in rows) and report.ok else 1
+            from .render import summary_line
+            con.print(f"verified end to end in {secs:.2f} s; statements: {summary_line(report)}")
+        return 0 if all(r[3] for r in rows) and report.exit_code == 0 else 1
     if args.target == "cnn-trends":
         from ..experiments.trends import run_cnn_trends
         return run_cnn_trends(args)
@@ -171,27 +200,19 @@ def _cmd_reproduce(args) -> int:
 
 
 def _cmd_statements(args) -> int:
-    from rich.console import Console
-    from rich.table import Table
-    from ..statements import REGISTRY, load_all
-    load_all()
-    t = Table(title="registered statements")
-    for col in ("id", "quantity", "kind", "statement", "condition", "families"):
-        t.add_column(col, overflow="fold")
-    for s in REGISTRY.values():
-        t.add_row(s.id, s.quantity, s.kind, f"rank {s.relation} {s.formula}", s.condition, ",".join(s.family))
-    (Console() if sys.stdout.isatty() else Console(width=200)).print(t)
-    return 0
+    return statements_cli.run(args)
 
 
 def _cmd_search(args) -> int:
-    from ..experiments.search import run_search_cli
-    return run_search_cli(args)
+    return search_cli.run(args)
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a one-line usage error (2)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
                    "statements": _cmd_statements, "search": _cmd_search}[args.command]

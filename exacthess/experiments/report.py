@@ -1,10 +1,14 @@
-"""The :class:`Report` returned by :func:`exacthess.verify`."""
+"""The :class:`Report` returned by :func:`exacthess.verify`.
+
+Rendering (rich tables, plain text) lives in :mod:`exacthess.cli.render`.
+"""
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
+
+from ..statements.verdicts import Verdict, exit_code
 
 __all__ = ["Row", "Report"]
 
@@ -13,10 +17,15 @@ __all__ = ["Row", "Report"]
 class Row:
     """One statement checked against one exact rank.
 
-    ``verdict`` is ``"holds"``, ``"VIOLATED"`` (a binding statement is false),
-    ``"refuted"`` (a conjecture is false) or ``"n/a"`` (its condition is not met; the reason
-    is in ``note``). ``float_rank`` is numpy's float64 ``matrix_rank`` of the same matrix
-    (default tolerance) and ``float_disagrees`` flags where it differs from the exact rank.
+    ``verdict`` is a :class:`~exacthess.statements.verdicts.Verdict`: ``"holds"``,
+    ``"VIOLATED"`` (a published or proven statement is false), ``"refuted"`` (a conjecture or
+    derived statement is false), ``"undecided"`` (the proven bounds do not decide it; ``note``
+    says which bound is missing) or ``"n/a"`` (its condition is not met; ``note`` says why).
+    ``float_rank`` is numpy's float64 ``matrix_rank`` of the same matrix (default tolerance)
+    and ``float_disagrees`` flags where it differs from the exact rank. ``generic`` marks a
+    statement about generic parameters; ``failure_bound`` is nonzero only for an undecided
+    generic statement that random points found below its prediction (the probability that
+    the generic rank reaches it anyway).
     """
 
     statement: str
@@ -32,9 +41,14 @@ class Row:
     note: str = ""
     formula: str = ""
     citation: str = ""
+    generic: bool = False
+    failure_bound: float = 0.0
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        for key in ("kind", "relation", "verdict"):
+            out[key] = str(out[key])
+        return out
 
 
 @dataclass
@@ -45,11 +59,12 @@ class Report:
         arch: the architecture.
         ranks: exact (or, when not certified, best proven lower-bound) ranks, keyed
             ``"H_L"``, ``"H_o"``, ``"H_f"`` and ``"H_f[:,l]"`` for l = 1..L+1.
-        rank_info: per key, the :class:`~exacthess.rank.RankResult`.
+        rank_info: per key, the :class:`~exacthess.certify.rank.RankResult`.
         rows: the statement rows (:class:`Row`).
         context: the exact quantities (r, s, q, ...).
         seconds: wall time of the verification.
         command: a shell command that reproduces this report.
+        notes: remarks printed under the table.
     """
 
     arch: object
@@ -61,10 +76,19 @@ class Report:
     command: str = ""
     notes: list = field(default_factory=list)
 
+    def _with(self, *verdicts) -> list:
+        return [r for r in self.rows if r.verdict in verdicts]
+
     @property
     def ok(self) -> bool:
-        """True when no binding statement is violated."""
-        return not any(r.verdict == "VIOLATED" for r in self.rows)
+        """True when no published or proven statement is ``VIOLATED`` (refuted conjectures and
+        derived statements, and undecided rows, do not make it False: see :attr:`decided`)."""
+        return not self.violations
+
+    @property
+    def decided(self) -> bool:
+        """True when no row is ``undecided``: every verdict follows from proven bounds."""
+        return not self.undecided
 
     @property
     def certified(self) -> bool:
@@ -73,13 +97,32 @@ class Report:
 
     @property
     def violations(self) -> list:
-        return [r for r in self.rows if r.verdict == "VIOLATED"]
+        """Rows whose published or proven statement is false."""
+        return self._with(Verdict.VIOLATED)
+
+    @property
+    def refutations(self) -> list:
+        """Rows whose conjecture or derived statement is false."""
+        return self._with(Verdict.REFUTED)
+
+    @property
+    def undecided(self) -> list:
+        """Rows the proven bounds do not decide (the note says which bound is missing)."""
+        return self._with(Verdict.UNDECIDED)
+
+    @property
+    def exit_code(self) -> int:
+        """``exacthess verify``'s exit code: 0 every statement decided and holding, 1 a statement
+        violated or refuted, 3 nothing violated or refuted but something undecided."""
+        return exit_code(r.verdict for r in self.rows)
 
     def to_dict(self) -> dict:
         return {
             "architecture": repr(self.arch),
             "n_params": self.arch.n_params,
             "ok": self.ok,
+            "decided": self.decided,
+            "exit_code": self.exit_code,
             "certified": self.certified,
             "ranks": dict(self.ranks),
             "rank_info": {k: v.to_dict() for k, v in self.rank_info.items()},
@@ -93,42 +136,15 @@ class Report:
     def to_json(self, **kw) -> str:
         return json.dumps(self.to_dict(), **kw)
 
-    def rich_table(self):
-        from rich.table import Table
-        t = Table(title=f"{self.arch!r}  ({self.arch.n_params} parameters)", show_lines=False)
-        for col in ("statement", "quantity", "exact", "predicted", "rel", "verdict", "how the rank is known", "float64"):
-            t.add_column(col, overflow="fold", no_wrap=col in ("statement", "quantity"))
-        style = {"holds": "green", "VIOLATED": "bold red", "refuted": "yellow", "n/a": "dim"}
-        for r in self.rows:
-            fl = "" if r.float_rank is None else (f"{r.float_rank} (differs!)" if r.float_disagrees else str(r.float_rank))
-            t.add_row(r.statement, r.quantity, str(r.exact), "-" if r.predicted is None else str(r.predicted),
-                      r.relation, f"[{style.get(r.verdict, '')}]{r.verdict}[/]" + (f" ({r.note})" if r.note else ""),
-                      r.how, fl)
-        return t
-
     def render(self, width: int = 160) -> str:
-        from rich.console import Console
-        buf = io.StringIO()
-        con = Console(file=buf, width=width, force_terminal=False, color_system=None)
-        self._print(con)
-        return buf.getvalue()
-
-    def _print(self, con) -> None:
-        ctx = self.context
-        con.print(self.rich_table())
-        con.print("exact ranks: " + ", ".join(f"{k} = {v}" for k, v in self.ranks.items()))
-        con.print("context: " + ", ".join(f"{k} = {v}" for k, v in ctx.items()))
-        for n in self.notes:
-            con.print(f"note: {n}")
-        verdict = "OK: no statement violated" if self.ok else f"VIOLATED: {', '.join(r.statement for r in self.violations)}"
-        con.print(f"{verdict}  ({'all ranks certified' if self.certified else 'some ranks only probabilistic'}; {self.seconds:.2f} s)")
-        if self.command:
-            con.print(f"reproduce: {self.command}")
+        """The report as plain text (a table, then ranks, context, notes and the summary)."""
+        from ..cli.render import render_text
+        return render_text(self, width=width)
 
     def print(self) -> None:
-        import sys
-        from rich.console import Console
-        self._print(Console() if sys.stdout.isatty() else Console(width=160))
+        """Print the report (colours on a terminal)."""
+        from ..cli.render import print_report
+        print_report(self)
 
     def __str__(self) -> str:
         return self.render()

@@ -9,7 +9,7 @@ from .verify import verify
 
 __all__ = ["reproduce_notebook", "NOTEBOOK"]
 
-#: The notebook's setting (reference 001_5600b1298ad617b3.txt) and its printed float64 ranks.
+#: The notebook's setting (``[notebook]`` in docs/references.md) and its printed float64 ranks.
 NOTEBOOK = {"input_dim": 25, "widths": (5, 10), "output_dim": 10, "n_samples": 50,
             "printed": {"H_f": 175, "H_o": 150, "H_L": 250}}
 

@@ -5,20 +5,17 @@ strides, paddings and several channels), sample counts below and above the input
 parameter seeds, runs :func:`exacthess.verify`, and lets Hypothesis *shrink* any violation
 to a minimal example. Failures are stored in Hypothesis's example database (default
 ``.hypothesis/examples`` in the working directory), so a rerun replays them first.
+Hypothesis is imported when a search runs, not with :mod:`exacthess`.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings, strategies as st
-from hypothesis.database import DirectoryBasedExampleDatabase
-
-from ..strategies import cnn_architectures, fcn_architectures, sample_counts
+from ..core.validate import check_int
 from ..statements import get_statement
+from ..statements.verdicts import Verdict
 from .commands import verify_command
 
 __all__ = ["search", "SearchResult", "Counterexample", "strategy_for"]
@@ -68,8 +65,16 @@ class SearchResult:
                 "counterexample": None if self.counterexample is None else self.counterexample.to_dict()}
 
 
-def strategy_for(statement) -> st.SearchStrategy:
-    """Architectures to search for a statement: its family, with biases only where it needs them."""
+class _Found(Exception):
+    """Raised inside the Hypothesis test when the statement's own verdict is false: the only
+    exception :func:`search` treats as a counterexample (Hypothesis shrinks on it)."""
+
+
+def strategy_for(statement):
+    """Architectures to search for a statement (a Hypothesis strategy): its family, with biases
+    only where it needs them."""
+    from hypothesis import strategies as st
+    from ..strategies import cnn_architectures, fcn_architectures
     bias = statement.id.startswith("conjecture.bias")
     if "cnn" in statement.family:
         return st.one_of(cnn_architectures(dims=1, max_input=8, bias=bias),
@@ -94,13 +99,17 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
         progress: optional callable ``(n_done, max_examples)``.
 
     Returns:
-        :class:`SearchResult`; a violated statement is a result, never an exception.
+        :class:`SearchResult`; a violated statement is a result, never an exception. Only
+        the statement's own ``VIOLATED`` / ``refuted`` verdict counts as a counterexample:
+        any exception raised while verifying (an ``AssertionError`` included) propagates.
     """
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings, strategies as st
+    from hypothesis.database import DirectoryBasedExampleDatabase
+    from ..strategies import sample_counts
     from .verify import verify
     stmt = get_statement(statement_id)
-    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
-        from ..core.errors import ExactHessError
-        raise ExactHessError(f"max_examples = {max_examples!r} is not valid; expected an int >= 1")
+    check_int(max_examples, "max_examples", 1)
+    check_int(seed, "seed", 0)
     if database is None or isinstance(database, str):
         database = DirectoryBasedExampleDatabase(database or ".hypothesis/examples")
     found: list = []
@@ -112,7 +121,7 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
         return arch, draw(sample_counts(arch)), draw(st.integers(0, 2**16))
 
     @settings(max_examples=max_examples, database=database, deadline=None, verbosity=Verbosity.quiet,
-              suppress_health_check=list(HealthCheck), print_blob=False,
+              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=True,
               phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink))
     @given(cases())
     def check(case):
@@ -124,17 +133,17 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
         rows = _rows_of(report, stmt.id)
         if any(r.verdict != "n/a" for r in rows):
             counter["applicable"] += 1
-        bad = [r for r in rows if r.verdict in ("VIOLATED", "refuted")]
+        bad = [r for r in rows if r.verdict in (Verdict.VIOLATED, Verdict.REFUTED)]
         if bad:
             found.append((arch, n, s, report, bad))
-            raise AssertionError(f"{stmt.id} violated")
+            raise _Found(f"{stmt.id}: {bad[0].verdict} at {report.command}")
 
     check._hypothesis_internal_database_key = b"exacthess-search:" + stmt.id.encode()  # one key per statement
     _seed_hypothesis(seed)  # not @seed: a seeded run would skip the example database
     t0 = time.perf_counter()
     try:
         check()
-    except AssertionError:
+    except _Found:  # only the statement's own verdict; anything raised inside verify propagates
         pass
     secs = time.perf_counter() - t0
     result = SearchResult(stmt.id, counter["n"], secs, n_applicable=counter["applicable"])
@@ -155,40 +164,6 @@ def _seed_hypothesis(seed: int) -> None:
     import random
     try:
         from hypothesis.core import threadlocal
-        threadlocal._hypothesis_global_random = random.Random(seed)
-    except Exception:  # pragma: no cover - private API moved: runs stay valid, just unseeded
-        pass
-
-
-def run_search_cli(args) -> int:
-    """``exacthess search STATEMENT_ID [--max-examples N] [--seed S] [--json]``."""
-    stmt = get_statement(args.statement)
-    if args.json or not sys.stderr.isatty():
-        res = search(stmt.id, max_examples=args.max_examples, seed=args.seed)
-    else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), transient=True) as bar:
-            task = bar.add_task(f"searching {stmt.id}", total=args.max_examples)
-            res = search(stmt.id, max_examples=args.max_examples, seed=args.seed,
-                         progress=lambda done, total: bar.update(task, completed=done))
-    if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
-        return 1 if res.counterexample else 0
-    from rich.console import Console
-    con = Console() if sys.stdout.isatty() else Console(width=160)
-    con.print(f"[bold]{stmt.id}[/] ({stmt.kind}): rank {stmt.quantity} {stmt.relation} {stmt.formula}")
-    con.print(f"condition: {stmt.condition}\nsource: {stmt.citation}")
-    if res.counterexample is None:
-        con.print(f"no counterexample in {res.examples} examples "
-                  f"({res.n_applicable} satisfied the condition; {res.rate:.1f} architectures/s)")
-        return 0
-    ce = res.counterexample
-    con.print(f"[bold red]counterexample[/] (shrunk; {res.examples} examples, {res.seconds:.1f} s):")
-    con.print(f"  architecture: {ce.arch!r}  ({ce.arch.n_params} parameters), n = {ce.n_samples} samples, seed {ce.seed}")
-    for r in ce.rows:
-        con.print(f"  rank {r.quantity} = {r.exact}, predicted {r.relation} {r.predicted}: {r.verdict}   [{r.how}]")
-    for r in ce.related:
-        con.print(f"  also checked: {r.statement} ({r.kind}): {r.exact} {r.relation} {r.predicted}: {r.verdict}")
-    con.print(f"  reproduce: {ce.command}")
-    return 1
+    except ImportError:  # pragma: no cover - private API moved: runs stay valid, just unseeded
+        return
+    threadlocal._hypothesis_global_random = random.Random(seed)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from ..models.architectures import CNN, Architecture
 from .commands import verify_command
 from ..hessian.problem import make_problem
-from ..core.errors import InvalidDataError, describe
+from ..core.errors import InvalidDataError, InvalidOptionError, InvalidTypeError, describe
 from ..hessian.engine import Engine
 from ..hessian.ranks import certified_ranks
 from ..certify.rank import rank
 from .report import Report, Row
-from ..statements import Context, statements_for
+from ..statements import Context, Statement, get_statement, statements_for
+from ..statements.verdicts import GenericBound, judge
+from .generic import GenericSampler
 
 __all__ = ["verify", "float_rank"]
 
@@ -41,17 +44,28 @@ def _float_matrices(problem) -> dict:
     return out
 
 
-def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tuple[Context, dict]:
+def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tuple[Context, dict, list]:
+    """The exact context of the statements, its printable summary, and which of its ranks are
+    not certified (a prediction computed from them decides nothing)."""
     prob = engine.problem
     d = arch.input_dim
-    r = rank(prob.sigma[:d, :d], seed=seed).value
-    s = rank(engine.omega[:, :d], seed=seed).value
+    uncertain = []
+
+    def crank(M, name):
+        res = rank(M, seed=seed)
+        if not res.certified:
+            uncertain.append(name)
+        return res.value
+    r = crank(prob.sigma[:d, :d], "r = rank(Sigma_xx)")
+    s = crank(engine.omega[:, :d], "s = rank(Omega)")
     ctx = Context(arch=arch, family=_family(arch), d=d, K=arch.output_dim, L=arch.depth,
                   widths=arch.hidden_sizes, r=r, s=s, p=arch.n_params, bias=arch.bias, ranks=ranks)
+    ctx.extra["live_widths"] = arch.live_hidden_sizes
+    ctx.extra["r_aug"] = crank(prob.sigma, "rank(Sigma~)") if arch.bias else r
     if isinstance(arch, CNN):
         n1 = arch.layers[0].n_out
-        ctx.extra["rank_T_2_L1"] = rank(engine.backward[1][:, :n1], seed=seed).value
-        ctx.extra["rank_T_L_1"] = rank(engine.between(0, len(arch.layers)), seed=seed).value
+        ctx.extra["rank_T_2_L1"] = crank(engine.backward[1][:, :n1], "rank T(2:L+1)")
+        ctx.extra["rank_T_L_1"] = crank(engine.between(0, len(arch.layers)), "rank T(L:1)")
         ctx.extra["weights_per_layer"] = tuple(l.c_out * l.c_in * l.kernel[0] * l.kernel[1] for l in arch.layers)
         ctx.channels = arch.channels
         ctx.spatial = arch.spatial_sizes
@@ -59,7 +73,59 @@ def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tupl
     summary = {"d": d, "K": ctx.K, "L": ctx.L, "widths": list(ctx.widths), "n": prob.n_samples,
                "r": r, "s": s, "p": ctx.p, "bias": ctx.bias,
                "q": min((r, ctx.K) + tuple(ctx.widths))}
-    return ctx, summary
+    return ctx, summary, uncertain
+
+
+def _chosen(statements, family: str) -> list[Statement]:
+    """The statements to check: all of the family's, or the requested ids (validated)."""
+    every = statements_for(family)
+    if statements is None:
+        return every
+    if isinstance(statements, str) or not hasattr(statements, "__iter__"):
+        raise InvalidTypeError(f"statements = {describe(statements)} is not a list of statement ids; "
+                               "expected e.g. ['singh2021.H_o'] or None (all)")
+    ids = {s.id for s in every}
+    out = []
+    for sid in statements:
+        st = get_statement(sid)  # unknown ids raise UnknownStatementError listing the known ones
+        if st.id not in ids:
+            raise InvalidOptionError(f"statement {st.id!r} is about {'/'.join(st.family)} networks, not {family}; "
+                                     f"expected one of: {', '.join(sorted(ids))}")
+        if st not in out:
+            out.append(st)
+    return out
+
+
+def _prediction(st: Statement, ctx: Context, l, info: dict):
+    """The prediction, or a proven interval when it uses ranks that are not certified.
+
+    Predictions that use ranks (sums of ranks) are increasing in them: evaluating at the lower
+    and at the upper bounds brackets the true prediction."""
+    def at(ranks):
+        c = replace(ctx, ranks=ranks)
+        return st.predict(c, l) if l is not None else st.predict(c)
+    a = at({k: v.lower for k, v in info.items()})
+    b = at({k: v.upper for k, v in info.items()})
+    return a if a == b else (min(a, b), max(a, b))
+
+
+def _generic_upper_bounds(family: str, ctx: Context) -> dict:
+    """Per quantity, the smallest registered bound that also bounds the generic rank."""
+    out: dict = {}
+    for st in statements_for(family):
+        if not st.generic_bound or st.layers is not None or st.applies(ctx) is not None:
+            continue
+        value = st.predict(ctx)
+        if st.quantity not in out or value < out[st.quantity].value:
+            out[st.quantity] = GenericBound(value, st.id)
+    return out
+
+
+def _evidence(sampler: GenericSampler, qty: str, omega_rank, say):
+    def run(target: int):
+        say(f"{qty} at random points modulo primes (generic rank)")
+        return sampler.evidence(qty, target, omega_rank)
+    return run
 
 
 def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, data=None, params=None,
@@ -77,19 +143,24 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         budget_seconds: certification budget per rank in ``"auto"`` mode.
         float_check: also compute numpy's float64 ``matrix_rank`` of each matrix and flag
             disagreements (skipped above 3000 parameters).
-        statements: restrict to these statement ids (default: all that apply to the family).
+        statements: restrict to these statement ids (default: all of the family). Unknown
+            ids raise :class:`~exacthess.core.errors.UnknownStatementError` listing the known ones.
         progress: optional callable receiving short progress messages.
 
     Returns:
-        a :class:`~exacthess.report.Report`; a violated statement is a verdict in it.
+        a :class:`~exacthess.experiments.report.Report`; a false statement is a verdict in it
+        (``VIOLATED`` or ``refuted``), and one the proven bounds do not decide is
+        ``undecided`` (rules: :mod:`exacthess.statements.verdicts`).
     """
     if not isinstance(arch, Architecture):
         raise InvalidDataError(f"arch = {describe(arch)} is not an architecture; expected FCN(...) or CNN(...)")
     t0 = time.perf_counter()
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params)
+    chosen = _chosen(statements, _family(arch))
+    say = progress or (lambda msg: None)
     ranks, info, engine = certified_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
                                           progress=progress)
-    ctx, summary = _context(arch, engine, ranks, seed)
+    ctx, summary, uncertain = _context(arch, engine, ranks, seed)
     floats: dict[str, int] = {}
     do_float = float_check and arch.n_params <= 3000
     fmats = _float_matrices(problem) if do_float else {}
@@ -103,10 +174,8 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
 
     rows = []
     family = _family(arch)
-    chosen = statements_for(family)
-    if statements is not None:
-        wanted = set(statements)
-        chosen = [s for s in chosen if s.id in wanted]
+    sampler = GenericSampler(problem, seed=seed)
+    upper = _generic_upper_bounds(family, ctx)
     for st in chosen:
         why = st.applies(ctx)
         layers = list(st.layers(ctx)) if st.layers else [None]
@@ -116,28 +185,15 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             exact = ranks.get(qty)
             ri = info.get(qty)
             fr = fl(qty)
-            if why is not None:
-                rows.append(Row(sid, qty, st.kind, exact, None, st.relation, "n/a", ri.how if ri else "",
-                                fr, fr is not None and fr != exact, why, st.formula, st.citation))
-                continue
-            pred = st.predict(ctx, l) if l is not None else st.predict(ctx)
-            if ri is not None and not ri.certified and st.relation == "==":
-                # equality needs the exact value; use proven bounds for the verdict when possible
-                holds = ri.lower <= pred <= ri.upper
-                definite = ri.lower == ri.upper or pred < ri.lower or pred > ri.upper
-            else:
-                holds = exact == pred if st.relation == "==" else exact <= pred
-                definite = True
-                if ri is not None and not ri.certified and st.relation == "<=":
-                    holds, definite = ri.upper <= pred, ri.upper <= pred or ri.lower > pred
-            if not definite:
-                verdict, note = "holds", "probable: rank not certified"
-            elif holds:
-                verdict, note = "holds", ""
-            else:
-                verdict, note = ("VIOLATED" if st.binding else "refuted"), ""
-            rows.append(Row(sid, qty, st.kind, exact, pred, st.relation, verdict, ri.how if ri else "",
-                            fr, fr is not None and fr != exact, note, st.formula, st.citation))
+            pred = None if why is not None else _prediction(st, ctx, l, info)
+            omega_rank = ctx.s if st.keep_residual_rank else None
+            evidence = _evidence(sampler, qty, omega_rank, say) if st.generic else None
+            j = judge(st, qty, ri, pred, why_not=why, evidence=evidence, generic_upper=upper.get(qty),
+                      uncertain_inputs=", ".join(uncertain) or None)
+            shown = pred[0] if isinstance(pred, tuple) else pred
+            rows.append(Row(sid, qty, st.kind, exact, shown, st.relation, j.verdict, ri.how if ri else "",
+                            fr, fr is not None and fr != exact, j.note, st.formula, st.citation,
+                            generic=st.generic, failure_bound=j.failure_bound))
     notes = []
     if arch.bias:
         notes.append("the reference documents give no published rank formula with biases: the exact ranks "

@@ -205,7 +205,7 @@ def pieces(e, l: int, with_o: bool):
 
 
 def assemble(ring, layer: ConvLayer, eps, phi) -> np.ndarray:
-    """The spanning matrix ``E`` (``p_l`` rows, documented order): ``eps`` repeated on the
+    r"""The spanning matrix ``E`` (``p_l`` rows, documented order): ``eps`` repeated on the
     parameters of every output channel, ``phi`` on the weights of every input channel (the
     lower part does not reach biases: the constant row of a derivative of
     :math:`\tilde T_{<l}` is zero)."""
@@ -287,7 +287,7 @@ def block_row_space(hints, l: int, with_o: bool):
 
 
 def data_gradient(e, l: int) -> np.ndarray:
-    """``g_l^0``: the gradient of :math:`\\langle\\Omega, T_{L+1}\\cdots T_1\rangle` in layer l's
+    r"""``g_l^0``: the gradient of :math:`\langle\Omega, T_{L+1}\cdots T_1\rangle` in layer l's
     parameters with every bias and the constant input column dropped (zero on biases)."""
     n0 = e.dim(0) - e.aug
     cols = e.forward_all(np.ascontiguousarray(e.ring.eye(e.dim(0))[:, :n0]))[l - 1]  # T~_{<l} on data

@@ -90,6 +90,27 @@ class Architecture:
         """Flattened hidden sizes ``m_l d_l`` (for an FCN the widths)."""
         return tuple(layer.n_out for layer in self.layers[:-1])
 
+    @property
+    def live_hidden_sizes(self) -> tuple[int, ...]:
+        """Per hidden layer, the number of coordinates that are not identically zero.
+
+        Zero padding can create output positions whose every tap reads padding (a 1x1 kernel
+        with padding 1, say): those coordinates are 0 for every input and every parameter.
+        A coordinate is *live* when some tap reads a live coordinate of the layer below (the
+        input is live; a bias makes every coordinate live). For an FCN these are the widths.
+
+        >>> CNN((1,), (1,), 1, 2, in_channels=2, paddings=1).live_hidden_sizes
+        (1,)
+        """
+        live = np.ones(self.layers[0].n_in, dtype=bool)
+        out = []
+        for layer in self.layers[:-1]:
+            ext = np.concatenate([live, [True, False]])  # index n_in: bias tap; n_in + 1: padding
+            pos = ext[layer.sources].any(axis=0)
+            live = np.tile(pos, layer.c_out)
+            out.append(int(live.sum()))
+        return tuple(out)
+
     def param_shapes(self) -> list[tuple[int, ...]]:
         """Shapes of the ``params`` list: for each layer its weight, then its bias if any."""
         shapes = []

@@ -1,14 +1,13 @@
-"""Statements about Hessian ranks, one module per source (``singh2021``, ``singh2023``)."""
+"""Statements about Hessian ranks, one module per source (``singh2021``, ``singh2023``; bounds
+exacthess proves itself in ``derived``), and the verdict rules (:mod:`.verdicts`)."""
 
-from .registry import REGISTRY, Context, Statement, get_statement, register, statements_for
+from .registry import (REGISTRY, Context, Kind, PinnedCounterexample, Relation, Statement, get_statement,
+                       known_ids, register, statements_for)
 
-__all__ = ["REGISTRY", "Context", "Statement", "get_statement", "register", "statements_for", "load_all"]
+__all__ = ["REGISTRY", "Context", "Kind", "Relation", "Statement", "PinnedCounterexample", "get_statement",
+           "known_ids", "register", "statements_for", "load_all"]
 
 
 def load_all() -> None:
-    """Import every statement module (registration happens at import)."""
-    from . import singh2021  # noqa: F401
-    try:
-        from . import singh2023  # noqa: F401
-    except ImportError:  # pragma: no cover - added by a later issue
-        pass
+    """Import every statement module (registration happens at import; errors propagate)."""
+    from . import singh2021, singh2023, derived  # noqa: F401  (published statements first)

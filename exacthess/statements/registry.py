@@ -1,25 +1,63 @@
 """The registry of statements exacthess checks.
 
-A :class:`Statement` is data: an id, the quantity it speaks about, its kind, its condition,
-its citation and a function that computes the predicted value from the exact context of one
-network (:class:`Context`). A statement found false is a result to report, never an exception.
+A :class:`Statement` is data: an id, the quantity it speaks about, its :class:`Kind`, its
+:class:`Relation`, its condition, its citation (an entry of ``docs/references.md``), a function
+that computes the predicted value from the exact context of one network (:class:`Context`), and
+the counterexamples found so far (:class:`PinnedCounterexample`). A statement found false is a
+result to report, never an exception; the verdict rules are in :mod:`exacthess.statements.verdicts`.
 
-Kinds:
-    ``exact (generic)``: claimed equality for generic parameters (a published theorem);
-    ``proven upper bound``; ``claimed equality`` (equality stated with a condition in the
-    source but not proven there); ``derived`` (exacthess's own reading of a source);
-    ``conjecture`` (empirical fits, not from a paper: reported, but a refutation does not make
-    a report fail).
+>>> Kind.CONJECTURE.value, str(Relation.LE), Kind.EXACT_GENERIC.binding
+('conjecture', '<=', True)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Callable
 
-from ..core.errors import UnknownStatementError
+from ..core.errors import InvalidTypeError, UnknownStatementError, describe
 
-__all__ = ["Statement", "Context", "REGISTRY", "register", "get_statement", "statements_for"]
+__all__ = ["Kind", "Relation", "Statement", "Context", "PinnedCounterexample", "REGISTRY", "register",
+           "get_statement", "statements_for", "known_ids"]
+
+
+class Kind(str, Enum):
+    """What kind of claim a statement is; decides whether a false one is ``VIOLATED`` or ``refuted``.
+
+    * ``exact (generic)``: a published equality for generic parameters (a theorem);
+    * ``proven upper bound``: a published, proven bound;
+    * ``claimed equality``: an equality stated with a condition in the source but not proven there;
+    * ``derived``: exacthess's own reading of a source, labelled as such;
+    * ``conjecture``: an empirical fit, not from a paper.
+
+    The first three are *binding*: when false the verdict is ``VIOLATED`` (a published or proven
+    statement is false); the last two are ``refuted``.
+    """
+
+    EXACT_GENERIC = "exact (generic)"
+    PROVEN_BOUND = "proven upper bound"
+    CLAIMED_EQUALITY = "claimed equality"
+    DERIVED = "derived"
+    CONJECTURE = "conjecture"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def binding(self) -> bool:
+        """Published or proven: a false instance is ``VIOLATED`` (else ``refuted``)."""
+        return self in (Kind.EXACT_GENERIC, Kind.PROVEN_BOUND, Kind.CLAIMED_EQUALITY)
+
+
+class Relation(str, Enum):
+    """How the rank compares with the prediction: ``==`` or ``<=``."""
+
+    EQ = "=="
+    LE = "<="
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
@@ -33,9 +71,13 @@ class Context:
         channels, kernels, spatial: CNN filters m_l, kernel sizes k_l (taps) and spatial sizes d_l.
         r: rank of Sigma_xx = sum_i x_i x_i^T (no bias column).
         s: rank of Omega = sum_i delta_i x_i^T (no bias column).
-        p: number of parameters. ranks: exact ranks computed so far (ints).
+        p: number of parameters. ranks: exact ranks computed so far (ints; a statement whose
+            prediction uses them is evaluated at their lower and at their upper bounds).
         bias: whether the network has biases.
-        rank_products: ranks of T^{(2:L+1)} and T^{(L:1)} (CNN theorem 1), when computed.
+        extra: further exact quantities: ``rank_T_2_L1`` and ``rank_T_L_1`` (ranks of
+            T^{(2:L+1)} and T^{(L:1)}), ``weights_per_layer``, ``live_widths`` (per hidden layer,
+            the number of coordinates that are not identically zero: zero padding creates
+            positions no input reaches).
     """
 
     arch: object
@@ -56,6 +98,39 @@ class Context:
 
 
 @dataclass(frozen=True)
+class PinnedCounterexample:
+    """A minimal counterexample kept in the registry, with the exact ranks it produces.
+
+    Attributes:
+        spec: the architecture as ``arch.to_spec()``.
+        n_samples, seed: the seeded point (parameters, data and targets drawn by
+            :func:`exacthess.hessian.problem.make_problem` from ``seed``).
+        ranks: the certified exact ranks at that point (``{"H_o": 3, ...}``).
+        verdict: the verdict the statement gets there (``"VIOLATED"`` or ``"refuted"``).
+        note: one line on why it fails.
+    """
+
+    spec: dict
+    n_samples: int
+    seed: int
+    ranks: dict
+    verdict: str
+    note: str = ""
+    point: str = "seeded"
+
+    @property
+    def command(self) -> str:
+        """The ``exacthess verify ...`` command line that reproduces it."""
+        from ..experiments.commands import verify_command  # plain string formatting, no cycle at import
+        return verify_command(self.spec, samples=self.n_samples, seed=self.seed)
+
+    def to_dict(self) -> dict:
+        return {"architecture": dict(self.spec), "n_samples": self.n_samples, "seed": self.seed,
+                "point": self.point, "ranks": dict(self.ranks), "verdict": self.verdict, "note": self.note,
+                "command": self.command}
+
+
+@dataclass(frozen=True)
 class Statement:
     """One checkable statement about a Hessian rank.
 
@@ -63,20 +138,32 @@ class Statement:
         id: e.g. ``"singh2021.H_o"``.
         quantity: the key of ``Report.ranks`` it is about (``"H_o"``, ``"H_f[:,2]"`` ...);
             ``{l}`` in it is expanded per layer by ``layers``.
-        kind: see the module docstring.
-        relation: ``"=="`` or ``"<="``.
+        kind: a :class:`Kind`.
+        relation: a :class:`Relation`.
         formula: the formula as text.
         condition: when the statement is claimed to hold.
-        citation: source (paper and reference file).
+        citation: the source, as a key of ``docs/references.md`` and where in it.
         predict: ``Context -> int`` (or ``Context, l -> int`` when ``layers`` is set).
         applies: ``Context -> str | None``: None when the condition holds, else why not.
+        family: the network families it speaks about.
         layers: ``Context -> iterable of l`` for per-block-column statements.
+        generic: an equality about *generic* parameters and targets whose prediction depends
+            only on the architecture and the data: a rank below it at one point refutes
+            nothing, and is judged at random points modulo primes
+            (:mod:`exacthess.statements.verdicts`).
+        keep_residual_rank: with ``generic``: the claim is about generic points of the set
+            ``rank Omega = s`` (the value of ``s`` at the user's point), which the random points
+            then sample.
+        generic_bound: an upper bound proven at every point whose prediction depends only on
+            the architecture and the data: it bounds the generic rank too, and can prove a
+            generic equality false.
+        counterexamples: pinned :class:`PinnedCounterexample` s; non-empty means refuted.
     """
 
     id: str
     quantity: str
-    kind: str
-    relation: str
+    kind: Kind
+    relation: Relation
     formula: str
     condition: str
     citation: str
@@ -84,11 +171,24 @@ class Statement:
     applies: Callable = lambda ctx: None
     family: tuple = ("fcn",)
     layers: Callable | None = None
+    generic: bool = False
+    keep_residual_rank: bool = False
+    generic_bound: bool = False
+    counterexamples: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", Kind(self.kind))
+        object.__setattr__(self, "relation", Relation(self.relation))
 
     @property
     def binding(self) -> bool:
-        """Whether a violation makes a report fail (conjectures do not)."""
-        return self.kind != "conjecture"
+        """Whether a false instance is ``VIOLATED`` (published or proven) rather than ``refuted``."""
+        return self.kind.binding
+
+    @property
+    def status(self) -> str:
+        """``"refuted"`` when a counterexample is pinned, else ``"holds on every case tried"``."""
+        return "refuted" if self.counterexamples else "holds on every case tried"
 
 
 REGISTRY: dict[str, Statement] = {}
@@ -96,15 +196,25 @@ REGISTRY: dict[str, Statement] = {}
 
 def register(stmt: Statement) -> Statement:
     if stmt.id in REGISTRY:
-        raise ValueError(f"statement id {stmt.id!r} registered twice")
+        raise ValueError(f"statement id {stmt.id!r} registered twice")  # a programming error, at import
     REGISTRY[stmt.id] = stmt
     return stmt
+
+
+def known_ids() -> list[str]:
+    """Every registered statement id, sorted."""
+    from . import load_all
+    load_all()
+    return sorted(REGISTRY)
 
 
 def get_statement(statement_id: str) -> Statement:
     """Look up a statement; unknown ids raise :class:`UnknownStatementError` listing the known ones."""
     from . import load_all
     load_all()
+    if not isinstance(statement_id, str):
+        raise InvalidTypeError(f"statement id {describe(statement_id)} has type {type(statement_id).__name__}; "
+                               "expected a str such as 'singh2021.H_o'")
     try:
         return REGISTRY[statement_id]
     except KeyError:

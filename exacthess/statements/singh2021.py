@@ -1,20 +1,21 @@
 """Rank statements for deep linear fully-connected networks.
 
 Singh, Bachmann & Hofmann, "Analytic insights into structure and rank of neural network
-Hessian maps", NeurIPS 2021; as encoded in ``shared/reference/FORMULAS.md`` section 1 (the
-notebook ``001_5600b1298ad617b3.txt`` and the slide "Related work" of ``000_...txt``).
+Hessian maps", NeurIPS 2021 (``[singh2021]`` in ``docs/references.md``), as printed in the
+authors' rank notebook (``[notebook]``); ``docs/statements.md`` lists every formula.
 
 Notation: ``q = min(r, K, m_1, ..., m_L)``, ``s = min(r, K)`` (generic targets, as in the
-notebook and the authors' code). Conjectures (empirical fits recorded in FORMULAS.md, not from
-the paper) are registered with kind ``conjecture``.
+notebook and the authors' code). Conjectures (empirical fits made while preparing exacthess,
+``[exacthess-obs]``, not from the paper) are registered with kind ``conjecture``.
 """
 
 from __future__ import annotations
 
-from .registry import Context, Statement, register
+from .registry import Context, Kind, PinnedCounterexample, Relation, Statement, register
 
-CITE = "Singh, Bachmann & Hofmann, NeurIPS 2021 (FORMULAS.md s.1; reference 001_5600b1298ad617b3.txt)"
-CITE_OBS = "FORMULAS.md s.1, observation made while preparing exacthess (float64; not from the paper)"
+REFS = "see docs/references.md"
+CITE = f"[singh2021] Singh, Bachmann & Hofmann, NeurIPS 2021, as printed in [notebook] ({REFS})"
+CITE_OBS = f"[exacthess-obs] float64 observation made while preparing exacthess, not from a paper ({REFS})"
 
 
 def q_of(ctx: Context) -> int:
@@ -34,6 +35,14 @@ def _no_bias_deep(ctx: Context):
         return _no_bias(ctx)
     if ctx.L < 1:
         return "no hidden layer (L = 0): F is linear in each sample and H_f = 0; the formula is for L >= 1"
+    return None
+
+
+def _residual(ctx: Context):
+    if ctx.bias or ctx.L < 1:
+        return _no_bias_deep(ctx)
+    if ctx.s >= min(ctx.r, ctx.K):
+        return f"rank(Omega) = {ctx.s} = min(r, K): generic residual, the published formulas apply"
     return None
 
 
@@ -61,30 +70,30 @@ def _pred_H_L(ctx):
 
 
 register(Statement(
-    id="singh2021.H_o", quantity="H_o", kind="exact (generic)", relation="==",
+    id="singh2021.H_o", quantity="H_o", kind=Kind.EXACT_GENERIC, relation=Relation.EQ, generic=True,
     formula="q (r + K - q)", condition="no biases; generic parameters",
     citation=CITE, predict=_pred_H_o, applies=_no_bias))
 
 register(Statement(
-    id="singh2021.H_f", quantity="H_f", kind="exact (generic)", relation="==",
+    id="singh2021.H_f", quantity="H_f", kind=Kind.EXACT_GENERIC, relation=Relation.EQ, generic=True,
     formula="2q sum(m_l) + 2qs - (L+1) q^2, s = min(r, K)",
     condition="no biases; L >= 1; generic parameters and targets (rank Omega = min(r, K))",
     citation=CITE, predict=_pred_H_f, applies=_no_bias_generic_targets))
 
 register(Statement(
-    id="singh2021.H_f.bound", quantity="H_f", kind="proven upper bound", relation="<=",
+    id="singh2021.H_f.bound", quantity="H_f", kind=Kind.PROVEN_BOUND, relation=Relation.LE,
     formula="2q sum(m_l) + 2qs - (L+1) q^2, s = min(r, K)",
     condition="no biases (the notebook states it as a bound)",
-    citation=CITE, predict=_pred_H_f, applies=_no_bias))
+    citation=CITE, predict=_pred_H_f, applies=_no_bias, generic_bound=True))
 
 register(Statement(
-    id="singh2021.H_L", quantity="H_L", kind="exact (generic)", relation="==",
+    id="singh2021.H_L", quantity="H_L", kind=Kind.EXACT_GENERIC, relation=Relation.EQ, generic=True,
     formula="2q sum(m_l) - (L+1) q^2 + q (r + K)",
     condition="no biases; generic parameters and targets (rank Omega = min(r, K))",
     citation=CITE, predict=_pred_H_L, applies=_no_bias_generic_targets))
 
 
-# ---- conjectures recorded in FORMULAS.md (observations, not from the paper) -------------
+# ---- conjectures: float64 observations made while preparing exacthess, not from the paper --
 def _qs(ctx):
     return min((ctx.s,) + tuple(ctx.widths))
 
@@ -100,16 +109,18 @@ def _pred_res_H_L(ctx):
 
 
 register(Statement(
-    id="conjecture.residual.H_f", quantity="H_f", kind="conjecture", relation="==",
+    id="conjecture.residual.H_f", quantity="H_f", kind=Kind.CONJECTURE, relation=Relation.EQ,
+    generic=True, keep_residual_rank=True,
     formula="2 q_s sum(m_l) + 2 q_s s - (L+1) q_s^2, s = rank(Omega), q_s = min(s, m_1..m_L)",
-    condition="no biases; L >= 1; generic parameters", citation=CITE_OBS,
-    predict=_pred_res_H_f, applies=_no_bias_deep))
+    condition="no biases; L >= 1; s = rank(Omega) < min(r, K); generic parameters with that s",
+    citation=CITE_OBS, predict=_pred_res_H_f, applies=_residual))
 
 register(Statement(
-    id="conjecture.residual.H_L", quantity="H_L", kind="conjecture", relation="==",
+    id="conjecture.residual.H_L", quantity="H_L", kind=Kind.CONJECTURE, relation=Relation.EQ,
+    generic=True, keep_residual_rank=True,
     formula="q (r + K - q) + 2 q_s sum(m_l) - L q_s^2",
-    condition="no biases; generic parameters", citation=CITE_OBS,
-    predict=_pred_res_H_L, applies=_no_bias))
+    condition="no biases; L >= 1; s = rank(Omega) < min(r, K); generic parameters with that s",
+    citation=CITE_OBS, predict=_pred_res_H_L, applies=_residual))
 
 
 def _fcn_layers(ctx):
@@ -123,10 +134,14 @@ def _pred_block_column(ctx, l):
 
 
 register(Statement(
-    id="conjecture.block_column", quantity="H_f[:,{l}]", kind="conjecture", relation="==",
+    id="conjecture.block_column", quantity="H_f[:,{l}]", kind=Kind.CONJECTURE, relation=Relation.EQ, generic=True,
     formula="q (m'_{l-1} + m'_l) - q^2, m'_0 = m'_{L+1} = s",
     condition="no biases; L >= 1; generic parameters and targets", citation=CITE_OBS,
     predict=_pred_block_column, applies=_no_bias_generic_targets, layers=_fcn_layers))
+
+
+def _fcn_spec(d, widths, K, bias=True) -> dict:
+    return {"family": "fcn", "input_dim": d, "widths": list(widths), "output_dim": K, "bias": bias}
 
 
 def _bias_only(ctx):
@@ -154,23 +169,34 @@ def _pred_bias_H_L(ctx):
 
 
 register(Statement(
-    id="conjecture.bias.H_o", quantity="H_o", kind="conjecture", relation="==",
+    id="conjecture.bias.H_o", quantity="H_o", kind=Kind.CONJECTURE, relation=Relation.EQ, generic=True,
     formula="q (r + K - q) + K", condition="biases on every layer; generic parameters",
-    citation=CITE_OBS + "; empirical fit", predict=_pred_bias_H_o, applies=_bias_only))
+    citation=CITE_OBS + "; empirical fit", predict=_pred_bias_H_o, applies=_bias_only,
+    counterexamples=(PinnedCounterexample(
+        spec=_fcn_spec(1, (), 1), n_samples=1, seed=0, ranks={"H_o": 1, "H_f": 0, "H_L": 1}, verdict="refuted",
+        note="one sample: the outputs lie in a space of dimension rank(Sigma~) = 1, and image.H_o proves the "
+             "generic rank <= 1 < q (r + K - q) + K = 2"),)))
 
 register(Statement(
-    id="conjecture.bias.H_f", quantity="H_f", kind="conjecture", relation="==",
+    id="conjecture.bias.H_f", quantity="H_f", kind=Kind.CONJECTURE, relation=Relation.EQ, generic=True,
     formula="2 m_1 min(r + 1, K)", condition="biases; one hidden layer; generic parameters",
-    citation=CITE_OBS + "; empirical fit", predict=_pred_bias_H_f, applies=_bias_one_hidden))
+    citation=CITE_OBS + "; empirical fit", predict=_pred_bias_H_f, applies=_bias_one_hidden,
+    counterexamples=(PinnedCounterexample(
+        spec=_fcn_spec(1, (1,), 2), n_samples=1, seed=0, ranks={"H_o": 2, "H_f": 2, "H_L": 4}, verdict="refuted",
+        note="rank H_f = 2 m_1 rank(Omega~) <= 2 m_1 min(rank Sigma~, K) (onehidden.H_f): with one sample "
+             "rank Sigma~ = 1, not r + 1 = 2"),)))
 
 register(Statement(
-    id="conjecture.bias.H_L", quantity="H_L", kind="conjecture", relation="==",
+    id="conjecture.bias.H_L", quantity="H_L", kind=Kind.CONJECTURE, relation=Relation.EQ,
     formula="rank H_o + rank H_f - q (2 s~ - q - 1), s~ = min(r + 1, K)",
-    condition="biases on every layer; generic parameters",
-    citation=CITE_OBS + "; empirical fit", predict=_pred_bias_H_L, applies=_bias_only))
+    condition="biases on every layer; generic parameters (judged at the point: the prediction uses its ranks)",
+    citation=CITE_OBS + "; empirical fit", predict=_pred_bias_H_L, applies=_bias_only,
+    counterexamples=(PinnedCounterexample(
+        spec=_fcn_spec(1, (), 2), n_samples=1, seed=0, ranks={"H_o": 2, "H_f": 0, "H_L": 2}, verdict="refuted",
+        note="no hidden layer and one sample: the formula predicts 2 + 0 - 1 (2 * 2 - 1 - 1) = 0"),)))
 
 register(Statement(
-    id="subadditivity", quantity="H_L", kind="proven upper bound", relation="<=",
+    id="subadditivity", quantity="H_L", kind=Kind.PROVEN_BOUND, relation=Relation.LE,
     formula="rank H_o + rank H_f", condition="always (H_L = H_o + H_f)",
-    citation="linear algebra; stated in Singh, Hofmann & Schoelkopf, ICML 2023 (000_...txt)",
+    citation=f"linear algebra (rank of a sum), as used in [singh2023] ({REFS})",
     predict=lambda ctx: ctx.ranks["H_o"] + ctx.ranks["H_f"], family=("fcn", "cnn")))

@@ -1,7 +1,9 @@
 """Rank statements for deep linear CNNs.
 
 Singh, Hofmann & Schoelkopf, "The Hessian perspective into the nature of convolutional neural
-networks", ICML 2023 (slides ``shared/reference/000_4ff8ab0d0e0e2d91.txt``; FORMULAS.md s.2).
+networks", ICML 2023 (``[singh2023]`` in ``docs/references.md``, read from the authors' ICML
+slides); ``docs/statements.md`` lists every formula and the proof of the derived bound
+``singh2023.thm1.data``.
 
 Notation: ``d_0`` input size (times input channels), hidden flattened sizes ``m_l d_l``,
 ``K`` outputs, ``p`` parameters, ``s = rank(Omega)``,
@@ -12,9 +14,10 @@ Notation: ``d_0`` input size (times input channels), hidden flattened sizes ``m_
 
 from __future__ import annotations
 
-from .registry import Context, Statement, register
+from .registry import Context, Kind, PinnedCounterexample, Relation, Statement, register
 
-CITE = "Singh, Hofmann & Schoelkopf, ICML 2023 (FORMULAS.md s.2; reference 000_4ff8ab0d0e0e2d91.txt)"
+REFS = "see docs/references.md"
+CITE = "[singh2023] Singh, Hofmann & Schoelkopf, ICML 2023"
 FAM = ("cnn",)
 
 
@@ -36,16 +39,17 @@ def _thm1_bound(ctx: Context, d0: int) -> int:
 
 
 register(Statement(
-    id="singh2023.thm1", quantity="H_o", kind="proven upper bound", relation="<=",
+    id="singh2023.thm1", quantity="H_o", kind=Kind.PROVEN_BOUND, relation=Relation.LE,
     formula="min(p, d0 rank T(2:L+1) + K rank T(L:1) - rank T(2:L+1) rank T(L:1))",
-    condition="no biases", citation=CITE + ", Theorem 1",
+    condition="no biases", citation=f"{CITE}, Theorem 1 ({REFS})",
     predict=lambda ctx: _thm1_bound(ctx, ctx.d), applies=_no_bias, family=FAM))
 
 register(Statement(
-    id="singh2023.thm1.qo", quantity="H_o", kind="proven upper bound", relation="<=",
+    id="singh2023.thm1.qo", quantity="H_o", kind=Kind.PROVEN_BOUND, relation=Relation.LE,
     formula="min(p, q_o (d0 + K - q_o)), q_o = min(d0, m_l d_l, K)",
-    condition="no biases (Theorem 1, second form)", citation=CITE + ", Theorem 1",
-    predict=lambda ctx: min(ctx.p, _qo(ctx) * (ctx.d + ctx.K - _qo(ctx))), applies=_no_bias, family=FAM))
+    condition="no biases (Theorem 1, second form)", citation=f"{CITE}, Theorem 1 ({REFS})",
+    predict=lambda ctx: min(ctx.p, _qo(ctx) * (ctx.d + ctx.K - _qo(ctx))), applies=_no_bias, family=FAM,
+    generic_bound=True))
 
 
 def _no_bottleneck(ctx: Context):
@@ -59,23 +63,37 @@ def _no_bottleneck(ctx: Context):
 
 
 register(Statement(
-    id="singh2023.thm1.equality", quantity="H_o", kind="claimed equality", relation="==",
+    id="singh2023.thm1.equality", quantity="H_o", kind=Kind.CLAIMED_EQUALITY, relation=Relation.EQ, generic=True,
     formula="min(p, q_o (d0 + K - q_o))",
-    condition="no bottleneck within (every m_l d_l >= min(d0, K)); r = d0; no biases",
-    citation=CITE + ", Theorem 1 ('if there is no bottleneck within')",
-    predict=lambda ctx: min(ctx.p, _qo(ctx) * (ctx.d + ctx.K - _qo(ctx))), applies=_no_bottleneck, family=FAM))
+    condition="no bottleneck within (every m_l d_l >= min(d0, K)); r = d0; no biases; generic parameters",
+    citation=f"{CITE}, Theorem 1, 'if there is no bottleneck within' ({REFS})",
+    predict=lambda ctx: min(ctx.p, _qo(ctx) * (ctx.d + ctx.K - _qo(ctx))), applies=_no_bottleneck, family=FAM,
+    counterexamples=(PinnedCounterexample(
+        spec={"family": "cnn", "input_shape": [1], "channels": [1], "kernel_sizes": [1], "output_dim": 2,
+              "in_channels": 2, "strides": [1], "paddings": [1], "bias": False},
+        n_samples=2, seed=0, ranks={"H_o": 3, "H_f": 4, "H_L": 4}, verdict="VIOLATED",
+        note="zero padding makes 2 of the 3 hidden positions identically zero: the hidden layer is a "
+             "bottleneck of width 1 although m_1 d_1 = 3 >= min(d0, K) = 2"),
+        PinnedCounterexample(
+        spec={"family": "cnn", "input_shape": [1], "channels": [1], "kernel_sizes": [1], "output_dim": 1,
+              "in_channels": 1, "strides": [2], "paddings": [1], "bias": False},
+        n_samples=1, seed=0, ranks={"H_o": 0, "H_f": 0, "H_L": 0}, verdict="VIOLATED",
+        note="the smallest one exacthess search finds (3 parameters): with stride 2 and padding 1 the hidden "
+             "positions read only padding, the network is identically 0"),)))
 
 
-def _data_qo(ctx: Context) -> int:
-    return min((ctx.r,) + tuple(ctx.widths) + (ctx.K,))
+def _live_q(ctx: Context) -> int:
+    return min((ctx.r, ctx.K) + tuple(ctx.extra.get("live_widths", ctx.widths)))
 
 
 register(Statement(
-    id="singh2023.thm1.data", quantity="H_o", kind="derived", relation="==",
-    formula="min(p, q (r + K - q)), q = min(r, m_l d_l, K): d0 read as r = rank(Sigma_xx)",
-    condition="no biases; generic parameters (FORMULAS.md: 'with fewer samples than d0, read d0 as r')",
-    citation=CITE + "; derived by exacthess",
-    predict=lambda ctx: min(ctx.p, _data_qo(ctx) * (ctx.r + ctx.K - _data_qo(ctx))), applies=_no_bias, family=FAM))
+    id="singh2023.thm1.data", quantity="H_o", kind=Kind.DERIVED, relation=Relation.LE, generic_bound=True,
+    formula="min(p, q (r + K - q)), q = min(r, K, m_l d'_l): d0 read as r = rank(Sigma_xx), d'_l the "
+            "positions of layer l that some input reaches (zero padding leaves the others 0)",
+    condition="no biases",
+    citation=f"{CITE}, Theorem 1, read for data of rank r; derived and proven by exacthess "
+             f"(docs/statements.md; {REFS})",
+    predict=lambda ctx: min(ctx.p, _live_q(ctx) * (ctx.r + ctx.K - _live_q(ctx))), applies=_no_bias, family=FAM))
 
 
 def _size(ctx: Context, l: int) -> int:
@@ -93,9 +111,9 @@ def _middle(ctx):
 
 
 register(Statement(
-    id="singh2023.thm2", quantity="H_f[:,{l}]", kind="proven upper bound", relation="<=",
+    id="singh2023.thm2", quantity="H_f[:,{l}]", kind=Kind.PROVEN_BOUND, relation=Relation.LE,
     formula="min(q_f m_{l-1} d_{l-1} + q_f m_l d_l - q_f^2, m_l m_{l-1} k_l), q_f = min(q_o, s)",
-    condition="middle block columns l = 2..L; no biases", citation=CITE + ", Theorem 2",
+    condition="middle block columns l = 2..L; no biases", citation=f"{CITE}, Theorem 2 ({REFS})",
     predict=_thm2, applies=_no_bias, family=FAM, layers=_middle))
 
 
@@ -110,10 +128,19 @@ def _ends(ctx):
 
 
 register(Statement(
-    id="singh2023.thm2.ends", quantity="H_f[:,{l}]", kind="derived", relation="<=",
+    id="singh2023.thm2.ends", quantity="H_f[:,{l}]", kind=Kind.DERIVED, relation=Relation.LE,
     formula="min(q_f s + q_f m d - q_f^2, p_l): the missing side replaced by s, as in the FCN block-column formula",
-    condition="first and last block columns; no biases", citation=CITE + "; derived by exacthess",
+    condition="first and last block columns; no biases", citation=f"{CITE}, Theorem 2; derived by exacthess ({REFS})",
     predict=_end_bound, applies=_no_bias, family=FAM, layers=_ends))
+
+
+EQ1_COUNTEREXAMPLES = (PinnedCounterexample(
+    spec={"family": "cnn", "input_shape": [3], "channels": [1, 1], "kernel_sizes": [3, 2], "output_dim": 3,
+          "in_channels": 1, "strides": [2, 1], "paddings": [1, 0], "bias": False},
+    n_samples=3, seed=0, ranks={"H_o": 5, "H_f": 7, "H_L": 8, "H_f[:,1]": 3, "H_f[:,2]": 2, "H_f[:,3]": 3},
+    verdict="VIOLATED",
+    note="a strided CNN with one filter per layer (8 parameters): the block columns of H_f are linearly "
+         "dependent, rank H_f = 7 < 3 + 2 + 3 (the same ranks at every seed tried)"),)
 
 
 def _sum_columns(ctx: Context) -> int:
@@ -121,15 +148,17 @@ def _sum_columns(ctx: Context) -> int:
 
 
 register(Statement(
-    id="singh2023.eq1.bound", quantity="H_f", kind="proven upper bound", relation="<=",
+    id="singh2023.eq1.bound", quantity="H_f", kind=Kind.PROVEN_BOUND, relation=Relation.LE,
     formula="sum over l of rank H_f[:,l]", condition="always",
-    citation=CITE + ", eq. (1)", predict=_sum_columns, family=FAM))
+    citation=f"{CITE}, eq. (1) ({REFS})", predict=_sum_columns, family=FAM))
 
 register(Statement(
-    id="singh2023.eq1.equality", quantity="H_f", kind="claimed equality", relation="==",
+    id="singh2023.eq1.equality", quantity="H_f", kind=Kind.CLAIMED_EQUALITY, relation=Relation.EQ,
     formula="sum over l of rank H_f[:,l] (block-column independence)",
-    condition="as stated in the slides ('without introducing any looseness')",
-    citation=CITE + ", eq. (1) and the block-column independence remark", predict=_sum_columns, family=FAM))
+    condition="as stated in the slides ('without introducing any looseness'); judged at the point: "
+              "both sides are ranks there",
+    citation=f"{CITE}, eq. (1) and the block-column independence remark ({REFS})", predict=_sum_columns, family=FAM,
+    counterexamples=EQ1_COUNTEREXAMPLES))
 
 
 def _bound_sum(ctx: Context) -> int:
@@ -140,12 +169,12 @@ def _bound_sum(ctx: Context) -> int:
 
 
 register(Statement(
-    id="singh2023.thm2.sum", quantity="H_f", kind="derived", relation="<=",
+    id="singh2023.thm2.sum", quantity="H_f", kind=Kind.DERIVED, relation=Relation.LE,
     formula="sum of the Theorem 2 bounds (ends derived)", condition="no biases",
-    citation=CITE + "; derived by exacthess", predict=_bound_sum, applies=_no_bias, family=FAM))
+    citation=f"{CITE}, Theorem 2 and eq. (1); derived by exacthess ({REFS})", predict=_bound_sum, applies=_no_bias, family=FAM))
 
 register(Statement(
-    id="singh2023.H_L", quantity="H_L", kind="derived", relation="<=",
+    id="singh2023.H_L", quantity="H_L", kind=Kind.DERIVED, relation=Relation.LE,
     formula="Theorem 1 bound + sum of Theorem 2 bounds", condition="no biases",
-    citation=CITE + " ('rank H_L <= rank H_o + rank H_f'); derived by exacthess",
+    citation=f"{CITE}, 'rank H_L <= rank H_o + rank H_f'; derived by exacthess ({REFS})",
     predict=lambda ctx: _thm1_bound(ctx, ctx.d) + _bound_sum(ctx), applies=_no_bias, family=FAM))
