@@ -75,7 +75,7 @@ class PerSample:
     # ----- outputs and Jacobians ----------------------------------------------------------
     @cached_property
     def backward(self) -> list:
-        """``backward[l]`` = :math:`\\partial F/\\partial z_l` per sample, ``(n, K, n_l)``."""
+        r"""``backward[l]`` = :math:`\partial F/\partial z_l` per sample, ``(n, K, n_l)``."""
         r, L1, K = self.ring, self.e.L1, self.e.K
         out = [None] * (L1 + 1)
         out[L1] = np.broadcast_to(r.eye(K), (self.n, K, K)).copy()
@@ -85,11 +85,11 @@ class PerSample:
         return out
 
     def _mask_rows(self, l: int, cur: np.ndarray) -> np.ndarray:
-        """Columns (units of layer l) scaled by :math:`\\sigma'(z_l)` per sample."""
+        r"""Columns (units of layer l) scaled by :math:`\sigma'(z_l)` per sample."""
         return self.ring.mul(cur, self.d1[l].T[:, None, :])
 
     def jacobian(self, l: int) -> np.ndarray:
-        """:math:`\\partial F(x_i)/\\partial\\theta_l`, ``(n, K, p_l)``."""
+        r""":math:`\partial F(x_i)/\partial\theta_l`, ``(n, K, p_l)``."""
         return self._jacobians[l - 1]
 
     @cached_property
@@ -127,12 +127,12 @@ class PerSample:
     # ----- functional part --------------------------------------------------------------------
     @cached_property
     def u(self) -> list:
-        """``u[m]`` = :math:`\\partial\\varphi_i/\\partial z_m`, ``(n, n_m)``."""
+        r"""``u[m]`` = :math:`\partial\varphi_i/\partial z_m`, ``(n, n_m)``."""
         g = self.g.T[:, None, :]  # (n, 1, K)
         return [None] + [self.ring.bmatmul(g, self.backward[m])[:, 0, :] for m in range(1, self.e.L1 + 1)]
 
     def dh(self, l: int, k: int, samples=slice(None)) -> np.ndarray:
-        """:math:`\\partial\\tilde h_k/\\partial z_l` for the given samples, ``(n, dim(k), n_l)``, ``k >= l``."""
+        r""":math:`\partial\tilde h_k/\partial z_l` for the given samples, ``(n, dim(k), n_l)``, ``k >= l``."""
         r = self.ring
         d = self.d1[l][:, samples]  # (n_l, ns)
         nl, ns = d.shape
@@ -151,7 +151,7 @@ class PerSample:
             yield slice(s, min(self.n, s + step))
 
     def block_cross(self, l: int, m: int, rows=None) -> np.ndarray:
-        """:math:`C_{\\mathrm{cross}}[l, m]` for ``l < m``, ``(p_l, p_m)`` (only the given rows of layer l)."""
+        r""":math:`C_{\mathrm{cross}}[l, m]` for ``l < m``, ``(p_l, p_m)`` (only the given rows of layer l)."""
         r, e = self.ring, self.e
         Ll, Lm = e.layers[l - 1], e.layers[m - 1]
         T, N = Lm.sources.shape
@@ -171,7 +171,7 @@ class PerSample:
         return np.ascontiguousarray(C[:, Lm.tap_to_documented])
 
     def jacobian_z(self, k: int, l: int, samples=slice(None)) -> np.ndarray:
-        """:math:`\\partial z_k/\\partial\\theta_l` per sample, ``(n, n_k, p_l)``, ``l <= k``."""
+        r""":math:`\partial z_k/\partial\theta_l` per sample, ``(n, n_k, p_l)``, ``l <= k``."""
         r = self.ring
         if k == l:  # dz_l / dz_l is the identity
             ns = len(range(*samples.indices(self.n)))
@@ -183,7 +183,7 @@ class PerSample:
 
     @cached_property
     def curvature_weights(self) -> list:
-        """``w[k]`` = :math:`\\sigma''(z_k) \\odot \\partial\\varphi/\\partial h_k`, ``(n, n_k)``; None when zero."""
+        r"""``w[k]`` = :math:`\sigma''(z_k) \odot \partial\varphi/\partial h_k`, ``(n, n_k)``; None when zero."""
         r, e = self.ring, self.e
         out = [None] * (e.L1 + 1)
         for k in range(1, e.L1):
@@ -194,7 +194,7 @@ class PerSample:
         return out
 
     def block_act(self, l: int, m: int) -> np.ndarray:
-        """:math:`C_{\\mathrm{act}}[l, m]`, ``(p_l, p_m)``."""
+        r""":math:`C_{\mathrm{act}}[l, m]`, ``(p_l, p_m)``."""
         r, e = self.ring, self.e
         pl, pm = e.layers[l - 1].n_params, e.layers[m - 1].n_params
         out = r.zeros((pl, pm))
@@ -211,7 +211,7 @@ class PerSample:
         return out
 
     def block_f(self, l: int, m: int, rows=None, cols=None) -> np.ndarray:
-        """Block ``(l, m)`` of :math:`H_f = C_{\\mathrm{cross}} + C_{\\mathrm{act}}` (optionally only the
+        r"""Block ``(l, m)`` of :math:`H_f = C_{\mathrm{cross}} + C_{\mathrm{act}}` (optionally only the
         given rows of layer l and columns of layer m)."""
         if l < m:
             cross = self.block_cross(l, m, rows)

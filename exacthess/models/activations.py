@@ -68,7 +68,7 @@ class Activation:
 
     @property
     def has_curvature(self) -> bool:
-        """Whether :math:`\\sigma''` can be nonzero (polynomials of degree >= 2)."""
+        r"""Whether :math:`\sigma''` can be nonzero (polynomials of degree >= 2)."""
         return self.kind == "poly" and len(self.coeffs) > 2
 
     def value(self, z: fmpq) -> fmpq:

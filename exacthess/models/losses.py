@@ -92,12 +92,12 @@ def _sigmoid(v: fmpq) -> fmpq:
 
 @dataclass(frozen=True)
 class Loss:
-    """A loss in output space.
+    r"""A loss in output space.
 
     Attributes:
         name: canonical name.
-        gradient: ``(f, y) -> list`` of ``K`` rationals (:math:`\\nabla l`).
-        hessian: ``(f, y) -> K x K`` nested list of rationals (:math:`\\nabla^2 l`).
+        gradient: ``(f, y) -> list`` of ``K`` rationals (:math:`\nabla l`).
+        hessian: ``(f, y) -> K x K`` nested list of rationals (:math:`\nabla^2 l`).
         kernel_factor: ``(f, y) -> rows`` of a rational matrix ``C`` with
             ``ker C = ker hessian`` when the Hessian is positive semi-definite (then
             ``rank H_o = rank (C J)``), or None.
@@ -186,7 +186,7 @@ def loss(spec) -> Loss:
     Raises:
         InvalidOptionError: unknown names (the message lists the known ones).
         InvalidValueError: weights that are not finite positive rationals.
-    """
+    r"""
     if isinstance(spec, Loss):
         return spec
     if not isinstance(spec, str):
