@@ -158,15 +158,21 @@ class Certifier:
         shape = (n, n)
         lower = Bound(k, LOWER, "mod p", f"rank of the core H[I, I] modulo a {SMALL_PRIME_BITS}-bit prime")
         out = {}
-        why = (f"{n - size_I} exact null vectors ({prob.null_vectors[1]})" if prob.null_vectors is not None
-               else "the block rows' bounds")
+        parts = []
+        if prob.null_vectors is not None and n > size_I:
+            parts.append(f"{n - size_I} exact null vectors ({prob.null_vectors[1]})")
+        elif prob.null_vectors is None:
+            parts.append("the block rows' spaces")
+        if prob.zero_diagonal and not full:
+            parts.append("zero diagonal blocks")
+        why = " and ".join(parts) or "no structure (all coordinates)"
         if full:
-            up = Bound(k, UPPER, "core", f"core of {size_I} coordinates has full rank mod p; rank H = rank H[I, I] "
-                                         f"by {why}")
+            up = Bound(k, UPPER, "core", f"core of {size_I} coordinates has full rank mod p" +
+                       (f" (rank H = rank H[I, I] by {why})" if size_I < n else ""))
             out[prob.key] = _result(lower, up, shape, (prob.p,), t0)
         else:
             up = Bound(min(size_I, sum(bounds)), UPPER, "structure",
-                       f"rank H = rank H[I, I] <= min(|I|, sum of the block rows' bounds), I from {why}")
+                       f"rank H <= min(|I|, sum of block-column bounds) by {why}")
             out[prob.key] = self._fallback(prob, rows, None, lower, up, t0)
         start = 0
         for l, key in enumerate(prob.column_keys):

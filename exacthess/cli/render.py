@@ -51,6 +51,8 @@ def summary_line(report) -> str:
 
 
 def _print(report, con) -> None:
+    for w in getattr(report, "warnings", []):
+        con.print("[bold yellow]warning:[/] " + escape(w))
     from rich.markup import escape
     con.print(report_table(report))
     con.print(escape("exact ranks: " + ", ".join(f"{k} = {v}" for k, v in report.ranks.items())))

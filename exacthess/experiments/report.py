@@ -43,6 +43,8 @@ class Row:
     citation: str = ""
     generic: bool = False
     failure_bound: float = 0.0
+    activation: str = "linear"
+    loss: str = "mse"
 
     def to_dict(self) -> dict:
         out = dict(self.__dict__)
@@ -65,6 +67,8 @@ class Report:
         seconds: wall time of the verification.
         command: a shell command that reproduces this report.
         notes: remarks printed under the table.
+        warnings: findings printed prominently above the table (e.g. float data whose exact rank
+            exceeds their float64 numerical rank: the exact ranks then describe rounding).
     """
 
     arch: object
@@ -75,6 +79,7 @@ class Report:
     seconds: float
     command: str = ""
     notes: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
     def _with(self, *verdicts) -> list:
         return [r for r in self.rows if r.verdict in verdicts]
@@ -129,6 +134,7 @@ class Report:
             "rows": [r.to_dict() for r in self.rows],
             "context": self.context,
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
             "seconds": self.seconds,
             "command": self.command,
         }

@@ -18,6 +18,7 @@ from .report import Report, Row
 from ..statements import Context, Statement, get_statement, statements_for
 from ..statements.verdicts import GenericBound, judge
 from .generic import GenericSampler
+from ..hessian.rounding import rounding_findings
 
 __all__ = ["verify", "float_rank"]
 
@@ -44,7 +45,7 @@ def _float_matrices(problem) -> dict:
     return out
 
 
-def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tuple[Context, dict, list]:
+def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tuple[Context, dict, list]:  # noqa: C901
     """The exact context of the statements, its printable summary, and which of its ranks are
     not certified (a prediction computed from them decides nothing)."""
     prob = engine.problem
@@ -59,7 +60,8 @@ def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tupl
     r = crank(prob.sigma[:d, :d], "r = rank(Sigma_xx)")
     s = crank(engine.omega[:, :d], "s = rank(Omega)")
     ctx = Context(arch=arch, family=_family(arch), d=d, K=arch.output_dim, L=arch.depth,
-                  widths=arch.hidden_sizes, r=r, s=s, p=arch.n_params, bias=arch.bias, ranks=ranks)
+                  widths=arch.hidden_sizes, r=r, s=s, p=arch.n_params, bias=arch.bias, ranks=ranks,
+                  activation=arch.activation.kind, activation_name=arch.activation.name, loss=prob.loss.name)
     ctx.extra["live_widths"] = arch.live_hidden_sizes
     ctx.extra["r_aug"] = crank(prob.sigma, "rank(Sigma~)") if arch.bias else r
     if isinstance(arch, CNN):
@@ -72,7 +74,8 @@ def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tupl
         ctx.kernels = tuple(l.kernel[0] * l.kernel[1] for l in arch.layers[:-1])
     summary = {"d": d, "K": ctx.K, "L": ctx.L, "widths": list(ctx.widths), "n": prob.n_samples,
                "r": r, "s": s, "p": ctx.p, "bias": ctx.bias,
-               "q": min((r, ctx.K) + tuple(ctx.widths))}
+               "q": min((r, ctx.K) + tuple(ctx.widths)),
+               "activation": arch.activation.name, "loss": prob.loss.name}
     return ctx, summary, uncertain
 
 
@@ -129,7 +132,7 @@ def _evidence(sampler: GenericSampler, qty: str, omega_rank, say):
 
 
 def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, data=None, params=None,
-           certify: str = "auto", budget_seconds: float = 60.0, float_check: bool = True,
+           loss="mse", certify: str = "auto", budget_seconds: float = 60.0, float_check: bool = True,
            statements=None, progress=None) -> Report:
     """Compute the exact Hessian ranks of ``arch`` and check every registered statement.
 
@@ -139,6 +142,10 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         seed: seed of generated parameters, data and primes.
         data: ``(X, Y)``, arrays of shapes ``(n, input_dim)`` and ``(n, output_dim)``.
         params: parameters (list of arrays of shapes ``arch.param_shapes()``, or flat).
+        loss: ``"mse"`` (default), ``"weighted_mse(w1, ..., wK)"``, ``"cross_entropy"``, ``"bce"`` or a
+            :class:`~exacthess.models.losses.Loss`. Statements speak about the activations and losses
+            they were published for (the others are ``n/a`` with the reason); softmax and sigmoid
+            are evaluated at exact rational stand-ins (:mod:`exacthess.models.losses`) and the rows say so.
         certify: ``"auto"``, ``"always"`` or ``"never"`` (see :func:`exacthess.rank`).
         budget_seconds: certification budget per rank in ``"auto"`` mode.
         float_check: also compute numpy's float64 ``matrix_rank`` of each matrix and flag
@@ -155,7 +162,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     if not isinstance(arch, Architecture):
         raise InvalidDataError(f"arch = {describe(arch)} is not an architecture; expected FCN(...) or CNN(...)")
     t0 = time.perf_counter()
-    problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params)
+    problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss)
     chosen = _chosen(statements, _family(arch))
     say = progress or (lambda msg: None)
     ranks, info, engine = certified_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
@@ -177,7 +184,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     sampler = GenericSampler(problem, seed=seed)
     upper = _generic_upper_bounds(family, ctx)
     for st in chosen:
-        why = st.applies(ctx)
+        why = st.scope(ctx) or st.applies(ctx)
         layers = list(st.layers(ctx)) if st.layers else [None]
         for l in layers:
             qty = st.quantity.format(l=l) if l is not None else st.quantity
@@ -187,14 +194,24 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             fr = fl(qty)
             pred = None if why is not None else _prediction(st, ctx, l, info)
             omega_rank = ctx.s if st.keep_residual_rank else None
-            evidence = _evidence(sampler, qty, omega_rank, say) if st.generic else None
+            evidence = _evidence(sampler, qty, omega_rank, say) if st.generic and problem.sample_free else None
             j = judge(st, qty, ri, pred, why_not=why, evidence=evidence, generic_upper=upper.get(qty),
                       uncertain_inputs=", ".join(uncertain) or None)
             shown = pred[0] if isinstance(pred, tuple) else pred
-            rows.append(Row(sid, qty, st.kind, exact, shown, st.relation, j.verdict, ri.how if ri else "",
-                            fr, fr is not None and fr != exact, j.note, st.formula, st.citation,
-                            generic=st.generic, failure_bound=j.failure_bound))
+            how = (ri.how if ri else "") + (_STANDIN if ri and not problem.loss.exact and qty != "H_o" else "")
+            rows.append(Row(sid, qty, st.kind, exact, shown, st.relation, j.verdict, how,
+                            fr, fr is not None and exact is not None and fr != exact, j.note, st.formula, st.citation,
+                            generic=st.generic, failure_bound=j.failure_bound,
+                            activation=arch.activation.name, loss=problem.loss.name))
     notes = []
+    warnings = rounding_findings({"data X": data[0], "data Y": data[1]} if isinstance(data, (tuple, list)) and len(data) == 2
+                                 else {}, seed=seed)
+    if isinstance(params, (list, tuple)):
+        warnings += rounding_findings({f"params[{i}]": p for i, p in enumerate(params)}, seed=seed)
+    if not problem.loss.exact:
+        notes.append(f"{problem.loss.name}: softmax/sigmoid values are exact rational stand-ins (rounded to multiples of "
+                     "2^-64); rank H_o is exact at the true values (its kernel does not depend on them), "
+                     "H_f and H_L are exact at the stand-ins")
     if arch.bias:
         notes.append("the reference documents give no published rank formula with biases: the exact ranks "
                       "are reported, and only conjectures (empirical fits, not from a paper) are checked")
@@ -205,6 +222,10 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         notes.append("float64 matrix_rank disagrees with the exact rank for: " + ", ".join(disagree))
     command = ""
     if data is None and params is None:
-        command = verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed)
+        command = verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed,
+                                 loss=None if problem.loss.name == "mse" else problem.loss.name)
     return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context=summary,
-                  seconds=time.perf_counter() - t0, command=command, notes=notes)
+                  seconds=time.perf_counter() - t0, command=command, notes=notes, warnings=warnings)
+
+
+_STANDIN = " (at the rational stand-ins of the loss)"

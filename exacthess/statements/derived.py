@@ -32,7 +32,7 @@ at every point, with or without biases.
 
 from __future__ import annotations
 
-from .registry import Context, Kind, Relation, Statement, register
+from .registry import ALL, Context, Kind, Relation, Statement, register
 
 __all__ = ["hidden_channels", "biased_image_bound", "one_hidden_bound"]
 
@@ -61,14 +61,14 @@ def _biased(ctx: Context):
 register(Statement(
     id="symmetry.H_o", quantity="H_o", kind=Kind.DERIVED, relation=Relation.LE, generic_bound=True,
     formula="p - sum_l m_l (one rescaling symmetry per hidden channel)", condition="always",
-    citation=CITE + ", rescaling symmetry", predict=lambda ctx: ctx.p - hidden_channels(ctx), family=("fcn", "cnn")))
+    citation=CITE + ", rescaling symmetry", predict=lambda ctx: ctx.p - hidden_channels(ctx), family=("fcn", "cnn"), losses=(ALL,)))
 
 register(Statement(
     id="image.H_o", quantity="H_o", kind=Kind.DERIVED, relation=Relation.LE, generic_bound=True,
     formula="min(p, q~ (r~ + K - q~)), r~ = rank(Sigma~) (data with a column of ones), "
             "q~ = min(r~, K, m'_l + 1), m'_l the live coordinates of hidden layer l",
     condition="biases", citation=CITE + ", image dimension", predict=biased_image_bound, applies=_biased,
-    family=("fcn", "cnn")))
+    family=("fcn", "cnn"), losses=(ALL,)))
 
 
 def one_hidden_bound(ctx: Context) -> int:
@@ -84,4 +84,4 @@ register(Statement(
     id="onehidden.H_f", quantity="H_f", kind=Kind.DERIVED, relation=Relation.LE, generic_bound=True,
     formula="2 m_1 min(r~, K), r~ = rank(Sigma~) (= r without biases); rank H_f = 2 m_1 rank(Omega~) exactly",
     condition="one hidden layer (biases or not)", citation=CITE + ", one hidden layer", predict=one_hidden_bound,
-    applies=_one_hidden))
+    applies=_one_hidden, losses=(ALL,)))

@@ -18,7 +18,7 @@ from typing import Callable
 
 from ..core.errors import InvalidTypeError, UnknownStatementError, describe
 
-__all__ = ["Kind", "Relation", "Statement", "Context", "PinnedCounterexample", "REGISTRY", "register",
+__all__ = ["ALL", "Kind", "Relation", "Statement", "Context", "PinnedCounterexample", "REGISTRY", "register",
            "get_statement", "statements_for", "known_ids"]
 
 
@@ -43,6 +43,15 @@ class Kind(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    def scope(self, ctx: Context) -> str | None:
+        """None when the statement speaks about this network's activation and loss, else why not."""
+        if ALL not in self.activations and ctx.activation not in self.activations:
+            what = "linear networks" if self.activations == ("linear",) else f"{'/'.join(self.activations)} activations"
+            return f"about {what}; this network's activation is {ctx.activation_name}"
+        if ALL not in self.losses and ctx.loss not in self.losses:
+            return f"about the {'/'.join(self.losses)} loss; this report uses {ctx.loss}"
+        return None
 
     @property
     def binding(self) -> bool:
@@ -95,6 +104,9 @@ class Context:
     spatial: tuple = ()
     ranks: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    activation: str = "linear"
+    loss: str = "mse"
+    activation_name: str = "linear"
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,9 @@ class Statement:
             the architecture and the data: it bounds the generic rank too, and can prove a
             generic equality false.
         counterexamples: pinned :class:`PinnedCounterexample` s; non-empty means refuted.
+        activations: the activation kinds it speaks about (``"linear"``, ``"piecewise"`` for
+            ReLU-type, ``"poly"``); ``ALL`` for any.
+        losses: the loss names it speaks about (``"mse"``, ``"cross_entropy"``, ...); ``ALL`` for any.
     """
 
     id: str
@@ -175,10 +190,21 @@ class Statement:
     keep_residual_rank: bool = False
     generic_bound: bool = False
     counterexamples: tuple = ()
+    activations: tuple = ("linear",)
+    losses: tuple = ("mse",)
 
     def __post_init__(self):
         object.__setattr__(self, "kind", Kind(self.kind))
         object.__setattr__(self, "relation", Relation(self.relation))
+
+    def scope(self, ctx: Context) -> str | None:
+        """None when the statement speaks about this network's activation and loss, else why not."""
+        if ALL not in self.activations and ctx.activation not in self.activations:
+            what = "linear networks" if self.activations == ("linear",) else f"{'/'.join(self.activations)} activations"
+            return f"about {what}; this network's activation is {ctx.activation_name}"
+        if ALL not in self.losses and ctx.loss not in self.losses:
+            return f"about the {'/'.join(self.losses)} loss; this report uses {ctx.loss}"
+        return None
 
     @property
     def binding(self) -> bool:
@@ -190,6 +216,9 @@ class Statement:
         """``"refuted"`` when a counterexample is pinned, else ``"holds on every case tried"``."""
         return "refuted" if self.counterexamples else "holds on every case tried"
 
+
+#: ``activations``/``losses`` value meaning "any"
+ALL = "*"
 
 REGISTRY: dict[str, Statement] = {}
 

@@ -11,7 +11,9 @@ notebook and the authors' code). Conjectures (empirical fits made while preparin
 
 from __future__ import annotations
 
-from .registry import Context, Kind, PinnedCounterexample, Relation, Statement, register
+from dataclasses import replace
+
+from .registry import ALL, Context, Kind, PinnedCounterexample, Relation, Statement, register
 
 REFS = "see docs/references.md"
 CITE = f"[singh2021] Singh, Bachmann & Hofmann, NeurIPS 2021, as printed in [notebook] ({REFS})"
@@ -199,4 +201,29 @@ register(Statement(
     id="subadditivity", quantity="H_L", kind=Kind.PROVEN_BOUND, relation=Relation.LE,
     formula="rank H_o + rank H_f", condition="always (H_L = H_o + H_f)",
     citation=f"linear algebra (rank of a sum), as used in [singh2023] ({REFS})",
-    predict=lambda ctx: ctx.ranks["H_o"] + ctx.ranks["H_f"], family=("fcn", "cnn")))
+    predict=lambda ctx: ctx.ranks["H_o"] + ctx.ranks["H_f"], family=("fcn", "cnn"), activations=(ALL,), losses=(ALL,)))
+
+
+# ---- cross-entropy forms (the notebook: K -> K - 1 in q, s and the formulas) -----------------
+def _ce(fn):
+    """The MSE formula with ``K`` replaced by ``K - 1`` (softmax outputs have one fewer dimension)."""
+    return lambda ctx: fn(replace(ctx, K=ctx.K - 1))
+
+
+def _ce_applies(check):
+    def applies(ctx):
+        if ctx.K < 2:
+            return "cross-entropy needs K >= 2 outputs"
+        return check(replace(ctx, K=ctx.K - 1))
+    return applies
+
+
+for _qty, _pred, _check, _formula in (
+        ("H_o", _pred_H_o, _no_bias, "q' (r + K - 1 - q'), q' = min(r, K - 1, m_1..m_L)"),
+        ("H_f", _pred_H_f, _no_bias_generic_targets, "2q' sum(m_l) + 2q's' - (L+1) q'^2, s' = min(r, K - 1)"),
+        ("H_L", _pred_H_L, _no_bias_generic_targets, "2q' sum(m_l) - (L+1) q'^2 + q' (r + K - 1)")):
+    register(Statement(
+        id=f"singh2021.ce.{_qty}", quantity=_qty, kind=Kind.EXACT_GENERIC, relation=Relation.EQ, generic=True,
+        formula=_formula, condition="softmax cross-entropy on the logits; no biases; generic parameters and targets",
+        citation=CITE + " (the notebook's cross-entropy form: K replaced by K - 1)",
+        predict=_ce(_pred), applies=_ce_applies(_check), losses=("cross_entropy",)))
