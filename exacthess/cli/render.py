@@ -51,9 +51,9 @@ def summary_line(report) -> str:
 
 
 def _print(report, con) -> None:
+    from rich.markup import escape
     for w in getattr(report, "warnings", []):
         con.print("[bold yellow]warning:[/] " + escape(w))
-    from rich.markup import escape
     con.print(report_table(report))
     con.print(escape("exact ranks: " + ", ".join(f"{k} = {v}" for k, v in report.ranks.items())))
     con.print(escape("context: " + ", ".join(f"{k} = {v}" for k, v in report.context.items())))
