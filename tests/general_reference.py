@@ -89,6 +89,18 @@ def forward(arch, params, x, act):
     return list(h.ravel())
 
 
+def hidden_preactivations(arch, act_spec, params, x):
+    """Every hidden pre-activation of one sample (to choose points away from ReLU kinks)."""
+    act, seen = activation(act_spec), []
+
+    def record(z):
+        seen.append(z)
+        return act(z)
+    values = [np.vectorize(rat, otypes=[object])(np.asarray(v, dtype=object)) for v in params]
+    forward(arch, values, [rat(v) for v in x], record)
+    return seen
+
+
 def loss_expr(spec, f, y):
     """The per-sample loss written out: ``"mse"``, ``("wmse", w)``, ``"ce"``, ``"bce"`` or
     ``("custom", fn)`` with ``fn(f, y) -> expr``."""

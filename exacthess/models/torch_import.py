@@ -171,6 +171,9 @@ def _activation_name(m, idx) -> str | None:
 
 
 def _why_not(m) -> str:
+    nn = _torch().nn
+    if any(isinstance(p, nn.parameter.UninitializedParameter) for p in m.parameters()):
+        return "has uninitialised (lazy) parameters; run one forward pass before converting it"
     where = type(m).__module__
     if where.endswith("batchnorm") or where.endswith("normalization"):
         return "is a normalisation layer, which exacthess networks do not have (fold it into the preceding layer)"
@@ -191,9 +194,6 @@ def _read(module, shape: tuple):
     cur, flat_from = shape, shape
     for idx, m in _walk(module):
         if type(m) in (nn.Linear, nn.Conv1d, nn.Conv2d):
-            for pname, p in m.named_parameters(recurse=False):
-                if isinstance(p, nn.parameter.UninitializedParameter):
-                    _refuse(idx, m, f"has an uninitialised (lazy) {pname}; run one forward pass first")
             d = _conv(m, idx, cur) if type(m) is not nn.Linear else _linear(m, idx, cur, flat_from)
             dense.append(d)
             gaps.append([])
