@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import InvalidDataError, InvalidValueError, MissingDependencyError
+from ..core.errors import InvalidDataError, InvalidValueError
+from ..models.torch_check import require_torch
 
 __all__ = ["configure", "load", "parse_shape"]
 
@@ -74,11 +75,7 @@ def _one_line(exc: Exception) -> str:
 
 
 def _load_module(path: str):
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependencyError("exacthess verify torch needs PyTorch, which is not installed; "
-                                     "install it with: pip install 'exacthess[torch]'") from None
+    torch = require_torch()
     p = _file(path, "model file")
     try:
         obj = torch.load(p, weights_only=False, map_location="cpu")

@@ -26,15 +26,9 @@ network is the one the module describes, evaluated exactly.)
 layer, the weight tensor row-major (``[c_out, c_in, (kh,) kw]``, as torch stores it; a ``Linear``
 weight of a CNN reshaped to ``[m, C, (H,) W]``), then the bias.
 
-**Round-trip check** (``check=True``): the exact forward pass of ``(arch, params)`` at a test input
-of dyadic numbers ``k/64`` is compared with torch's float64 forward of a copy of the module. Each
-float64 layer output differs from the exact one by at most the classical bound
-:math:`|\hat z - z| \le |T|\,|\hat h - h| + \gamma_n(|T|\,|h| + |b|)`,
-:math:`\gamma_n = n u / (1 - n u)`, :math:`u = 2^{-53}`, with ``n`` the terms of one dot product
-(any summation order, FMA included); the check requires agreement within twice that bound,
-propagated through the layers. The tolerance only decides whether the conversion describes the
-module (wrong layouts or paddings give differences of the order of the outputs); no rank or
-verdict depends on it.
+**Round-trip check** (``check=True``): the exact forward pass at a dyadic test input must agree with
+torch's float64 forward within a proven float64 error bound (:mod:`exacthess.models.torch_check`);
+this tolerance decides only whether the conversion describes the module, never a rank.
 
 >>> import torch.nn as nn  # doctest: +SKIP
 >>> arch, params = from_torch(nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1)), (3,))  # doctest: +SKIP
@@ -48,30 +42,20 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from flint import fmpq
 
-from ..core.errors import InvalidTypeError, MissingDependencyError, UnsupportedModuleError, describe
+from ..core.errors import InvalidTypeError, UnsupportedModuleError, describe
 from ..core.exact import rational_array, to_rational
 from ..core.validate import check_int, is_int
 from .activations import activation as parse_activation
 from .architectures import CNN, FCN, Architecture
+from .torch_check import require_torch, round_trip_check
 
-__all__ = ["from_torch", "exact_forward", "SUPPORTED_MODULES"]
+__all__ = ["from_torch", "SUPPORTED_MODULES"]
 
 #: what :func:`from_torch` reads
 SUPPORTED_MODULES = ("nn.Linear", "nn.Conv1d", "nn.Conv2d (stride, zero padding, bias)", "nn.ReLU",
                      "nn.LeakyReLU", "nn.Flatten", "nn.Identity", "dropout in eval mode", "nested nn.Sequential")
 _SUPPORTED = "supported: " + ", ".join(SUPPORTED_MODULES)
-_U = 2.0 ** -53
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependencyError("from_torch needs PyTorch, which is not installed; "
-                                     "install it with: pip install 'exacthess[torch]'") from None
-    return torch
 
 
 def _refuse(idx, m, what: str):
@@ -97,7 +81,7 @@ class _Dense:
 
 
 def _walk(module, prefix=""):
-    nn = _torch().nn
+    nn = require_torch().nn
     for name, child in module.named_children():
         idx = f"{prefix}{name}"
         if type(child) is nn.Sequential:
@@ -161,7 +145,7 @@ def _flatten(m, idx, cur: tuple) -> tuple:
 
 
 def _activation_name(m, idx) -> str | None:
-    nn = _torch().nn
+    nn = require_torch().nn
     if type(m) is nn.ReLU:
         return "relu"
     if type(m) is nn.LeakyReLU:
@@ -171,7 +155,7 @@ def _activation_name(m, idx) -> str | None:
 
 
 def _why_not(m) -> str:
-    nn = _torch().nn
+    nn = require_torch().nn
     if any(isinstance(p, nn.parameter.UninitializedParameter) for p in m.parameters()):
         return "has uninitialised (lazy) parameters; run one forward pass before converting it"
     where = type(m).__module__
@@ -180,14 +164,15 @@ def _why_not(m) -> str:
     if where.endswith("pooling"):
         return "is a pooling layer, which exacthess networks do not have"
     if where.endswith("activation"):
-        return ("is an activation exacthess does not read from torch (ReLU and LeakyReLU are; polynomial "
-                "activations are available as FCN/CNN(activation='poly(...)'))")
+        return ("is an activation exacthess does not read from torch (ReLU and LeakyReLU are; polynomials are "
+                "FCN/CNN(activation='poly(...)'); a final softmax or sigmoid belongs to the loss: "
+                "loss='cross_entropy' or 'bce')")
     return "is not supported"
 
 
 def _read(module, shape: tuple):
     """Walk the module: dense layers, the activation after each and the running shape."""
-    nn = _torch().nn
+    nn = require_torch().nn
     dropouts = tuple(getattr(nn, n) for n in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
                                                 "FeatureAlphaDropout") if hasattr(nn, n))
     dense, gaps = [], [[]]  # gaps[j]: activations after dense layer j (gaps[0]: before the first)
@@ -278,7 +263,7 @@ def _architecture(dense, act: str, shape: tuple, out_shape: tuple) -> Architectu
 
 
 def _tensor(t, shape, name: str) -> np.ndarray:
-    torch = _torch()
+    torch = require_torch()
     if t.is_complex() or not t.is_floating_point():
         raise UnsupportedModuleError(f"{name} has dtype {t.dtype}; expected real floating-point weights")
     arr = t.detach().to(device="cpu", dtype=torch.float64).numpy()  # exact: float64 holds every narrower float
@@ -314,7 +299,7 @@ def from_torch(module, input_shape, *, check: bool = True):
         InvalidTypeError: ``module`` is not an ``nn.Sequential``, or ``input_shape`` is not a shape.
         UnsupportedModuleError: a module exacthess cannot express; the message names its index.
     """
-    torch = _torch()
+    torch = require_torch()
     if type(module) is not torch.nn.Sequential:
         raise InvalidTypeError(f"module = {describe(module)} has type {type(module).__name__}; expected a "
                                "torch.nn.Sequential (wrap the layers in nn.Sequential)")
@@ -327,73 +312,5 @@ def from_torch(module, input_shape, *, check: bool = True):
         if d.module.bias is not None:
             params.append(_tensor(d.module.bias, next(shapes), f"module [{d.index}].bias"))
     if check:
-        _round_trip(module, arch, params, shape)
+        round_trip_check(module, arch, params, shape)
     return arch, params
-
-
-def exact_forward(arch: Architecture, params: list, x) -> tuple[list, np.ndarray]:
-    r"""The exact outputs :math:`F(x)` of one sample, and a float64 forward error bound per output.
-
-    Computed from the layers' tap tables (no dense operator): ``z[o, pos] = sum_tau w[o, tau]
-    h~[S[tau, pos]]``. The bound is :math:`e_{l} = |T_l|\,\epsilon_{l-1} + \gamma_n (|T_l||h_{l-1}| + |b_l|)`
-    with :math:`\epsilon_l = \max(1, |a|)\, e_l + u |h_l|` through a ReLU-type activation
-    (infinite after a polynomial activation, for which no bound is given).
-
-    Args:
-        arch: the network.
-        params: exact parameters in the documented order (``arch.param_shapes()``).
-        x: one sample, flattened channel-major.
-
-    >>> from exacthess import FCN
-    >>> z, bound = exact_forward(FCN(2, (2,), 1, activation="relu"), [[[1, -1], [1, 1]], [[2, 3]]], [3, 1])
-    >>> [str(v) for v in z]
-    ['16']
-    """
-    act = arch.activation
-    h = rational_array(np.asarray(x).reshape(-1), "x")
-    habs, err = np.abs(h.astype(float)), np.zeros(h.shape[0])
-    lip = float(max(abs(act.slope), 1)) if act.piecewise else 1.0
-    it = iter(params)
-    for li, layer in enumerate(arch.layers):
-        w = np.asarray(next(it), dtype=object).reshape(layer.c_out, -1)
-        if layer.bias:
-            w = np.concatenate([w, np.asarray(next(it), dtype=object).reshape(layer.c_out, 1)], axis=1)
-        src = layer.sources
-        ext = np.concatenate([h, np.array([fmpq(1), fmpq(0)], dtype=object)])
-        z = np.dot(w, ext[src]).reshape(-1)
-        wabs = np.abs(w.astype(float))
-        n = src.shape[0]
-        gamma = n * _U / (1 - n * _U)
-        mag = wabs @ np.concatenate([habs, [1.0, 0.0]])[src]
-        ez = (wabs @ np.concatenate([err, [0.0, 0.0]])[src] + gamma * mag).reshape(-1)
-        if li == len(arch.layers) - 1:
-            return list(z), ez
-        h = np.array([act.value(v) for v in z], dtype=object)
-        habs = np.abs(h.astype(float))
-        if act.kind == "poly":
-            err = np.full(h.shape[0], np.inf)  # no bound through a polynomial
-        else:
-            err = (lip * ez + (_U * habs if act.piecewise and act.slope != 0 else 0.0)) if not act.is_linear else ez
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _round_trip(module, arch, params, shape):
-    import copy
-    torch = _torch()
-    rng = np.random.default_rng(20240613)
-    x = rng.integers(-64, 65, size=math.prod(shape)) / 64.0  # dyadic: exact in float64
-    exact, bound = exact_forward(arch, params, x)
-    with torch.no_grad():
-        ref = copy.deepcopy(module).to(dtype=torch.float64)(torch.tensor(x).reshape((1,) + shape))
-    got = ref.detach().reshape(-1).numpy()
-    if got.shape[0] != len(exact):
-        raise UnsupportedModuleError(f"module returns {got.shape[0]} outputs for one sample; the network read from "
-                                     f"it has {len(exact)} (does a forward hook or a subclass change it?)")
-    for k, (z, t, b) in enumerate(zip(exact, got, bound)):
-        diff = abs(z - to_rational(float(t), name=f"torch output {k}"))
-        if diff > to_rational(2 * b):
-            raise UnsupportedModuleError(
-                f"round-trip check failed: output {k} of the exact network is {float(z)!r} while torch's float64 "
-                f"forward gives {float(t)!r} (difference {float(diff):.3g}, float64 error bound {2 * b:.3g}); the "
-                "module computes something its layers do not describe (forward hooks, a subclass, a modified "
-                "forward?)")

@@ -17,7 +17,7 @@ import exacthess
 from exacthess.core.errors import (ExactHessError, InvalidDataError, InvalidTypeError, InvalidValueError,
                                    MissingDependencyError, NonDifferentiableError, UnsupportedModuleError)
 from exacthess.models import from_torch
-from exacthess.models.torch_import import exact_forward
+from exacthess.models.torch_check import exact_forward
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -125,6 +125,19 @@ def test_round_trip_detects_what_layers_do_not_describe():
     assert from_torch(model, (2,), check=False)[0].n_params == 9
 
 
+def test_round_trip_detects_a_wrong_flatten_order():
+    """Reading the Linear weight in (H, W, C) order instead of torch's (C, H, W) fails the check."""
+    from exacthess.models.torch_check import round_trip_check
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 3 * 3, 2))
+    arch, params = from_torch(model, (1, 3, 3))
+    round_trip_check(model, arch, params, (1, 3, 3))
+    wrong = list(params)
+    wrong[2] = params[2].reshape(2, 3, 3, 2).transpose(0, 3, 1, 2).copy()  # (m, H, W, C) -> (m, C, H, W)
+    with pytest.raises(UnsupportedModuleError, match="round-trip check failed"):
+        round_trip_check(model, arch, wrong, (1, 3, 3))
+
+
 def test_kink_through_from_torch():
     """A torch model whose hidden unit 1 of layer 2 is exactly 0 on sample 2: NonDifferentiableError."""
     model = nn.Sequential(nn.Linear(1, 1, bias=False), nn.ReLU(), nn.Linear(1, 2, bias=False), nn.ReLU(),
@@ -159,6 +172,8 @@ REFUSED = [
     ("tanh", lambda: nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1)), (2,), "1", "activation"),
     ("final activation", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1), nn.ReLU()),
      (2,), "3", "after the output layer"),
+    ("softmax", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.Softmax(dim=1)),
+     (2,), "3", "loss='cross_entropy'"),
     ("first activation", lambda: nn.Sequential(nn.ReLU(), nn.Linear(2, 1)), (2,), "0", "before the first"),
     ("two activations", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.LeakyReLU(0.5),
                                               nn.Linear(2, 1)), (2,), "3", "same activation"),
@@ -243,6 +258,19 @@ def test_cli_load_model_and_data(tmp_path):
     H = exacthess.hessian(arch, params=params, data=(Xf, Y), loss="cross_entropy")
     assert H.H_o.shape == (arch.n_params, arch.n_params)
     assert load(parse([str(tmp_path / "m.pt"), "--input-shape", "1x4x4"]))[2] is None
+
+
+def test_cli_help_states_the_security_caveat():
+    from exacthess.cli.torch_model import configure
+    text = configure(argparse.ArgumentParser()).format_help()
+    assert "weights_only=False" in text and "arbitrary code" in text and "trust" in text
+
+
+def test_cli_without_torch(monkeypatch, tmp_path):
+    from exacthess.cli.torch_model import load
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'exacthess\[torch\]'"):
+        load(parse([str(tmp_path / "m.pt"), "--input-shape", "4"]))
 
 
 def test_cli_load_errors(tmp_path):
