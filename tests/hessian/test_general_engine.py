@@ -23,6 +23,9 @@ from exacthess.core.errors import (InvalidDataError, InvalidOptionError, Invalid
 from exacthess.models import from_torch
 from exacthess.models.losses import STANDIN_BITS, Loss, loss as parse_loss
 
+# torch.func itself calls the deprecated torch.jit.script (torch 2.13)
+TORCH_FUNC_WARNING = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
 ACTS = {"linear": ("linear",), "relu": ("leaky", 0), "leaky_relu(1/4)": ("leaky", "1/4"),
         "poly(0, 1, 1/2)": ("poly", (0, 1, "1/2")), "poly(1, 1, 0, 1/3)": ("poly", (1, 1, 0, "1/3"))}
 
@@ -31,7 +34,7 @@ def net(kind, act):
     return {"fcn": lambda: eh.FCN(2, (2,), 2, bias=True, activation=act),
             "fcn2": lambda: eh.FCN(1, (2, 1), 2, activation=act),
             "cnn1": lambda: eh.CNN((5,), (1,), 3, 2, strides=2, paddings=1, bias=True, activation=act),
-            "cnn2": lambda: eh.CNN((2, 2), (1,), (2, 2), 2, strides=2, paddings=1, activation=act)}[kind]()
+            "cnn2": lambda: eh.CNN((2, 2), (1,), (2, 2), 2, strides=2, paddings=1, bias=True, activation=act)}[kind]()
 
 
 def targets(loss_name, rng, n, K):
@@ -206,6 +209,7 @@ def sequential_cases(nn):
     ]
 
 
+@TORCH_FUNC_WARNING
 @pytest.mark.parametrize("which", range(3), ids=["fcn-relu-mse", "cnn2d-leaky-wmse", "cnn1d-relu-same-head"])
 def test_from_torch_against_torch_hessian(which):
     """nn.Sequential models with integer weights, read by from_torch; torch.func.hessian of the same
@@ -256,6 +260,7 @@ POLY_CASES = [
 ]
 
 
+@TORCH_FUNC_WARNING
 @pytest.mark.parametrize("case", POLY_CASES, ids=[c[0] for c in POLY_CASES])
 def test_polynomial_networks_against_torch_hessian(case):
     """Polynomial activations (with bias, stride, padding) against hand-written torch forwards."""
