@@ -29,6 +29,8 @@ __all__ = [
     "InvalidMatrixError",
     "ProblemTooLargeError",
     "NonDifferentiableError",
+    "UnsupportedModuleError",
+    "MissingDependencyError",
     "describe",
 ]
 
@@ -93,6 +95,28 @@ class NonDifferentiableError(ExactHessError):
                  unit: int | None = None):
         super().__init__(message)
         self.sample, self.layer, self.unit = sample, layer, unit
+
+
+class UnsupportedModuleError(InvalidArchitectureError):
+    """A PyTorch module cannot be expressed as an exacthess network.
+
+    A value error, not a type error: the argument (an ``nn.Sequential``) has the right type;
+    its contents describe an architecture outside the supported family.
+
+    Attributes:
+        index: the module's position in the ``nn.Sequential`` (dotted for nested ones, as in
+            ``named_modules``), or None when the problem concerns the whole model.
+        module: the module's class name.
+    """
+
+    def __init__(self, message: str, *, index: str | None = None, module: str | None = None):
+        super().__init__(message)
+        self.index, self.module = index, module
+
+
+class MissingDependencyError(ExactHessError, ImportError):
+    """An optional dependency (e.g. PyTorch for :func:`~exacthess.from_torch`) is not installed;
+    the message says which extra to install."""
 
 
 def describe(value: object, limit: int = 60) -> str:

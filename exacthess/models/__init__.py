@@ -1,1 +1,5 @@
-"""models"""
+"""Models: layer geometry, architectures, activations, losses and PyTorch import."""
+
+from .torch_import import from_torch
+
+__all__ = ["from_torch"]

@@ -147,11 +147,13 @@ def _mse():
 
 
 def _weighted(ws: list) -> Loss:
+    name = "weighted_mse(" + ", ".join(str(w) for w in ws) + ")"
+
     def grad(f, y):
         if len(f) != len(ws):
-            raise InvalidValueError(f"weighted_mse has {len(ws)} weights; expected {len(f)} (one per output)")
+            raise InvalidValueError(f"loss = {name!r} has {len(ws)} weights; expected {len(f)} (one per output)")
         return [w * (a - b) for w, a, b in zip(ws, f, y)]
-    return Loss("weighted_mse(" + ", ".join(str(w) for w in ws) + ")", grad,
+    return Loss(name, grad,
                 lambda f, y: [[ws[i] if i == j else _ZERO for j in range(len(f))] for i in range(len(f))],
                 lambda f, y: None, quadratic=True, weights=tuple(ws))
 
@@ -224,6 +226,9 @@ def check_targets(the_loss: Loss, Y, K: int):
             integer class indices when ``K > 1`` and the loss reads probabilities.
     """
     import numpy as np
+    if the_loss.weights and len(the_loss.weights) != K:
+        raise InvalidValueError(f"loss = {the_loss.name!r} has {len(the_loss.weights)} weights; expected {K} "
+                                "(one per output)")
     if the_loss.targets != "probabilities":
         return Y
     Y = np.asarray(Y, dtype=object)
@@ -237,11 +242,16 @@ def check_targets(the_loss: Loss, Y, K: int):
             out[i, int(c)] = _ONE
         return out
     for i, row in enumerate(Y):
-        if any(v < 0 for v in row):
-            raise InvalidDataError(f"data Y[{i}] has a negative entry; expected probabilities >= 0 for {the_loss.name}")
+        text = "[" + ", ".join(str(v) for v in row) + "]"
+        neg = [v for v in row if v < 0]
+        if neg:
+            raise InvalidDataError(f"data Y[{i}] = {text} has the negative entry {neg[0]}; expected probabilities "
+                                   f">= 0 for {the_loss.name}")
         if the_loss.name == "cross_entropy" and sum(row, _ZERO) != 1:
-            raise InvalidDataError(f"data Y[{i}] sums to {sum(row, _ZERO)}; expected a probability vector "
+            raise InvalidDataError(f"data Y[{i}] = {text} sums to {sum(row, _ZERO)}; expected a probability vector "
                                    "summing to exactly 1 (or class indices)")
-        if the_loss.name == "bce" and any(v > 1 for v in row):
-            raise InvalidDataError(f"data Y[{i}] has an entry > 1; expected probabilities in [0, 1] for bce")
+        big = [v for v in row if v > 1]
+        if the_loss.name == "bce" and big:
+            raise InvalidDataError(f"data Y[{i}] = {text} has the entry {big[0]} > 1; expected probabilities in "
+                                   "[0, 1] for bce")
     return Y

@@ -1,0 +1,135 @@
+"""Command-line pieces for ``exacthess verify torch model.pt --input-shape 1,28,28 [--data data.npz]``.
+
+:func:`configure` adds the arguments to an ``argparse`` (sub)parser; :func:`load` reads the saved
+module and the data and returns ``(arch, params, data)`` for the verify pipeline. Every problem with
+the files raises an :class:`~exacthess.core.errors.ExactHessError` (the command line prints one
+``error: ...`` line and exits with code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import InvalidDataError, InvalidValueError
+from ..models.torch_check import require_torch
+
+__all__ = ["configure", "load", "parse_shape"]
+
+_DESCRIPTION = """\
+Verify the statements for a PyTorch model saved whole with torch.save(model): an nn.Sequential of
+nn.Linear / nn.Conv1d / nn.Conv2d layers (stride, zero padding, bias) with one nn.ReLU or
+nn.LeakyReLU between consecutive layers (nn.Flatten, nn.Identity and dropout allowed; the module
+is put in eval mode). Weights are converted exactly. SECURITY: the file is read with
+torch.load(path, weights_only=False), which unpickles it and can run arbitrary code: only load
+files you trust. Needs PyTorch: pip install 'exacthess[torch]'."""
+
+
+def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the arguments of ``exacthess verify torch`` to *parser* (its description included)."""
+    parser.description = _DESCRIPTION
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("model", metavar="MODEL.pt",
+                        help="a whole module saved with torch.save(model) (unpickled: trusted files only)")
+    parser.add_argument("--input-shape", required=True, metavar="SHAPE",
+                        help="one sample's shape as torch sees it: 784 (nn.Linear), 3,32 (nn.Conv1d) "
+                             "or 1,28,28 (nn.Conv2d)")
+    parser.add_argument("--data", default=None, metavar="DATA.npz",
+                        help="samples as an .npz with arrays X (n x prod(shape), or n x shape) and Y "
+                             "(n x K targets, or n class indices); seeded data if omitted")
+    return parser
+
+
+def parse_shape(text: str, name: str = "--input-shape") -> tuple[int, ...]:
+    """``"1,28,28"`` (or ``"1x28x28"``) -> ``(1, 28, 28)``.
+
+    >>> parse_shape("1,28,28")
+    (1, 28, 28)
+    """
+    parts = [p.strip() for p in str(text).replace("x", ",").split(",")]
+    try:
+        vals = tuple(int(p) for p in parts)
+    except ValueError:
+        vals = ()
+    if not 1 <= len(vals) <= 3 or any(v < 1 for v in vals):
+        raise InvalidValueError(f"{name} = {text!r} is not a shape; expected 1 to 3 comma-separated ints >= 1, "
+                                "e.g. 784, 3,32 or 1,28,28")
+    return vals
+
+
+def _file(path: str, what: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InvalidDataError(f"{what} {path!r} does not exist; expected a path to an existing file")
+    if not p.is_file():
+        raise InvalidDataError(f"{what} {path!r} is not a file; expected a path to a file")
+    return p
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _load_module(path: str):
+    torch = require_torch()
+    p = _file(path, "model file")
+    try:
+        obj = torch.load(p, weights_only=False, map_location="cpu")
+    except Exception as exc:  # any unpickling problem: report it on one line
+        raise InvalidDataError(f"model file {path!r} could not be read by torch.load ({_one_line(exc)}); "
+                               "expected a module saved with torch.save(model)") from None
+    if isinstance(obj, dict):
+        raise InvalidDataError(f"model file {path!r} holds a dict (a state_dict?); expected the whole module "
+                               "saved with torch.save(model) (build the model, load_state_dict, then save it)")
+    if not isinstance(obj, torch.nn.Module):
+        raise InvalidDataError(f"model file {path!r} holds a {type(obj).__name__}; expected an nn.Sequential "
+                               "saved with torch.save(model)")
+    return obj.eval()
+
+
+def _load_data(path: str, shape: tuple, K: int):
+    p = _file(path, "data file")
+    try:
+        with np.load(p, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except Exception as exc:  # not an .npz, corrupt, or object arrays (pickles are refused)
+        raise InvalidDataError(f"data file {path!r} could not be read by numpy.load ({_one_line(exc)}); "
+                               "expected an .npz with arrays X and Y (numpy.savez('data.npz', X=X, Y=Y))") from None
+    missing = [k for k in ("X", "Y") if k not in arrays]
+    if missing:
+        raise InvalidDataError(f"data file {path!r} has no array {' or '.join(missing)} (it has "
+                               f"{', '.join(sorted(arrays)) or 'none'}); expected arrays X and Y")
+    X, Y = arrays["X"], arrays["Y"]
+    d = math.prod(shape)
+    if X.ndim < 2 or (X.shape[1:] != (d,) and X.shape[1:] != shape):
+        want = f"(n, {d})" + ("" if len(shape) == 1 else f" or (n, {', '.join(map(str, shape))})")
+        raise InvalidDataError(f"data X in {path!r} has shape {X.shape}; expected {want} for --input-shape "
+                               f"{','.join(map(str, shape))}")
+    if Y.ndim == 0 or Y.shape[0] != X.shape[0]:
+        raise InvalidDataError(f"data Y in {path!r} has shape {Y.shape}; expected {X.shape[0]} rows, one per "
+                               "sample of X")
+    if Y.ndim == 1 and K == 1:
+        Y = Y.reshape(-1, 1)
+    return X.reshape(X.shape[0], d), Y
+
+
+def load(args: argparse.Namespace):
+    """``(arch, params, data)`` from the parsed arguments; ``data`` is ``(X, Y)`` with ``X``
+    flattened channel-major, or None when ``--data`` is not given.
+
+    Raises:
+        MissingDependencyError: PyTorch is not installed.
+        InvalidDataError: a missing or unreadable file, or arrays of the wrong shape.
+        InvalidValueError: a malformed ``--input-shape``.
+        UnsupportedModuleError: the module cannot be expressed (see :func:`exacthess.from_torch`).
+    """
+    from ..models.torch_import import from_torch
+    shape = parse_shape(args.input_shape)
+    module = _load_module(args.model)
+    arch, params = from_torch(module, shape)
+    data = None if args.data is None else _load_data(args.data, shape, arch.output_dim)
+    return arch, params, data

@@ -1,0 +1,302 @@
+"""from_torch and the ``verify torch`` loading: structure, exact conversion, refusals, bad input.
+
+Independent routes: torch's own float64 forward pass (outputs compared exactly at dyadic inputs
+with small-integer weights, where float64 is exact) and the exact binary values of float32/float64
+numbers (``float.as_integer_ratio`` in Python, checked against hand-written dyadic values).
+"""
+
+import argparse
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from flint import fmpq
+
+import exacthess
+from exacthess.core.errors import (ExactHessError, InvalidDataError, InvalidTypeError, InvalidValueError,
+                                   MissingDependencyError, NonDifferentiableError, UnsupportedModuleError)
+from exacthess.models import from_torch
+from exacthess.models.torch_check import exact_forward
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+
+def integer_weights(model, seed=0, low=-2, high=2):
+    """Small-integer weights: float64 forward passes are then exact."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randint(low, high + 1, p.shape, generator=gen).to(p.dtype))
+    return model
+
+
+def torch_outputs(model, X, shape):
+    with torch.no_grad():
+        return model.double()(torch.tensor(np.asarray(X, dtype=float)).reshape((-1,) + shape)).reshape(len(X), -1)
+
+
+# ----- structure ----------------------------------------------------------------------------------
+def test_fcn_structure_and_parameter_order():
+    """An MLP becomes an FCN; params are weight (row-major, as torch) then bias, layer by layer."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    arch, params = from_torch(model, (3,))
+    assert arch == exacthess.FCN(3, (4,), 2, bias=True, activation="relu")
+    assert [p.shape for p in params] == arch.param_shapes()
+    ref = [t.detach().double().numpy() for t in (model[0].weight, model[0].bias, model[2].weight, model[2].bias)]
+    for p, r in zip(params, ref):
+        assert all(Fraction(int(v.p), int(v.q)) == Fraction(float(w)) for v, w in zip(p.flat, r.flat))
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_cnn_flatten_order_matches_torch(dims):
+    """Conv layers, Flatten and a Linear head (two Linear layers): the exact forward equals torch's
+    float64 forward exactly at integer weights and inputs, so torch's Flatten order is exacthess's
+    channel-major vectorisation and the Linear weights are read as whole-map kernels."""
+    conv = nn.Conv1d if dims == 1 else nn.Conv2d
+    shape = (2, 7) if dims == 1 else (2, 5, 4)
+    model = nn.Sequential(conv(2, 3, 3, stride=2, padding=1), nn.LeakyReLU(0.25), conv(3, 2, 2),
+                          nn.LeakyReLU(0.25), nn.Flatten(), nn.Linear(2 * (3 if dims == 1 else 2 * 1), 4),
+                          nn.LeakyReLU(0.25), nn.Linear(4, 3))
+    integer_weights(model, seed=dims)
+    arch, params = from_torch(model, shape)
+    assert isinstance(arch, exacthess.CNN) and arch.activation.name == "leaky_relu(1/4)"
+    assert arch.output_dim == 3 and len(arch.layers) == 4
+    rng = np.random.default_rng(dims)
+    X = rng.integers(-3, 4, size=(4, int(np.prod(shape))))
+    ref = torch_outputs(model, X, shape)
+    for x, r in zip(X, ref):
+        z, _ = exact_forward(arch, params, x)
+        assert [Fraction(int(v.p), int(v.q)) for v in z] == [Fraction(float(v)) for v in r]
+
+
+def test_same_padding_valid_padding_and_final_conv():
+    """padding='same' (odd kernel) and 'valid' map to symmetric paddings; a last convolution
+    covering its whole unpadded input is the output layer (flattened or not)."""
+    for tail in ([], [nn.Flatten()]):
+        model = nn.Sequential(nn.Conv1d(1, 2, 3, padding="same"), nn.ReLU(), nn.Conv1d(2, 2, 3, padding="valid"),
+                              nn.ReLU(), nn.Conv1d(2, 3, 4), *tail)
+        arch, _ = from_torch(integer_weights(model), (1, 6))
+        assert arch.paddings == (1, 0) and arch.kernel_sizes == (3, 3) and arch.output_dim == 3
+
+
+def test_identity_dropout_eval_nested_and_linear_network():
+    """Identity and eval-mode dropout are skipped, nested Sequentials read in order, and a
+    network with no activation at all is the linear network."""
+    model = nn.Sequential(nn.Flatten(), nn.Sequential(nn.Linear(6, 3), nn.Identity()), nn.Dropout(0.5),
+                          nn.Linear(3, 2, bias=True)).eval()
+    arch, params = from_torch(model, (2, 3))
+    assert arch == exacthess.FCN(6, (3,), 2, bias=True)
+    relu = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), nn.Linear(2, 1)))
+    assert from_torch(relu, (2,))[0].activation.name == "relu"
+
+
+def test_float32_weights_and_leaky_slope_are_exact():
+    """float32 0.1 is 13421773/134217728 exactly; LeakyReLU(0.01) stores the float64 0.01, whose
+    exact value is 5764607523034235/2**59."""
+    model = nn.Sequential(nn.Linear(1, 1, bias=False), nn.LeakyReLU(0.01), nn.Linear(1, 1, bias=False))
+    with torch.no_grad():
+        model[0].weight.fill_(0.1)
+        model[2].weight.fill_(-3.0)
+    arch, params = from_torch(model, (1,))
+    assert params[0][0, 0] == fmpq(13421773, 2 ** 27)
+    assert arch.activation.slope == fmpq(5764607523034235, 2 ** 59)
+    assert arch.activation.name == "leaky_relu(5764607523034235/576460752303423488)"
+    assert from_torch(nn.Sequential(nn.Linear(1, 1), nn.LeakyReLU(0.0), nn.Linear(1, 1)), (1,))[0].activation.name \
+        == "relu"
+
+
+def test_round_trip_at_realistic_weights():
+    """Default (Kaiming-uniform) float32 weights: the check passes within the float64 error bound."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(4 * 4 * 4, 10))
+    arch, params = from_torch(model, (1, 10, 10))
+    assert arch.n_params == sum(p.numel() for p in model.parameters())
+
+
+def test_round_trip_detects_what_layers_do_not_describe():
+    """A forward hook changes torch's output: the round-trip check refuses the model."""
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    model[2].register_forward_hook(lambda mod, inp, out: out + 1)
+    with pytest.raises(UnsupportedModuleError, match="round-trip check failed"):
+        from_torch(model, (2,))
+    assert from_torch(model, (2,), check=False)[0].n_params == 9
+
+
+def test_round_trip_detects_a_wrong_flatten_order():
+    """Reading the Linear weight in (H, W, C) order instead of torch's (C, H, W) fails the check."""
+    from exacthess.models.torch_check import round_trip_check
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 3 * 3, 2))
+    arch, params = from_torch(model, (1, 3, 3))
+    round_trip_check(model, arch, params, (1, 3, 3))
+    wrong = list(params)
+    wrong[2] = params[2].reshape(2, 3, 3, 2).transpose(0, 3, 1, 2).copy()  # (m, H, W, C) -> (m, C, H, W)
+    with pytest.raises(UnsupportedModuleError, match="round-trip check failed"):
+        round_trip_check(model, arch, wrong, (1, 3, 3))
+
+
+def test_kink_through_from_torch():
+    """A torch model whose hidden unit 1 of layer 2 is exactly 0 on sample 2: NonDifferentiableError."""
+    model = nn.Sequential(nn.Linear(1, 1, bias=False), nn.ReLU(), nn.Linear(1, 2, bias=False), nn.ReLU(),
+                          nn.Linear(2, 1, bias=False))
+    with torch.no_grad():
+        model[0].weight.fill_(1.0)
+        model[2].weight.copy_(torch.tensor([[1.0], [0.0]]))
+        model[4].weight.fill_(1.0)
+    arch, params = from_torch(model, (1,))
+    with pytest.raises(NonDifferentiableError) as info:
+        exacthess.hessian(arch, params=params, data=([[2], [3], [1]], [[0], [0], [0]])).H_L
+    assert (info.value.sample, info.value.layer, info.value.unit) == (0, 2, 1)
+    assert "sample 0, layer 2, unit 1" in str(info.value)
+
+
+# ----- refusals -----------------------------------------------------------------------------------
+REFUSED = [
+    ("dilation", lambda: nn.Sequential(nn.Conv1d(1, 1, 3, dilation=2), nn.ReLU(), nn.Flatten(), nn.Linear(4, 1)),
+     (1, 8), "0", "dilation"),
+    ("groups", lambda: nn.Sequential(nn.Conv1d(2, 2, 3, groups=2), nn.ReLU(), nn.Flatten(), nn.Linear(12, 1)),
+     (2, 8), "0", "groups"),
+    ("circular", lambda: nn.Sequential(nn.Conv1d(1, 1, 3, padding=1, padding_mode="circular"), nn.Flatten(),
+                                       nn.Linear(8, 1)), (1, 8), "0", "padding_mode"),
+    ("same even", lambda: nn.Sequential(nn.Conv1d(1, 1, 2, padding="same"), nn.Flatten(), nn.Linear(8, 1)),
+     (1, 8), "0", "even kernel size 2"),
+    ("batchnorm", lambda: nn.Sequential(nn.Conv1d(1, 2, 3), nn.BatchNorm1d(2), nn.ReLU(), nn.Flatten(),
+                                        nn.Linear(12, 1)), (1, 8), "1", "normalisation"),
+    ("dropout train", lambda: nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.ReLU(), nn.Linear(2, 1)),
+     (2,), "1", "training mode"),
+    ("maxpool", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten(),
+                                      nn.Linear(3, 1)), (1, 8), "2", "pooling"),
+    ("tanh", lambda: nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1)), (2,), "1", "activation"),
+    ("final activation", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1), nn.ReLU()),
+     (2,), "3", "after the output layer"),
+    ("softmax", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.Softmax(dim=1)),
+     (2,), "3", "loss='cross_entropy'"),
+    ("first activation", lambda: nn.Sequential(nn.ReLU(), nn.Linear(2, 1)), (2,), "0", "before the first"),
+    ("two activations", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.LeakyReLU(0.5),
+                                              nn.Linear(2, 1)), (2,), "3", "same activation"),
+    ("two in a row", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.ReLU(), nn.Linear(2, 1)),
+     (2,), "2", "no layer in between"),
+    ("missing activation", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.Linear(2, 1)),
+     (2,), "3", "no activation in between"),
+    ("mixed bias", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1, bias=False)),
+     (2,), "2", "bias"),
+    ("no flatten", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.Linear(6, 1)), (1, 8), "2",
+     "add nn.Flatten"),
+    ("map output", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.Conv1d(1, 2, 3)), (1, 8), "2",
+     "end in K outputs"),
+    ("partial final conv", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.Conv1d(1, 2, 4, stride=4),
+                                                 nn.Flatten()), (1, 8), "2", "whole"),
+    ("flatten batch", lambda: nn.Sequential(nn.Flatten(0), nn.Linear(2, 1)), (2,), "0", "batch"),
+    ("conv shape", lambda: nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(4, 1)), (8, 8), "0",
+     "(C, H, W)"),
+    ("nested", lambda: nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), nn.Sigmoid()), nn.Linear(2, 1)),
+     (2,), "1.1", "activation"),
+]
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=[c[0] for c in REFUSED])
+def test_refusals_name_the_module_and_its_index(case):
+    """Every unsupported construction is refused with the module's index and what is supported."""
+    _, build, shape, index, words = case
+    with pytest.raises(UnsupportedModuleError) as info:
+        from_torch(build(), shape)
+    err = info.value
+    assert isinstance(err, ValueError) and isinstance(err, ExactHessError)
+    assert err.index == index and f"[{index}]" in str(err)
+    assert words in str(err) and "supported:" in str(err)
+
+
+def test_wrong_types_and_shapes():
+    with pytest.raises(InvalidTypeError, match="expected a torch.nn.Sequential"):
+        from_torch(nn.Linear(2, 1), (2,))
+    with pytest.raises(InvalidTypeError, match="expected a torch.nn.Sequential"):
+        from_torch("model.pt", (2,))
+    with pytest.raises(InvalidTypeError, match="input_shape"):
+        from_torch(nn.Sequential(nn.Linear(2, 1)), "2")
+    with pytest.raises(InvalidValueError, match=r"input_shape\[0\] = 0"):
+        from_torch(nn.Sequential(nn.Linear(2, 1)), (0,))
+    with pytest.raises(UnsupportedModuleError, match=r"expected \(3,\)"):
+        from_torch(nn.Sequential(nn.Linear(3, 1)), (2,))
+    with pytest.raises(UnsupportedModuleError, match="no nn.Linear"):
+        from_torch(nn.Sequential(nn.ReLU()), (2,))
+    with pytest.raises(UnsupportedModuleError, match="lazy"):
+        from_torch(nn.Sequential(nn.LazyLinear(2)), (2,))
+    model = nn.Sequential(nn.Linear(2, 1))
+    with torch.no_grad():
+        model[0].weight[0, 1] = float("nan")
+    with pytest.raises(exacthess.NonFiniteError, match=r"module \[0\]\.weight\[0, 1\] = nan"):
+        from_torch(model, (2,))
+
+
+def test_missing_torch_is_an_import_error(monkeypatch):
+    """Without torch: an ExactHessError that is an ImportError and names the extra."""
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(MissingDependencyError, match=r"exacthess\[torch\]") as info:
+        from_torch(object(), (2,))
+    assert isinstance(info.value, ImportError)
+
+
+# ----- command line loading -----------------------------------------------------------------------
+def parse(argv):
+    from exacthess.cli.torch_model import configure
+    return configure(argparse.ArgumentParser()).parse_args(argv)
+
+
+def test_cli_load_model_and_data(tmp_path):
+    """torch.save(model) + an .npz: (arch, params, data) with X flattened channel-major."""
+    from exacthess.cli.torch_model import load
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 16, 3))
+    torch.save(model, tmp_path / "m.pt")
+    X = np.arange(2 * 16, dtype=np.float32).reshape(2, 1, 4, 4)
+    np.savez(tmp_path / "d.npz", X=X, Y=np.array([0, 2]))
+    arch, params, (Xf, Y) = load(parse([str(tmp_path / "m.pt"), "--input-shape", "1,4,4",
+                                         "--data", str(tmp_path / "d.npz")]))
+    assert arch.input_dim == 16 and Xf.shape == (2, 16) and (Xf[1] == X[1].reshape(-1)).all()
+    H = exacthess.hessian(arch, params=params, data=(Xf, Y), loss="cross_entropy")
+    assert H.H_o.shape == (arch.n_params, arch.n_params)
+    assert load(parse([str(tmp_path / "m.pt"), "--input-shape", "1x4x4"]))[2] is None
+
+
+def test_cli_help_states_the_security_caveat():
+    from exacthess.cli.torch_model import configure
+    text = configure(argparse.ArgumentParser()).format_help()
+    assert "weights_only=False" in text and "arbitrary code" in text and "trust" in text
+
+
+def test_cli_without_torch(monkeypatch, tmp_path):
+    from exacthess.cli.torch_model import load
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'exacthess\[torch\]'"):
+        load(parse([str(tmp_path / "m.pt"), "--input-shape", "4"]))
+
+
+def test_cli_load_errors(tmp_path):
+    """Missing and unreadable files, a state_dict, wrong shapes: one-line exacthess errors."""
+    from exacthess.cli.torch_model import load
+    model = nn.Sequential(nn.Linear(4, 2))
+    torch.save(model, tmp_path / "m.pt")
+    torch.save(model.state_dict(), tmp_path / "sd.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a pickle")
+    np.savez(tmp_path / "bad.npz", X=np.zeros((3, 5)), Y=np.zeros((3, 2)))
+    np.savez(tmp_path / "noy.npz", X=np.zeros((3, 4)))
+    np.savez(tmp_path / "rows.npz", X=np.zeros((3, 4)), Y=np.zeros((2, 2)))
+    cases = [([str(tmp_path / "none.pt"), "--input-shape", "4"], InvalidDataError, "does not exist"),
+             ([str(tmp_path), "--input-shape", "4"], InvalidDataError, "is not a file"),
+             ([str(tmp_path / "junk.pt"), "--input-shape", "4"], InvalidDataError, "could not be read by torch.load"),
+             ([str(tmp_path / "sd.pt"), "--input-shape", "4"], InvalidDataError, "state_dict"),
+             ([str(tmp_path / "m.pt"), "--input-shape", "4,a"], InvalidValueError, "--input-shape = '4,a'"),
+             ([str(tmp_path / "m.pt"), "--input-shape", "4", "--data", str(tmp_path / "junk.pt")], InvalidDataError,
+              "could not be read by numpy.load"),
+             ([str(tmp_path / "m.pt"), "--input-shape", "4", "--data", str(tmp_path / "bad.npz")], InvalidDataError,
+              r"data X .* has shape \(3, 5\); expected \(n, 4\)"),
+             ([str(tmp_path / "m.pt"), "--input-shape", "4", "--data", str(tmp_path / "noy.npz")], InvalidDataError,
+              "has no array Y"),
+             ([str(tmp_path / "m.pt"), "--input-shape", "4", "--data", str(tmp_path / "rows.npz")], InvalidDataError,
+              "expected 3 rows")]
+    for argv, err, words in cases:
+        with pytest.raises(err, match=words) as info:
+            load(parse(argv))
+        assert "\n" not in str(info.value)
