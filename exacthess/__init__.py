@@ -1,46 +1,75 @@
 """exacthess: exact, certified ranks of neural-network Hessians and exact checks of convolution spectra.
 
+The data flow (``docs/architecture.md``): an architecture (:mod:`exacthess.models`) at an exact
+point (:mod:`exacthess.hessian.problem`) gives Hessian blocks over a number domain
+(:mod:`exacthess.hessian`), whose ranks are certified (:mod:`exacthess.certify`) and judged
+against the registered statements (:mod:`exacthess.statements`) in a report
+(:mod:`exacthess.experiments`).
+
 >>> import exacthess
 >>> report = exacthess.verify(exacthess.FCN(4, (2,), 3), n_samples=6)
 >>> report.ok, report.decided, report.ranks["H_o"]
 (True, True, 10)
 """
 
-from .models.architectures import CNN, FCN, Architecture, ConvLayer
-from .core.errors import (ExactHessError, InvalidArchitectureError, InvalidDataError, InvalidMatrixError,
-                     NonFiniteError, ParamsMismatchError, UnknownStatementError)
-from .core.exact import rational_array, to_rational
-from .hessian.engine import Engine
-from .hessian.matrices import HessianResult, hessian
-from .models.toeplitz import conv_matrix, parameter_map, parameter_map_matrix, toeplitz_operator
+import warnings as _warnings
+
+from .certify.bounds import Bound
 from .certify.rank import RankResult, rank
-from .experiments.report import Report, Row
 from .core.domains import ABS, GF, QQ, SR
-from .spectral import (ClipResult, ConvSVTheoremResult, SingularValueEnclosure, check_conv_sv_theorem,
-                       clip_operator_norm, conv_operator, conv_singular_values, kernel_from_tensorflow)
+from .core.errors import (ExactHessError, InvalidArchitectureError, InvalidDataError, InvalidMatrixError,
+                          InvalidOptionError, InvalidTypeError, InvalidValueError, MissingDependencyError,
+                          NonDifferentiableError, NonFiniteError, ParamsMismatchError, ProblemTooLargeError,
+                          UnknownStatementError, UnsupportedModuleError)
+from .core.exact import rational_array, to_rational
+from .experiments.report import Report, Row
 from .experiments.search import SearchResult, search
+from .experiments.verify import verify
+from .hessian.matrices import HessianResult, hessian
+from .models.activations import Activation, activation
+from .models.architectures import CNN, FCN, Architecture, from_spec
+from .models.geometry import ConvLayer
+from .models.losses import Loss, loss
+from .models.toeplitz import conv_matrix, parameter_map, parameter_map_matrix, toeplitz_operator
+from .models.torch_import import from_torch
+from .spectral import (ClipResult, ConvSVTheoremResult, KernelRangeError, SingularValueEnclosure,
+                       check_conv_sv_theorem, clip_operator_norm, conv_operator, conv_singular_values,
+                       kernel_from_tensorflow)
 from .statements import REGISTRY, Kind, Relation, Statement, get_statement
 from .statements.verdicts import Verdict
-from .experiments.verify import verify
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
-    # architectures
-    "FCN", "CNN", "Architecture", "ConvLayer",
-    # exact arithmetic
+    # models: architectures, activations, losses, PyTorch import
+    "FCN", "CNN", "Architecture", "ConvLayer", "from_spec", "Activation", "activation", "Loss", "loss",
+    "from_torch",
+    # exact numbers and domains
     "to_rational", "rational_array", "QQ", "GF", "SR", "ABS",
-    # Hessians and ranks
-    "hessian", "HessianResult", "Engine", "rank", "RankResult",
-    # Toeplitz expansions
-    "toeplitz_operator", "conv_matrix", "parameter_map", "parameter_map_matrix",
+    # Hessians
+    "hessian", "HessianResult",
+    # certified ranks
+    "rank", "RankResult", "Bound",
+    # convolution operators (one geometry for both halves)
+    "conv_operator", "conv_matrix", "toeplitz_operator", "parameter_map", "parameter_map_matrix",
     # statements, verification and counterexample search
-    "verify", "Report", "Row", "REGISTRY", "Statement", "Kind", "Relation", "Verdict", "get_statement",
+    "verify", "Report", "Row", "Verdict", "REGISTRY", "Statement", "Kind", "Relation", "get_statement",
     "search", "SearchResult",
     # convolution spectra (Sedghi, Gupta & Long 2019)
-    "conv_operator", "kernel_from_tensorflow", "conv_singular_values", "check_conv_sv_theorem",
-    "clip_operator_norm", "SingularValueEnclosure", "ConvSVTheoremResult", "ClipResult",
-    # errors
-    "ExactHessError", "InvalidArchitectureError", "InvalidDataError", "InvalidMatrixError",
-    "NonFiniteError", "ParamsMismatchError", "UnknownStatementError",
+    "kernel_from_tensorflow", "conv_singular_values", "check_conv_sv_theorem", "clip_operator_norm",
+    "SingularValueEnclosure", "ConvSVTheoremResult", "ClipResult",
+    # errors: wrong types are TypeErrors, wrong values ValueErrors, all ExactHessErrors
+    "ExactHessError", "InvalidTypeError", "InvalidValueError", "InvalidOptionError", "InvalidArchitectureError",
+    "InvalidDataError", "NonFiniteError", "ParamsMismatchError", "UnknownStatementError", "InvalidMatrixError",
+    "ProblemTooLargeError", "NonDifferentiableError", "UnsupportedModuleError", "MissingDependencyError",
+    "KernelRangeError",
 ]
+
+
+def __getattr__(name):
+    if name == "Engine":  # an internal since 0.2: HessianResult.engine still gives one
+        _warnings.warn("exacthess.Engine is internal and no longer exported; use exacthess.hessian(...) "
+                       "(its .engine) or import exacthess.hessian.engine.Engine", DeprecationWarning, stacklevel=2)
+        from .hessian.engine import Engine
+        return Engine
+    raise AttributeError(f"module 'exacthess' has no attribute {name!r}")

@@ -14,6 +14,7 @@ import sys
 from ..core.errors import ExactHessError
 from . import search as search_cli
 from . import statements as statements_cli
+from . import torch_model
 
 __all__ = ["main", "build_parser", "EXIT_TEXT"]
 
@@ -51,10 +52,15 @@ def _ints(text: str, name: str) -> list:
     return out
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+def _add_common(p: argparse.ArgumentParser, architecture: bool = True) -> None:
     p.add_argument("--samples", type=int, default=None, metavar="N", help="number of seeded samples (default 2 d)")
     p.add_argument("--seed", type=int, default=0, help="seed of parameters, data and primes (default 0)")
-    p.add_argument("--bias", action="store_true", help="biases on every layer")
+    if architecture:
+        p.add_argument("--bias", action="store_true", help="biases on every layer")
+        p.add_argument("--activation", default="linear", metavar="NAME",
+                       help="after every hidden layer: linear (default), relu, leaky_relu(a), poly(c0,c1,...)")
+    p.add_argument("--loss", default="mse", metavar="NAME",
+                   help="mse (default), weighted_mse(w1,...,wK), cross_entropy, bce")
     p.add_argument("--certify", choices=["auto", "always", "never"], default="auto",
                    help="certify upper bounds: auto (within --budget), always, never (then verdicts that "
                         "need an upper bound are undecided: exit code 3)")
@@ -95,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--strides", type=str, default="1", help="stride per layer (default 1)")
     c.add_argument("--paddings", type=str, default="0", help="zero padding per layer (default 0)")
     _add_common(c)
+    t = vs.add_parser("torch", help="a saved PyTorch nn.Sequential (torch.save(model); trusted files only)",
+                      epilog=EXIT_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter,
+                      description="exacthess verify torch model.pt --input-shape 1,28,28 [--data data.npz]: the "
+                                  "module's layers, activation and weights (converted exactly), at seeded or given data.")
+    torch_model.configure(t)
+    _add_common(t, architecture=False)
     try:
         from . import spectral as spectral_cli
         s = vs.add_parser("conv-sv", help="exact check of the FFT singular-value theorem of a conv layer",
@@ -134,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _arch_from_args(args):
     from ..models.architectures import CNN, FCN
     if args.family == "fcn":
-        return FCN(args.input_dim, _ints(args.widths, "--widths"), args.output_dim, bias=args.bias)
+        return FCN(args.input_dim, _ints(args.widths, "--widths"), args.output_dim, bias=args.bias,
+                   activation=args.activation)
     shape = _ints(args.input_shape.replace(",", "x"), "--input-shape")
     shape = shape[0] if isinstance(shape[0], tuple) else tuple(shape)
 
@@ -143,7 +156,7 @@ def _arch_from_args(args):
         return vals[0] if len(vals) == 1 else list(vals)
     return CNN(shape, tuple(_ints(args.channels, "--channels")), per_layer(args.kernel_sizes, "--kernel-sizes"),
                args.output_dim, in_channels=args.in_channels, strides=per_layer(args.strides, "--strides"),
-               paddings=per_layer(args.paddings, "--paddings"), bias=args.bias)
+               paddings=per_layer(args.paddings, "--paddings"), bias=args.bias, activation=args.activation)
 
 
 def _progress(enabled: bool):
@@ -159,8 +172,13 @@ def _cmd_verify(args) -> int:
         from . import spectral as spectral_cli
         return spectral_cli.run_verify(args)
     from ..experiments.verify import verify
-    arch = _arch_from_args(args)
-    report = verify(arch, n_samples=args.samples, seed=args.seed, certify=args.certify,
+    params = data = None
+    if args.family == "torch":
+        arch, params, data = torch_model.load(args)
+    else:
+        arch = _arch_from_args(args)
+    report = verify(arch, n_samples=None if data is not None else args.samples, seed=args.seed, params=params,
+                    data=data, loss=args.loss, certify=args.certify,
                     budget_seconds=args.budget, float_check=not args.no_float,
                     progress=_progress(not args.json and sys.stderr.isatty()))
     if args.json:

@@ -296,25 +296,36 @@ def test_polynomial_networks_against_torch_hessian(case):
 # ----- kinks ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("act", ["relu", "leaky_relu(1/4)"])
 def test_kink_names_sample_layer_unit(act):
-    """A pre-activation exactly 0 (sample 1 is the zero vector, no bias): layer 1, unit 0."""
+    """A pre-activation exactly 0 that moves with the weights (1*2 + 2*(-1) at sample 1): layer 1, unit 0."""
     arch = eh.FCN(2, (3,), 1, activation=act)
     with pytest.raises(NonDifferentiableError) as info:
-        eh.hessian(arch, params=[[[1, 2], [3, 4], [5, 6]], [[1, 1, 1]]], data=([[1, 1], [0, 0]], [[0], [0]])).H_L
+        eh.hessian(arch, params=[[[1, 2], [3, 4], [5, 6]], [[1, 1, 1]]], data=([[1, 1], [2, -1]], [[0], [0]])).H_L
     err = info.value
     assert (err.sample, err.layer, err.unit) == (1, 1, 0)
     assert "sample 1, layer 1, unit 0" in str(err) and not isinstance(err, ValueError)
 
 
 def test_kink_in_a_cnn_names_the_channel_major_unit():
-    """Unit = channel * positions + position: channel 1, position 2 of a 1-D map of length 3."""
-    arch = eh.CNN((3,), (2,), 1, 1, activation="relu")
-    # channel 0 weight 1, channel 1 weight -1: x = (1, 2, 0) gives z = (1, 2, 0 | -1, -2, 0); first zero: unit 2
+    """Unit = channel * positions + position: channel 1, position 1 of a 1-D map of length 3."""
+    arch = eh.CNN((3,), (2,), 1, 1, activation="relu", bias=True)
+    # channel 0: x + 0 = (1, 2, 3); channel 1: -x + 2 = (1, 0, -1): the zero is unit 1 * 3 + 1 = 4
     with pytest.raises(NonDifferentiableError) as info:
-        eh.hessian(arch, params=[[[[1]], [[-1]]], [[[1, 1, 1], [1, 1, 1]]]], data=([[1, 2, 0]], [[0]])).H_o
-    assert (info.value.sample, info.value.layer, info.value.unit) == (0, 1, 2)
+        eh.hessian(arch, params=[[[[1]], [[-1]]], [0, 2], [[[1, 1, 1], [1, 1, 1]]], [0]],
+                   data=([[1, 2, 3]], [[0]])).H_o
+    assert (info.value.sample, info.value.layer, info.value.unit) == (0, 1, 4)
     x = [[1, -2, 3]]
     with pytest.raises(NonDifferentiableError, match="sample 0, layer 2, unit 0"):
         eh.hessian(eh.FCN(3, (1, 1), 1, activation="relu"), params=[[[1, 1, 1]], [[0]], [[1]]], data=(x, [[0]])).H_f
+
+
+def test_identically_zero_pre_activation_is_not_a_kink():
+    """A zero sample without biases: z = W x = 0 for every W, the unit is constant, the Hessian exists and
+    equals sympy's with that unit's derivatives zero (independent route: the same network without it)."""
+    arch = eh.FCN(2, (3,), 1, activation="relu")
+    params = [[[1, 2], [3, 4], [5, -6]], [[1, 1, 1]]]
+    H = eh.hessian(arch, params=params, data=([[1, 1], [0, 0]], [[0], [0]]))
+    H1 = eh.hessian(arch, params=params, data=([[1, 1]], [[0]]))  # the zero sample contributes nothing
+    assert (H.H_L == H1.H_L).all() and (H.H_o == H1.H_o).all()
 
 
 def test_polynomial_at_zero_is_smooth():
