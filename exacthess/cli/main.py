@@ -1,4 +1,4 @@
-"""The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``.
+"""The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``, ``prove``.
 
 Exit codes: 0 success, 1 a statement is violated (or a counterexample was found), 2 bad input.
 """
@@ -10,6 +10,7 @@ import json
 import sys
 
 from ..core.errors import ExactHessError
+from . import prove as prove_cli
 
 __all__ = ["main", "build_parser"]
 
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         spectral_cli.configure_reproduce(cs)
 
     sub.add_parser("statements", help="list the registered statements")
+    prove_cli.configure(sub)
     return parser
 
 
@@ -194,7 +196,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
-                   "statements": _cmd_statements, "search": _cmd_search}[args.command]
+                   "statements": _cmd_statements, "search": _cmd_search,
+                   "prove": prove_cli.run}[args.command]
         return handler(args)
     except ExactHessError as exc:
         print(f"error: {exc}", file=sys.stderr)
