@@ -47,8 +47,8 @@ ONE_D_MORE = dict(n=range(1, 7), channels=list(itertools.product((1, 2, 3), (1, 
                   paddings=(0, 1, 2, 3))
 #: 2-D: input height and width, (c_in, c_out), strides and paddings per axis
 TWO_D = dict(n=range(1, 4), channels=[(1, 2), (2, 1)], strides=(1, 2), paddings=(0, 1))
-TWO_D_MORE = dict(n=range(1, 5), channels=list(itertools.product((1, 2), (1, 2))), strides=(1, 2, 3),
-                  paddings=(0, 1, 2))
+TWO_D_MORE = dict(n=range(1, 5), channels=[(1, 2), (2, 1), (2, 2)], strides=(1, 2, 3), paddings=(0, 1, 2),
+                  square=True)
 #: fully-connected layers (1x1 maps): inputs and outputs
 FC = dict(n_in=range(1, 5), n_out=range(1, 5))
 
@@ -57,9 +57,9 @@ def _text(spec: dict, dims: int) -> str:
     n = list(spec["n"])
     size = f"n = {n[0]}..{n[-1]}" if dims == 1 else f"h, w = {n[0]}..{n[-1]}"
     chans = ", ".join(f"{a}->{b}" for a, b in spec["channels"])
-    return (f"{dims}-D {size}, channels {chans}, strides {set(spec['strides'])}"
-            f"{' per axis' if dims == 2 else ''}, paddings {set(spec['paddings'])}"
-            f"{' per axis' if dims == 2 else ''}, every kernel that fits, with and without bias")
+    axes = "" if dims == 1 else (" (equal on both axes)" if spec.get("square") else " per axis")
+    return (f"{dims}-D {size}, channels {chans}, strides {set(spec['strides'])}{axes}, "
+            f"paddings {set(spec['paddings'])}{axes}, every kernel that fits, with and without bias")
 
 
 SIZES = (_text(ONE_D, 1) + "; " + _text(TWO_D, 2) + f"; fully-connected {FC['n_in'][-1]}x{FC['n_out'][-1]} "
@@ -138,8 +138,16 @@ def sweep(spec: dict, dims: int):
     """Every layer in the ranges of ``spec`` (all kernels that fit), with and without bias."""
     n_range = spec["n"]
     shapes = [(1, n) for n in n_range] if dims == 1 else list(itertools.product(n_range, n_range))
-    axis_vals = (lambda vals: [(1, s) for s in vals]) if dims == 1 else (lambda vals: list(itertools.product(vals, vals)))
-    pads = [(0, p) for p in spec["paddings"]] if dims == 1 else axis_vals(spec["paddings"])
+    if dims == 1:
+        def axis_vals(vals):
+            return [(1, v) for v in vals]
+    elif spec.get("square"):
+        def axis_vals(vals):
+            return [(v, v) for v in vals]
+    else:
+        def axis_vals(vals):
+            return list(itertools.product(vals, vals))
+    pads = [(0, p) for p in spec["paddings"]] if dims == 1 else axis_vals(spec["paddings"])  # 1-D: height 1
     for shape, (c_in, c_out), stride, pad in itertools.product(
             shapes, spec["channels"], axis_vals(spec["strides"]), pads):
         kh_range = [1] if dims == 1 else range(1, shape[0] + 2 * pad[0] + 1)

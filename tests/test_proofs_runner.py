@@ -96,3 +96,45 @@ def test_every_subpackage_is_installed():
     assert found | {"exacthess.proofs"} == listed
     assert config["package-dir"] == {"exacthess.proofs": "proofs"}
     assert sys.modules["exacthess.proofs.support"].__file__.endswith(os.path.join("proofs", "support.py"))
+
+
+def _fake_package(tmp_path, monkeypatch, files: dict):
+    package = "fakeproofs_" + "".join(ch if ch.isalnum() else "_" for ch in tmp_path.name)  # fresh per test
+    pkg = tmp_path / package
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for name, text in files.items():
+        (pkg / f"{name}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(runner, "PROOF_PACKAGE", package)
+
+
+GOOD = '''
+from exacthess.proofs.support import covered
+STATEMENT = "one plus one is two"
+SIZES = "1"
+THOROUGH_SIZES = "1"
+
+def test_add():
+    """1 + 1 = 2"""
+    assert 1 + 1 == 2
+    covered("n=1")
+'''
+
+
+def test_a_module_that_cannot_be_imported_is_a_failed_proof(tmp_path, monkeypatch):
+    _fake_package(tmp_path, monkeypatch, {"good": GOOD, "helper": "X = 1\n",
+                                          "broken": "raise ImportError('missing dependency')\n"})
+    assert runner.proof_names() == ["broken", "good"]  # helper (no STATEMENT) is not a proof
+    infos = {i.name: i for i in runner.list_proofs()}
+    assert "cannot be imported" in infos["broken"].statement and infos["good"].tests == ("test_add",)
+    runs = runner.run_proofs(runner.resolve_targets("all"))
+    assert [r.ok for r in runs] == [False, True]
+    assert "missing dependency" in runs[0].outcomes[0].error
+    assert runs[1].outcomes[0].covered == ["n=1"]
+
+
+def test_a_proof_may_not_take_a_reserved_name(tmp_path, monkeypatch):
+    _fake_package(tmp_path, monkeypatch, {"generic": GOOD})
+    with pytest.raises(RuntimeError, match="reserved name"):
+        runner.proof_names()

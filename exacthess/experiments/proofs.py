@@ -95,15 +95,24 @@ def _is_proof(module: ModuleType) -> bool:
     return isinstance(getattr(module, "STATEMENT", None), str)
 
 
+def _load(name: str) -> tuple[ModuleType | None, str | None]:
+    """Import a module of the proof package: ``(module, None)`` or ``(None, error text)``."""
+    try:
+        return importlib.import_module(f"{PROOF_PACKAGE}.{name}"), None
+    except Exception as exc:  # reported as a failed proof, never hidden
+        return None, f"{type(exc).__name__}: {exc}"
+
+
 def proof_names() -> list[str]:
-    """Names of the proof modules, sorted (modules without ``STATEMENT`` are helpers)."""
+    """Names of the proof modules, sorted (modules without ``STATEMENT`` are helpers; a module
+    that cannot be imported is listed, and reported as failed when run)."""
     package = importlib.import_module(PROOF_PACKAGE)
     names = []
     for info in pkgutil.iter_modules(package.__path__):
         if info.ispkg or info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{PROOF_PACKAGE}.{info.name}")
-        if _is_proof(module):
+        module, error = _load(info.name)
+        if error is not None or _is_proof(module):
             if info.name in RESERVED_NAMES:
                 raise RuntimeError(f"proof module {info.name!r} takes a reserved name; "
                                    f"the names {', '.join(RESERVED_NAMES)} belong to `exacthess prove`")
@@ -129,7 +138,11 @@ def _first_line(text: str | None) -> str:
     return ""
 
 
-def _info(name: str, module: ModuleType) -> ProofInfo:
+def _info(name: str) -> ProofInfo:
+    module, error = _load(name)
+    if error is not None:
+        return ProofInfo(name=name, statement=f"(cannot be imported: {error})", sizes="", thorough_sizes="",
+                         module=f"{PROOF_PACKAGE}.{name}", tests=("import",))
     return ProofInfo(name=name, statement=module.STATEMENT.strip(), sizes=getattr(module, "SIZES", "").strip(),
                      thorough_sizes=getattr(module, "THOROUGH_SIZES", "").strip(), module=module.__name__,
                      tests=tuple(f.__name__ for f in collect_tests(module)))
@@ -137,7 +150,7 @@ def _info(name: str, module: ModuleType) -> ProofInfo:
 
 def list_proofs() -> list[ProofInfo]:
     """Every proof module with its statement and sizes."""
-    return [_info(n, importlib.import_module(f"{PROOF_PACKAGE}.{n}")) for n in proof_names()]
+    return [_info(n) for n in proof_names()]
 
 
 def get_proof(name: str) -> ProofInfo:
@@ -146,7 +159,7 @@ def get_proof(name: str) -> ProofInfo:
     if not isinstance(name, str) or name not in names:
         raise InvalidOptionError(f"proof = {name!r} is not a known proof; expected one of "
                                  f"{', '.join(names)} (or 'all')")
-    return _info(name, importlib.import_module(f"{PROOF_PACKAGE}.{name}"))
+    return _info(name)
 
 
 def resolve_targets(target: str) -> list[str]:
@@ -196,6 +209,13 @@ def run_proofs(names: list[str], *, thorough: bool = False,
     """Run the named proofs (see :func:`resolve_targets`) in order."""
     runs = []
     for n in names:
-        module = importlib.import_module(f"{PROOF_PACKAGE}.{get_proof(n).name}")
+        get_proof(n)
+        module, error = _load(n)
+        if error is not None:
+            outcome = TestOutcome(n, "import", "the proof module can be imported", False, [], 0.0, error)
+            if on_done is not None:
+                on_done(outcome)
+            runs.append(ProofRun(n, [outcome]))
+            continue
         runs.append(run_module(module, name=n, thorough=thorough, on_start=on_start, on_done=on_done))
     return runs
