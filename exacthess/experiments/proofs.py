@@ -109,7 +109,7 @@ def proof_names() -> list[str]:
     package = importlib.import_module(PROOF_PACKAGE)
     names = []
     for info in pkgutil.iter_modules(package.__path__):
-        if info.ispkg or info.name.startswith("_"):
+        if info.ispkg or info.name.startswith("_") or info.name == "conftest":
             continue
         module, error = _load(info.name)
         if error is not None or _is_proof(module):
