@@ -1,4 +1,4 @@
-"""The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``.
+"""The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``, ``prove``.
 
 Exit codes (:data:`EXIT_TEXT`): ``verify``: 0 every statement decided and holding, 1 a statement
 violated or refuted, 2 bad input (one line ``error: ...`` on stderr), 3 nothing violated or
@@ -12,6 +12,7 @@ import json
 import sys
 
 from ..core.errors import ExactHessError
+from . import prove as prove_cli
 from . import search as search_cli
 from . import statements as statements_cli
 from . import torch_model
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "status ('holds on every case tried' or 'refuted') and, for refuted ones, "
                                      "the command that reproduces the counterexample.")
     statements_cli.configure(pst)
+    prove_cli.configure(sub)
     return parser
 
 
@@ -233,7 +235,8 @@ def main(argv=None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     try:
         handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
-                   "statements": _cmd_statements, "search": _cmd_search}[args.command]
+                   "statements": _cmd_statements, "search": _cmd_search,
+                   "prove": prove_cli.run}[args.command]
         return handler(args)
     except ExactHessError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,157 @@
+"""``exacthess prove``: list the symbolic proofs, run one or all of them.
+
+* ``exacthess prove`` -- the proofs: name, statement, sizes (default and ``--thorough``);
+* ``exacthess prove NAME`` / ``exacthess prove all`` -- run them, with a progress bar on a
+  terminal and plain lines when piped; ``--thorough`` runs the larger size lists,
+  ``--json`` prints the outcomes as JSON.
+
+Exit codes as ``verify``: 0 every statement proven, 1 a proof failed, 2 bad input (an
+unknown name: one ``error: ...`` line listing the known ones).
+
+Sub-targets that take their own arguments (``exacthess prove generic fcn ...``) register in
+:data:`SUBTARGETS`; everything after such a target is parsed by its own parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from types import ModuleType
+from typing import Callable
+
+__all__ = ["configure", "run", "script_main", "SUBTARGETS"]
+
+#: ``name -> (configure(parser), run(args) -> exit code)`` for targets with their own
+#: arguments. ``generic`` (proven generic ranks, ``exacthess prove generic fcn ...``) goes here.
+SUBTARGETS: dict[str, tuple[Callable[[argparse.ArgumentParser], object], Callable[[argparse.Namespace], int]]] = {}
+
+
+def _add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--thorough", action="store_true", help="run the larger size lists (slower)")
+    parser.add_argument("--json", action="store_true", help="print the list or the outcomes as JSON")
+
+
+def configure(subparsers) -> argparse.ArgumentParser:
+    """Add the ``prove`` command to the ``subparsers`` of the main parser."""
+    p = subparsers.add_parser(
+        "prove", help="list or run the symbolic proofs of the identities exacthess relies on",
+        description="Without NAME: list the proofs. NAME: run one proof; 'all': run every proof. "
+                    "Exit 0: all proven; 1: a proof failed; 2: bad input.")
+    _add_options(p)
+    p.add_argument("target", nargs="?", metavar="NAME", help="a proof name (see `exacthess prove`), or 'all'")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return p
+
+
+def _console():
+    from rich.console import Console
+    return Console() if sys.stdout.isatty() else Console(width=200, soft_wrap=True)
+
+
+def _list(args) -> int:
+    from ..experiments.proofs import list_proofs
+    infos = list_proofs()
+    if args.json:
+        print(json.dumps([i.to_dict() for i in infos], indent=2))
+        return 0
+    from rich.table import Table
+    t = Table(title="symbolic proofs (exacthess prove NAME | all)")
+    for col in ("name", "statement", "sizes", "--thorough"):
+        t.add_column(col, overflow="fold")
+    for i in infos:
+        t.add_row(i.name, i.statement, i.sizes, i.thorough_sizes)
+    _console().print(t)
+    return 0
+
+
+def _outcome_line(o) -> str:
+    status = "proven" if o.ok else "FAILED"
+    sizes = "; ".join(o.covered) if o.covered else "none"
+    line = f"{status}  {o.proof}.{o.test}: {o.statement} -- sizes: {sizes} ({o.seconds:.1f} s)"
+    if not o.ok:
+        line += f"\n    {o.error}"
+    return line
+
+
+def _run_names(names: list[str], thorough: bool, as_json: bool) -> int:
+    from ..experiments.proofs import get_proof, run_proofs
+    total = sum(len(get_proof(n).tests) for n in names)
+    if as_json:
+        runs = run_proofs(names, thorough=thorough)
+    elif sys.stdout.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        con = _console()
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=con, transient=True) as progress:
+            task = progress.add_task("proving", total=total)
+
+            def start(name, test):
+                progress.update(task, description=f"proving {name}.{test}")
+
+            def done(o):
+                style = "green" if o.ok else "bold red"
+                progress.console.print(_outcome_line(o), style=style, markup=False, highlight=False)
+                progress.advance(task)
+            runs = run_proofs(names, thorough=thorough, on_start=start, on_done=done)
+    else:
+        def start(name, test):
+            print(f"proving {name}.{test} ...", file=sys.stderr, flush=True)
+
+        def done(o):
+            print(_outcome_line(o), flush=True)
+        runs = run_proofs(names, thorough=thorough, on_start=start, on_done=done)
+    ok = all(r.ok for r in runs)
+    if as_json:
+        print(json.dumps({"ok": ok, "thorough": thorough, "proofs": [r.to_dict() for r in runs]}, indent=2))
+    else:
+        n_ok = sum(o.ok for r in runs for o in r.outcomes)
+        n = sum(len(r.outcomes) for r in runs)
+        secs = sum(r.seconds for r in runs)
+        print(f"{n_ok} of {n} statements proven ({len(runs)} proof file{'s' if len(runs) != 1 else ''}, "
+              f"{'thorough' if thorough else 'default'} sizes) in {secs:.1f} s"
+              + ("" if ok else "; FAILED: " + ", ".join(f"{o.proof}.{o.test}" for r in runs for o in r.outcomes
+                                                        if not o.ok)))
+    return 0 if ok else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``exacthess prove ...``; returns the exit code (errors raise ``ExactHessError``)."""
+    from ..core.errors import InvalidOptionError
+    from ..experiments.proofs import RESERVED_NAMES, resolve_targets
+    target = args.target
+    if target in SUBTARGETS:
+        configure_sub, run_sub = SUBTARGETS[target]
+        sub = argparse.ArgumentParser(prog=f"exacthess prove {target}")
+        configure_sub(sub)
+        return run_sub(sub.parse_args(args.rest))
+    if target is None:
+        return _list(args)
+    if target in RESERVED_NAMES and target != "all":
+        raise InvalidOptionError(f"prove target {target!r} is not available in this version; "
+                                 "expected a proof name (see `exacthess prove`) or 'all'")
+    extra = argparse.ArgumentParser(prog=f"exacthess prove {target}", add_help=False)
+    _add_options(extra)
+    more, unknown = extra.parse_known_args(args.rest)
+    if unknown:
+        raise InvalidOptionError(f"arguments {' '.join(unknown)!r} after {target!r} are not valid; "
+                                 "expected only --thorough or --json")
+    names = resolve_targets(target)
+    return _run_names(names, args.thorough or more.thorough, args.json or more.json)
+
+
+def script_main(module: ModuleType, argv: list[str] | None = None) -> int:
+    """``python proofs/NAME.py [--thorough]``: run the module's test functions, one line each.
+
+    Prints one line per statement (proven or FAILED, the sizes covered) and returns 0 when
+    all are proven, 1 otherwise.
+    """
+    from ..experiments.proofs import run_module
+    name = getattr(module, "__file__", None) or module.__name__
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py")
+    parser = argparse.ArgumentParser(prog=f"python proofs/{name}.py",
+                                     description=(getattr(module, "STATEMENT", "") or "").strip())
+    parser.add_argument("--thorough", action="store_true", help="run the larger size lists (slower)")
+    args = parser.parse_args(argv)
+    result = run_module(module, name=name, thorough=args.thorough, on_done=lambda o: print(_outcome_line(o), flush=True))
+    return 0 if result.ok else 1
