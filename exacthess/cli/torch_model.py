@@ -19,13 +19,13 @@ from ..models.torch_check import require_torch
 
 __all__ = ["configure", "load", "parse_shape"]
 
-_DESCRIPTION = """\
-Verify the statements for a PyTorch model saved whole with torch.save(model): an nn.Sequential of
+_DESCRIPTION = (
+    """Verify the statements for a PyTorch model saved whole with torch.save(model): an nn.Sequential of
 nn.Linear / nn.Conv1d / nn.Conv2d layers (stride, zero padding, bias) with one nn.ReLU or
 nn.LeakyReLU between consecutive layers (nn.Flatten, nn.Identity and dropout allowed; the module
 is put in eval mode). Weights are converted exactly. SECURITY: the file is read with
 torch.load(path, weights_only=False), which unpickles it and can run arbitrary code: only load
-files you trust. Needs PyTorch: pip install 'exacthess[torch]'."""
+files you trust. Needs PyTorch: pip install 'exacthess[torch]'.""")
 
 
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
