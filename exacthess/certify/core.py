@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.modular import pivot_cols, pivot_rows
+from ..core.modular import pivot_rows
 from .bounds import Bound
 
 __all__ = ["BlockRowSpace", "choose_core", "rows_without_null_pivots"]
@@ -93,22 +93,24 @@ def choose_core(spaces, sizes, p: int):
     return rows, bounds, met
 
 
-def rows_without_null_pivots(N: np.ndarray, sizes, p: int):
-    r"""Core coordinates from exact null vectors: drop rows ``P`` where ``N[P]`` is invertible.
+def rows_without_null_pivots(blocks, sizes, p: int):
+    r"""Core coordinates from exact null vectors: drop rows ``P`` where the null vectors are invertible.
 
     If :math:`H N = 0` over :math:`\mathbb Q` and :math:`N[P]` is invertible, then
     :math:`H[:, P] = -H[:, I]\,N[I]\,N[P]^{-1}`, so :math:`\mathrm{rank}\,H = \mathrm{rank}\,H[:, I]
-    = \mathrm{rank}\,H[I, I]` (``H`` symmetric). ``N`` mod p with independent columns gives such
-    ``P`` (its pivot rows); invertible mod p implies invertible over Q.
+    = \mathrm{rank}\,H[I, I]` (``H`` symmetric). The null vectors come in blocks ``(rows, K)``
+    with disjoint rows and independent columns mod p; each block's pivot rows make its square
+    part invertible mod p (hence over Q), and disjoint blocks give a block-diagonal ``N[P]``.
 
     Returns:
-        ``(rows, bounds)`` per block: local row indices kept, and the block sizes (no per-block bound).
+        ``(rows, bounds)`` per block of ``H``: local row indices kept, and how many are kept.
     """
-    if N.size:
-        N = N[:, pivot_cols(N, p)]  # independent columns; their pivot rows give an invertible N[P]
-    drop = set(pivot_rows(N, p)) if N.size else set()
-    rows, start = [], 0
+    drop = set()
+    for rows, K in blocks:
+        if K.size:
+            drop.update(int(rows[i]) for i in pivot_rows(K, p))
+    out, start = [], 0
     for n in sizes:
-        rows.append([i for i in range(n) if start + i not in drop])
+        out.append([i for i in range(n) if start + i not in drop])
         start += n
-    return rows, [len(r) for r in rows]
+    return out, [len(r) for r in out]

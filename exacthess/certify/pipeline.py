@@ -78,9 +78,9 @@ class SymmetricProblem:
         zero_diagonal: the diagonal blocks are zero (then a block column has at most
             ``n - n_l`` nonzero rows).
         column_keys: names of the block columns to certify as well (e.g. ``"H_f[:,1]"``), or ().
-        null_vectors: optional ``(N, how)``: ``N`` (``n x k`` mod p, independent columns) reduces
-            exact rational null vectors of ``H``; the core then drops ``k`` rows where ``N`` is
-            invertible (``rank H = rank H[I, I] <= n - k``).
+        null_vectors: optional ``(blocks, how)``: blocks ``(rows, K)`` (disjoint rows, ``K`` mod p with
+            independent columns) reducing exact rational null vectors of ``H``; the core then drops
+            the rows where they are invertible (``rank H = rank H[I, I] <= n - k``).
     """
 
     key: str
@@ -133,7 +133,7 @@ class Certifier:
         """Stages 1-2 on ``J``; stage 4-5 on the exact ``J`` when they do not meet."""
         t0 = time.perf_counter()
         lo = rank_mod_p(prob.jacobian_mod_p, prob.p)
-        lower = Bound(lo, LOWER, "mod p", f"rank of J modulo a {SMALL_PRIME_BITS}-bit prime; {prob.why}")
+        lower = Bound(lo, LOWER, "mod p", f"rank of J modulo a {prob.p.bit_length()}-bit prime; {prob.why}")
         if prob.upper is not None and prob.upper.value == lo:
             return _result(lower, prob.upper, prob.shape, (prob.p,), t0)
         self._say(f"{prob.key} (generic certificate)")
@@ -156,7 +156,7 @@ class Certifier:
         k = rank_mod_p(core, prob.p)
         full = k == size_I
         shape = (n, n)
-        lower = Bound(k, LOWER, "mod p", f"rank of the core H[I, I] modulo a {SMALL_PRIME_BITS}-bit prime")
+        lower = Bound(k, LOWER, "mod p", f"rank of the core H[I, I] modulo a {prob.p.bit_length()}-bit prime")
         out = {}
         parts = []
         if prob.null_vectors is not None and n > size_I:

@@ -26,6 +26,7 @@ import numpy as np
 import sympy
 from flint import fmpq, fmpq_mat, fmpz
 
+from .errors import InvalidValueError
 from .modular import reduce_mod
 
 __all__ = ["Ring", "QQ", "GF", "SR", "ABS", "F64", "get_ring"]
@@ -112,7 +113,7 @@ class GF(Ring):
     def __init__(self, p: int):
         p = int(p)
         if not (2 < p < 2**31) or not fmpz(p).is_prime():
-            raise ValueError(f"p = {p} is not valid; expected a prime 2 < p < 2**31")
+            raise InvalidValueError(f"p = {p} is not valid; expected a prime 2 < p < 2**31")
         self.p = p
         self.name = f"GF({p})"
         self.zero = 0
@@ -150,12 +151,24 @@ class GF(Ring):
         return self.bmatmul(a, b)
 
     def bmatmul(self, a, b):
-        """Exact (batched) ``a @ b mod p``: every partial sum of 16-bit halves stays below 2**53."""
+        """Exact (batched) ``a @ b mod p`` with float64 BLAS.
+
+        For ``p < 2**21`` one product per chunk of ``2**53 // (p - 1)**2`` inner terms (every
+        partial sum of products of residues stays below ``2**53``, hence exact); otherwise the
+        entries are split into 16-bit halves (four products)."""
         p = self.p
         k = a.shape[-1]
         out_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
         if k == 0:
             return np.zeros(out_shape, dtype=np.int64)
+        if p < 1 << 21:
+            step = (1 << 53) // ((p - 1) ** 2)
+            af, bf = a.astype(np.float64), b.astype(np.float64)
+            acc = None
+            for s0 in range(0, k, step):
+                part = np.fmod(np.matmul(af[..., s0:s0 + step], bf[..., s0:s0 + step, :]), p)
+                acc = part if acc is None else np.fmod(acc + part, p)
+            return acc.astype(np.int64)
         a1, a0 = (a >> 16).astype(np.float64), (a & 0xFFFF).astype(np.float64)
         b1, b0 = (b >> 16).astype(np.float64), (b & 0xFFFF).astype(np.float64)
         out = np.zeros(out_shape, dtype=np.int64)

@@ -5,8 +5,9 @@ probabilities it states have one definition.
 
 **Prime choice.** Primes are drawn uniformly from the primes of a dyadic range
 :math:`[2^{b-1}, 2^b)` by rejection sampling: ``b = 62`` (:func:`random_prime`, FLINT's
-``nmod_mat`` for ranks of exact integer matrices) or ``b = 31`` (:func:`random_small_prime`,
-the :class:`~exacthess.core.domains.GF` domain whose products run on float64 BLAS).
+``nmod_mat`` for ranks of exact integer matrices), ``b = 31`` (:func:`random_small_prime`,
+the :class:`~exacthess.core.domains.GF` domain whose products run on float64 BLAS) or
+``b = 21`` (:func:`random_engine_prime`, the certificates' engine: one BLAS product per chunk).
 
 **Failure bound.** A nonzero integer :math:`D` with :math:`|D| \le H` has at most
 :math:`\log_2 H / (b - 1)` prime factors in that range, and the range holds at least
@@ -33,7 +34,7 @@ import numpy as np
 from flint import fmpz, fmpz_mat, nmod_mat
 
 __all__ = [
-    "PRIME_BITS", "SMALL_PRIME_BITS", "random_prime", "random_small_prime", "primes_in_range",
+    "PRIME_BITS", "SMALL_PRIME_BITS", "ENGINE_PRIME_BITS", "random_prime", "random_small_prime", "random_engine_prime", "primes_in_range",
     "failure_bound", "reduce_mod", "nmod_matrix", "rank_mod_p", "pivot_rows", "pivot_cols",
     "crt", "symmetric", "primes_one_mod", "primitive_root_of_unity", "totient", "prime_factors",
     "dft_matrix", "dft_mod", "mod_array", "DFT_PRIME_LIMIT",
@@ -41,6 +42,7 @@ __all__ = [
 
 PRIME_BITS = 62
 SMALL_PRIME_BITS = 31
+ENGINE_PRIME_BITS = 21
 
 
 def primes_in_range(bits: int) -> float:
@@ -64,6 +66,14 @@ def random_prime(rng: np.random.Generator) -> int:
 def random_small_prime(rng: np.random.Generator) -> int:
     """A prime drawn uniformly from the primes in ``[2**30, 2**31)`` (for the GF(p) domain)."""
     return _random_prime(rng, SMALL_PRIME_BITS)
+
+
+def random_engine_prime(rng: np.random.Generator) -> int:
+    """A prime drawn uniformly from the primes in ``[2**20, 2**21)``: the GF(p) engine of the
+    certificates, whose products are then single exact float64 BLAS calls. Lower bounds hold for
+    any prime; a small prime only makes an unlucky (non-certifying) draw likelier, about ``1/p``
+    per degenerate event for matrices that behave like random ones."""
+    return _random_prime(rng, ENGINE_PRIME_BITS)
 
 
 def failure_bound(log2_bound: float, n_primes: int, bits: int = PRIME_BITS) -> float:

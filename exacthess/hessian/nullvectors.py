@@ -37,7 +37,7 @@ import numpy as np
 from flint import fmpz_mat, nmod_mat
 
 from ..certify.bounds import SmallRanks
-from ..core.modular import rank_mod_p
+from ..core.modular import pivot_rows, rank_mod_p
 from .composite import reachable
 from .taps import gather_sources
 
@@ -45,20 +45,53 @@ __all__ = ["NullVectors", "locally_constant", "rescalings"]
 
 
 class NullVectors:
-    """A set of exact null vectors, reduced modulo ``p``.
+    """Exact null vectors reduced modulo ``p``, block by block.
 
     Attributes:
-        vectors: ``(n_params, k)`` int64 array mod p, columns independent mod p.
-        dimension: ``k``, a proven lower bound on the dimension of their span over Q.
+        blocks: ``(rows, K)`` pairs with disjoint ``rows`` (global parameter indices); the columns
+            of ``K`` (``len(rows) x k``) are independent mod p and supported on ``rows``.
+        dimension: ``sum k``, a proven lower bound on the dimension of their span over Q.
         how: one line saying where they come from.
     """
 
-    def __init__(self, vectors: np.ndarray, how: str):
-        self.vectors, self.how = vectors, how
-        self.dimension = vectors.shape[1]
+    def __init__(self, blocks: list, n: int, how: str):
+        self.blocks, self.n, self.how = blocks, n, how
+        self.dimension = sum(K.shape[1] for _, K in blocks)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """All null vectors as one dense ``(n, dimension)`` array."""
+        V = np.zeros((self.n, self.dimension), dtype=np.int64)
+        c = 0
+        for rows, K in self.blocks:
+            V[rows, c:c + K.shape[1]] = K
+            c += K.shape[1]
+        return V
+
+    def rank_with(self, R: np.ndarray, p: int) -> int:
+        """``rank [N | R]`` mod p: ``dimension`` plus the rank of ``R`` reduced against every block
+        (``R[rows] -= K K[P]^{-1} R[P]`` with ``P`` the block's pivot rows), on the other rows."""
+        R = R.copy() % p
+        keep = np.ones(self.n, dtype=bool)
+        for rows, K in self.blocks:
+            if not K.shape[1]:
+                continue
+            P = pivot_rows(K, p)
+            inv = nmod_mat(fmpz_mat(K[P].tolist()), p).inv()
+            Kinv = np.array([int(v) for v in inv.entries()], dtype=np.int64).reshape(len(P), len(P))
+            rows = np.asarray(rows)
+            coef = (Kinv @ R[rows[P]] % p) if R.size else R[rows[P]]  # small exact products (< 2**62)
+            R[rows] = (R[rows] - _mulmod(K, coef, p)) % p
+            keep[rows[P]] = False
+        return self.dimension + (rank_mod_p(np.ascontiguousarray(R[keep]), p) if R.size else 0)
 
     def __repr__(self) -> str:
         return f"NullVectors(dimension={self.dimension}, how={self.how!r})"
+
+
+def _mulmod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
+    from ..core.domains import GF
+    return GF(p).matmul(a % p, b % p)
 
 
 def _nullspace_mod_p(S: np.ndarray, p: int) -> np.ndarray:
@@ -91,7 +124,7 @@ def locally_constant(engine, small: SmallRanks) -> NullVectors | None:
     Returns None when the rank of some ``S_o`` cannot be certified (then no bound is claimed)."""
     ps, arch, p = engine.per_sample, engine.arch, engine.ring.p
     fw = engine.problem.forward
-    cols = []
+    blocks = []
     offset = 0
     for l, layer in enumerate(arch.layers, start=1):
         T = layer.n_taps
@@ -108,13 +141,9 @@ def locally_constant(engine, small: SmallRanks) -> NullVectors | None:
                 if r_q is None or r_q != r_p:
                     return None
                 K = _nullspace_mod_p(S, p)  # (T, T - r) in tap order
-                full = np.zeros((arch.n_params, K.shape[1]), dtype=np.int64)
-                tap_rows = offset + _documented_rows(layer, o)
-                full[tap_rows] = K
-                cols.append(full)
+                blocks.append((offset + _documented_rows(layer, o), K))
         offset += layer.n_params
-    V = np.concatenate(cols, axis=1) if cols else np.zeros((arch.n_params, 0), dtype=np.int64)
-    return NullVectors(V, "loss locally constant along in-weights orthogonal to the active patches")
+    return NullVectors(blocks, arch.n_params, "loss locally constant along in-weights orthogonal to the active patches")
 
 
 def _documented_rows(layer, o: int) -> np.ndarray:
@@ -124,8 +153,9 @@ def _documented_rows(layer, o: int) -> np.ndarray:
     return inv[o * layer.n_taps:(o + 1) * layer.n_taps]
 
 
-def rescalings(engine) -> NullVectors:
-    """The rescaling null vectors of ``J`` for a positively homogeneous activation (mod p)."""
+def rescalings(engine) -> np.ndarray:
+    """The rescaling null vectors of ``J`` for a positively homogeneous activation, as the columns
+    of an ``(n_params, sum of hidden channels)`` array mod p."""
     arch, p = engine.arch, engine.ring.p
     w = engine.weights  # per layer (c_out, n_taps) in tap order, mod p
     offsets = arch.layer_offsets
@@ -141,5 +171,4 @@ def rescalings(engine) -> NullVectors:
                 rows = offsets[l] + _documented_rows(nxt, c)[o * k_sp:(o + 1) * k_sp]
                 v[rows] = (-w[l][c, o * k_sp:(o + 1) * k_sp]) % p
             vecs.append(v)
-    V = np.stack(vecs, axis=1) if vecs else np.zeros((arch.n_params, 0), dtype=np.int64)
-    return NullVectors(V, "rescaling symmetries of positively homogeneous activations")
+    return np.stack(vecs, axis=1) if vecs else np.zeros((arch.n_params, 0), dtype=np.int64)

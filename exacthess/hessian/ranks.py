@@ -19,7 +19,7 @@ from ..certify.bounds import UPPER, Bound, SmallRanks
 from ..certify.pipeline import Certifier, FactoredProblem, SymmetricProblem
 from ..certify.rank import rank
 from ..core.domains import ABS, GF, QQ
-from ..core.modular import random_small_prime, rank_mod_p
+from ..core.modular import random_engine_prime, rank_mod_p
 from .composite import block_row_space as composite_row_space
 from .engine import Engine
 from .nullvectors import locally_constant, rescalings
@@ -98,15 +98,14 @@ def _nonlinear_H_o(problem, qq, gf, null, cert, say):
     Jp = gf.per_sample.factored_jacobian()
     if Jp is None:
         return cert.dense("H_o", lambda: qq.full("H_o"))
-    parts, hows = [], []
-    if null is not None:
-        parts.append(null.vectors)
-        hows.append("locally constant directions")
-    if arch.activation.piecewise:
-        parts.append(rescalings(gf).vectors)
+    hows = ["locally constant directions"] if null is not None else []
+    R = rescalings(gf) if arch.activation.piecewise else np.zeros((n, 0), dtype=np.int64)
+    if R.shape[1]:
         hows.append("rescalings")
-    N = np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), dtype=np.int64)
-    k = rank_mod_p(N, gf.ring.p) if N.size else 0
+    if null is not None:
+        k = null.rank_with(R, gf.ring.p)
+    else:
+        k = rank_mod_p(R, gf.ring.p) if R.size else 0
     rows = Jp.shape[0]
     if rows <= n - k:
         upper = Bound(rows, UPPER, "trivial", f"C J has {rows} rows")
@@ -126,7 +125,7 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
         key, and the exact engine over QQ.
     """
     say = progress or (lambda msg: None)
-    p = random_small_prime(np.random.default_rng([seed, 11]))
+    p = random_engine_prime(np.random.default_rng([seed, 11]))
     qq, gf = Engine(problem, QQ), Engine(problem, GF(p))
     small = SmallRanks(seed, budget_seconds, p)
     hints = StructureHints(qq, gf, small)
@@ -167,7 +166,7 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
             core_mod_q=lambda rows, q, name=name: core_matrix(on(GF(q)), name, rows),
             denominator_bits=_denominator_bits(problem), column_keys=keys,
             zero_diagonal=name == "H_f" and not arch.activation.has_curvature,
-            null_vectors=None if null is None else (null.vectors, null.how))))
+            null_vectors=None if null is None else (null.blocks, null.how))))
     order = ["H_o", "H_f", "H_L"] + [k for k in info if k.startswith("H_f[")]
     info = {k: info[k] for k in order if k in info}
     return {k: v.value for k, v in info.items()}, info, qq
