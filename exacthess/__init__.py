@@ -20,6 +20,7 @@ from .spectral import (ClipResult, ConvSVTheoremResult, SingularValueEnclosure, 
 from .experiments.search import SearchResult, search
 from .statements import REGISTRY, Statement, get_statement
 from .experiments.verify import verify
+from .experiments.sweep import sweep
 
 __version__ = "0.1.0"
 
@@ -34,6 +35,8 @@ __all__ = [
     "toeplitz_operator", "conv_matrix", "parameter_map", "parameter_map_matrix",
     # statements, verification and counterexample search
     "verify", "Report", "Row", "REGISTRY", "Statement", "get_statement", "search", "SearchResult",
+    # grids of verifications (local processes or a Dask cluster), resumable
+    "sweep",
     # convolution spectra (Sedghi, Gupta & Long 2019)
     "conv_operator", "kernel_from_tensorflow", "conv_singular_values", "check_conv_sv_theorem",
     "clip_operator_norm", "SingularValueEnclosure", "ConvSVTheoremResult", "ClipResult",

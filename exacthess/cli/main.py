@@ -1,4 +1,4 @@
-"""The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``.
+"""The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``, ``sweep``, ``plot``.
 
 Exit codes: 0 success, 1 a statement is violated (or a counterexample was found), 2 bad input.
 """
@@ -95,11 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--out", default="exacthess-output", help="output folder (default exacthess-output)")
     ct.add_argument("--quick", action="store_true", help="a smaller sweep")
     ct.add_argument("--seed", type=int, default=0)
+    ct.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes (default: the CPUs)")
     if spectral_cli is not None:
         cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)")
         spectral_cli.configure_reproduce(cs)
 
     sub.add_parser("statements", help="list the registered statements")
+    from . import plot as plot_cli, sweep as sweep_cli
+    sweep_cli.configure(sub)
+    plot_cli.configure(sub)
     return parser
 
 
@@ -189,12 +193,23 @@ def _cmd_search(args) -> int:
     return run_search_cli(args)
 
 
+def _cmd_sweep(args) -> int:
+    from . import sweep as sweep_cli
+    return sweep_cli.run(args)
+
+
+def _cmd_plot(args) -> int:
+    from . import plot as plot_cli
+    return plot_cli.run(args)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
-                   "statements": _cmd_statements, "search": _cmd_search}[args.command]
+                   "statements": _cmd_statements, "search": _cmd_search, "sweep": _cmd_sweep,
+                   "plot": _cmd_plot}[args.command]
         return handler(args)
     except ExactHessError as exc:
         print(f"error: {exc}", file=sys.stderr)
