@@ -298,3 +298,21 @@ def test_cnn_trends_quick_runs_through_sweep(monkeypatch, tmp_path):
     assert len(calls) == 1 and len(calls[0]) == 6  # 4 filter counts + 3 kernels, one network shared
     assert [(r["sweep"], r["value"]) for r in rows] == [("filters", m) for m in (1, 2, 3, 4)] + [
         ("kernel", k) for k in (1, 3, 5)]
+
+
+def test_a_second_sweep_on_the_same_file_is_refused(tmp_path):
+    from exacthess.experiments.results import ResultFile
+    first = ResultFile(tmp_path / "r.jsonl", "abc")
+    first.open_for_append()
+    try:
+        with pytest.raises(InvalidValueError, match="being written by another running sweep"):
+            ResultFile(tmp_path / "r.jsonl", "abc").open_for_append()
+    finally:
+        first.close()
+
+
+def test_help_of_the_new_commands(capsys):
+    for cmd in ("sweep", "plot"):
+        with pytest.raises(SystemExit) as info:
+            main([cmd, "--help"])
+        assert info.value.code == 0 and "usage" in capsys.readouterr().out

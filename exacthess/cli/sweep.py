@@ -115,8 +115,11 @@ def run(args) -> int:
     if args.scheduler is not None:
         from ..experiments.cluster import connect
         cluster = connect(args.scheduler)
+        import logging  # a lost scheduler is reported below in one line; not also as the client's tracebacks
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
         executor, capacity = cluster.executor, cluster.capacity
-        where = f"the Dask cluster at {cluster.address} ({capacity()} worker threads)"
+        threads = capacity()
+        where = f"the Dask cluster at {cluster.address} ({threads} worker thread{'s' if threads > 1 else ''})"
     else:
         capacity = workers or os.cpu_count() or 1
         executor = local_executor(capacity)

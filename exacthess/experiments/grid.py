@@ -105,7 +105,7 @@ class Grid:
     Attributes:
         grids: the normalised grid tables (fixed values and axes, in file order).
         jobs: every distinct job, in grid order (the Cartesian product, last axis fastest).
-        axes: per key with more than one value, the largest number of values it takes in one grid.
+        axes: per key (other than ``seed``) taking more than one value, its number of distinct values.
         spec_hash: :func:`spec_hash` of ``grids``; records of this sweep carry it.
     """
 
@@ -219,9 +219,6 @@ def expand(spec) -> Grid:
     for g in grids:
         keys = list(g)[1:]
         choices = [[v["fixed"]] if isinstance(v, dict) else v for v in (g[k] for k in keys)]
-        for k in keys:
-            if not isinstance(g[k], dict) and len(g[k]) > 1:
-                axes[k] = max(axes.get(k, 0), len(g[k]))
         for combo in itertools.product(*choices):
             job = {"family": g["family"], **dict(zip(keys, combo))}
             if "seed" not in job:
@@ -230,4 +227,8 @@ def expand(spec) -> Grid:
             if key not in seen:
                 seen.add(key)
                 jobs.append(job)
+    for key in dict.fromkeys(k for j in jobs for k in j if k != "seed"):
+        distinct = {json.dumps(j.get(key), sort_keys=True) for j in jobs}
+        if len(distinct) > 1:
+            axes[key] = len(distinct)
     return Grid(grids, jobs, axes, spec_hash(grids))

@@ -157,7 +157,7 @@ class _Runner:
             job = self.todo[0]
             try:
                 fut = self.executor.submit(run_job, job, self.budget)
-            except (cf.BrokenExecutor, RuntimeError) as exc:
+            except Exception as exc:  # a broken pool, a closed client, a lost scheduler
                 lost = [*self.lost, *self.running.values(), *self.todo]
                 raise SweepIncompleteError(f"the executor stopped accepting jobs ({type(exc).__name__}: {exc}); "
                                            f"{len(lost)} jobs not run", self.records(), lost) from None
@@ -166,7 +166,12 @@ class _Runner:
 
     def collect(self, fut) -> None:
         job = self.running.pop(fut)
-        exc = fut.exception() if not fut.cancelled() else cf.CancelledError("cancelled by the executor")
+        if fut.cancelled():  # not by us: the executor is going away (a Dask client that lost its scheduler)
+            lost = [*self.lost, job, *self.running.values(), *self.todo]
+            raise SweepIncompleteError(f"the executor cancelled the job {job_key(job)} (for a Dask cluster: the "
+                                       f"scheduler was lost or the client closed); {len(lost)} jobs not run",
+                                       self.records(), lost)
+        exc = fut.exception()
         if isinstance(exc, KeyboardInterrupt):
             raise KeyboardInterrupt
         if exc is not None:
