@@ -6,6 +6,7 @@ Independent route for every rank checked here: a direct, in-process ``exacthess.
 
 import concurrent.futures as cf
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -215,7 +216,10 @@ def test_a_file_of_another_sweep_is_refused_untouched(tmp_path, capsys):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_killed_sweep_resumes_with_every_job_once(tmp_path, sig):
-    """The CLI in a subprocess is interrupted after its first records; the same command finishes the grid."""
+    """The CLI in a subprocess is interrupted after its first records; the same command finishes the grid.
+
+    After SIGKILL, ``communicate`` returns only once the orphaned worker has exited too (it holds
+    the pipes), so the test also checks that workers do not outlive their sweep."""
     spec = write_spec(tmp_path, """
 [sweep]
 family = "fcn"
@@ -226,12 +230,15 @@ samples = [8, 16]
 """)
     out = tmp_path / "r.jsonl"
     cmd = [sys.executable, "-m", "exacthess", "sweep", str(spec), "--out", str(out), "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while not (out.exists() and out.stat().st_size > 0) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        proc.send_signal(sig)
+        if sig == signal.SIGINT:  # Ctrl-C in a terminal reaches the whole process group, workers included
+            os.killpg(proc.pid, sig)
+        else:  # the main process alone is killed; its worker must not outlive it
+            proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

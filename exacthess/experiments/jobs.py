@@ -22,6 +22,7 @@ import atexit
 import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import threading
@@ -35,13 +36,22 @@ __all__ = ["run_job", "execute", "serve", "exit_with_parent"]
 
 
 def exit_with_parent(parent_pid: int | None = None, interval: float = 1.0) -> None:
-    """End this process (``os._exit``) soon after its parent dies.
+    """End this process soon after its parent dies.
 
-    Worker processes of a killed sweep would otherwise wait forever for work (a multiprocessing
-    queue's worker holds both ends of its pipe, so it never sees end-of-file). Used as the
-    initializer of the local pool's workers and by the job process of :func:`run_job`.
+    On Linux the kernel does it (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), even in the middle of a
+    computation that holds the GIL; elsewhere a watcher thread calls ``os._exit`` once the parent
+    is gone (as soon as the GIL is free). Without this, the workers of a killed sweep would go on
+    computing, or wait forever for work (a multiprocessing queue's worker holds both ends of its
+    pipe, so it never sees end-of-file). Used by the local pool's workers and the job processes.
     """
     parent = os.getppid() if parent_pid is None else parent_pid
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the watcher below is the only guard
+        pass
+    if os.getppid() != parent:  # the parent died before the guard was set
+        os._exit(1)
 
     def watch():
         while os.getppid() == parent:
@@ -69,9 +79,9 @@ def execute(job: dict, budget_seconds: float | None = None) -> dict:
     return {"job": job, "status": "ok", "report": report, "error": None, "seconds": time.perf_counter() - t0}
 
 
-def serve() -> None:  # pragma: no cover - runs in the child process
+def serve(parent_pid: int) -> None:  # pragma: no cover - runs in the child process
     """The child's loop: announce readiness, then read one job per line and answer one record per line."""
-    exit_with_parent()
+    exit_with_parent(parent_pid)
     out = sys.stdout
     sys.stdout = sys.stderr  # anything printed by the computation must not corrupt the protocol
     out.write("ready\n")
@@ -90,7 +100,7 @@ class _Child:
         root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from exacthess.experiments.jobs import serve; serve()"],
+            [sys.executable, "-c", f"from exacthess.experiments.jobs import serve; serve({os.getpid()})"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
         self.buffer = b""
         if self._read_line(None) != b"ready":

@@ -21,10 +21,11 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
 from collections import deque
 from dataclasses import dataclass
 
-from ..core.errors import ExactHessError, InvalidTypeError, describe
+from ..core.errors import ExactHessError, InvalidTypeError, InvalidValueError, describe
 from ..core.validate import check_callable, check_int, check_real
 from .grid import Grid, expand, job_key
 from .jobs import exit_with_parent, run_job
@@ -72,10 +73,16 @@ class SweepStatus:
 
 def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     """A pool of ``workers`` (default: the number of CPUs) fresh worker processes (``spawn``) that
-    end when this process ends, even when it is killed."""
+    ignore Ctrl-C (this process stops them) and end when this process ends, even when it is killed."""
     workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=exit_with_parent, initargs=(os.getpid(),))
+                                  initializer=_init_worker, initargs=(os.getpid(),))
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Ctrl-C is the parent's to handle (it stops the pool); a worker ends when its parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(parent_pid)
 
 
 def shutdown_pool(executor: cf.ProcessPoolExecutor, *, now: bool = False) -> None:
@@ -222,6 +229,9 @@ def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress=None,
     if executor is not None and not isinstance(executor, cf.Executor):
         raise InvalidTypeError(f"executor = {describe(executor)} has type {type(executor).__name__}; expected a "
                                "concurrent.futures.Executor or None")
+    if executor is not None and workers is not None:
+        raise InvalidValueError(f"workers = {workers!r} applies to the default pool only; expected None when an "
+                                "executor is given")
     results = ResultFile(out, grid.spec_hash) if out is not None else None
     owned = executor is None
     capacity = None
