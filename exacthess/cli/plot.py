@@ -36,6 +36,7 @@ def run(args) -> int:
     src = Path(args.results)
     out = Path(args.out) if args.out else src.with_name(f"{src.stem}_{_slug(args.y)}_vs_{_slug(args.x)}"
                                                           + (f"_by_{_slug(args.by)}" if args.by else "") + ".png")
+    out.parent.mkdir(parents=True, exist_ok=True)
     fits = plot_records(records, args.x, args.y, by=args.by, path=out)
     skipped = sum(r.get("status") != "ok" for r in records)
     for label, fit in fits.items():

@@ -143,7 +143,7 @@ class _Runner:
             while self.todo or self.running:
                 self.submit()
                 finished, _ = cf.wait(list(self.running), timeout=1.0, return_when=cf.FIRST_COMPLETED)
-                for fut in finished:
+                for fut in [f for f in self.running if f in finished]:  # in the order the jobs were handed out
                     self.collect(fut)
         except BaseException:
             for fut in self.running:  # pending jobs are cancelled; a Dask cluster also drops the running ones
