@@ -24,6 +24,7 @@ from .core.errors import (ExactHessError, InvalidArchitectureError, InvalidDataE
 from .core.exact import rational_array, to_rational
 from .experiments.report import Report, Row
 from .experiments.search import SearchResult, search
+from .experiments.sweep import sweep
 from .experiments.verify import verify
 from .hessian.matrices import HessianResult, hessian
 from .models.activations import Activation, activation
@@ -55,6 +56,8 @@ __all__ = [
     # statements, verification and counterexample search
     "verify", "Report", "Row", "Verdict", "REGISTRY", "Statement", "Kind", "Relation", "get_statement",
     "search", "SearchResult",
+    # grids of verifications (local processes or a Dask cluster), resumable
+    "sweep",
     # convolution spectra (Sedghi, Gupta & Long 2019)
     "kernel_from_tensorflow", "conv_singular_values", "check_conv_sv_theorem", "clip_operator_norm",
     "SingularValueEnclosure", "ConvSVTheoremResult", "ClipResult",

@@ -1,4 +1,5 @@
-"""The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``, ``prove``.
+"""The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``, ``prove``,
+``sweep``, ``plot``.
 
 Exit codes (:data:`EXIT_TEXT`): ``verify``: 0 every statement decided and holding, 1 a statement
 violated or refuted, 2 bad input (one line ``error: ...`` on stderr), 3 nothing violated or
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--out", default="exacthess-output", help="output folder (default exacthess-output)")
     ct.add_argument("--quick", action="store_true", help="a smaller sweep")
     ct.add_argument("--seed", type=int, default=0)
+    ct.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes (default: the CPUs)")
     if spectral_cli is not None:
         cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)")
         spectral_cli.configure_reproduce(cs)
@@ -142,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "the command that reproduces the counterexample.")
     statements_cli.configure(pst)
     prove_cli.configure(sub)
+    from . import plot as plot_cli, sweep as sweep_cli
+    sweep_cli.configure(sub)
+    plot_cli.configure(sub)
     return parser
 
 
@@ -227,6 +232,16 @@ def _cmd_search(args) -> int:
     return search_cli.run(args)
 
 
+def _cmd_sweep(args) -> int:
+    from . import sweep as sweep_cli
+    return sweep_cli.run(args)
+
+
+def _cmd_plot(args) -> int:
+    from . import plot as plot_cli
+    return plot_cli.run(args)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -235,8 +250,8 @@ def main(argv=None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     try:
         handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
-                   "statements": _cmd_statements, "search": _cmd_search,
-                   "prove": prove_cli.run}[args.command]
+                   "statements": _cmd_statements, "search": _cmd_search, "sweep": _cmd_sweep,
+                   "plot": _cmd_plot, "prove": prove_cli.run}[args.command]
         return handler(args)
     except ExactHessError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -11,38 +11,69 @@ import sys
 import time
 from pathlib import Path
 
-from ..models.architectures import CNN
-from .verify import verify
+from ..core.errors import ExactHessError
+from .grid import job_key
+from .sweep import sweep
 
-__all__ = ["cnn_trend_rows", "run_cnn_trends", "plot_trends"]
+__all__ = ["trend_spec", "cnn_trend_rows", "run_cnn_trends", "plot_trends"]
 
 
 def _family(quick: bool):
     d0, K, L = (12, 3, 2) if quick else (16, 4, 2)
     filters = [1, 2, 3, 4] if quick else [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]
     kernels = [1, 3, 5] if quick else [1, 3, 5, 7, 9, 11, 13]
-    runs = [("filters", m, CNN((d0,), (m,) * L, 3, K, paddings=1)) for m in filters]
-    runs += [("kernel", k, CNN((d0,), (3,) * L, k, K, paddings=k // 2)) for k in kernels]
-    return d0, K, L, runs
+    return d0, K, L, filters, kernels
 
 
-def cnn_trend_rows(quick: bool = False, seed: int = 0, progress=None) -> list[dict]:
-    """One row per network: sweep, value, p, exact ranks and the ICML 2023 bounds."""
-    d0, K, L, runs = _family(quick)
+def trend_spec(quick: bool = False, seed: int = 0) -> dict:
+    """The sweep spec: one grid over the number of filters m (kernel 3, padding 1), and one grid per
+    kernel size k (3 filters, padding k // 2); 1-D input of size d0, L conv layers, K outputs, 2 d0 samples.
+
+    >>> [len(g.get("channels")) for g in trend_spec(quick=True)["sweep"]]
+    [4, 1, 1, 1]
+    """
+    d0, K, L, filters, kernels = _family(quick)
+    base = {"family": "cnn", "input_shape": d0, "output_dim": K, "samples": 2 * d0, "seed": seed,
+            "float_check": False}
+    grids = [{**base, "channels": [[m] * L for m in filters], "kernel_sizes": 3, "paddings": 1}]
+    grids += [{**base, "channels": [[3] * L], "kernel_sizes": k, "paddings": k // 2} for k in kernels]
+    return {"sweep": grids}
+
+
+def _labelled_jobs(quick: bool, seed: int):
+    """``(sweep, value, job)`` for every row, in table order."""
+    grids = trend_spec(quick, seed)["sweep"]
+    out = []
+    for ch in grids[0]["channels"]:
+        job = {**grids[0], "channels": ch}
+        out.append(("filters", ch[0], job))
+    for g in grids[1:]:
+        out.append(("kernel", g["kernel_sizes"], {**g, "channels": g["channels"][0]}))
+    return out
+
+
+def cnn_trend_rows(quick: bool = False, seed: int = 0, progress=None, executor=None, workers=None) -> list[dict]:
+    """One row per network: sweep, value, p, exact ranks and the ICML 2023 bounds.
+
+    The networks run through :func:`exacthess.sweep` (``executor``/``workers`` as there;
+    ``progress`` receives its :class:`~exacthess.experiments.sweep.SweepStatus`).
+    """
+    records = sweep(trend_spec(quick, seed), executor=executor, workers=workers, progress=progress)
+    by_key = {job_key(r["job"]): r for r in records}
     rows = []
-    for i, (sweep, value, arch) in enumerate(runs):
-        t0 = time.perf_counter()
-        rep = verify(arch, n_samples=2 * d0, seed=seed, float_check=False)
-        pred = {r.statement: r.predicted for r in rep.rows}
+    for name, value, job in _labelled_jobs(quick, seed):
+        rec = by_key[job_key(job)]
+        if rec["status"] != "ok":
+            raise ExactHessError(f"cnn-trends: the network {job} did not finish ({rec['status']}: {rec['error']})")
+        rep = rec["report"]
+        pred = {r["statement"]: r["predicted"] for r in rep["rows"]}
         rows.append({
-            "sweep": sweep, "value": value, "architecture": repr(arch), "p": arch.n_params,
-            "H_L": rep.ranks["H_L"], "H_o": rep.ranks["H_o"], "H_f": rep.ranks["H_f"],
+            "sweep": name, "value": value, "architecture": rep["architecture"], "p": rep["n_params"],
+            "H_L": rep["ranks"]["H_L"], "H_o": rep["ranks"]["H_o"], "H_f": rep["ranks"]["H_f"],
             "bound_H_o": pred.get("singh2023.thm1"), "bound_H_f": pred.get("singh2023.thm2.sum"),
-            "bound_H_L": pred.get("singh2023.H_L"), "certified": rep.certified,
-            "statements_ok": rep.ok, "seconds": time.perf_counter() - t0,
+            "bound_H_L": pred.get("singh2023.H_L"), "certified": rep["certified"],
+            "statements_ok": rep["ok"], "seconds": rec["seconds"],
         })
-        if progress:
-            progress(i + 1, len(runs), arch)
     return rows
 
 
@@ -52,8 +83,8 @@ def plot_trends(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    for ax, sweep, label in zip(axes, ("filters", "kernel"), ("number of filters m", "kernel size k")):
-        rs = sorted((r for r in rows if r["sweep"] == sweep), key=lambda r: r["p"])
+    for ax, family, label in zip(axes, ("filters", "kernel"), ("number of filters m", "kernel size k")):
+        rs = sorted((r for r in rows if r["sweep"] == family), key=lambda r: r["p"])
         if not rs:
             continue
         p = [r["p"] for r in rs]
@@ -90,9 +121,10 @@ def run_cnn_trends(args) -> int:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("exact ranks", total=None)
-        rows = cnn_trend_rows(quick=args.quick, seed=args.seed,
-                              progress=lambda i, n, arch: bar.update(task, completed=i, total=n,
-                                                                     description=f"p = {arch.n_params}"))
+        def show(status):
+            bar.update(task, completed=status.done, total=status.total,
+                       description=f"exact ranks ({status.running} running)")
+        rows = cnn_trend_rows(quick=args.quick, seed=args.seed, progress=show, workers=getattr(args, "workers", None))
     (out / "cnn_trends.json").write_text(json.dumps(rows, indent=2))
     plot_trends(rows, out / "cnn_trends.png")
     t = Table(title="Exact Hessian ranks of 1-D linear CNNs (d0 = 16, L = 2, K = 4, kernel 3 / filters 3)"

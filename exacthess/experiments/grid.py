@@ -1,0 +1,234 @@
+"""Sweep grids: a spec of fixed values and axes, expanded into jobs.
+
+A *spec* is a ``[sweep]`` table (TOML) or a dict. Its keys are named like the options of
+``exacthess verify fcn|cnn`` (``family``, ``input_dim`` / ``input_shape``, ``widths`` /
+``channels``, ``kernel_sizes``, ``output_dim``, ``in_channels``, ``strides``, ``paddings``,
+``bias``, ``samples``, ``seed``), plus ``certify``, ``float_check`` (the keywords of
+:func:`exacthess.verify`), ``activation`` and ``loss``. **A list is a grid axis, anything else
+is fixed**; the sweep is the Cartesian product of the axes. An option whose value is itself a
+list is therefore fixed by a one-element axis: ``widths = [[5, 10]]`` is one network,
+``widths = [[5], [5, 10]]`` two. ``[[sweep]]`` (an array of tables, or a list of dicts) is the
+union of several grids; a job that two grids share runs once.
+
+A job is a plain dict; its identity is its canonical JSON (sorted keys, no spaces). A job
+without ``seed`` gets one derived from that identity (the first 31 bits of its SHA-256), so a
+result never depends on which worker ran it or in which order.
+
+>>> g = expand({"family": "fcn", "input_dim": [3, 4], "widths": [[2]], "output_dim": 1, "seed": 0})
+>>> [j["input_dim"] for j in g.jobs], g.axes
+([3, 4], {'input_dim': 2})
+>>> job_key(g.jobs[0])
+'{"family":"fcn","input_dim":3,"output_dim":1,"seed":0,"widths":[2]}'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import InvalidOptionError, InvalidTypeError, InvalidValueError, describe
+from ..core.validate import check_bool, check_int, check_option, is_int
+from ..models.architectures import SPEC_KEYS
+
+__all__ = ["Grid", "load_spec", "expand", "job_key", "derived_seed", "spec_hash", "known_keys",
+           "RUN_KEYS", "REQUIRED_KEYS"]
+
+#: keys that go to :func:`exacthess.verify` rather than to the architecture
+RUN_KEYS = ("samples", "seed", "certify", "float_check", "loss")
+#: keys without which a job cannot be built (``family`` is always required)
+REQUIRED_KEYS = {"fcn": ("input_dim", "output_dim"), "cnn": ("input_shape", "channels", "kernel_sizes", "output_dim")}
+_EXTRA_ARCH_KEYS = ("activation",)
+
+
+def known_keys(family: str) -> tuple[str, ...]:
+    """Every key a grid of this family accepts, sorted."""
+    return tuple(sorted({"family", *SPEC_KEYS[family], *_EXTRA_ARCH_KEYS, *RUN_KEYS}))
+
+
+def _ints(value, name: str, minimum: int, what: str) -> list:
+    if not isinstance(value, (list, tuple)):
+        raise InvalidTypeError(f"{name} = {describe(value)} has type {type(value).__name__}; expected {what}")
+    return [check_int(v, f"{name}[{i}]", minimum) for i, v in enumerate(value)]
+
+
+def _size_list(value, name: str) -> list:
+    return _ints(value, name, 1, "a list of ints >= 1 such as [5, 10] (a list in a spec is an axis, "
+                 f"so a fixed {name.split('[')[0]} is written [[5, 10]])")
+
+
+def _shape(value, name: str):
+    if is_int(value):
+        return check_int(value, name, 1)
+    vals = _ints(value, name, 1, "an int (1-D) or a list of 1 or 2 ints (a list in a spec is an axis, so a "
+                 "fixed 2-D shape is written [[6, 6]])")
+    if len(vals) not in (1, 2):
+        raise InvalidValueError(f"{name} = {vals} has {len(vals)} entries; expected 1 (1-D) or 2 (2-D)")
+    return vals
+
+
+def _per_layer(minimum: int):
+    def check(value, name):
+        if is_int(value):
+            return check_int(value, name, minimum)
+        if not isinstance(value, (list, tuple)):
+            raise InvalidTypeError(f"{name} = {describe(value)} has type {type(value).__name__}; expected an int "
+                                   "(every layer) or a per-layer list of ints or pairs")
+        return [check_int(v, f"{name}[{i}]", minimum) if is_int(v) else _ints(v, f"{name}[{i}]", minimum, "an int "
+                "or a pair of ints") for i, v in enumerate(value)]
+    return check
+
+
+def _string(value, name):
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{name} = {describe(value)} has type {type(value).__name__}; expected a string")
+    return value
+
+
+_CHECKS = {
+    "input_dim": lambda v, n: check_int(v, n, 1), "output_dim": lambda v, n: check_int(v, n, 1),
+    "in_channels": lambda v, n: check_int(v, n, 1), "samples": lambda v, n: check_int(v, n, 1),
+    "seed": lambda v, n: check_int(v, n, 0), "bias": check_bool, "float_check": check_bool,
+    "certify": lambda v, n: check_option(v, n, ("auto", "always", "never")),
+    "widths": _size_list, "channels": _size_list, "input_shape": _shape,
+    "kernel_sizes": _per_layer(1), "strides": _per_layer(1), "paddings": _per_layer(0),
+    "activation": _string, "loss": _string,
+}
+
+
+@dataclass
+class Grid:
+    """The expanded sweep.
+
+    Attributes:
+        grids: the normalised grid tables (fixed values and axes, in file order).
+        jobs: every distinct job, in grid order (the Cartesian product, last axis fastest).
+        axes: per key (other than ``seed``) taking more than one value, its number of distinct values.
+        spec_hash: :func:`spec_hash` of ``grids``; records of this sweep carry it.
+    """
+
+    grids: list
+    jobs: list
+    axes: dict = field(default_factory=dict)
+    spec_hash: str = ""
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+
+def _normalise_grid(table, where: str) -> dict:
+    if not isinstance(table, dict):
+        raise InvalidTypeError(f"{where} = {describe(table)} has type {type(table).__name__}; expected a table of keys")
+    family = check_option(table.get("family"), f"{where}.family", tuple(SPEC_KEYS))
+    known = known_keys(family)
+    unknown = [k for k in table if k not in known]
+    if unknown:
+        raise InvalidOptionError(f"{where} has unknown key {unknown[0]!r} for family {family!r}; known keys: "
+                                 f"{', '.join(known)}")
+    missing = [k for k in REQUIRED_KEYS[family] if k not in table]
+    if missing:
+        raise InvalidValueError(f"{where} is missing {', '.join(missing)}; a {family} grid needs "
+                                f"{', '.join(REQUIRED_KEYS[family])}")
+    out = {"family": family}
+    for key, value in table.items():
+        if key == "family":
+            continue
+        name = f"{where}.{key}"
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise InvalidValueError(f"{name} = [] is an empty axis; list at least one value (a list is an axis, "
+                                        "so a fixed list-valued option is written as a one-element axis, e.g. "
+                                        "widths = [[5, 10]])")
+            vals = [_CHECKS[key](v, f"{name}[{i}]") for i, v in enumerate(value)]
+            seen = set()
+            for v in vals:
+                text = json.dumps(v)
+                if text in seen:
+                    raise InvalidValueError(f"{name} = {describe(list(value))} repeats the value {text}; an axis "
+                                            "lists distinct values (a fixed list-valued option is written as a "
+                                            "one-element axis, e.g. input_shape = [[6, 6]])")
+                seen.add(text)
+            out[key] = vals
+        else:
+            out[key] = {"fixed": _CHECKS[key](value, name)}
+    return out
+
+
+def job_key(job: dict) -> str:
+    """The identity of a job: its canonical JSON (sorted keys, no spaces)."""
+    return json.dumps(job, sort_keys=True, separators=(",", ":"))
+
+
+def derived_seed(job: dict) -> int:
+    """A seed in ``[0, 2^31)`` derived from the job's spec (without ``seed``): SHA-256, first 31 bits.
+
+    >>> derived_seed({"family": "fcn", "input_dim": 3}) == derived_seed({"input_dim": 3, "family": "fcn"})
+    True
+    """
+    digest = hashlib.sha256(job_key({k: v for k, v in job.items() if k != "seed"}).encode()).digest()
+    return int.from_bytes(digest[:4], "big") >> 1
+
+
+def spec_hash(grids: list) -> str:
+    """16 hex digits of the SHA-256 of the normalised grids' canonical JSON."""
+    return hashlib.sha256(job_key({"grids": grids}).encode()).hexdigest()[:16]
+
+
+def _tables(spec, where: str) -> list:
+    if isinstance(spec, dict) and "sweep" in spec:
+        extra = [k for k in spec if k != "sweep"]
+        if extra:
+            raise InvalidOptionError(f"{where} has unknown top-level key {extra[0]!r}; expected only a [sweep] table "
+                                     "or [[sweep]] tables")
+        spec = spec["sweep"]
+    if isinstance(spec, dict):
+        return [(spec, "sweep")]
+    if isinstance(spec, (list, tuple)) and spec:
+        return [(t, f"sweep[{i}]") for i, t in enumerate(spec)]
+    raise InvalidTypeError(f"{where} = {describe(spec)} has type {type(spec).__name__}; expected a [sweep] table "
+                           "(a dict) or a non-empty list of them")
+
+
+def load_spec(spec) -> object:
+    """The spec itself when it is a dict or list; the parsed TOML document when it is a path."""
+    if isinstance(spec, (str, Path)):
+        path = Path(spec)
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidValueError(f"spec = {str(path)!r} cannot be read ({exc.strerror or exc}); expected a TOML "
+                                    "file with a [sweep] table") from None
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidValueError(f"spec = {str(path)!r} is not valid TOML: {exc}") from None
+    return spec
+
+
+def expand(spec) -> Grid:
+    """Validate a spec (dict, list of dicts, or TOML path) and expand it into jobs."""
+    where = str(spec) if isinstance(spec, (str, Path)) else "spec"
+    grids = [_normalise_grid(t, w) for t, w in _tables(load_spec(spec), where)]
+    jobs, seen, axes = [], set(), {}
+    for g in grids:
+        keys = list(g)[1:]
+        choices = [[v["fixed"]] if isinstance(v, dict) else v for v in (g[k] for k in keys)]
+        for combo in itertools.product(*choices):
+            job = {"family": g["family"], **dict(zip(keys, combo))}
+            if "seed" not in job:
+                job["seed"] = derived_seed(job)
+            key = job_key(job)
+            if key not in seen:
+                seen.add(key)
+                jobs.append(job)
+    for key in dict.fromkeys(k for j in jobs for k in j if k != "seed"):
+        distinct = {json.dumps(j.get(key), sort_keys=True) for j in jobs}
+        if len(distinct) > 1:
+            axes[key] = len(distinct)
+    return Grid(grids, jobs, axes, spec_hash(grids))

@@ -1,0 +1,155 @@
+"""The JSON Lines file of a sweep: one record per finished job, never a partial line.
+
+Every record carries ``"sweep"``: the hash of the sweep's spec (:func:`~exacthess.experiments.grid.spec_hash`),
+so a file is never mixed with the results of another grid. A record is appended with one
+``write`` of the whole line on a file opened in append mode, then ``fsync``: a finished result
+survives a crash of the process or the machine right after it was reported. A crash *inside*
+that write (a kill, a full disk) can leave a trailing line without its newline; opening the file
+again drops it (the job is simply run again) and says so.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "r.jsonl"
+>>> with ResultFile(path, "abc") as f:
+...     f.append({"job": {"seed": 0}, "status": "ok"})
+>>> ResultFile(path, "abc").records[0]["job"]
+{'seed': 0}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..core.errors import InvalidValueError
+from .grid import job_key
+
+__all__ = ["ResultFile", "read_records"]
+
+
+def read_records(path) -> list:
+    """Every complete record of a results file (of any sweep); a trailing partial line is ignored."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidValueError(f"results = {str(path)!r} cannot be read ({exc.strerror or exc}); expected a JSON "
+                                "Lines file written by exacthess sweep") from None
+    out = []
+    for number, line in enumerate(data[:data.rfind(b"\n") + 1].splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise InvalidValueError(f"results = {str(path)!r}: line {number} is not a JSON record; expected a JSON "
+                                    "Lines file written by exacthess sweep") from None
+        if isinstance(record, dict) and "job" in record:
+            out.append(record)
+    return out
+
+
+class ResultFile:
+    """An append-only results file bound to one sweep.
+
+    Opening reads the existing records (checking that they belong to this sweep); a trailing
+    partial line is cut off only when :meth:`open_for_append` is called.
+
+    Attributes:
+        path: the file.
+        records: the records already in the file, in file order.
+        done: their job keys (:func:`~exacthess.experiments.grid.job_key`).
+        dropped: the number of bytes of a trailing partial line (0 when there is none).
+    """
+
+    def __init__(self, path, spec_hash: str):
+        self.path = Path(path)
+        self.spec_hash = spec_hash
+        self.records: list = []
+        self.done: set = set()
+        self.dropped = 0
+        self._good = self._size = 0
+        self._fd = None
+        if self.path.exists():
+            self._read()
+
+    def _read(self) -> None:
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise InvalidValueError(f"out = {str(self.path)!r} cannot be read ({exc.strerror or exc})") from None
+        end = data.rfind(b"\n") + 1
+        self._good, self.dropped, self._size = end, len(data) - end, len(data)
+        for number, line in enumerate(data[:end].splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise InvalidValueError(f"out = {str(self.path)!r}: line {number} is not a JSON record; expected a "
+                                        "results file written by exacthess sweep (nothing was changed)") from None
+            if not isinstance(record, dict) or "job" not in record:
+                raise InvalidValueError(f"out = {str(self.path)!r}: line {number} is not a sweep record (no 'job'); "
+                                        "expected a results file written by exacthess sweep (nothing was changed)")
+            if record.get("sweep") != self.spec_hash:
+                raise InvalidValueError(
+                    f"out = {str(self.path)!r} holds results of a different sweep (line {number}: spec "
+                    f"{record.get('sweep')}, this spec {self.spec_hash}); write to another file or move this one "
+                    "away (nothing was changed)")
+            key = job_key(record["job"])
+            if key not in self.done:
+                self.done.add(key)
+                self.records.append(record)
+
+    def open_for_append(self) -> None:
+        """Open for appending (locked against a second sweep on the same file); a trailing partial
+        line left by a crash is cut off first."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory lock
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise InvalidValueError(f"out = {str(self.path)!r} is being written by another running sweep; wait "
+                                        "for it or write to another file") from None
+        if os.fstat(fd).st_size != self._size:  # written to since we read it: read again under the lock
+            self.records, self.done = [], set()
+            try:
+                self._read()
+            except BaseException:
+                os.close(fd)
+                raise
+        if self.dropped:
+            os.ftruncate(fd, self._good)
+        self._fd = fd
+
+    def append(self, record: dict) -> None:
+        """Write one record as one line (one ``write``, then ``fsync``)."""
+        if self._fd is None:
+            self.open_for_append()
+        record = {**record, "sweep": self.spec_hash} if "sweep" in record else {"sweep": self.spec_hash, **record}
+        data = (json.dumps(record, default=str) + "\n").encode()
+        view = memoryview(data)
+        while view:  # a regular file takes the whole line in one write; loop only on a short write
+            view = view[os.write(self._fd, view):]
+        os.fsync(self._fd)
+        key = job_key(record["job"])
+        if key not in self.done:
+            self.done.add(key)
+            self.records.append(record)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

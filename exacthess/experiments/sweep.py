@@ -1,0 +1,253 @@
+"""``exacthess.sweep``: run a grid of verifications on any executor, resumably.
+
+The grid (:mod:`~exacthess.experiments.grid`) expands into jobs; each job is
+:func:`exacthess.verify` on ``from_spec(job)`` with ``n_samples = samples`` and ``seed`` (derived
+from the job's spec when the grid fixes none). Jobs go to a
+:class:`concurrent.futures.Executor`: by default a pool of local worker processes (python-flint
+holds the GIL, so threads would not run in parallel), or any executor you pass, e.g. a Dask
+``Client(...).get_executor()``. Each finished job is appended at once to a JSON Lines file
+(:mod:`~exacthess.experiments.results`); running the same sweep again skips the jobs already
+there, so an interrupted sweep loses no finished result.
+
+A job that raises is recorded with ``status = "error"`` and its message; with
+``budget_seconds`` a job still running at the budget is stopped and recorded as
+``"timeout"`` (:mod:`~exacthess.experiments.jobs`). A failure of the executor itself (a worker
+process killed, a lost scheduler) is not a result of the job: the job is left unrecorded, so the
+next run retries it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import signal
+from collections import deque
+from dataclasses import dataclass
+
+from ..core.errors import ExactHessError, InvalidTypeError, InvalidValueError, describe
+from ..core.validate import check_callable, check_int, check_real
+from .grid import Grid, expand, job_key
+from .jobs import exit_with_parent, run_job
+from .results import ResultFile
+
+__all__ = ["sweep", "run_grid", "SweepStatus", "SweepIncompleteError", "local_executor", "shutdown_pool"]
+
+
+class SweepIncompleteError(ExactHessError, RuntimeError):
+    """Some jobs were not run because the executor failed; finished results are kept.
+
+    Attributes:
+        records: the records of the jobs that finished (including those already in the file).
+        lost: the jobs that were not recorded.
+    """
+
+    def __init__(self, message: str, records: list, lost: list):
+        super().__init__(message)
+        self.records, self.lost = records, lost
+
+
+@dataclass
+class SweepStatus:
+    """What a progress callback receives.
+
+    Attributes:
+        total: jobs in the grid.
+        done: jobs with a record (including those found in the results file).
+        failed: records with status ``error`` or ``timeout``.
+        running: jobs handed to the executor and not finished (at most the number of workers
+            when it is known).
+        lost: jobs whose worker failed (left unrecorded).
+        record: the record that just finished, or None.
+        message: a line to show the user (resume summary, dropped partial line, lost job), or None.
+    """
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    running: int = 0
+    lost: int = 0
+    record: dict | None = None
+    message: str | None = None
+
+
+def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
+    """A pool of ``workers`` (default: the number of CPUs) fresh worker processes (``spawn``) that
+    ignore Ctrl-C (this process stops them) and end when this process ends, even when it is killed."""
+    workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_init_worker, initargs=(os.getpid(),))
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Ctrl-C is the parent's to handle (it stops the pool); a worker ends when its parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(parent_pid)
+
+
+def shutdown_pool(executor: cf.ProcessPoolExecutor, *, now: bool = False) -> None:
+    """Shut a local pool down: wait for its workers, or (``now``) cancel what has not started and
+    terminate the worker processes at once (their running jobs are lost, not recorded)."""
+    executor.shutdown(wait=not now, cancel_futures=True)
+    if not now:
+        return
+    terminate = getattr(executor, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+    else:
+        for proc in list((getattr(executor, "_processes", None) or {}).values()):
+            proc.terminate()
+
+
+def run_grid(grid: Grid, executor: cf.Executor, *, results: ResultFile | None = None,
+             budget_seconds: float | None = None, capacity=None, progress=None) -> list:
+    """Run the jobs of ``grid`` that ``results`` does not hold yet; return the records of every job.
+
+    At most ``2 * capacity`` jobs are handed to the executor at once (all of them when
+    ``capacity`` is None; a callable is asked again before each hand-over, for clusters that
+    grow), so an interrupted sweep has little to cancel. Records are appended to
+    ``results`` as they finish; ``KeyboardInterrupt`` propagates after cancelling the rest.
+    """
+    return _Runner(grid, executor, results, budget_seconds, capacity, progress).run()
+
+
+class _Runner:
+    def __init__(self, grid, executor, results, budget_seconds, capacity, progress):
+        self.grid, self.executor, self.results = grid, executor, results
+        self.budget = budget_seconds
+        self.capacity = capacity if callable(capacity) or capacity is None else (lambda: capacity)
+        self.say = progress or (lambda s: None)
+        if results is not None:
+            results.open_for_append()  # locked from here on: a second sweep on the same file is refused
+        self.have = {job_key(r["job"]): r for r in results.records} if results is not None else {}
+        self.todo = deque(j for j in grid.jobs if job_key(j) not in self.have)
+        self.running: dict = {}
+        self.lost: list = []
+        self.status = SweepStatus(total=len(grid), done=len(grid) - len(self.todo),
+                                  failed=sum(r["status"] != "ok" for r in self.have.values()))
+
+    def tell(self, **changes) -> None:
+        self.status.running = len(self.running) if self.capacity is None else min(len(self.running), self.capacity())
+        self.say(SweepStatus(**{**self.status.__dict__, **changes}))
+
+    def run(self) -> list:
+        res = self.results
+        if res is not None and res.dropped:
+            self.tell(message=f"{res.path}: dropped a partial last line ({res.dropped} bytes) left by an interrupted "
+                              "run; that job runs again")
+        if self.have:
+            self.tell(message=f"{res.path}: {len(self.have)} of {len(self.grid)} jobs already done; "
+                              f"{len(self.todo)} remain")
+        self.tell()
+        try:
+            while self.todo or self.running:
+                self.submit()
+                finished, _ = cf.wait(list(self.running), timeout=1.0, return_when=cf.FIRST_COMPLETED)
+                for fut in [f for f in self.running if f in finished]:  # in the order the jobs were handed out
+                    self.collect(fut)
+        except BaseException:
+            for fut in self.running:  # pending jobs are cancelled; a Dask cluster also drops the running ones
+                fut.cancel()
+            raise
+        records = self.records()
+        if self.lost:
+            raise SweepIncompleteError(f"{len(self.lost)} of {len(self.grid)} jobs were lost to worker failures (not "
+                                       "recorded; run the sweep again to retry them)", records, self.lost)
+        return records
+
+    def records(self) -> list:
+        return [self.have[k] for k in map(job_key, self.grid.jobs) if k in self.have]
+
+    def submit(self) -> None:
+        window = len(self.todo) if self.capacity is None else 2 * self.capacity()
+        while self.todo and len(self.running) < window:
+            job = self.todo[0]
+            try:
+                fut = self.executor.submit(run_job, job, self.budget)
+            except Exception as exc:  # a broken pool, a closed client, a lost scheduler
+                lost = [*self.lost, *self.running.values(), *self.todo]
+                raise SweepIncompleteError(f"the executor stopped accepting jobs ({type(exc).__name__}: {exc}); "
+                                           f"{len(lost)} jobs not run", self.records(), lost) from None
+            self.running[fut] = self.todo.popleft()
+        self.tell()
+
+    def collect(self, fut) -> None:
+        job = self.running.pop(fut)
+        if fut.cancelled():  # not by us: the executor is going away (a Dask client that lost its scheduler)
+            lost = [*self.lost, job, *self.running.values(), *self.todo]
+            raise SweepIncompleteError(f"the executor cancelled the job {job_key(job)} (for a Dask cluster: the "
+                                       f"scheduler was lost or the client closed); {len(lost)} jobs not run",
+                                       self.records(), lost)
+        exc = fut.exception()
+        if isinstance(exc, KeyboardInterrupt):
+            raise KeyboardInterrupt
+        if exc is not None:
+            self.lost.append(job)
+            self.status.lost += 1
+            self.tell(message=f"job {job_key(job)} lost: the worker failed ({type(exc).__name__}: {exc}); it is not "
+                              "recorded and runs again next time")
+            return
+        record = {"sweep": self.grid.spec_hash, **fut.result()}
+        if self.results is not None:
+            self.results.append(record)
+        self.have[job_key(job)] = record
+        self.status.done += 1
+        self.status.failed += record["status"] != "ok"
+        self.tell(record=record)
+
+
+def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress=None, workers: int | None = None,
+          budget_seconds: float | None = None) -> list:
+    """Run every job of a sweep grid and return the records, in grid order.
+
+    Args:
+        spec: a ``[sweep]`` table as a dict (or ``{"sweep": ...}``, or a list of tables), or the
+            path of a TOML file holding one (see :mod:`exacthess.experiments.grid`).
+        executor: any :class:`concurrent.futures.Executor`; default: a pool of ``workers`` local
+            processes, shut down at the end. A Dask ``Client(address).get_executor()`` works.
+        out: a JSON Lines file; records already there (of the same spec) are not run again, new
+            ones are appended as they finish. A file holding records of another spec is refused.
+        progress: optional callable receiving a :class:`SweepStatus` at every change.
+        workers: size of the default pool (default: the number of CPUs).
+        budget_seconds: stop a job after this many seconds and record it as ``"timeout"``.
+
+    Returns:
+        one record per job: ``{"sweep", "job", "status", "report", "error", "seconds"}``.
+
+    Raises:
+        SweepIncompleteError: the executor failed for some jobs (they are not recorded).
+
+    >>> recs = sweep({"family": "fcn", "input_dim": 3, "widths": [[], [2]], "output_dim": 2, "samples": 4},
+    ...              executor=cf.ThreadPoolExecutor(1))
+    >>> [(r["job"]["widths"], r["status"], r["report"]["ranks"]["H_L"]) for r in recs]
+    [([], 'ok', 6), ([2], 'ok', 10)]
+    """
+    grid = expand(spec)
+    check_callable(progress, "progress")
+    if budget_seconds is not None:
+        budget_seconds = check_real(budget_seconds, "budget_seconds", 0, strict=True)
+    if executor is not None and not isinstance(executor, cf.Executor):
+        raise InvalidTypeError(f"executor = {describe(executor)} has type {type(executor).__name__}; expected a "
+                               "concurrent.futures.Executor or None")
+    if executor is not None and workers is not None:
+        raise InvalidValueError(f"workers = {workers!r} applies to the default pool only; expected None when an "
+                                "executor is given")
+    results = ResultFile(out, grid.spec_hash) if out is not None else None
+    owned = executor is None
+    capacity = None
+    if owned:
+        capacity = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
+        executor = local_executor(capacity)
+    try:
+        return run_grid(grid, executor, results=results, budget_seconds=budget_seconds, capacity=capacity,
+                        progress=progress)
+    except BaseException:
+        if owned:
+            shutdown_pool(executor, now=True)
+            owned = False
+        raise
+    finally:
+        if results is not None:
+            results.close()
+        if owned:
+            shutdown_pool(executor)
