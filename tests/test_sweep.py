@@ -158,18 +158,19 @@ def test_local_pool_matches_direct_verify_and_records_errors(tmp_path):
     assert on_disk == {job_key(r["job"]): r for r in records}
 
 
-def test_options_not_supported_yet_fail_like_verify(tmp_path):
-    """``activation`` and ``loss`` are passed through: the job does exactly what from_spec/verify do."""
-    spec = {"family": "fcn", "input_dim": 3, "widths": [[2]], "output_dim": 2, "samples": 4, "seed": 1,
-            "activation": "linear", "loss": "mse"}
-    (rec,) = exacthess.sweep(spec, executor=cf.ThreadPoolExecutor(1))
-    try:
-        arch = from_spec({k: v for k, v in spec.items() if k not in ("samples", "seed", "loss")})
-        expected = exacthess.verify(arch, n_samples=4, seed=1, loss="mse").ranks
-    except Exception as exc:
-        assert rec["status"] == "error" and rec["error"] == f"{type(exc).__name__}: {exc}"
-    else:
+def test_activation_and_loss_are_passed_to_verify(tmp_path):
+    """``activation`` goes to the architecture and ``loss`` to verify: ranks equal a direct call."""
+    spec = {"family": "fcn", "input_dim": 3, "widths": [[4]], "output_dim": 2, "samples": 6, "seed": 1,
+            "activation": ["relu", "linear"], "loss": "cross_entropy"}
+    records = exacthess.sweep(spec, executor=cf.ThreadPoolExecutor(1))
+    assert len(records) == 2
+    for rec in records:
+        job = rec["job"]
+        arch = from_spec({"family": "fcn", "input_dim": 3, "widths": job["widths"], "output_dim": 2,
+                          "activation": job["activation"]})
+        expected = exacthess.verify(arch, n_samples=6, seed=1, loss="cross_entropy").ranks
         assert rec["status"] == "ok" and rec["report"]["ranks"] == expected
+        assert rec["report"]["context"]["loss"] == "cross_entropy"
 
 
 def test_budget_stops_a_long_job(tmp_path):

@@ -70,7 +70,7 @@ def keys_of(records: list) -> list:
 
 
 def sqrt_law(xs, ys) -> float:
-    """``c`` minimising :math:`\\sum_i (\\log y_i - \\log(c \\sqrt{x_i}))^2` over points with ``x, y > 0``."""
+    r"""``c`` minimising :math:`\sum_i (\log y_i - \log(c \sqrt{x_i}))^2` over points with ``x, y > 0``."""
     logs = [math.log(y) - 0.5 * math.log(x) for x, y in zip(xs, ys) if x > 0 and y > 0]
     if not logs:
         raise InvalidValueError("the square-root law needs points with x > 0 and y > 0; none were given")
