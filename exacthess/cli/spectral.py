@@ -266,7 +266,7 @@ def configure_reproduce(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
 
 
 def _check_reproduce(args: Any) -> None:
-    from ..spectral.fft import circular_layer, fft_bytes
+    from ..spectral.polyphase import circular_layer, fft_bytes
 
     if not isinstance(args.max_n, int) or args.max_n < 2:
         raise InvalidInputShapeError(f"max-n = {args.max_n!r} is too small; expected an int >= 2")

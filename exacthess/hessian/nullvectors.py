@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from flint import fmpz_mat, nmod_mat
 
-from ..certify.bounds import SmallRanks
+from ..certify.small import SmallRanks
 from ..core.modular import pivot_rows, rank_mod_p
 from .composite import reachable
 from .taps import gather_sources

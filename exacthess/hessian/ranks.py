@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from ..certify.bounds import UPPER, Bound, SmallRanks
+from ..certify.small import SmallRanks
+from ..certify.bounds import UPPER, Bound
 from ..certify.pipeline import Certifier, FactoredProblem, SymmetricProblem
 from ..certify.rank import rank
 from ..core.domains import ABS, GF, QQ

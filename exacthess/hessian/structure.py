@@ -40,7 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..certify.bounds import UPPER, Bound, SmallRanks
+from ..certify.small import SmallRanks
+from ..certify.bounds import UPPER, Bound
 from ..certify.core import BlockRowSpace
 from ..core.modular import pivot_cols, pivot_rows
 from .engine import Engine

@@ -31,7 +31,7 @@ from ..core.modular import crt, dft_matrix, dft_mod, mod_array, primes_one_mod, 
 from ..models.geometry import ConvLayer
 from ..models.kernels import check_real_entries
 from .errors import InvalidClaimError
-from .fft import phases
+from .polyphase import phases
 
 __all__ = ["maclaurin_bits", "poly_bits", "grid_roots", "frequency_charpoly", "exact_charpoly", "claimed_poly"]
 

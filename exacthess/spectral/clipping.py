@@ -49,7 +49,7 @@ from ..core.validate import check_int, check_option, check_real
 from .blas import single_threaded_blas
 from .enclosure import certified_singular_values
 from .errors import InvalidBoundError, NonFiniteError
-from .fft import circular_layer, fft_bytes, polyphase_kernel
+from .polyphase import circular_layer, fft_bytes, polyphase_kernel
 from .scaling import scale_bounds, scale_values, scaled_float_kernel
 
 __all__ = ["ClipResult", "clip_operator_norm"]

@@ -48,7 +48,7 @@ from ..core.errors import NonFiniteError, describe
 from ..core.resources import require_memory
 from ..models.geometry import ConvLayer
 from .blas import single_threaded_blas
-from .fft import circular_layer, phases
+from .polyphase import circular_layer, phases
 from .scaling import TINY, UNIT_ROUNDOFF as _U, power_of_two_exponent, scale_bounds, scale_values, scaled_float_kernel
 
 __all__ = ["SingularValueEnclosure", "certified_singular_values", "certified_block_singular_values",
