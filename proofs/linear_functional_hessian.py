@@ -18,7 +18,7 @@ augmented operators ``T~_l = [[T_l, b_l 1], [0, 1]]``) and the MSE loss
    :mod:`exacthess.hessian.engine`;
 3. exacthess's engine, run over the polynomial ring ``Q[theta, X, Y]``, returns exactly these
    ``H_f``, ``H_o`` and ``H_L``; and ``exacthess.hessian(arch, params=<sympy symbols>,
-   data=(X, Y), field="SR")`` (the public call, symbolic parameters, integer data) returns
+   data=(X, Y), domain="SR")`` (the public call, symbolic parameters, integer data) returns
    them with the data substituted.
 
 Route: every weight, input and target entry is a variable of ``Q[theta, X, Y]``
@@ -159,7 +159,7 @@ def test_engine_over_polynomials():
 
 
 def test_public_hessian_symbolic_parameters():
-    """exacthess.hessian(arch, params=sympy symbols, data=integers, field="SR") equals the symbolic H_L, H_o, H_f at those data, in Q[theta]"""
+    """exacthess.hessian(arch, params=sympy symbols, data=integers, domain="SR") equals the symbolic H_L, H_o, H_f at those data, in Q[theta]"""
     import sympy
     from exacthess import hessian
     rng = np.random.default_rng(12)
@@ -174,7 +174,7 @@ def test_public_hessian_symbolic_parameters():
             syms = [sympy.Symbol(str(v)) for v in flat]
             symbols.update(zip(syms, flat))
             params.append(np.array(syms, dtype=object).reshape(shape))
-        res = hessian(arch, params=params, data=(X, Y), field="SR")
+        res = hessian(arch, params=params, data=(X, Y), domain="SR")
         at_data = {str(net.X[i, j]): int(X[i, j]) for i in range(n) for j in range(net.d)}
         at_data.update({str(net.Y[i, c]): int(Y[i, c]) for i in range(n) for c in range(net.K)})
         for name, ref in (("H_f", net.H_f), ("H_o", net.H_o), ("H_L", net.H_L)):
@@ -185,7 +185,7 @@ def test_public_hessian_symbolic_parameters():
             want = np.empty(ref.shape, dtype=object)
             for idx, v in np.ndenumerate(ref):
                 want[idx] = v.subs(at_data)
-            assert_equal(conv, want, f"hessian(..., field='SR').{name} vs symbolic, {describe(arch, n)}")
+            assert_equal(conv, want, f"hessian(..., domain='SR').{name} vs symbolic, {describe(arch, n)}")
         covered(f"{describe(arch, n)} (p={net.p})")
 
 

@@ -18,7 +18,7 @@ implementation independent of exacthess's tap tables); the operator is built by 
 over the same ring; ``T~ [x; 1]`` and the loop output are compared as polynomials. Every
 configuration in the listed ranges is covered (every kernel size that fits the padded
 input, every stride and padding), with and without bias; ``exacthess.conv_matrix(...,
-field="SR")`` with sympy kernels is checked on the bias-free configurations of the 1-D sweep.
+domain="SR")`` with sympy kernels is checked on the bias-free configurations of the 1-D sweep.
 
 Run: ``python proofs/toeplitz_convolution.py [--thorough]``.
 """
@@ -63,7 +63,7 @@ def _text(spec: dict, dims: int) -> str:
 
 
 SIZES = (_text(ONE_D, 1) + "; " + _text(TWO_D, 2) + f"; fully-connected {FC['n_in'][-1]}x{FC['n_out'][-1]} "
-         "and smaller; conv_matrix(field='SR') on the bias-free 1-D sweep")
+         "and smaller; conv_matrix(domain='SR') on the bias-free 1-D sweep")
 THOROUGH_SIZES = _text(ONE_D_MORE, 1) + "; " + _text(TWO_D_MORE, 2)
 
 
@@ -125,13 +125,13 @@ def check_layer(layer: ConvLayer, with_conv_matrix: bool = False) -> None:
     if with_conv_matrix:
         import sympy
         sw = np.array([sympy.Symbol(str(g)) for g in w.ravel()], dtype=object).reshape(layer.weight_shape)
-        M = conv_matrix(layer, None, sw, field="SR")
+        M = conv_matrix(layer, None, sw, domain="SR")
         symbols = dict(zip(sw.ravel(), w.ravel()))
         conv = np.empty(M.shape, dtype=object)
         for idx, e in np.ndenumerate(M):
             conv[idx] = sympy_to_poly(e, ctx, symbols)
         assert_equal(poly_matmul(ctx, conv, x.ravel().reshape(-1, 1)).ravel(), y,
-                     f"conv_matrix(field='SR') vs loop, {layer}")
+                     f"conv_matrix(domain='SR') vs loop, {layer}")
 
 
 def sweep(spec: dict, dims: int):
@@ -157,7 +157,7 @@ def sweep(spec: dict, dims: int):
 
 
 def test_one_dimensional():
-    """T~(w, b)[x; 1] = loop convolution, parameter_map rebuilds T~, and conv_matrix(field='SR') agrees, for every 1-D layer in range"""
+    """T~(w, b)[x; 1] = loop convolution, parameter_map rebuilds T~, and conv_matrix(domain='SR') agrees, for every 1-D layer in range"""
     count = 0
     spec = ONE_D_MORE if thorough() else ONE_D
     for layer in sweep(spec, 1):

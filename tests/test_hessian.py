@@ -41,7 +41,7 @@ def test_gf_p_is_the_reduction_of_qq():
     arch = FCN(4, (3, 2), 3, bias=True)
     p = 2147483629
     Hq = hessian(arch, n_samples=7, seed=3)
-    Hp = hessian(arch, n_samples=7, seed=3, field=GF(p))
+    Hp = hessian(arch, n_samples=7, seed=3, domain=GF(p))
     red = GF(p).convert(Hq.H_L)
     assert (red == Hp.H_L).all()
 
@@ -49,7 +49,7 @@ def test_gf_p_is_the_reduction_of_qq():
 def test_symbolic_parameters():
     a, b = sympy.symbols("a b")
     arch = FCN(1, (1,), 1)
-    H = hessian(arch, params=[[[a]], [[b]]], data=([[2]], [[3]]), field="SR")
+    H = hessian(arch, params=[[[a]], [[b]]], data=([[2]], [[3]]), domain="SR")
     loss = (2 * b * a - 3) ** 2 / 2
     assert sympy.simplify(H.to_sympy("H_L") - sympy.hessian(loss, (a, b))) == sympy.zeros(2, 2)
 
@@ -65,3 +65,12 @@ def test_cost_independent_of_samples_beyond_moments():
     arch = FCN(3, (2,), 2)
     h1 = hessian(arch, n_samples=50, seed=0)
     assert h1.engine.R.shape == (3, 3)  # R = I when n > d: no per-sample work
+
+
+def test_field_is_a_deprecated_name_of_domain():
+    """``field=`` (0.1) still works, with a DeprecationWarning; the matrices equal ``domain=``'s."""
+    import pytest
+    arch = FCN(2, (2,), 1)
+    with pytest.warns(DeprecationWarning, match="domain"):
+        old = hessian(arch, n_samples=3, field="QQ")
+    assert (old.H_L == hessian(arch, n_samples=3, domain="QQ").H_L).all()

@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..core.domains import Ring, get_ring
+import warnings
+
+from ..core.domains import Ring
+from ..models.toeplitz import resolve_domain
 from ..models.architectures import Architecture
 from .engine import Engine
 from .problem import make_problem
@@ -21,11 +24,11 @@ __all__ = ["HessianResult", "hessian"]
 
 @dataclass
 class HessianResult:
-    """Hessians of one network at one point, over one field.
+    """Hessians of one network at one point, over one number domain.
 
     Attributes:
-        arch, field: what and where.
-        H_L, H_o, H_f: full ``p x p`` matrices (numpy arrays over the field).
+        arch, field: what and where (``field`` is the domain; ``domain`` names it too).
+        H_L, H_o, H_f: full ``p x p`` matrices (numpy arrays over the domain).
         engine: the :class:`Engine`, for blocks (``engine.block("H_f", l, m)``),
             block columns, the Jacobian stack and the data moments.
     """
@@ -33,6 +36,11 @@ class HessianResult:
     arch: Architecture
     field: Ring
     engine: Engine = field(repr=False)
+
+    @property
+    def domain(self) -> Ring:
+        """The number domain of the matrices (QQ, GF(p), SR, floats)."""
+        return self.field
 
     @cached_property
     def H_o(self):
@@ -61,20 +69,25 @@ class HessianResult:
 
 
 def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None = None,
-            seed: int = 0, field="QQ", loss="mse") -> HessianResult:
+            seed: int = 0, domain="QQ", loss="mse", field=None) -> HessianResult:
     """Exact Hessians ``H_L``, ``H_o``, ``H_f`` of the loss of a network at one point.
 
     Args:
         arch: :class:`~exacthess.FCN` or :class:`~exacthess.CNN`.
         params: list of arrays of shapes ``arch.param_shapes()`` (floats converted exactly,
-            or sympy symbols with ``field="SR"``); seeded integers if None.
+            or sympy symbols with ``domain="SR"``); seeded if None.
         data: ``(X, Y)`` arrays of shapes ``(n, d)`` and ``(n, K)``; seeded if None.
         n_samples: number of seeded samples (default ``2 d``).
         seed: seed for generated parameters and data.
-        field: ``"QQ"`` (exact rationals), ``"GF(p)"`` or a prime ``p``, or ``"SR"``.
+        domain: ``"QQ"`` (exact rationals, default), ``"GF(p)"`` (or a prime ``p``), ``"SR"``
+            (sympy symbols) or ``"float64"`` -- the same choice as everywhere in exacthess.
         loss: ``"mse"`` (default), ``"weighted_mse(w1, ..., wK)"``, ``"cross_entropy"``, ``"bce"``
             or a :class:`~exacthess.models.losses.Loss` (see :mod:`exacthess.models.losses`).
+        field: deprecated name of ``domain``.
     """
-    ring = get_ring(field)
+    if field is not None:
+        warnings.warn("hessian(field=...) is deprecated; use domain=...", DeprecationWarning, stacklevel=2)
+        domain = field
+    ring = resolve_domain(domain)
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss)
     return HessianResult(arch, ring, Engine(problem, ring))

@@ -247,7 +247,7 @@ def _layer(arch_or_layer, l) -> ConvLayer:
     return layers[l - 1]
 
 
-def conv_matrix(arch, l: int | None, weight, bias=None, field="QQ") -> np.ndarray:
+def conv_matrix(arch, l: int | None, weight, bias=None, domain="QQ", *, field=None) -> np.ndarray:
     """The operator ``T(w)`` of layer ``l`` (1-based) of ``arch``: :func:`conv_operator` with
     that layer's geometry (input shape, stride, padding).
 
@@ -262,7 +262,11 @@ def conv_matrix(arch, l: int | None, weight, bias=None, field="QQ") -> np.ndarra
             ``"GF(p)"``, ``"SR"`` or ``"float64"``.
     """
     layer = _layer(arch, l)
-    ring = resolve_domain(field, "field")
+    if field is not None:
+        import warnings
+        warnings.warn("conv_matrix(field=...) is deprecated; use domain=...", DeprecationWarning, stacklevel=2)
+        domain = field
+    ring = resolve_domain(domain)
     w = _values(weight, ring, "weight")
     nw = layer.c_in * layer.kernel[0] * layer.kernel[1]
     if w.size != layer.c_out * nw:

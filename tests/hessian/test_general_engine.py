@@ -395,7 +395,7 @@ def test_weighted_mse_is_exactly_rational_and_matches_sympy_symbolically():
     """Over the symbolic ring: weighted MSE of a linear FCN equals the explicit sympy Hessian."""
     arch = eh.FCN(1, (1,), 2)
     a, b, c = sympy.symbols("a b c")
-    H = eh.hessian(arch, params=[[[a]], [[b], [c]]], data=([[2]], [[1, -1]]), field="SR",
+    H = eh.hessian(arch, params=[[[a]], [[b], [c]]], data=([[2]], [[1, -1]]), domain="SR",
                    loss="weighted_mse(1/2, 3)")
     loss = sympy.Rational(1, 2) * (sympy.Rational(1, 2) * (2 * a * b - 1) ** 2 + 3 * (2 * a * c + 1) ** 2)
     want = sympy.hessian(loss, (a, b, c))
