@@ -60,14 +60,20 @@ def _denominator_bits(problem) -> float:
 
 
 def _block_row_space(hints: StructureHints, l: int, with_o: bool, n_l: int):
-    """The chain bound, or the composite bound where the chain is loose and the composite smaller."""
+    """The smaller of the chain and the composite (channel x spatial) bounds, preferring one whose
+    bound is met by rows of its spanning vectors (the core argument needs that). The composite is
+    tried where the chain is loose, and always for networks with spatial structure (weight
+    sharing makes the chain loose there even when it is met)."""
     space = hints.chain_space(l, with_o)
-    if space is not None and space.core_rows(n_l, hints.p) is not None:
+    spatial = any(layer.sources.shape[1] > 1 for layer in hints.qq.arch.layers)
+    if space is not None and space.core_rows(n_l, hints.p) is not None and not spatial:
         return space
     comp = composite_row_space(hints, l, with_o)
-    if comp is not None and (space is None or comp.bound.value < space.bound.value):
-        return comp
-    return space
+    candidates = [c for c in (space, comp) if c is not None]
+    if not candidates:
+        return None
+    met = [c for c in candidates if c.core_rows(n_l, hints.p) is not None]
+    return min(met or candidates, key=lambda c: c.bound.value)
 
 
 def _linear_H_o(problem, qq, gf, hints, cert, seed, say):

@@ -117,10 +117,17 @@ class StructureHints:
             out.append(((f"B{l}", lambda e: self.back(e, l), self._ops(range(l + 1, L1 + 1))),
                         (f"S{l}", lambda e: e.forward_sigma[l - 1],
                          self._ops(range(1, l)) + [("X", lambda e: e.ring.convert(e.problem.X))])))
+        # A direction of an earlier layer m has a zero constant row, so the lower part only meets
+        # M_{ml} on layer m's own coordinates: col(M_{ml}[:, :n_m]). That space no longer contains
+        # the constant coordinate the upper part reaches, so it is used only when there is no upper
+        # part (the output layer of H_f); otherwise the whole col(M_{ml}) keeps the chain nested.
+        lower_only = not out
         for m in range(1, l):
+            n_m = self.qq.layers[m - 1].n_out
+            own = (lambda e, m=m, n_m=n_m: e.between(m, l)[:, :n_m]) if lower_only else (lambda e, m=m: e.between(m, l))
             out.append(((f"P{m},{l}[:,:n{l}]", lambda e, m=m: self.P(e, m, l)[:, :n_l],
                          self._ops(range(1, m)) + [omega] + self._ops(range(l + 1, L1 + 1))),
-                        (f"M{m},{l}", lambda e, m=m: e.between(m, l), self._ops(range(m + 1, l)))))
+                        (f"M{m},{l}" + ("[:,:n]" if lower_only else ""), own, self._ops(range(m + 1, l)))))
         return out
 
     def chain_space(self, l: int, with_o: bool) -> BlockRowSpace | None:
