@@ -23,7 +23,7 @@ from ..core.errors import InvalidDataError, ParamsMismatchError, describe
 from ..core.exact import rational_array
 from ..models.losses import Loss, check_targets, loss as parse_loss
 
-__all__ = ["Problem", "make_problem", "seeded_params", "seeded_data", "SEED_RANGE"]
+__all__ = ["Problem", "make_problem", "data_factorisation", "seeded_params", "seeded_data", "SEED_RANGE"]
 
 SEED_RANGE = 999
 
@@ -79,6 +79,20 @@ class Problem:
         """Linear network and quadratic loss: the Hessians depend on the data only through
         ``Sigma~`` and ``Yhat~`` (the engine's fast path)."""
         return self.arch.activation.is_linear and self.loss.quadratic and not self.loss.weights
+
+    @cached_property
+    def denominator(self) -> int:
+        """The lcm of the denominators of every exact input (a prime dividing it cannot be used)."""
+        import math
+        den = 1
+        for arr in list(self.weights) + [self.sigma, self.yhat, self.R, self.G, self.X, self.Y]:
+            if arr is None:
+                continue
+            for v in np.asarray(arr, dtype=object).flat:
+                q = int(getattr(v, "q", 1))
+                if q != 1:
+                    den = den * q // math.gcd(den, q)
+        return den
 
     @cached_property
     def forward(self):
@@ -198,10 +212,7 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
     Xt = np.ascontiguousarray(X.T)
     sigma = QQ.matmul(Xt, X)
     yhat = QQ.matmul(np.ascontiguousarray(Y.T), X)
-    if X.shape[0] <= X.shape[1]:
-        R, G = Xt, QQ.eye(X.shape[0])
-    else:
-        R, G = QQ.eye(X.shape[1]), sigma
+    R, G = data_factorisation(X, sigma)
     return Problem(arch, _to_tap_order(arch, plist), sigma, yhat, R, G, int(n_samples), the_loss, X, Y)
 
 
@@ -217,3 +228,37 @@ def _seeded_probabilities(Y: np.ndarray, the_loss: Loss) -> np.ndarray:
             for j, v in enumerate(row):
                 out[i, j] = fmpq(1) if v > 0 else fmpq(0)
     return out
+
+
+def data_factorisation(X: np.ndarray, sigma: np.ndarray):
+    r"""``(R, G)`` with :math:`\tilde\Sigma = X^\top X = R G R^\top` and ``G`` positive definite.
+
+    * ``n <= n0`` samples: ``R = X^T``, ``G = I``.
+    * more samples than coordinates and ``X`` of full column rank: ``R = I``, ``G = Sigma``.
+    * more samples but rank ``r < n0`` (e.g. ``n > d`` samples spanning an ``r``-dimensional
+      space): ``R = X[P]^T`` for ``r`` independent samples ``P`` (chosen modulo a prime) and
+      ``X^T = R C`` solved exactly; the identity is then *checked exactly* (a failed check keeps
+      ``R = I``), and ``G = C C^T`` is positive definite because ``C`` has full row rank.
+      The Jacobian chain then sees the data's true rank.
+    """
+    from ..core.domains import QQ
+    from ..core.modular import pivot_rows, random_engine_prime, rank_mod_p, reduce_mod
+    n, n0 = X.shape
+    Xt = np.ascontiguousarray(X.T)
+    if n <= n0:
+        return Xt, QQ.eye(n)
+    p = random_engine_prime(np.random.default_rng([n, n0, 19]))
+    Xp = reduce_mod(X, p)
+    if rank_mod_p(Xp, p) == n0:
+        return QQ.eye(n0), sigma
+    P = pivot_rows(Xp, p)  # r samples independent mod p, hence over Q
+    R = np.ascontiguousarray(Xt[:, P])  # (n0, r)
+    cols = pivot_rows(np.ascontiguousarray(Xp[P].T), p)  # r coordinates where R is invertible mod p (so over Q)
+    from flint import fmpq_mat
+    r = len(P)
+    A = fmpq_mat(r, r, [v for v in R[cols].flat])
+    C = A.solve(fmpq_mat(r, n, [v for v in Xt[cols].flat]))  # R[cols] C = X^T[cols]
+    Cn = np.array(C.entries(), dtype=object).reshape(r, n)
+    if not (QQ.matmul(R, Cn) == Xt).all():  # X^T not in span(R): the modular rank was unlucky
+        return QQ.eye(n0), sigma
+    return R, QQ.matmul(Cn, np.ascontiguousarray(Cn.T))

@@ -132,7 +132,10 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
         key, and the exact engine over QQ.
     """
     say = progress or (lambda msg: None)
-    p = random_engine_prime(np.random.default_rng([seed, 11]))
+    rng = np.random.default_rng([seed, 11])
+    p = random_engine_prime(rng)
+    while problem.denominator % p == 0:  # the inputs must reduce modulo p
+        p = random_engine_prime(rng)
     qq, gf = Engine(problem, QQ), Engine(problem, GF(p))
     small = SmallRanks(seed, budget_seconds, p)
     hints = StructureHints(qq, gf, small)
