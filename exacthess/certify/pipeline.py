@@ -81,6 +81,7 @@ class SymmetricProblem:
         null_vectors: optional ``(blocks, how)``: blocks ``(rows, K)`` (disjoint rows, ``K`` mod p with
             independent columns) reducing exact rational null vectors of ``H``; the core then drops
             the rows where they are invertible (``rank H = rank H[I, I] <= n - k``).
+        upper_hint: a further proven upper bound on ``rank H`` from elsewhere (e.g. subadditivity).
     """
 
     key: str
@@ -95,6 +96,7 @@ class SymmetricProblem:
     zero_diagonal: bool = False
     column_keys: tuple = ()
     null_vectors: tuple | None = None
+    upper_hint: Bound | None = None
 
 
 @dataclass
@@ -173,6 +175,8 @@ class Certifier:
         else:
             up = Bound(min(size_I, sum(bounds)), UPPER, "structure",
                        f"rank H <= min(|I|, sum of block-column bounds) by {why}")
+            if prob.upper_hint is not None and prob.upper_hint.value < up.value:
+                up = prob.upper_hint
             out[prob.key] = self._fallback(prob, rows, None, lower, up, t0)
         start = 0
         for l, key in enumerate(prob.column_keys):

@@ -41,7 +41,7 @@ from ..core.modular import pivot_rows, rank_mod_p
 from .composite import reachable
 from .taps import gather_sources
 
-__all__ = ["NullVectors", "locally_constant", "rescalings"]
+__all__ = ["NullVectors", "locally_constant", "rescalings", "channel_rows"]
 
 
 class NullVectors:
@@ -141,13 +141,13 @@ def locally_constant(engine, small: SmallRanks) -> NullVectors | None:
                 if r_q is None or r_q != r_p:
                     return None
                 K = _nullspace_mod_p(S, p)  # (T, T - r) in tap order
-                blocks.append((offset + _documented_rows(layer, o), K))
+                blocks.append((offset + channel_rows(layer, o), K))
         offset += layer.n_params
     return NullVectors(blocks, arch.n_params, "loss locally constant along in-weights orthogonal to the active patches")
 
 
-def _documented_rows(layer, o: int) -> np.ndarray:
-    """Documented indices of channel o's parameters, in tap order (kernel taps, then bias)."""
+def channel_rows(layer, o: int) -> np.ndarray:
+    """Documented indices (within the layer) of channel o's parameters, in tap order (kernel taps, then bias)."""
     inv = np.empty(layer.n_params, dtype=np.int64)
     inv[layer.tap_to_documented] = np.arange(layer.n_params)
     return inv[o * layer.n_taps:(o + 1) * layer.n_taps]
@@ -165,10 +165,10 @@ def rescalings(engine) -> np.ndarray:
         k_sp = nxt.kernel[0] * nxt.kernel[1]
         for o in range(layer.c_out):
             v = np.zeros(arch.n_params, dtype=np.int64)
-            v[offsets[l - 1] + _documented_rows(layer, o)] = w[l - 1][o]
+            v[offsets[l - 1] + channel_rows(layer, o)] = w[l - 1][o]
             # taps of layer l + 1 reading input channel o: tap index o * k_sp + a (spatial a), every output channel
             for c in range(nxt.c_out):
-                rows = offsets[l] + _documented_rows(nxt, c)[o * k_sp:(o + 1) * k_sp]
+                rows = offsets[l] + channel_rows(nxt, c)[o * k_sp:(o + 1) * k_sp]
                 v[rows] = (-w[l][c, o * k_sp:(o + 1) * k_sp]) % p
             vecs.append(v)
     return np.stack(vecs, axis=1) if vecs else np.zeros((arch.n_params, 0), dtype=np.int64)

@@ -12,6 +12,7 @@ This module knows the structure of the Hessians and hands the certification pipe
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -123,6 +124,47 @@ def _nonlinear_H_o(problem, qq, gf, null, cert, say):
         why="H_o = sum_i J_i^T A_i J_i, rank H_o = rank (C J) with ker C_i = ker A_i"))
 
 
+def _one_hidden_H_f(problem, qq, gf, small, t0):
+    r"""``H_f`` of a one-hidden-layer network without activation curvature (linear or ReLU-type).
+
+    ``H_f = [[0, B], [B^T, 0]]`` (no within-layer blocks; the only pair of layers is (1, 2)), so
+    ``rank H_f = 2 rank B``. A hidden channel ``o``'s parameters meet only the output weights that
+    read channel ``o`` (:math:`\partial \tilde h_1 / \partial \theta_{1,o}` lives on channel ``o``),
+    so ``B`` is block diagonal after permutation: ``rank B = sum_o rank B_o`` with small blocks
+    ``B_o`` whose ranks are certified one by one (:class:`SmallRanks`)."""
+    from ..certify.bounds import LOWER
+    from ..certify.rank import RankResult
+    from .nullvectors import channel_rows
+    arch = problem.arch
+    l1, l2 = arch.layers
+    k_sp = l2.kernel[0] * l2.kernel[1]
+    Bp = gf.per_sample.block_cross(1, 2)
+    total = 0
+    for o in range(l1.c_out):
+        rows = channel_rows(l1, o)
+        cols = np.concatenate([channel_rows(l2, c)[o * k_sp:(o + 1) * k_sp] for c in range(l2.c_out)])
+        r_o = small.get(("B", o), lambda rows=rows, cols=cols: qq.per_sample.block_cross(1, 2)[np.ix_(rows, cols)],
+                        mod_p=np.ascontiguousarray(Bp[np.ix_(rows, cols)]))
+        if r_o is None:
+            return None
+        total += r_o
+    n = arch.n_params
+    lower = Bound(rank_mod_p(Bp, gf.ring.p) * 2, LOWER, "mod p", "2 rank B modulo a prime")
+    upper = Bound(2 * total, UPPER, "structure", "H_f = [[0, B], [B^T, 0]], B block diagonal over hidden channels: "
+                                                 "2 x sum of certified block ranks")
+    ok = lower.value == upper.value
+    return RankResult(lower.value, lower.value, upper.value, ok, ("certificate: " + upper.how) if ok else "probabilistic",
+                      (n, n), (gf.ring.p,), 0.0 if ok else 1.0, time.perf_counter() - t0, (lower, upper))
+
+
+def _subadditive(info: dict):
+    """``rank H_L <= rank H_o + rank H_f`` when both are certified."""
+    ho, hf = info.get("H_o"), info.get("H_f")
+    if ho is None or hf is None or not (ho.certified and hf.certified):
+        return None
+    return Bound(ho.value + hf.value, UPPER, "structure", "rank H_L <= rank H_o + rank H_f (both certified)")
+
+
 def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds: float = 60.0,
                     block_columns: bool = True, progress=None) -> tuple[dict, dict, Engine]:
     """Certified ranks of ``H_o``, ``H_f``, ``H_L`` (and ``H_f[:,l]``) of one problem.
@@ -167,6 +209,11 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
 
     for name in ("H_f", "H_L"):
         say(name)
+        if name == "H_f" and not arch.activation.is_linear and arch.depth == 1 and not arch.activation.has_curvature:
+            res = _one_hidden_H_f(problem, qq, gf, small, time.perf_counter())
+            if res is not None and res.certified:
+                info["H_f"] = res
+                continue
         keys = tuple(f"H_f[:,{l}]" for l in range(1, len(arch.layers) + 1)) if (name == "H_f" and block_columns) else ()
         info.update(cert.symmetric(SymmetricProblem(
             key=name, sizes=counts, p=p, spaces=spaces[name],
@@ -176,7 +223,8 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
             core_mod_q=lambda rows, q, name=name: core_matrix(on(GF(q)), name, rows),
             denominator_bits=_denominator_bits(problem), column_keys=keys,
             zero_diagonal=name == "H_f" and not arch.activation.has_curvature,
-            null_vectors=None if null is None else (null.blocks, null.how))))
+            null_vectors=None if null is None else (null.blocks, null.how),
+            upper_hint=_subadditive(info) if name == "H_L" else None)))
     order = ["H_o", "H_f", "H_L"] + [k for k in info if k.startswith("H_f[")]
     info = {k: info[k] for k in order if k in info}
     return {k: v.value for k, v in info.items()}, info, qq
