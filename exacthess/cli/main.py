@@ -38,7 +38,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="certify upper bounds: auto (within --budget), always, never")
     p.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
                    help="certification budget per rank in auto mode (default 60)")
-    p.add_argument("--no-float", action="store_true", help="skip the float64 matrix_rank comparison")
+    p.add_argument("--point", default="gaussian", metavar="{gaussian,integers}",
+                   help="seeded point: gaussian (default; weights ~ N(0, 1/fan_in), biases ~ N(0, 0.01/fan_in), "
+                        "data and targets ~ N(0, 1), dyadic with ~8 significant bits, exact in float32) or "
+                        "integers (uniform in [-999, 999])")
+    p.add_argument("--no-float", action="store_true",
+                   help="skip the float32/float64 matrix_rank comparison (the Hessian computed in each float type)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -90,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     nb = rs.add_parser("notebook", help="the FCN rank notebook's table (175 / 150 / 250)",
                        description="Recompute the notebook's ranks of H_f, H_o, H_L exactly and time it.")
     nb.add_argument("--seed", type=int, default=1)
+    nb.add_argument("--point", default="gaussian", metavar="{gaussian,integers}",
+                    help="seeded point (default gaussian; see `exacthess verify fcn --help`)")
     nb.add_argument("--json", action="store_true")
     ct = rs.add_parser("cnn-trends", help="rank vs parameter count of 1-D linear CNNs (ICML 2023 trend)")
     ct.add_argument("--out", default="exacthess-output", help="output folder (default exacthess-output)")
@@ -133,7 +140,7 @@ def _cmd_verify(args) -> int:
     from ..experiments.verify import verify
     arch = _arch_from_args(args)
     report = verify(arch, n_samples=args.samples, seed=args.seed, certify=args.certify,
-                    budget_seconds=args.budget, float_check=not args.no_float,
+                    budget_seconds=args.budget, float_check=not args.no_float, point=args.point,
                     progress=_progress(not args.json and sys.stderr.isatty()))
     if args.json:
         print(report.to_json(indent=2))
@@ -145,7 +152,7 @@ def _cmd_verify(args) -> int:
 def _cmd_reproduce(args) -> int:
     if args.target == "notebook":
         from ..experiments.reproduce import reproduce_notebook
-        report, rows, secs = reproduce_notebook(seed=args.seed)
+        report, rows, secs = reproduce_notebook(seed=args.seed, point=args.point)
         if args.json:
             print(json.dumps({"rows": [dict(zip(("quantity", "exact", "notebook", "match"), r)) for r in rows],
                               "seconds": secs, "report": report.to_dict()}, indent=2))
@@ -159,7 +166,8 @@ def _cmd_reproduce(args) -> int:
                 t.add_row(q, str(nb), str(exact), report.rank_info[q].how, "yes" if ok else "NO")
             con = Console() if sys.stdout.isatty() else Console(width=140)
             con.print(t)
-            con.print(f"setting: d = 25, widths (5, 10), K = 10, n = 50 seeded integer samples, seed {args.seed}")
+            con.print(f"setting: d = 25, widths (5, 10), K = 10, n = 50 seeded samples, seed {args.seed}, "
+                      f"point {args.point}")
             con.print(f"verified end to end in {secs:.2f} s; statements: "
                       f"{'all hold' if report.ok else 'VIOLATED: ' + ', '.join(r.statement for r in report.violations)}")
         return 0 if all(r[3] for r in rows) and report.ok else 1

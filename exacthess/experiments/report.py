@@ -15,8 +15,12 @@ class Row:
 
     ``verdict`` is ``"holds"``, ``"VIOLATED"`` (a binding statement is false),
     ``"refuted"`` (a conjecture is false) or ``"n/a"`` (its condition is not met; the reason
-    is in ``note``). ``float_rank`` is numpy's float64 ``matrix_rank`` of the same matrix
-    (default tolerance) and ``float_disagrees`` flags where it differs from the exact rank.
+    is in ``note``). ``float_ranks`` is ``{"float32": r, "float64": r}``: numpy's
+    ``matrix_rank`` (default tolerance) of the same Hessian computed in that float type from
+    the same point (:mod:`exacthess.experiments.floats`; ``None`` for a value when that
+    computation overflowed), or ``None`` when the comparison was skipped. ``float_rank`` is
+    its float64 value (kept for compatibility) and ``float_disagrees`` is True when either
+    differs from the exact rank.
     """
 
     statement: str
@@ -32,6 +36,7 @@ class Row:
     note: str = ""
     formula: str = ""
     citation: str = ""
+    float_ranks: dict | None = None
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -96,14 +101,21 @@ class Report:
     def rich_table(self):
         from rich.table import Table
         t = Table(title=f"{self.arch!r}  ({self.arch.n_params} parameters)", show_lines=False)
-        for col in ("statement", "quantity", "exact", "predicted", "rel", "verdict", "how the rank is known", "float64"):
+        for col in ("statement", "quantity", "exact", "predicted", "rel", "verdict", "how the rank is known",
+                    "float32", "float64"):
             t.add_column(col, overflow="fold", no_wrap=col in ("statement", "quantity"))
         style = {"holds": "green", "VIOLATED": "bold red", "refuted": "yellow", "n/a": "dim"}
+        def fl(r, dtype):
+            if not r.float_ranks:
+                return ""
+            v = r.float_ranks[dtype]
+            if v is None:
+                return "[bold red]overflow[/]"
+            return str(v) if v == r.exact else f"[bold red]{v} (differs!)[/]"
         for r in self.rows:
-            fl = "" if r.float_rank is None else (f"{r.float_rank} (differs!)" if r.float_disagrees else str(r.float_rank))
             t.add_row(r.statement, r.quantity, str(r.exact), "-" if r.predicted is None else str(r.predicted),
                       r.relation, f"[{style.get(r.verdict, '')}]{r.verdict}[/]" + (f" ({r.note})" if r.note else ""),
-                      r.how, fl)
+                      r.how, fl(r, "float32"), fl(r, "float64"))
         return t
 
     def render(self, width: int = 160) -> str:

@@ -266,17 +266,22 @@ class HessianResult:
 
 
 def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None = None,
-            seed: int = 0, field="QQ") -> HessianResult:
+            seed: int = 0, field="QQ", point: str = "gaussian") -> HessianResult:
     """Exact Hessians ``H_L``, ``H_o``, ``H_f`` of the MSE loss of a linear network.
 
     Args:
         arch: :class:`~exacthess.FCN` or :class:`~exacthess.CNN`.
         params: list of arrays of shapes ``arch.param_shapes()`` (floats converted exactly,
-            or sympy symbols with ``field="SR"``); seeded integers if None.
+            or sympy symbols with ``field="SR"``); seeded (see ``point``) if None.
         data: ``(X, Y)`` arrays of shapes ``(n, d)`` and ``(n, K)``; seeded if None.
         n_samples: number of seeded samples (default ``2 d``).
         seed: seed for generated parameters and data.
-        field: ``"QQ"`` (exact rationals), ``"GF(p)"`` or a prime ``p``, or ``"SR"``.
+        field: ``"QQ"`` (exact rationals), ``"GF(p)"`` or a prime ``p``, ``"SR"``, or
+            ``"float32"`` / ``"float64"`` (the same computation in floating point).
+        point: seeded point: ``"gaussian"`` (default: weights about ``N(0, 1/fan_in)``, biases
+            about ``N(0, 0.01/fan_in)``, data and targets about ``N(0, 1)``, on a dyadic grid of
+            about 8 significant bits, exactly representable in float32) or ``"integers"``
+            (uniform in ``[-999, 999]``); see :mod:`exacthess.hessian.problem`.
 
     >>> from exacthess import FCN
     >>> H = hessian(FCN(2, (), 1), data=([[1, 0], [0, 2]], [[1], [0]]), params=[[[1, 1]]])
@@ -284,5 +289,5 @@ def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None
     [[1, 0], [0, 4]]
     """
     ring = get_ring(field)
-    problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params)
+    problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, point=point)
     return HessianResult(arch, ring, Engine(problem, ring))
