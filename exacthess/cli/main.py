@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--out", default="exacthess-output", help="output folder (default exacthess-output)")
     ct.add_argument("--quick", action="store_true", help="a smaller sweep")
     ct.add_argument("--seed", type=int, default=0)
+    from . import float_atlas as float_atlas_cli
+    float_atlas_cli.configure(rs)
     if spectral_cli is not None:
         cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)")
         spectral_cli.configure_reproduce(cs)
@@ -171,6 +173,9 @@ def _cmd_reproduce(args) -> int:
             con.print(f"verified end to end in {secs:.2f} s; statements: "
                       f"{'all hold' if report.ok else 'VIOLATED: ' + ', '.join(r.statement for r in report.violations)}")
         return 0 if all(r[3] for r in rows) and report.ok else 1
+    if args.target == "float-atlas":
+        from . import float_atlas as float_atlas_cli
+        return float_atlas_cli.run(args)
     if args.target == "cnn-trends":
         from ..experiments.trends import run_cnn_trends
         return run_cnn_trends(args)
