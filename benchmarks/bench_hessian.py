@@ -1,13 +1,14 @@
 """Benchmark: certified exact Hessian ranks (exacthess) vs a float64 PyTorch baseline.
 
-Run: ``python benchmarks/bench_hessian.py [--quick]`` (``--quick``: cases 1 and 2 only).
+Run: ``python benchmarks/bench_hessian.py [--quick] [--point gaussian|integers]`` (``--quick``: cases 1
+and 2 only; ``--point``: the seeded point of both sides, default ``gaussian``).
 
 For each case, side by side in one run:
 
 * **exact**: ``exacthess.verify(arch, n_samples=n, seed=0, float_check=False)`` end to end
   (wall time), the certified ranks of ``H_o``, ``H_f``, ``H_L``.
-* **float64**: the same network in PyTorch (float64, the same seeded integer parameters and data
-  converted with ``float()``); ``H_L = torch.func.hessian(loss)(theta)`` w.r.t. the flat
+* **float64**: the same network in PyTorch (float64, the same seeded parameters and data --
+  ``point="gaussian"``, exact in float32 and float64 -- converted with ``float()``); ``H_L = torch.func.hessian(loss)(theta)`` w.r.t. the flat
   parameter vector (forward-over-reverse; for big cases the same forward-over-reverse product is
   evaluated in column chunks to bound memory), ``H_o = J^T J`` with
   ``J = torch.func.jacrev(F)(theta)`` stacked over samples, ``H_f = H_L - H_o``, then
@@ -80,14 +81,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def worker_exact(case, repeats: int) -> dict:
+def worker_exact(case, repeats: int, point: str = "gaussian") -> dict:
     import exacthess as eh
     eh.verify(eh.FCN(4, (2,), 3), n_samples=6, seed=0, float_check=False)  # warm-up, untimed
     arch, n = case["arch"], case["n"]
     best, report = float("inf"), None
     for _ in range(repeats):
         t = time.perf_counter()
-        report = eh.verify(arch, n_samples=n, seed=0, float_check=False)
+        report = eh.verify(arch, n_samples=n, seed=0, float_check=False, point=point)
         best = min(best, time.perf_counter() - t)
     keys = ("H_o", "H_f", "H_L")
     info = report.rank_info
@@ -99,23 +100,29 @@ def worker_exact(case, repeats: int) -> dict:
                 peak_rss_mb=peak_rss_mb())
 
 
-def _to_tensor(a, torch):
+def _to_tensor(a, torch, dtype=None):
     import numpy as np
-    return torch.tensor(np.array([float(v) for v in a.flat], dtype=np.float64).reshape(a.shape),
-                        dtype=torch.float64)
+    t = torch.tensor(np.array([float(v) for v in a.flat], dtype=np.float64).reshape(a.shape),
+                     dtype=torch.float64)
+    return t if dtype is None else t.to(dtype)
 
 
-def float_baseline(arch, n: int, mem_budget_gb: float = 6.0) -> dict:
-    """Float64 H_o, H_f, H_L of the MSE loss and their ``matrix_rank`` (everything timed by caller)."""
+def float_baseline(arch, n: int, mem_budget_gb: float = 6.0, dtype: str = "float64", seed: int = 0,
+                   point: str = "gaussian") -> dict:
+    """H_o, H_f, H_L of the MSE loss in ``dtype`` and their ``matrix_rank`` (everything timed by caller).
+
+    The seeded point (``exacthess.hessian.problem``) is rounded to ``dtype`` once (exactly, at
+    ``point="gaussian"``); every later operation runs in ``dtype``."""
     import torch
     import torch.nn.functional as Fnn
     from torch.func import hessian, jacrev, jvp, grad, vmap
     from exacthess import CNN
     from exacthess.hessian.problem import seeded_data, seeded_params
 
-    params = [_to_tensor(p, torch) for p in seeded_params(arch, 0)]
-    Xo, Yo = seeded_data(arch, n, 0)
-    X, Y = _to_tensor(Xo, torch), _to_tensor(Yo, torch)
+    tdt = getattr(torch, dtype)
+    params = [_to_tensor(p, torch, tdt) for p in seeded_params(arch, seed, point)]
+    Xo, Yo = seeded_data(arch, n, seed, point)
+    X, Y = _to_tensor(Xo, torch, tdt), _to_tensor(Yo, torch, tdt)
     shapes = [tuple(p.shape) for p in params]
     sizes = [p.numel() for p in params]
     theta = torch.cat([p.reshape(-1) for p in params])
@@ -171,7 +178,7 @@ def float_baseline(arch, n: int, mem_budget_gb: float = 6.0) -> dict:
         method = f"forward-over-reverse, {chunk} columns per chunk"
         g = grad(loss)
         hvp = vmap(lambda v: jvp(g, (theta,), (v,))[1])
-        eye = torch.eye(P, dtype=torch.float64)
+        eye = torch.eye(P, dtype=tdt)
         HL = torch.cat([hvp(eye[i:i + chunk]) for i in range(0, P, chunk)], dim=0)
     J = jacrev(forward)(theta).reshape(-1, P)  # (n K) x P
     Ho = J.T @ J
@@ -180,7 +187,7 @@ def float_baseline(arch, n: int, mem_budget_gb: float = 6.0) -> dict:
     return dict(ranks=ranks, hessian_method=method)
 
 
-def worker_float(case, repeats: int) -> dict:
+def worker_float(case, repeats: int, point: str = "gaussian") -> dict:
     import torch
     import exacthess as eh
     torch.set_num_threads(2)
@@ -188,15 +195,15 @@ def worker_float(case, repeats: int) -> dict:
     best, out = float("inf"), None
     for _ in range(repeats):
         t = time.perf_counter()
-        out = float_baseline(case["arch"], case["n"])
+        out = float_baseline(case["arch"], case["n"], point=point)
         best = min(best, time.perf_counter() - t)
     return dict(ok=True, seconds=best, ranks=out["ranks"], hessian_method=out["hessian_method"],
                 torch=torch.__version__, threads=torch.get_num_threads(), peak_rss_mb=peak_rss_mb())
 
 
-def run_worker(kind: str, case_id: int, repeats: int, timeout: float) -> dict:
+def run_worker(kind: str, case_id: int, repeats: int, timeout: float, point: str = "gaussian") -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--case", str(case_id),
-           "--repeats", str(repeats)]
+           "--repeats", str(repeats), "--point", point]
     t = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -227,6 +234,8 @@ def main() -> None:
     ap.add_argument("--no-float", type=str, default="",
                     help="comma-separated case ids whose float64 baseline is skipped")
     ap.add_argument("--out", type=str, default=str(RESULTS))
+    ap.add_argument("--point", choices=("gaussian", "integers"), default="gaussian",
+                    help="seeded point of both sides (default gaussian; integers: the earlier benchmarks)")
     ap.add_argument("--worker", choices=("exact", "float"), help=argparse.SUPPRESS)
     ap.add_argument("--case", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -234,7 +243,7 @@ def main() -> None:
     cases = {c["id"]: c for c in make_cases()}
     if args.worker:
         fn = worker_exact if args.worker == "exact" else worker_float
-        print(json.dumps(fn(cases[args.case], args.repeats)))
+        print(json.dumps(fn(cases[args.case], args.repeats, args.point)))
         return
 
     from rich.console import Console
@@ -264,7 +273,7 @@ def main() -> None:
         reps = args.repeats if arch.n_params < SMALL else 1
         console.print(f"[bold]case {cid}[/bold]: {case['name']}, {arch.n_params} params, n={n} "
                       f"({'best of %d' % reps if reps > 1 else 'single run'}) ...")
-        ex = run_worker("exact", cid, reps, args.exact_timeout)
+        ex = run_worker("exact", cid, reps, args.exact_timeout, args.point)
         console.print(f"  exact:   {ex.get('seconds') and round(ex['seconds'], 3)} s "
                       f"{fmt_ranks(ex.get('ranks'))} {ex.get('status', '')}")
         if torch_version is None:
@@ -272,10 +281,10 @@ def main() -> None:
         elif cid in skip_float:
             fl = dict(ok=False, status="skipped (--no-float)", seconds=None)
         else:
-            fl = run_worker("float", cid, reps, args.float_timeout)
+            fl = run_worker("float", cid, reps, args.float_timeout, args.point)
         console.print(f"  float64: {fl.get('seconds') and round(fl['seconds'], 3)} s "
                       f"{fmt_ranks(fl.get('ranks'))} {fl.get('status', '')}")
-        row = dict(case=cid, name=case["name"], arch=repr(arch), params=arch.n_params, n=n,
+        row = dict(case=cid, name=case["name"], arch=repr(arch), params=arch.n_params, n=n, point=args.point,
                    repeats=reps, target=case["target"], exact=ex, float64=fl)
         if ex.get("ok") and fl.get("ok"):
             row["ratio_exact_over_float64"] = ex["seconds"] / fl["seconds"]

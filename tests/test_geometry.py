@@ -148,7 +148,7 @@ def test_exact_keyword_is_deprecated():
     (lambda: conv_matrix(CNN((4,), (1,), 2, 1), "1", [1, 2]), InvalidTypeError, "l = '1'"),
     (lambda: conv_matrix(CNN((4,), (1,), 2, 1), 9, [1, 2]), InvalidArchitectureError, "l = 9"),
     (lambda: conv_matrix(CNN((4,), (1,), 2, 1), 1, [1, 2, 3]), InvalidDataError, "weight has 3 entries"),
-    (lambda: conv_operator([[[1, 2]]], 3, domain="float32"), InvalidOptionError, "domain = 'float32'"),
+    (lambda: conv_operator([[[1, 2]]], 3, domain="float16"), InvalidOptionError, "domain = 'float16'"),
     (lambda: conv_operator([[[1, 2]]], 3, domain="GF(8)"), InvalidValueError, "domain = 'GF(8)'"),
     (lambda: conv_operator([[[1, 2]]], 3, domain=3.5), InvalidTypeError, "domain = 3.5"),
     (lambda: conv_operator([[[fmpq(1, 7), 2]]], 3, domain="GF(7)"), InvalidDataError, "kernel[0, 0, 0] = 1/7"),

@@ -68,7 +68,12 @@ def _add_common(p: argparse.ArgumentParser, architecture: bool = True) -> None:
                         "need an upper bound are undecided: exit code 3)")
     p.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
                    help="certification budget per rank in auto mode (default 60)")
-    p.add_argument("--no-float", action="store_true", help="skip the float64 matrix_rank comparison")
+    p.add_argument("--point", default="gaussian", metavar="{gaussian,integers}",
+                   help="seeded point: gaussian (default; weights ~ N(0, 1/fan_in), biases ~ N(0, 0.01/fan_in), "
+                        "data and targets ~ N(0, 1), dyadic with ~8 significant bits, exact in float32) or "
+                        "integers (uniform in [-999, 999])")
+    p.add_argument("--no-float", action="store_true",
+                   help="skip the float32/float64 matrix_rank comparison (the Hessian computed in each float type)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -128,12 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     nb = rs.add_parser("notebook", help="the FCN rank notebook's table (175 / 150 / 250)",
                        description="Recompute the notebook's ranks of H_f, H_o, H_L exactly and time it.")
     nb.add_argument("--seed", type=int, default=1)
+    nb.add_argument("--point", default="gaussian", metavar="{gaussian,integers}",
+                    help="seeded point (default gaussian; see `exacthess verify fcn --help`)")
     nb.add_argument("--json", action="store_true")
     ct = rs.add_parser("cnn-trends", help="rank vs parameter count of 1-D linear CNNs (ICML 2023 trend)")
     ct.add_argument("--out", default="exacthess-output", help="output folder (default exacthess-output)")
     ct.add_argument("--quick", action="store_true", help="a smaller sweep")
     ct.add_argument("--seed", type=int, default=0)
     ct.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes (default: the CPUs)")
+    from . import float_atlas as float_atlas_cli
+    float_atlas_cli.configure(rs)
     if spectral_cli is not None:
         cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)")
         spectral_cli.configure_reproduce(cs)
@@ -186,7 +195,7 @@ def _cmd_verify(args) -> int:
         arch = _arch_from_args(args)
     report = verify(arch, n_samples=None if data is not None else args.samples, seed=args.seed, params=params,
                     data=data, loss=args.loss, certify=args.certify,
-                    budget_seconds=args.budget, float_check=not args.no_float,
+                    budget_seconds=args.budget, float_check=not args.no_float, point=getattr(args, "point", "gaussian"),
                     progress=_progress(not args.json and sys.stderr.isatty()))
     if args.json:
         print(report.to_json(indent=2))
@@ -199,7 +208,7 @@ def _cmd_verify(args) -> int:
 def _cmd_reproduce(args) -> int:
     if args.target == "notebook":
         from ..experiments.reproduce import reproduce_notebook
-        report, rows, secs = reproduce_notebook(seed=args.seed)
+        report, rows, secs = reproduce_notebook(seed=args.seed, point=args.point)
         if args.json:
             print(json.dumps({"rows": [dict(zip(("quantity", "exact", "notebook", "match"), r)) for r in rows],
                               "seconds": secs, "report": report.to_dict()}, indent=2))
@@ -213,10 +222,14 @@ def _cmd_reproduce(args) -> int:
                 t.add_row(q, str(nb), str(exact), report.rank_info[q].how, "yes" if ok else "NO")
             con = Console() if sys.stdout.isatty() else Console(width=140)
             con.print(t)
-            con.print(f"setting: d = 25, widths (5, 10), K = 10, n = 50 seeded integer samples, seed {args.seed}")
+            con.print(f"setting: d = 25, widths (5, 10), K = 10, n = 50 seeded samples, seed {args.seed}, "
+                      f"point {args.point}")
             from .render import summary_line
             con.print(f"verified end to end in {secs:.2f} s; statements: {summary_line(report)}")
         return 0 if all(r[3] for r in rows) and report.exit_code == 0 else 1
+    if args.target == "float-atlas":
+        from . import float_atlas as float_atlas_cli
+        return float_atlas_cli.run(args)
     if args.target == "cnn-trends":
         from ..experiments.trends import run_cnn_trends
         return run_cnn_trends(args)

@@ -1,4 +1,14 @@
-"""Rendering of verification reports: a rich table on a terminal, plain text elsewhere.
+"""Rendering of verification reports: rich tables on a terminal, plain text elsewhere, 80 columns.
+
+A report prints as
+
+* warnings (e.g. float data whose exact rank describes rounding), first;
+* a **ranks** table: each matrix once, its exact rank, how it is known, and the float32 /
+  float64 ``matrix_rank`` of the same Hessian computed in that precision;
+* a **statements** table: each applicable statement, its prediction and verdict (with the note
+  that says why when it is not ``holds``); statements that do not apply are summarised in one
+  line per reason;
+* notes, the summary line and the command that reproduces the report.
 
 >>> from exacthess import FCN, verify
 >>> text = render_text(verify(FCN(2, (1,), 1), n_samples=2, float_check=False))
@@ -10,29 +20,82 @@ from __future__ import annotations
 
 import io
 import sys
+from collections import defaultdict
 
-__all__ = ["report_table", "summary_line", "render_text", "print_report", "VERDICT_STYLE"]
+__all__ = ["report_table", "ranks_table", "summary_line", "render_text", "print_report", "console",
+           "VERDICT_STYLE", "WIDTH"]
 
 #: rich styles of the verdicts
 VERDICT_STYLE = {"holds": "green", "VIOLATED": "bold red", "refuted": "yellow", "undecided": "magenta",
                  "n/a": "dim"}
+#: the width of plain-text output (pipes, files): a standard terminal
+WIDTH = 80
+
+
+def console(stderr: bool = False):
+    """The one rich console set-up of exacthess: the terminal's width on a terminal, else 80 columns."""
+    from rich.console import Console
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr) if stream.isatty() else Console(stderr=stderr, width=WIDTH)
+
+
+def _float_cell(value, exact) -> str:
+    if value is None:
+        return "[bold red]overflow[/]"
+    return str(value) if exact is None or value == exact else f"[bold red]{value}![/]"
+
+
+def ranks_table(report):
+    """Each matrix once: exact rank, how it is known, float32 and float64 ranks (``!`` = differs)."""
+    from rich.markup import escape
+    from rich.table import Table
+    floats = {}
+    for r in report.rows:
+        if r.float_ranks:
+            floats[r.quantity] = r.float_ranks
+    t = Table(title="ranks", title_justify="left", show_lines=False, pad_edge=False)
+    t.add_column("matrix", no_wrap=True)
+    t.add_column("exact", justify="right", no_wrap=True)
+    t.add_column("how the exact rank is known")
+    if floats:
+        t.add_column("float32", justify="right", no_wrap=True)
+        t.add_column("float64", justify="right", no_wrap=True)
+    for key, info in report.rank_info.items():
+        row = [key, str(report.ranks[key]), escape(info.how)]
+        if floats:
+            fr = floats.get(key)
+            row += ["", ""] if fr is None else [_float_cell(fr.get("float32"), report.ranks[key]),
+                                                _float_cell(fr.get("float64"), report.ranks[key])]
+        t.add_row(*row)
+    return t
 
 
 def report_table(report):
-    """The rows of a :class:`~exacthess.experiments.report.Report` as a ``rich.table.Table``."""
+    """The applicable statements: prediction and verdict (the note says why when not ``holds``)."""
     from rich.markup import escape
     from rich.table import Table
-    t = Table(title=f"{report.arch!r}  ({report.arch.n_params} parameters)", show_lines=False)
-    for col in ("statement", "quantity", "exact", "predicted", "rel", "verdict", "how the rank is known", "float64"):
-        t.add_column(col, overflow="fold", no_wrap=col in ("statement", "quantity"))
+    t = Table(title="statements", title_justify="left", show_lines=False, pad_edge=False)
+    t.add_column("statement", no_wrap=True)
+    t.add_column("rank", no_wrap=True)
+    t.add_column("claim", justify="right", no_wrap=True)
+    t.add_column("verdict")
     for r in report.rows:
-        fl = "" if r.float_rank is None else (f"{r.float_rank} (differs!)" if r.float_disagrees else str(r.float_rank))
         verdict = str(r.verdict)
+        if verdict == "n/a":
+            continue
         style = VERDICT_STYLE.get(verdict, "")
-        t.add_row(r.statement, r.quantity, str(r.exact), "-" if r.predicted is None else str(r.predicted),
-                  str(r.relation), f"[{style}]{escape(verdict)}[/]" + (f" ({escape(r.note)})" if r.note else ""),
-                  escape(r.how), fl)
+        claim = "-" if r.predicted is None else f"{r.relation} {r.predicted}"
+        t.add_row(r.statement, r.quantity, claim,
+                  f"[{style}]{escape(verdict)}[/]" + (f": {escape(r.note)}" if r.note else ""))
     return t
+
+
+def _not_applicable(report) -> list[str]:
+    by_reason = defaultdict(list)
+    for r in report.rows:
+        if str(r.verdict) == "n/a":
+            by_reason[r.note].append(r.statement)
+    return [f"n/a ({reason}): {', '.join(ids)}" for reason, ids in by_reason.items()]
 
 
 def summary_line(report) -> str:
@@ -54,17 +117,24 @@ def _print(report, con) -> None:
     from rich.markup import escape
     for w in getattr(report, "warnings", []):
         con.print("[bold yellow]warning:[/] " + escape(w))
+    ctx = report.context
+    con.print(escape(f"{report.arch!r}: {report.arch.n_params} parameters"))
+    con.print(escape("context: " + ", ".join(f"{k} = {v}" for k, v in ctx.items())))
+    con.print(ranks_table(report))
+    if any(r.float_disagrees for r in report.rows):
+        con.print("[bold red]![/] the float rank (numpy matrix_rank of the Hessian computed in that precision) "
+                  "differs from the exact rank")
     con.print(report_table(report))
-    con.print(escape("exact ranks: " + ", ".join(f"{k} = {v}" for k, v in report.ranks.items())))
-    con.print(escape("context: " + ", ".join(f"{k} = {v}" for k, v in report.context.items())))
+    for line in _not_applicable(report):
+        con.print("[dim]" + escape(line) + "[/]")
     for n in report.notes:
         con.print(escape(f"note: {n}"))
     con.print(escape(summary_line(report)))
     if report.command:
-        con.print(escape(f"reproduce: {report.command}"))
+        con.print(escape(f"reproduce: {report.command}"), soft_wrap=True)
 
 
-def render_text(report, width: int = 160) -> str:
+def render_text(report, width: int = WIDTH) -> str:
     """The report as plain text, no colours (what ``str(report)`` shows)."""
     from rich.console import Console
     buf = io.StringIO()
@@ -73,6 +143,5 @@ def render_text(report, width: int = 160) -> str:
 
 
 def print_report(report) -> None:
-    """Print the report to standard output: colours on a terminal, 160 columns when piped."""
-    from rich.console import Console
-    _print(report, Console() if sys.stdout.isatty() else Console(width=160))
+    """Print the report to standard output: colours on a terminal, 80 columns when piped."""
+    _print(report, console())

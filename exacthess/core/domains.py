@@ -9,7 +9,8 @@ ground. This mirrors sympy's ``polys/matrices`` (one matrix API over ZZ, QQ, GF(
 * :class:`GF` -- the prime field GF(p), ``p < 2**31``: int64 arrays in ``[0, p)``; products
   are exact float64 BLAS calls on 16-bit halves, so they are fast and never round.
 * :data:`SR` -- symbols: numpy object arrays of sympy expressions (tiny networks).
-* :data:`F64` -- plain float64, only to show what the usual float practice would report.
+* :data:`F64`, :data:`F32` -- plain float64 / float32 (every product rounded in that
+  precision), only to show what the usual float practice would report.
 * :data:`ABS` -- float64 magnitudes: every input replaced by its absolute value and every
   subtraction by an addition, so each output bounds ``|exact entry|`` from above. Used only
   to size certificates (Hadamard bounds), never to decide a rank.
@@ -29,7 +30,7 @@ from flint import fmpq, fmpq_mat, fmpz
 from .errors import InvalidValueError
 from .modular import reduce_mod
 
-__all__ = ["Ring", "QQ", "GF", "SR", "ABS", "F64", "get_ring"]
+__all__ = ["DOMAINS", "resolve_domain", "Ring", "QQ", "GF", "SR", "ABS", "F64", "F32", "get_ring"]
 
 
 class Ring:
@@ -223,39 +224,80 @@ class _Magnitudes(Ring):
         return a @ b
 
 
-class _Floats(_Magnitudes):
-    """float64 with ordinary signs: the common practice, for comparison only."""
+class _Floats(Ring):
+    """IEEE floats with ordinary signs (numpy ``dtype``): the common practice, for comparison only.
 
-    name = "F64"
+    Inputs are rounded to ``dtype`` once; every sum and product is then computed in ``dtype``
+    (numpy keeps float32 operands in float32).
+    """
+
+    exact = False
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+        self.name = {"float64": "F64", "float32": "F32"}[self.dtype.name]
+        self.zero = self.dtype.type(0)
+        self.one = self.dtype.type(1)
 
     def convert(self, arr):
-        return np.array([float(v) for v in np.asarray(arr, dtype=object).flat],
-                        dtype=np.float64).reshape(np.shape(arr))
+        a = np.asarray(arr)
+        if a.dtype.kind in "fiu":
+            return a.astype(self.dtype)
+        return np.array([float(v) for v in a.flat], dtype=np.float64).reshape(a.shape).astype(self.dtype)
 
-    def sub(self, a, b):
-        return a - b
+    def zeros(self, shape):
+        return np.zeros(shape, dtype=self.dtype)
+
+    def eye(self, n):
+        return np.eye(n, dtype=self.dtype)
+
+    def matmul(self, a, b):
+        return a @ b
 
 
 QQ = _Rationals()
-F64 = _Floats()
+F64 = _Floats(np.float64)
+F32 = _Floats(np.float32)
 SR = _Symbols()
 ABS = _Magnitudes()
 
 
+#: the number domains, as named everywhere in exacthess (``domain=``)
+DOMAINS = ("QQ", "GF(p)", "SR", "float64", "float32")
+
+
+def resolve_domain(domain, name: str = "domain") -> Ring:
+    """The :class:`Ring` of a domain name: ``"QQ"``, ``"GF(p)"``, ``"SR"``, ``"float64"``, ``"float32"``.
+
+    A ring object and (for ``GF(p)``) a prime ``p`` as an int are accepted too.
+
+    >>> resolve_domain("GF(7)"), resolve_domain("QQ")
+    (GF(7), QQ)
+    """
+    from .errors import InvalidOptionError, InvalidTypeError, describe
+    from .validate import is_int
+    if isinstance(domain, Ring):
+        return domain
+    if is_int(domain):
+        return GF(int(domain))
+    if not isinstance(domain, str):
+        raise InvalidTypeError(f"{name} = {describe(domain)} has type {type(domain).__name__}; "
+                               f"expected one of {', '.join(map(repr, DOMAINS))}")
+    key = domain.strip()
+    table = {"QQ": QQ, "Q": QQ, "SR": SR, "float64": F64, "F64": F64, "float32": F32, "F32": F32}
+    if key in table:
+        return table[key]
+    if key.upper().startswith("GF(") and key.endswith(")"):
+        text = key[3:-1].strip()
+        p = int(text) if text.isdigit() else None
+        if p is None or not (2 < p < 2**31) or not fmpz(p).is_prime():
+            raise InvalidValueError(f"{name} = {domain!r} is not a prime field; expected GF(p) with a prime "
+                                    "2 < p < 2**31, e.g. 'GF(2147483629)'")
+        return GF(p)
+    raise InvalidOptionError(f"{name} = {domain!r} is not a known option; expected one of "
+                             f"{', '.join(map(repr, DOMAINS))}")
+
+
 def get_ring(field) -> Ring:
-    """Resolve ``"QQ"``, ``"SR"``, ``"GF(p)"``, an int prime or a :class:`Ring`."""
-    if isinstance(field, Ring):
-        return field
-    if isinstance(field, (int, np.integer)) and not isinstance(field, bool):
-        return GF(int(field))
-    if isinstance(field, str):
-        key = field.strip()
-        if key.upper() in ("QQ", "Q"):
-            return QQ
-        if key.upper() in ("SR", "SYMBOLIC", "SYMPY"):
-            return SR
-        if key.upper() in ("F64", "FLOAT64"):
-            return F64
-        if key.upper().startswith("GF(") and key.endswith(")"):
-            return GF(int(key[3:-1]))
-    raise ValueError(f"field = {field!r} is not valid; expected 'QQ', 'SR', 'GF(p)' or a prime p < 2**31")
+    """Deprecated name of :func:`resolve_domain`."""
+    return resolve_domain(field, "field")

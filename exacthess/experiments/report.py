@@ -26,6 +26,11 @@ class Row:
     statement about generic parameters; ``failure_bound`` is nonzero only for an undecided
     generic statement that random points found below its prediction (the probability that
     the generic rank reaches it anyway).
+    ``float_ranks`` is ``{"float32": r, "float64": r}``: numpy's ``matrix_rank`` (default tolerance)
+    of the same Hessian computed in that float type from the same point
+    (:mod:`exacthess.experiments.floats`; ``None`` for a value when that computation overflowed),
+    or ``None`` when the comparison was skipped; ``float_rank`` is its float64 value and
+    ``float_disagrees`` is True when either differs from the exact rank.
     """
 
     statement: str
@@ -45,6 +50,7 @@ class Row:
     failure_bound: float = 0.0
     activation: str = "linear"
     loss: str = "mse"
+    float_ranks: dict | None = None
 
     def to_dict(self) -> dict:
         out = dict(self.__dict__)
@@ -142,7 +148,7 @@ class Report:
     def to_json(self, **kw) -> str:
         return json.dumps(self.to_dict(), **kw)
 
-    def render(self, width: int = 160) -> str:
+    def render(self, width: int = 80) -> str:
         """The report as plain text (a table, then ranks, context, notes and the summary)."""
         from ..cli.render import render_text
         return render_text(self, width=width)

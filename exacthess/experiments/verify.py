@@ -14,6 +14,7 @@ from ..core.errors import InvalidDataError, InvalidOptionError, InvalidTypeError
 from ..hessian.engine import Engine
 from ..hessian.ranks import certified_ranks
 from ..certify.rank import rank
+from .floats import float_ranks
 from .report import Report, Row
 from ..statements import Context, Statement, get_statement, statements_for
 from ..statements.verdicts import GenericBound, judge
@@ -31,18 +32,6 @@ def float_rank(M: np.ndarray) -> int:
 
 def _family(arch: Architecture) -> str:
     return "cnn" if isinstance(arch, CNN) else "fcn"
-
-
-def _float_matrices(problem) -> dict:
-    """The same Hessians computed in float64 (the usual practice), for comparison."""
-    from ..core.domains import F64
-    e = Engine(problem, F64)
-    out = {"H_o": e.full("H_o"), "H_f": e.full("H_f")}
-    out["H_L"] = out["H_o"] + out["H_f"]
-    offs = problem.arch.layer_offsets
-    for l, layer in enumerate(problem.arch.layers, start=1):
-        out[f"H_f[:,{l}]"] = out["H_f"][:, offs[l - 1]: offs[l - 1] + layer.n_params]
-    return out
 
 
 def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tuple[Context, dict, list]:  # noqa: C901
@@ -133,7 +122,7 @@ def _evidence(sampler: GenericSampler, qty: str, omega_rank, say):
 
 def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, data=None, params=None,
            loss="mse", certify: str = "auto", budget_seconds: float = 60.0, float_check: bool = True,
-           statements=None, progress=None) -> Report:
+           statements=None, progress=None, point: str = "gaussian") -> Report:
     """Compute the exact Hessian ranks of ``arch`` and check every registered statement.
 
     Args:
@@ -148,11 +137,18 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             are evaluated at exact rational stand-ins (:mod:`exacthess.models.losses`) and the rows say so.
         certify: ``"auto"``, ``"always"`` or ``"never"`` (see :func:`exacthess.rank`).
         budget_seconds: certification budget per rank in ``"auto"`` mode.
-        float_check: also compute numpy's float64 ``matrix_rank`` of each matrix and flag
-            disagreements (skipped above 3000 parameters).
+        float_check: also compute each matrix in float32 and in float64 from the same point
+            (the whole pipeline in that precision, :mod:`exacthess.experiments.floats`), take
+            numpy's ``matrix_rank`` (default tolerance) and flag every disagreement
+            (``Row.float_ranks``; skipped above 3000 parameters).
         statements: restrict to these statement ids (default: all of the family). Unknown
             ids raise :class:`~exacthess.core.errors.UnknownStatementError` listing the known ones.
         progress: optional callable receiving short progress messages.
+        point: seeded point when ``params`` or ``data`` are not given: ``"gaussian"``
+            (default; weights about ``N(0, 1/fan_in)``, biases about ``N(0, 0.01/fan_in)``,
+            data and targets about ``N(0, 1)``, dyadic with about 8 significant bits, exactly
+            representable in float32) or ``"integers"`` (uniform in ``[-999, 999]``); see
+            :mod:`exacthess.hessian.problem`.
 
     Returns:
         a :class:`~exacthess.experiments.report.Report`; a false statement is a verdict in it
@@ -162,22 +158,21 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     if not isinstance(arch, Architecture):
         raise InvalidDataError(f"arch = {describe(arch)} is not an architecture; expected FCN(...) or CNN(...)")
     t0 = time.perf_counter()
-    problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss)
+    problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
+                           point=point)
     chosen = _chosen(statements, _family(arch))
     say = progress or (lambda msg: None)
     ranks, info, engine = certified_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
                                           progress=progress)
     ctx, summary, uncertain = _context(arch, engine, ranks, seed)
-    floats: dict[str, int] = {}
+    summary["point"] = "given" if data is not None and params is not None else point
     do_float = float_check and arch.n_params <= 3000
-    fmats = _float_matrices(problem) if do_float else {}
+    if do_float and progress:
+        progress("float32 and float64 ranks")
+    franks = float_ranks(problem, list(ranks)) if do_float else {}
 
     def fl(key):
-        if key not in fmats:
-            return None
-        if key not in floats:
-            floats[key] = int(np.linalg.matrix_rank(fmats[key]))
-        return floats[key]
+        return franks[key]["float64"] if key in franks else None
 
     rows = []
     family = _family(arch)
@@ -203,6 +198,10 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
                             fr, fr is not None and exact is not None and fr != exact, j.note, st.formula, st.citation,
                             generic=st.generic, failure_bound=j.failure_bound,
                             activation=arch.activation.name, loss=problem.loss.name))
+    for row in rows:
+        row.float_ranks = franks.get(row.quantity)
+        row.float_disagrees = (row.float_ranks is not None and row.exact is not None
+                               and any(v != row.exact for v in row.float_ranks.values()))
     notes = []
     warnings = rounding_findings({"data X": data[0], "data Y": data[1]} if isinstance(data, (tuple, list)) and len(data) == 2
                                  else {}, seed=seed)
@@ -216,14 +215,17 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         notes.append("the reference documents give no published rank formula with biases: the exact ranks "
                       "are reported, and only conjectures (empirical fits, not from a paper) are checked")
     if float_check and not do_float:
-        notes.append("float64 comparison skipped (more than 3000 parameters)")
-    disagree = sorted({r.quantity for r in rows if r.float_disagrees})
-    if disagree:
-        notes.append("float64 matrix_rank disagrees with the exact rank for: " + ", ".join(disagree))
+        notes.append("float32/float64 comparison skipped (more than 3000 parameters)")
+    for dt in ("float32", "float64"):
+        disagree = sorted({r.quantity for r in rows if r.float_ranks and r.float_ranks[dt] != r.exact})
+        if disagree:
+            notes.append(f"{dt} matrix_rank (the Hessian computed in {dt}) disagrees with the exact rank for: "
+                         + ", ".join(disagree))
     command = ""
     if data is None and params is None:
         command = verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed,
-                                 loss=None if problem.loss.name == "mse" else problem.loss.name)
+                                 loss=None if problem.loss.name == "mse" else problem.loss.name,
+                                 point=None if point == "gaussian" else point)
     return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context=summary,
                   seconds=time.perf_counter() - t0, command=command, notes=notes, warnings=warnings)
 

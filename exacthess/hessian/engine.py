@@ -105,7 +105,7 @@ class Engine:
         losses ``sum_i g_i x~_i^T`` with the output gradients ``g_i`` (linear networks only)."""
         r = self.ring
         if not self.sample_free:  # any loss: Omega~ = sum_i g_i x~_i^T (exact gradients g_i)
-            return r.matmul(self.per_sample.g, r.convert(self.problem.X))
+            return r.matmul(self.per_sample.g, r.convert(self.problem.X_aug))
         return r.sub(r.matmul(self.end_to_end, self.sigma), self.yhat)
 
     def forward_all(self, cols: np.ndarray) -> list:

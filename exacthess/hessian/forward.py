@@ -47,6 +47,8 @@ class ExactForward:
         post: ``post[l]`` = :math:`\tilde h_l` of shape ``(dim(l), n)`` (``post[0]`` = the data).
         pre: ``pre[l]`` = :math:`z_l`, ``(n_l, n)`` for ``l = 1..L+1`` (``pre[L+1]`` = outputs).
         d1, d2: :math:`\sigma'(z_l)`, :math:`\sigma''(z_l)` for ``l = 1..L``.
+        flat: ``flat[l]`` marks the entries of ``post[l]`` that are identically zero near the point
+            (zero data entries, inactive ReLU units, units fed only by such entries).
         outputs: ``(K, n)``.
     """
 
@@ -56,12 +58,13 @@ class ExactForward:
         act = arch.activation
         aug = problem.aug
         self.ops = [toeplitz_operator(layer, w, QQ, aug) for layer, w in zip(arch.layers, problem.weights)]
-        X = problem.X  # (n, n0 [+1])
+        X = problem.X_aug  # (n, n0 [+1])
         post = [np.ascontiguousarray(X.T)]
         pre, d1, d2 = [None], [None], [None]
         L1 = len(arch.layers)
         flat = np.zeros(post[0].shape, dtype=bool)  # entries that are locally identically zero
         flat[: arch.layers[0].n_in] = post[0][: arch.layers[0].n_in] == 0
+        flats = [flat]
         for l in range(1, L1 + 1):
             layer = arch.layers[l - 1]
             n_l = layer.n_out
@@ -90,10 +93,12 @@ class ExactForward:
             d2.append(_map(act.second_derivative, z) if act.has_curvature else None)
             flat = np.concatenate([still | ((z < 0) if act.piecewise and act.slope == 0 else False),
                                    np.zeros((int(aug), z.shape[1]), dtype=bool)], axis=0)
+            flats.append(flat)
             if aug:
                 h = np.concatenate([h, np.full((1, h.shape[1]), fmpq(1), dtype=object)], axis=0)
             post.append(h)
         self.post, self.pre, self.d1, self.d2 = post, pre, d1, d2
+        self.flat = flats  # flat[l]: entries of post[l] identically zero near the point
         self.outputs = pre[-1]
 
     @cached_property

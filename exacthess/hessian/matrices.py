@@ -14,7 +14,7 @@ from functools import cached_property
 import warnings
 
 from ..core.domains import Ring
-from ..models.toeplitz import resolve_domain
+from ..core.domains import resolve_domain
 from ..models.architectures import Architecture
 from .engine import Engine
 from .problem import make_problem
@@ -69,7 +69,7 @@ class HessianResult:
 
 
 def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None = None,
-            seed: int = 0, domain="QQ", loss="mse", field=None) -> HessianResult:
+            seed: int = 0, domain="QQ", loss="mse", point: str = "gaussian", field=None) -> HessianResult:
     """Exact Hessians ``H_L``, ``H_o``, ``H_f`` of the loss of a network at one point.
 
     Args:
@@ -83,11 +83,16 @@ def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None
             (sympy symbols) or ``"float64"`` -- the same choice as everywhere in exacthess.
         loss: ``"mse"`` (default), ``"weighted_mse(w1, ..., wK)"``, ``"cross_entropy"``, ``"bce"``
             or a :class:`~exacthess.models.losses.Loss` (see :mod:`exacthess.models.losses`).
+        point: seeded point: ``"gaussian"`` (default: weights about ``N(0, 1/fan_in)``, biases
+            about ``N(0, 0.01/fan_in)``, data and targets about ``N(0, 1)``, on a dyadic grid of
+            about 8 significant bits, exactly representable in float32) or ``"integers"``
+            (uniform in ``[-999, 999]``); see :mod:`exacthess.hessian.problem`.
         field: deprecated name of ``domain``.
     """
     if field is not None:
         warnings.warn("hessian(field=...) is deprecated; use domain=...", DeprecationWarning, stacklevel=2)
         domain = field
     ring = resolve_domain(domain)
-    problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss)
+    problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
+                           point=point)
     return HessianResult(arch, ring, Engine(problem, ring))

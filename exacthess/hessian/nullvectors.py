@@ -1,6 +1,6 @@
 r"""Exact null vectors of the Hessians of networks with nonlinear activations, from their structure.
 
-**Locally constant directions** (null vectors of :math:`H_L`, :math:`H_o` and :math:`H_f`). Let
+**Locally constant directions.** Let
 channel ``o`` of layer ``l`` read the patches :math:`\tilde h_{l-1}[\mathrm{src}(\tau, x)]`
 (its kernel taps :math:`\tau`, bias tap included) at output positions ``x``. Call a pair
 (sample ``i``, position ``x``) *relevant* when position ``x`` reaches the network output and,
@@ -10,12 +10,18 @@ for a ReLU-type activation, the unit :math:`(o, x)` is active on sample ``i``
 :math:`w \in \ker S_o` in channel ``o``'s in-weights, :math:`z_{o,x}` is unchanged at every
 relevant pair and moves only where :math:`\sigma` is locally constant or where nothing reaches
 the output, so :math:`F(x_i;\theta + t w) = F(x_i;\theta)` for all small ``t`` and all
-samples: the loss is locally constant along ``w`` and every derivative in direction ``w``
-vanishes, :math:`H w = 0` for :math:`H \in \{H_L, H_o, H_f\}`. Distinct channels have
-disjoint in-weights, so these spaces add up directly:
-:math:`\dim = \sum_{l, o} (T_l - \mathrm{rank}_{\mathbb Q} S_o)` with *certified* ranks of the
-small matrices :math:`S_o`. The output layer (no activation) uses every sample and position;
-a dead unit's out-weights are columns of zeros in the next layer's :math:`S`.
+samples: every *first* derivative in direction ``w`` vanishes, so :math:`J w = 0` and
+:math:`H_o w = 0` (``second_order=False``). Distinct channels have disjoint in-weights, so these
+spaces add up directly: :math:`\dim = \sum_{l, o} (T_l - \mathrm{rank}_{\mathbb Q} S_o)` with
+*certified* ranks of the small matrices :math:`S_o`. The output layer (no activation) uses every
+sample and position.
+
+For :math:`H_L` and :math:`H_f` (``second_order=True``) the direction must keep ``F`` constant
+in a whole *neighbourhood* of the point, so that mixed derivatives vanish too. That holds for
+the first layer (its patches are the fixed data) and, in later layers, only for the taps whose
+every relevant read is *identically zero nearby* (padding, inactive ReLU units, units fed only
+by such entries: :attr:`ExactForward.flat`). Directions orthogonal to nonzero patches of a
+later layer are *not* null vectors of :math:`H_L`: those patches move with the earlier weights.
 
 **Rescalings** (null vectors of :math:`J`, hence of :math:`H_o`, for positively homogeneous
 activations: ReLU, leaky ReLU). Scaling channel ``o`` of hidden layer ``l`` (kernel and bias)
@@ -118,8 +124,9 @@ def _relevant(fw, arch, l: int, o: int) -> np.ndarray:
     return keep
 
 
-def locally_constant(engine, small: SmallRanks) -> NullVectors | None:
-    """Locally constant directions (see the module docstring) over the GF(p) engine ``engine``.
+def locally_constant(engine, small: SmallRanks, second_order: bool = True) -> NullVectors | None:
+    """Locally constant directions (see the module docstring) over the GF(p) engine ``engine``:
+    null vectors of ``H_L``, ``H_o`` and ``H_f`` (``second_order``), or of ``J`` only.
 
     Returns None when the rank of some ``S_o`` cannot be certified (then no bound is claimed)."""
     ps, arch, p = engine.per_sample, engine.arch, engine.ring.p
@@ -129,6 +136,10 @@ def locally_constant(engine, small: SmallRanks) -> NullVectors | None:
     for l, layer in enumerate(arch.layers, start=1):
         T = layer.n_taps
         patches_p = gather_sources(engine.ring, ps.post[l - 1], layer)  # (T, N, n)
+        if second_order and l >= 2:
+            blocks += _flat_taps(fw, arch, l, offset)
+            offset += layer.n_params
+            continue
         for o in range(layer.c_out):
             keep = _relevant(fw, arch, l, o)
             S = np.ascontiguousarray(patches_p.transpose(2, 1, 0)[keep])  # (#relevant, T) mod p
@@ -144,6 +155,25 @@ def locally_constant(engine, small: SmallRanks) -> NullVectors | None:
                 blocks.append((offset + channel_rows(layer, o), K))
         offset += layer.n_params
     return NullVectors(blocks, arch.n_params, "loss locally constant along in-weights orthogonal to the active patches")
+
+
+def _flat_taps(fw, arch, l: int, offset: int) -> list:
+    """Per channel of layer ``l``, the unit vectors of the taps whose every relevant read is
+    identically zero near the point (null vectors of the Hessians, not only of ``J``)."""
+    layer = arch.layers[l - 1]
+    prev = fw.flat[l - 1]  # (dim(l-1), n)
+    n = prev.shape[1]
+    ext = np.concatenate([prev[: layer.n_in], np.zeros((1, n), dtype=bool), np.ones((1, n), dtype=bool)], axis=0)
+    reads = ext[layer.sources].transpose(2, 1, 0)  # (n, N, T): the read is identically zero
+    out = []
+    for o in range(layer.c_out):
+        keep = _relevant(fw, arch, l, o)
+        taps = np.flatnonzero(reads[keep].all(axis=0)) if keep.any() else np.arange(layer.n_taps)
+        if len(taps):
+            K = np.zeros((layer.n_taps, len(taps)), dtype=np.int64)
+            K[taps, np.arange(len(taps))] = 1
+            out.append((offset + channel_rows(layer, o), K))
+    return out
 
 
 def channel_rows(layer, o: int) -> np.ndarray:

@@ -1,17 +1,46 @@
-"""Exact parameters and data: seeded generation and validation of user input.
+r"""Exact parameters and data: seeded generation and validation of user input.
 
-Seeded values are integers drawn uniformly from ``[-999, 999]`` (numpy's PCG64 with the given
-seed), so every quantity is an exact integer and "generic" in practice. User floats are
-converted exactly (:mod:`exacthess.exact`).
+Seeded points (``point=`` of :func:`make_problem`, :func:`exacthess.hessian`,
+:func:`exacthess.verify` and ``--point`` on the command line):
+
+* ``"gaussian"`` (default) -- a realistic point, at the scale of a standard initialisation,
+  on a dyadic grid. Each tensor has a scale :math:`\sigma`:
+
+  - weights of a layer: :math:`\sigma = 1/\sqrt{\text{fan\_in}}`, with
+    ``fan_in = c_in * kh * kw`` (the input size of a fully-connected layer, the whole input map
+    of a CNN's last layer), as LeCun's normal initialisation;
+  - biases: :math:`\sigma = 0.1/\sqrt{\text{fan\_in}}` (small, never exactly zero);
+  - data ``X`` and targets ``Y``: :math:`\sigma = 1`.
+
+  A value is :math:`z \sim N(0, \sigma^2)` rounded to the nearest *odd* multiple of
+  :math:`u = 2^{-(e + 8)}`, :math:`e = \lceil \log_2(1/\sigma) \rceil`, so it is
+  :math:`m\,u` with :math:`m` odd and :math:`|m| \approx 2^8 \ldots 2^9` at one
+  :math:`\sigma` (about 8 significant bits). Every value is a dyadic rational that float32
+  (and float64) represents exactly, so exact and float computations start from the identical
+  point; it is never 0 (a continuous initialisation is not either); and integer-scaled
+  entries stay as short as today's integers, so certificates (Hadamard bounds grow with bit
+  sizes) cost no more.
+* ``"integers"`` -- integers drawn uniformly from ``[-999, 999]``: "generic" for exact
+  arithmetic, but far from any trained or initialised network (Hessian entries reach 1e18).
+
+Both use numpy's PCG64 seeded with ``[seed, 1]`` (parameters) and ``[seed, 2]`` (data).
+User floats are converted exactly (:mod:`exacthess.core.exact`).
 
 For linear networks the data enter the MSE Hessian only through
 ``Sigma = sum_i x~_i x~_i^T`` and ``Yhat = sum_i y_i x~_i^T`` (``x~ = [x; 1]`` when the
 network has biases), so :class:`Problem` stores these, plus an exact factorisation
-``Sigma = R G R^T`` (the columns of ``R`` span the data).
+``Sigma = R G R^T`` (the columns of ``R`` span the data), and the data ``X``, ``Y`` themselves
+(for float pipelines that form the statistics in their own precision).
+
+>>> from exacthess import FCN
+>>> W1, W2 = seeded_params(FCN(4, (3,), 2), seed=0)   # fan_in 4: sigma = 1/2, grid 2**-9
+>>> sorted({float(v) * 2**9 % 2 for v in W1.flat})      # odd multiples of 2**-9
+[1.0]
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -21,11 +50,20 @@ from flint import fmpq
 from ..models.architectures import Architecture
 from ..core.errors import InvalidDataError, ParamsMismatchError, describe
 from ..core.exact import rational_array
+from ..core.validate import check_option
 from ..models.losses import Loss, check_targets, loss as parse_loss
 
-__all__ = ["Problem", "make_problem", "data_factorisation", "seeded_params", "seeded_data", "SEED_RANGE"]
+__all__ = ["Problem", "make_problem", "data_factorisation", "seeded_params", "seeded_data", "seed_scales",
+           "POINTS", "SEED_RANGE", "SIGNIFICANT_BITS", "BIAS_SCALE"]
 
+#: the seeded points, the default first
+POINTS = ("gaussian", "integers")
+#: ``point="integers"`` draws from ``[-SEED_RANGE, SEED_RANGE]``
 SEED_RANGE = 999
+#: ``point="gaussian"``: bits of the grid below the scale (values about ``2**8 .. 2**9`` grid units)
+SIGNIFICANT_BITS = 8
+#: ``point="gaussian"``: bias scale relative to the layer's weight scale ``1/sqrt(fan_in)``
+BIAS_SCALE = 0.1
 
 
 def _rand_ints(rng: np.random.Generator, shape) -> np.ndarray:
@@ -36,16 +74,68 @@ def _rand_ints(rng: np.random.Generator, shape) -> np.ndarray:
     return out
 
 
-def seeded_params(arch: Architecture, seed: int = 0) -> list[np.ndarray]:
-    """Integer parameters in ``[-999, 999]``, one array per entry of ``arch.param_shapes()``."""
+def grid_exponent(sigma: float) -> int:
+    """``k = 8 + ceil(log2(1 / sigma))``: seeded values of scale ``sigma`` are odd multiples of ``2**-k``.
+
+    >>> grid_exponent(1.0), grid_exponent(0.5), grid_exponent(0.2), grid_exponent(1 / 64 ** 0.5)
+    (8, 9, 11, 11)
+    """
+    return SIGNIFICANT_BITS + max(0, math.ceil(-math.log2(sigma)))
+
+
+def _rand_gaussian(rng: np.random.Generator, shape, sigma: float) -> np.ndarray:
+    k = grid_exponent(sigma)
+    t = rng.standard_normal(size=shape) * (sigma * 2.0**k)
+    m = 2 * np.floor(t / 2).astype(np.int64) + 1  # the nearest odd integer
+    den = 1 << k
+    out = np.empty(shape, dtype=object)
+    for idx, v in np.ndenumerate(m):
+        out[idx] = fmpq(int(v), den)
+    return out
+
+
+def seed_scales(arch: Architecture) -> list[float]:
+    """The scale ``sigma`` of every entry of ``arch.param_shapes()`` at ``point="gaussian"``.
+
+    >>> from exacthess import CNN
+    >>> [round(s, 4) for s in seed_scales(CNN((8,), (2,), 3, 1, bias=True))]   # fan_in 1*3, then 2*6
+    [0.5774, 0.0577, 0.2887, 0.0289]
+    """
+    out = []
+    for layer in arch.layers:
+        w = 1.0 / math.sqrt(layer.c_in * layer.kernel[0] * layer.kernel[1])
+        out.append(w)
+        if layer.bias:
+            out.append(BIAS_SCALE * w)
+    return out
+
+
+def seeded_params(arch: Architecture, seed: int = 0, point: str = "gaussian") -> list[np.ndarray]:
+    """Seeded parameters, one ``fmpq`` array per entry of ``arch.param_shapes()``.
+
+    ``point="gaussian"``: odd multiples of ``2**-(e + 8)`` about ``N(0, sigma**2)`` with the
+    scales of :func:`seed_scales`; ``point="integers"``: integers in ``[-999, 999]`` (see the
+    module docstring).
+    """
+    point = check_option(point, "point", POINTS)
     rng = np.random.default_rng([seed, 1])
-    return [_rand_ints(rng, s) for s in arch.param_shapes()]
+    if point == "integers":
+        return [_rand_ints(rng, s) for s in arch.param_shapes()]
+    return [_rand_gaussian(rng, s, sig) for s, sig in zip(arch.param_shapes(), seed_scales(arch))]
 
 
-def seeded_data(arch: Architecture, n_samples: int, seed: int = 0):
-    """Integer data ``X`` (n x d) and targets ``Y`` (n x K) in ``[-999, 999]``."""
+def seeded_data(arch: Architecture, n_samples: int, seed: int = 0, point: str = "gaussian"):
+    """Seeded data ``X`` (n x d) and targets ``Y`` (n x K).
+
+    ``point="gaussian"``: odd multiples of ``2**-8`` about ``N(0, 1)``; ``point="integers"``:
+    integers in ``[-999, 999]``.
+    """
+    point = check_option(point, "point", POINTS)
     rng = np.random.default_rng([seed, 2])
-    return _rand_ints(rng, (n_samples, arch.input_dim)), _rand_ints(rng, (n_samples, arch.output_dim))
+    shapes = (n_samples, arch.input_dim), (n_samples, arch.output_dim)
+    if point == "integers":
+        return tuple(_rand_ints(rng, s) for s in shapes)
+    return tuple(_rand_gaussian(rng, s, 1.0) for s in shapes)
 
 
 @dataclass
@@ -61,6 +151,7 @@ class Problem:
         R, G: ``Sigma~ = R G R^T``: with ``n <= n0`` samples ``R = X~^T`` and ``G = I``;
             otherwise ``R = I`` and ``G = Sigma~``. Integer data give integer ``R`` and ``G``.
         n_samples: number of samples.
+        X, Y: the data ``(n, d)`` and targets ``(n, K)`` (exact, without the bias column).
     """
 
     arch: Architecture
@@ -81,9 +172,16 @@ class Problem:
         return self.arch.activation.is_linear and self.loss.quadratic and not self.loss.weights
 
     @cached_property
+    def X_aug(self) -> np.ndarray:
+        """The data ``X~``: ``X`` with a column of ones appended when the network has biases."""
+        if not self.aug:
+            return self.X
+        from flint import fmpq
+        return np.concatenate([self.X, np.array([[fmpq(1)]] * self.X.shape[0], dtype=object)], axis=1)
+
+    @cached_property
     def denominator(self) -> int:
         """The lcm of the denominators of every exact input (a prime dividing it cannot be used)."""
-        import math
         den = 1
         for arr in list(self.weights) + [self.sigma, self.yhat, self.R, self.G, self.X, self.Y]:
             if arr is None:
@@ -164,7 +262,7 @@ def _to_tap_order(arch: Architecture, plist: list) -> list:
 
 
 def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int = 0,
-                 data=None, params=None, loss="mse") -> Problem:
+                 data=None, params=None, loss="mse", point: str = "gaussian") -> Problem:
     """Validate or generate parameters and data and form the exact data statistics.
 
     Args:
@@ -174,7 +272,16 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
         data: ``(X, Y)`` with shapes ``(n, d)`` and ``(n, K)``.
         params: list of arrays of shapes ``arch.param_shapes()``, or a flat vector.
         loss: a loss name or :class:`~exacthess.models.losses.Loss` (default ``"mse"``).
+
+        point: how seeded parameters and data are drawn: ``"gaussian"`` (default; scale of a
+            standard initialisation on a dyadic grid, exactly representable in float32) or
+            ``"integers"`` (uniform in ``[-999, 999]``); see the module docstring. Ignored for
+            what the user supplies.
+
+    Raises:
+        InvalidOptionError: ``point`` is not one of :data:`POINTS`.
     """
+    point = check_option(point, "point", POINTS)
     the_loss = parse_loss(loss)
     if not isinstance(arch, Architecture):
         raise InvalidDataError(f"arch = {describe(arch)} is not an architecture; expected FCN(...) or CNN(...)")
@@ -186,7 +293,7 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
             n_samples = 2 * d
         if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
             raise InvalidDataError(f"n_samples = {describe(n_samples)} is not valid; expected an int >= 1")
-        X, Y = seeded_data(arch, int(n_samples), seed)
+        X, Y = seeded_data(arch, int(n_samples), seed, point)
         if the_loss.targets == "probabilities":
             Y = _seeded_probabilities(Y, the_loss)
     else:
@@ -204,8 +311,8 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
         if n_samples is not None and n_samples != X.shape[0]:
             raise InvalidDataError(f"n_samples = {n_samples} disagrees with data ({X.shape[0]} samples)")
         n_samples = X.shape[0]
-    plist = seeded_params(arch, seed) if params is None else _split_params(arch, params)
-    aug = arch.bias
+    plist = seeded_params(arch, seed, point) if params is None else _split_params(arch, params)
+    X0, aug = X, arch.bias
     if aug:
         X = np.concatenate([X, np.array([[fmpq(1)]] * X.shape[0], dtype=object)], axis=1)
     from ..core.domains import QQ
@@ -213,7 +320,7 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
     sigma = QQ.matmul(Xt, X)
     yhat = QQ.matmul(np.ascontiguousarray(Y.T), X)
     R, G = data_factorisation(X, sigma)
-    return Problem(arch, _to_tap_order(arch, plist), sigma, yhat, R, G, int(n_samples), the_loss, X, Y)
+    return Problem(arch, _to_tap_order(arch, plist), sigma, yhat, R, G, int(n_samples), the_loss, X0, Y)
 
 
 def _seeded_probabilities(Y: np.ndarray, the_loss: Loss) -> np.ndarray:

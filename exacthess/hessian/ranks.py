@@ -195,8 +195,8 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
                   for name, with_o in (("H_f", False), ("H_L", True))}
         null = None
     else:
-        null = locally_constant(gf, small)
-        info["H_o"] = _nonlinear_H_o(problem, qq, gf, null, cert, say)
+        null = locally_constant(gf, small, second_order=True)
+        info["H_o"] = _nonlinear_H_o(problem, qq, gf, locally_constant(gf, small, second_order=False), cert, say)
         spaces = {name: [None] * len(arch.layers) for name in ("H_f", "H_L")}
         block_columns = False  # the block-column statements are about linear networks
 

@@ -92,7 +92,7 @@ class StructureHints:
     def _omega(self) -> tuple:
         """``Omega~ = Delta X~`` (residuals times data): its rank, certified from those factors."""
         self.rank("Omega", lambda e: e.omega, [("Delta", lambda e: e.per_sample.g),
-                                              ("X", lambda e: e.ring.convert(e.problem.X))])
+                                              ("X", lambda e: e.ring.convert(e.problem.X_aug))])
         return ("Omega", lambda e: e.omega)
 
     def rank(self, key, fn, factors=()) -> int | None:
@@ -116,7 +116,7 @@ class StructureHints:
         if with_o:
             out.append(((f"B{l}", lambda e: self.back(e, l), self._ops(range(l + 1, L1 + 1))),
                         (f"S{l}", lambda e: e.forward_sigma[l - 1],
-                         self._ops(range(1, l)) + [("X", lambda e: e.ring.convert(e.problem.X))])))
+                         self._ops(range(1, l)) + [("X", lambda e: e.ring.convert(e.problem.X_aug))])))
         # A direction of an earlier layer m has a zero constant row, so the lower part only meets
         # M_{ml} on layer m's own coordinates: col(M_{ml}[:, :n_m]). That space no longer contains
         # the constant coordinate the upper part reaches, so it is used only when there is no upper

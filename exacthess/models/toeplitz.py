@@ -35,10 +35,9 @@ from typing import Any
 
 import numpy as np
 import sympy
-from flint import fmpz
 
-from ..core.domains import F64, GF, QQ, SR, Ring
-from ..core.errors import (InvalidArchitectureError, InvalidDataError, InvalidOptionError, InvalidTypeError,
+from ..core.domains import F64, GF, QQ, SR, Ring, resolve_domain
+from ..core.errors import (InvalidArchitectureError, InvalidDataError, InvalidTypeError,
                            InvalidValueError, ParamsMismatchError, describe)
 from ..core.exact import to_rational
 from ..core.resources import require_memory
@@ -46,43 +45,10 @@ from ..core.validate import is_int
 from .geometry import ConvLayer, conv_layer
 from .kernels import exact_kernel, float_kernel, kernel_shape
 
-__all__ = ["DOMAINS", "resolve_domain", "operator_bytes", "toeplitz_operator", "conv_operator", "conv_matrix",
+__all__ = ["operator_bytes", "toeplitz_operator", "conv_operator", "conv_matrix",
            "parameter_map", "parameter_map_matrix"]
 
 #: the number domains of an operator (``"GF(p)"`` for a prime ``2 < p < 2**31``)
-DOMAINS = ("float64", "QQ", "GF(p)", "SR")
-
-
-def resolve_domain(domain: Any, name: str = "domain") -> Ring:
-    """The :class:`~exacthess.core.domains.Ring` of ``"float64"``, ``"QQ"``, ``"GF(p)"``, ``"SR"``.
-
-    A ring object and (for ``GF(p)``) a prime ``p`` as an int are accepted too.
-
-    >>> resolve_domain("GF(7)")
-    GF(7)
-    """
-    if isinstance(domain, Ring):
-        return domain
-    if is_int(domain):
-        domain = f"GF({int(domain)})"
-    if not isinstance(domain, str):
-        raise InvalidTypeError(f"{name} = {describe(domain)} has type {type(domain).__name__}; "
-                               f"expected one of {', '.join(map(repr, DOMAINS))}")
-    key = domain.strip()
-    table = {"float64": F64, "F64": F64, "QQ": QQ, "SR": SR}
-    if key in table:
-        return table[key]
-    if key.upper().startswith("GF(") and key.endswith(")"):
-        text = key[3:-1].strip()
-        p = int(text) if text.isdigit() else None
-        if p is None or not (2 < p < 2**31) or not fmpz(p).is_prime():
-            raise InvalidValueError(f"{name} = {domain!r} is not a prime field; expected GF(p) with a prime "
-                                    "2 < p < 2**31, e.g. 'GF(2147483629)'")
-        return GF(p)
-    raise InvalidOptionError(f"{name} = {domain!r} is not a known option; expected one of "
-                             f"{', '.join(map(repr, DOMAINS))}")
-
-
 def operator_bytes(layer: ConvLayer, ring: Ring = QQ, aug: bool = False) -> int:
     """Estimated peak memory of :func:`toeplitz_operator`: the dense matrix (8 bytes an entry:
     float64, int64 or an object pointer), index temporaries per stored tap, and one Python

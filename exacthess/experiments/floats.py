@@ -1,0 +1,123 @@
+r"""The float pipeline a user runs: the same Hessians computed in float32 and float64.
+
+exacthess compares every exact rank with what the usual practice reports: the Hessian
+computed in floating point from the *same* point, then numpy's ``matrix_rank`` with its default
+tolerance (:math:`\sigma_{\max} \cdot \max(m, n) \cdot \varepsilon_{\text{dtype}}`).
+
+"Computed in floating point" means the whole pipeline: the parameters and data are rounded
+to the float type once (exactly, at the seeded ``point="gaussian"``, whose values float32
+represents), the data statistics :math:`\tilde\Sigma = \sum_i \tilde x_i \tilde x_i^\top` and
+:math:`\hat Y` are formed in that type, and the Hessian engine
+(:class:`~exacthess.hessian.engine.Engine`) runs over the float domain
+(:data:`~exacthess.core.domains.F32` or :data:`~exacthess.core.domains.F64`), so every product
+is rounded in that precision, as in PyTorch or JAX. It is *not* the exact matrix rounded.
+
+Nothing here decides a rank or a verdict: the float ranks are reported next to the certified
+ones, and the disagreements are flagged.
+
+>>> from exacthess import FCN
+>>> from exacthess.hessian.problem import make_problem
+>>> float_ranks(make_problem(FCN(3, (2,), 2), n_samples=6), ["H_o", "H_L"])
+{'H_o': {'float32': 6, 'float64': 6}, 'H_L': {'float32': 10, 'float64': 10}}
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.domains import F32, F64
+from ..hessian.engine import Engine
+from ..hessian.problem import Problem
+
+__all__ = ["DTYPES", "float_problem", "float_hessians", "float_ranks", "matrix_rank"]
+
+#: the float types compared, in the order reported
+DTYPES = ("float32", "float64")
+_RINGS = {"float32": F32, "float64": F64}
+
+
+def float_problem(problem: Problem, dtype: str) -> Problem:
+    """``problem`` with the data statistics formed in ``dtype`` from the rounded data.
+
+    The parameters are rounded by the engine when it converts them; ``Sigma~``, ``Yhat~``,
+    ``R`` and ``G`` are recomputed here in ``dtype`` (falling back to the exact statistics
+    rounded when the problem does not carry its data).
+    """
+    ring = _RINGS[dtype]
+    if problem.X is None or problem.Y is None:
+        return problem
+    X, Y = ring.convert(problem.X), ring.convert(problem.Y)
+    if problem.aug:
+        X = np.concatenate([X, np.ones((X.shape[0], 1), dtype=X.dtype)], axis=1)
+    Xt = np.ascontiguousarray(X.T)
+    sigma = Xt @ X
+    yhat = np.ascontiguousarray(Y.T) @ X
+    if X.shape[0] <= X.shape[1]:
+        R, G = Xt, ring.eye(X.shape[0])
+    else:
+        R, G = ring.eye(X.shape[1]), sigma
+    return Problem(problem.arch, problem.weights, sigma, yhat, R, G, problem.n_samples, problem.loss,
+                   problem.X, problem.Y)
+
+
+def float_hessians(problem: Problem, dtype: str, quantities=None) -> dict:
+    """``H_o``, ``H_f``, ``H_L`` and the block columns ``H_f[:,l]`` computed in ``dtype``.
+
+    Args:
+        problem: the exact problem (:func:`~exacthess.hessian.problem.make_problem`).
+        dtype: ``"float32"`` or ``"float64"``.
+        quantities: keys wanted (default: all of them).
+    """
+    engine = Engine(float_problem(problem, dtype), _RINGS[dtype])
+    arch = problem.arch
+    keys = ["H_o", "H_f", "H_L"] + [f"H_f[:,{l}]" for l in range(1, len(arch.layers) + 1)]
+    want = set(keys if quantities is None else quantities)
+    out = {}
+    if want & {"H_o", "H_L"}:
+        out["H_o"] = engine.full("H_o")
+    if want - {"H_o"}:
+        out["H_f"] = engine.full("H_f")
+    if "H_L" in want:
+        out["H_L"] = out["H_o"] + out["H_f"]
+    offs = arch.layer_offsets
+    for l, layer in enumerate(arch.layers, start=1):
+        key = f"H_f[:,{l}]"
+        if key in want:
+            out[key] = out["H_f"][:, offs[l - 1]: offs[l - 1] + layer.n_params]
+    return {k: out[k] for k in keys if k in want and k in out}
+
+
+def matrix_rank(M: np.ndarray) -> int | None:
+    """numpy's ``matrix_rank`` (default tolerance, SVD in ``M``'s own precision).
+
+    ``None`` when the float computation broke down (an overflowed or NaN entry, or an SVD
+    that does not converge): the float pipeline then reports no rank at all.
+    """
+    if M.size == 0:
+        return 0
+    if not np.isfinite(M).all():
+        return None
+    try:
+        return int(np.linalg.matrix_rank(M))
+    except np.linalg.LinAlgError:
+        return None
+
+
+def float_ranks(problem: Problem, quantities=None, dtypes=DTYPES) -> dict:
+    """Per quantity, ``{dtype: matrix_rank}`` of the Hessian computed in each float type.
+
+    Args:
+        problem: the exact problem.
+        quantities: keys such as ``"H_L"`` or ``"H_f[:,2]"`` (default: all).
+        dtypes: float types, a subset of :data:`DTYPES`.
+
+    Returns:
+        ``{quantity: {"float32": int | None, "float64": int | None}}`` (None: see :func:`matrix_rank`).
+    """
+    out: dict = {}
+    for dtype in dtypes:
+        with np.errstate(over="ignore", invalid="ignore"):
+            mats = float_hessians(problem, dtype, quantities)
+            for key, M in mats.items():
+                out.setdefault(key, {})[dtype] = matrix_rank(M)
+    return out
