@@ -19,6 +19,8 @@ from ..statements import Context, Statement, get_statement, statements_for
 from ..statements.verdicts import GenericBound, judge
 from .generic import GenericSampler
 from ..hessian.rounding import rounding_findings
+from .point_ranks import point_quantities
+from .points import perfect_fit as fit_targets
 
 __all__ = ["verify", "float_rank"]
 
@@ -133,7 +135,7 @@ def _evidence(sampler: GenericSampler, qty: str, omega_rank, say):
 
 def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, data=None, params=None,
            loss="mse", certify: str = "auto", budget_seconds: float = 60.0, float_check: bool = True,
-           statements=None, progress=None) -> Report:
+           statements=None, progress=None, perfect_fit: bool = False) -> Report:
     """Compute the exact Hessian ranks of ``arch`` and check every registered statement.
 
     Args:
@@ -153,6 +155,10 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         statements: restrict to these statement ids (default: all of the family). Unknown
             ids raise :class:`~exacthess.core.errors.UnknownStatementError` listing the known ones.
         progress: optional callable receiving short progress messages.
+        perfect_fit: replace the targets by the network's own predictions (softmax/sigmoid
+            stand-ins for cross-entropy/BCE), so every output gradient is exactly 0
+            (:func:`exacthess.experiments.points.perfect_fit`); statements about perfect fits
+            apply only there.
 
     Returns:
         a :class:`~exacthess.experiments.report.Report`; a false statement is a verdict in it
@@ -163,11 +169,20 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         raise InvalidDataError(f"arch = {describe(arch)} is not an architecture; expected FCN(...) or CNN(...)")
     t0 = time.perf_counter()
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss)
+    if perfect_fit:
+        problem = fit_targets(problem)
     chosen = _chosen(statements, _family(arch))
     say = progress or (lambda msg: None)
     ranks, info, engine = certified_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
                                           progress=progress)
+    point_info, point_extra = point_quantities(problem, engine, chosen, seed=seed, certify=certify,
+                                               budget_seconds=budget_seconds)  # Statement.needs: J_f, ...
+    info.update(point_info)
+    ranks.update({k: v.value for k, v in point_info.items()})
     ctx, summary, uncertain = _context(arch, engine, ranks, seed)
+    ctx.extra.update(point_extra)
+    if perfect_fit:
+        summary["point"] = "perfect fit"
     floats: dict[str, int] = {}
     do_float = float_check and arch.n_params <= 3000
     fmats = _float_matrices(problem) if do_float else {}
@@ -223,7 +238,8 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     command = ""
     if data is None and params is None:
         command = verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed,
-                                 loss=None if problem.loss.name == "mse" else problem.loss.name)
+                                 loss=None if problem.loss.name == "mse" else problem.loss.name,
+                                 perfect_fit=perfect_fit)
     return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context=summary,
                   seconds=time.perf_counter() - t0, command=command, notes=notes, warnings=warnings)
 
