@@ -12,6 +12,7 @@ import json
 import sys
 
 from ..core.errors import ExactHessError
+from . import claims as claims_cli
 from . import prove as prove_cli
 from . import search as search_cli
 from . import statements as statements_cli
@@ -27,6 +28,9 @@ EXIT_TEXT = """exit codes:
               3  nothing violated or refuted, but some statement undecided: the proven bounds
                  do not decide it (the row says which bound is missing)
   search      0  no counterexample found, 1 a counterexample found, 2 bad input
+  reproduce discussion | approx-chain-rule
+              0  every verdict is what the document claims, 1 a claim contradicted (named),
+              3  none contradicted but one undecided, 2 bad input
   other       0  done, 2 bad input"""
 
 
@@ -68,6 +72,8 @@ def _add_common(p: argparse.ArgumentParser, architecture: bool = True) -> None:
     p.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
                    help="certification budget per rank in auto mode (default 60)")
     p.add_argument("--no-float", action="store_true", help="skip the float64 matrix_rank comparison")
+    p.add_argument("--perfect-fit", action="store_true",
+                   help="targets := the network's own predictions (every output gradient exactly 0)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -132,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--out", default="exacthess-output", help="output folder (default exacthess-output)")
     ct.add_argument("--quick", action="store_true", help="a smaller sweep")
     ct.add_argument("--seed", type=int, default=0)
+    claims_cli.configure(rs)
     if spectral_cli is not None:
         cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)")
         spectral_cli.configure_reproduce(cs)
@@ -181,7 +188,7 @@ def _cmd_verify(args) -> int:
         arch = _arch_from_args(args)
     report = verify(arch, n_samples=None if data is not None else args.samples, seed=args.seed, params=params,
                     data=data, loss=args.loss, certify=args.certify,
-                    budget_seconds=args.budget, float_check=not args.no_float,
+                    budget_seconds=args.budget, float_check=not args.no_float, perfect_fit=args.perfect_fit,
                     progress=_progress(not args.json and sys.stderr.isatty()))
     if args.json:
         print(report.to_json(indent=2))
@@ -212,6 +219,8 @@ def _cmd_reproduce(args) -> int:
             from .render import summary_line
             con.print(f"verified end to end in {secs:.2f} s; statements: {summary_line(report)}")
         return 0 if all(r[3] for r in rows) and report.exit_code == 0 else 1
+    if args.target in ("discussion", "approx-chain-rule"):
+        return claims_cli.run(args)
     if args.target == "cnn-trends":
         from ..experiments.trends import run_cnn_trends
         return run_cnn_trends(args)

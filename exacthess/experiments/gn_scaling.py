@@ -106,7 +106,8 @@ class ScalingResult:
                     label=f"{labels[name]}: fitted {self.fitted[name]:+.2f}, derived {self.derived[name]:+d}")
         ax.set_xlabel(r"$\log_2$ scale $s$ (every weight times $s$)")
         ax.set_ylabel(r"$\log_2$ of the exact ratio")
-        ax.set_title(f"{self.arch!r}"[:70], fontsize=8)
+        import textwrap
+        ax.set_title("\n".join(textwrap.wrap(repr(self.arch), 90)), fontsize=7)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         fig.tight_layout()
