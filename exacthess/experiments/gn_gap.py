@@ -40,7 +40,7 @@ from ..hessian.ranks import certified_ranks
 from ..models.architectures import Architecture
 from .points import frobenius2, kink_free_problem, scaled_params
 
-__all__ = ["GaussNewtonGap", "BlockGap", "gauss_newton_gap", "split_blocks"]
+__all__ = ["GaussNewtonGap", "BlockGap", "gauss_newton_gap", "gap_of_problem", "split_blocks"]
 
 
 def _ratio(a: fmpq, b: fmpq):
@@ -193,7 +193,7 @@ def _assemble(blocks: dict, L1: int, k: int) -> np.ndarray:
 
 def gauss_newton_gap(arch: Architecture, *, params=None, data=None, loss="mse", n_samples: int | None = None,
                      seed: int = 0, scale=None, ranks: bool = True, block_ranks: bool = True, certify: str = "auto",
-                     progress=None) -> GaussNewtonGap:
+                     perfect_fit: bool = False, progress=None) -> GaussNewtonGap:
     r"""The exact split ``H_L = G + C`` of one network at one point, with norms and certified ranks.
 
     Args:
@@ -204,6 +204,7 @@ def gauss_newton_gap(arch: Architecture, *, params=None, data=None, loss="mse", 
         scale: multiply every parameter by this exact rational (e.g. ``1/8``) first.
         ranks: compute certified ``rank_H_L`` and ``rank_G``; ``block_ranks``: also per block.
         certify: ``"auto"``, ``"always"`` or ``"never"`` (see :func:`exacthess.rank`).
+        perfect_fit: replace the targets by the network's own predictions first (then ``C = 0``).
         progress: optional callable receiving short messages.
 
     Returns:
@@ -217,7 +218,17 @@ def gauss_newton_gap(arch: Architecture, *, params=None, data=None, loss="mse", 
     if scale is not None:
         params = scaled_params(arch, params, scale)
     n = n_samples if n_samples is not None or data is not None else 2 * arch.input_dim
-    problem, used = kink_free_problem(arch, n_samples=n, seed=seed, loss=loss, params=params, data=data)
+    problem, used = kink_free_problem(arch, n_samples=n, seed=seed, loss=loss, params=params, data=data,
+                                      fit=perfect_fit)
+    return gap_of_problem(problem, seed=used, ranks=ranks, block_ranks=block_ranks, certify=certify,
+                          progress=progress)
+
+
+def gap_of_problem(problem, *, seed: int = 0, ranks: bool = True, block_ranks: bool = True, certify: str = "auto",
+                   progress=None) -> GaussNewtonGap:
+    """:func:`gauss_newton_gap` at an exact :class:`~exacthess.hessian.problem.Problem`."""
+    say = progress or (lambda msg: None)
+    arch, used = problem.arch, seed
     say("the split H_L = G + C, block by block")
     engine = Engine(problem, QQ)
     blocks = split_blocks(engine)

@@ -40,7 +40,7 @@ from ..core.errors import InvalidValueError, NonDifferentiableError
 from ..core.exact import to_rational
 from ..hessian.problem import make_problem, seeded_params
 
-__all__ = ["perfect_fit", "is_perfect_fit", "output_jacobian", "scaled_params", "kink_free_problem",
+__all__ = ["perfect_fit", "with_targets", "is_perfect_fit", "output_jacobian", "scaled_params", "kink_free_problem",
            "frobenius2", "standard_params", "standard_data"]
 
 
@@ -59,6 +59,12 @@ def perfect_fit(problem):
         if problem.loss.weights:  # weighted MSE: y := f as well
             row = f
         Y[i] = row
+    return with_targets(problem, Y)
+
+
+def with_targets(problem, Y):
+    """The same network, parameters and inputs with the targets ``Y`` (``n x K`` exact rationals)."""
+    Y = np.asarray(Y, dtype=object)
     yhat = QQ.matmul(np.ascontiguousarray(Y.T), problem.X)
     return replace(problem, Y=Y, yhat=yhat)
 

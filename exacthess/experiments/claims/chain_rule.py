@@ -24,9 +24,9 @@ import numpy as np
 from flint import fmpq
 
 from ...models.architectures import CNN, FCN
-from ..gn_gap import gauss_newton_gap
+from ..gn_gap import gap_of_problem, gauss_newton_gap
 from ..gn_scaling import curvature_scaling
-from ..points import standard_data, standard_params
+from ..points import standard_data, standard_params, with_targets
 from .result import Case, ClaimResult, combine
 
 __all__ = ["relu_activation_part", "relu_within_layer", "relu_whole_hessian", "near_linear_activation_part",
@@ -101,22 +101,8 @@ def _doubled_residual_scales(gap) -> bool:
     prob = gap.problem
     F = prob.forward.outputs.T
     Y2 = np.array([[2 * y - f for y, f in zip(yr, fr)] for yr, fr in zip(prob.Y, F)], dtype=object)
-    X = prob.X[:, : gap.arch.input_dim]
-    params = _documented_params(prob)
-    g2 = gauss_newton_gap(gap.arch, params=params, data=(X, Y2), ranks=False)
+    g2 = gap_of_problem(with_targets(prob, Y2), ranks=False)
     return bool((g2.C == np.vectorize(lambda v: 2 * v, otypes=[object])(gap.C)).all())
-
-
-def _documented_params(prob) -> list:
-    """The problem's parameters back in documented order (weights ``(c_out, taps)`` then biases)."""
-    out = []
-    for layer, w in zip(prob.arch.layers, prob.weights):
-        taps = w.shape[1] - int(layer.bias)
-        out.append(w[:, :taps].reshape(layer.weight_shape) if hasattr(layer, "weight_shape") else w[:, :taps])
-        if layer.bias:
-            out.append(w[:, taps])
-    shapes = prob.arch.param_shapes()
-    return [np.asarray(p, dtype=object).reshape(s) for p, s in zip(out, shapes)]
 
 
 def relu_whole_hessian(archs=None, *, n_samples: int = 6, seed: int = 0, progress=None) -> ClaimResult:
