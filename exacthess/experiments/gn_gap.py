@@ -36,7 +36,6 @@ from ..certify.rank import rank
 from ..core.domains import QQ
 from ..core.validate import check_int
 from ..hessian.engine import Engine
-from ..hessian.ranks import certified_ranks
 from ..models.architectures import Architecture
 from .points import frobenius2, kink_free_problem, scaled_params
 
@@ -88,8 +87,8 @@ class GaussNewtonGap:
         G, C, activation, cross_layer, H_L: the ``p x p`` matrices over QQ (object arrays of ``fmpq``).
         gn_fro2, curvature_fro2, activation_fro2, cross_layer_fro2: exact squared Frobenius norms.
         within_layer_fro2: squared Frobenius norm of the within-layer (diagonal) blocks of ``C``.
-        rank_H_L, rank_G: :class:`~exacthess.certify.rank.RankResult` (certified by exacthess's
-            pipeline: modular lower bounds, structural or Hadamard upper bounds).
+        rank_H_L, rank_G: :class:`~exacthess.certify.rank.RankResult` of the explicit matrices (a rank
+            modulo a prime is a proven lower bound; Hadamard's bound certifies the upper bound).
         blocks: ``{(l, m): BlockGap}`` for every pair of layers.
         seed: the seed of the point actually used (ReLU-type points are moved off kinks).
     """
@@ -210,7 +209,6 @@ def gauss_newton_gap(arch: Architecture, *, params=None, data=None, loss="mse", 
     Returns:
         :class:`GaussNewtonGap`.
     """
-    say = progress or (lambda msg: None)
     check_int(seed, "seed", 0)
     if params is None and scale is not None:
         from ..hessian.problem import seeded_params
@@ -245,7 +243,8 @@ def gap_of_problem(problem, *, seed: int = 0, ranks: bool = True, block_ranks: b
     gap = GaussNewtonGap(arch, problem, G, A, X, frobenius2(G), frobenius2(C), frobenius2(A), frobenius2(X),
                          sum((b.curvature_fro2 for b in per.values() if b.within_layer), fmpq(0)), blocks=per, seed=used)
     if ranks:
+        # the explicit matrices' ranks (modular lower bound, Hadamard upper bound): no structural shortcut
         say("certified ranks of G and H_L")
-        _, info, _ = certified_ranks(problem, seed=seed, certify=certify, block_columns=False, progress=progress)
-        gap.rank_G, gap.rank_H_L = info["H_o"], info["H_L"]
+        gap.rank_G = rank(G, seed=seed, certify=certify)
+        gap.rank_H_L = rank(QQ.add(G, C), seed=seed, certify=certify)
     return gap

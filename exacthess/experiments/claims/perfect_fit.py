@@ -29,7 +29,7 @@ import numpy as np
 
 from ...certify.rank import rank
 from ...core.domains import QQ
-from ...hessian.ranks import certified_ranks
+from ...hessian.engine import Engine
 from ...models.architectures import CNN, FCN
 from ..commands import verify_command
 from ..point_ranks import probability_jacobian
@@ -77,10 +77,13 @@ def perfect_fit_case(arch, loss="mse", *, params=None, data=None, n_samples: int
     """
     problem, used = kink_free_problem(arch, n_samples=n_samples, seed=seed, loss=loss, params=params, data=data,
                                       fit=True)
-    ranks, info, engine = certified_ranks(problem, seed=seed, block_columns=False)
+    engine = Engine(problem, QQ)
+    mats = {"H_o": engine.full("H_o"), "H_f": engine.full("H_f")}
+    mats["H_L"] = QQ.add(mats["H_o"], mats["H_f"])
+    info = {k: rank(M, seed=seed) for k, M in mats.items()}  # explicit matrices: mod-p and Hadamard bounds
     J = output_jacobian(engine)
     rJ = rank(J, seed=seed)
-    Hf_zero = all(v == 0 for v in engine.full("H_f").flat)
+    Hf_zero = all(v == 0 for v in mats["H_f"].flat)
     nums = {"perfect fit (grad_f l = 0 exactly)": is_perfect_fit(problem), "H_f = 0 exactly": Hf_zero,
             "rank H_L": info["H_L"].value, "rank H_o": info["H_o"].value, "rank H_f": info["H_f"].value,
             "rank J_f": rJ.value, "J_f shape": list(J.shape)}
