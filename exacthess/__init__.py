@@ -22,6 +22,9 @@ from .core.errors import (ExactHessError, InvalidArchitectureError, InvalidDataE
                           NonDifferentiableError, NonFiniteError, ParamsMismatchError, ProblemTooLargeError,
                           UnknownStatementError, UnsupportedModuleError)
 from .core.exact import rational_array, to_rational
+from .experiments import claims
+from .experiments.gn_gap import GaussNewtonGap, gauss_newton_gap
+from .experiments.gn_scaling import curvature_scaling
 from .experiments.report import Report, Row
 from .experiments.search import SearchResult, search
 from .experiments.sweep import sweep
@@ -53,6 +56,8 @@ __all__ = [
     "rank", "RankResult", "Bound",
     # convolution operators (one geometry for both halves)
     "conv_operator", "conv_matrix", "toeplitz_operator", "parameter_map", "parameter_map_matrix",
+    # the source documents' claims, settled exactly; the Gauss-Newton error
+    "claims", "gauss_newton_gap", "GaussNewtonGap", "curvature_scaling",
     # statements, verification and counterexample search
     "verify", "Report", "Row", "Verdict", "REGISTRY", "Statement", "Kind", "Relation", "get_statement",
     "search", "SearchResult",

@@ -13,6 +13,7 @@ import json
 import sys
 
 from ..core.errors import ExactHessError
+from . import claims as claims_cli
 from . import prove as prove_cli
 from . import search as search_cli
 from . import statements as statements_cli
@@ -28,6 +29,9 @@ EXIT_TEXT = """exit codes:
               3  nothing violated or refuted, but some statement undecided: the proven bounds
                  do not decide it (the row says which bound is missing)
   search      0  no counterexample found, 1 a counterexample found, 2 bad input
+  reproduce discussion | approx-chain-rule
+              0  every verdict is what the document claims, 1 a claim contradicted (named),
+              3  none contradicted but one undecided, 2 bad input
   other       0  done, 2 bad input"""
 
 
@@ -74,6 +78,8 @@ def _add_common(p: argparse.ArgumentParser, architecture: bool = True) -> None:
                         "integers (uniform in [-999, 999])")
     p.add_argument("--no-float", action="store_true",
                    help="skip the float32/float64 matrix_rank comparison (the Hessian computed in each float type)")
+    p.add_argument("--perfect-fit", action="store_true",
+                   help="targets := the network's own predictions (every output gradient exactly 0)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -143,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes (default: the CPUs)")
     from . import float_atlas as float_atlas_cli
     float_atlas_cli.configure(rs)
+    claims_cli.configure(rs)
     if spectral_cli is not None:
         cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)")
         spectral_cli.configure_reproduce(cs)
@@ -196,6 +203,7 @@ def _cmd_verify(args) -> int:
     report = verify(arch, n_samples=None if data is not None else args.samples, seed=args.seed, params=params,
                     data=data, loss=args.loss, certify=args.certify,
                     budget_seconds=args.budget, float_check=not args.no_float, point=getattr(args, "point", "gaussian"),
+                    perfect_fit=args.perfect_fit,
                     progress=_progress(not args.json and sys.stderr.isatty()))
     if args.json:
         print(report.to_json(indent=2))
@@ -230,6 +238,8 @@ def _cmd_reproduce(args) -> int:
     if args.target == "float-atlas":
         from . import float_atlas as float_atlas_cli
         return float_atlas_cli.run(args)
+    if args.target in ("discussion", "approx-chain-rule"):
+        return claims_cli.run(args)
     if args.target == "cnn-trends":
         from ..experiments.trends import run_cnn_trends
         return run_cnn_trends(args)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from ..core.errors import NonDifferentiableError
 from ..core.validate import check_int
 from ..statements import get_statement
+from ..statements.registry import ALL
 from ..statements.verdicts import Verdict
 from .commands import verify_command
 
-__all__ = ["search", "SearchResult", "Counterexample", "strategy_for"]
+__all__ = ["search", "SearchResult", "Counterexample", "strategy_for", "point_options", "SEARCH_ACTIVATIONS"]
 
 
 @dataclass
@@ -82,6 +84,30 @@ def strategy_for(statement):
     return fcn_architectures(max_size=6, max_depth=3, bias=bias)
 
 
+#: activations a search draws for statements that speak about more than linear networks
+SEARCH_ACTIVATIONS = ("linear", "relu", "leaky_relu(1/4)", "poly(0, 1, 0, -1/3)")
+
+
+def point_options(draw, statement, arch):
+    """``(arch, loss)``: the activation and the loss drawn within the statement's scope (linear
+    networks and MSE unless it speaks about others; random positive weights for weighted MSE)."""
+    from hypothesis import strategies as st
+    from ..models.activations import activation
+    from ..models.architectures import from_spec
+    acts = [a for a in SEARCH_ACTIVATIONS if ALL in statement.activations or activation(a).kind in statement.activations]
+    act = draw(st.sampled_from(acts)) if len(acts) > 1 else "linear"
+    if act != "linear":
+        arch = from_spec({**arch.to_spec(), "activation": act})
+    name = draw(st.sampled_from(statement.losses)) if ALL not in statement.losses else "mse"
+    if name == "cross_entropy" and arch.output_dim < 2:
+        from hypothesis import reject
+        reject()  # softmax of one logit: cross-entropy is not defined as a function of the parameters
+    if name == "weighted_mse":
+        ws = [draw(st.sampled_from(("1", "2", "1/2", "3/4"))) for _ in range(arch.output_dim)]
+        name = "weighted_mse(" + ",".join(ws) + ")"
+    return arch, name
+
+
 def _rows_of(report, sid):
     return [r for r in report.rows if r.statement == sid or r.statement.startswith(sid + "[")]
 
@@ -103,7 +129,7 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
         the statement's own ``VIOLATED`` / ``refuted`` verdict counts as a counterexample:
         any exception raised while verifying (an ``AssertionError`` included) propagates.
     """
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings, strategies as st
+    from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings, strategies as st
     from hypothesis.database import DirectoryBasedExampleDatabase
     from ..strategies import sample_counts
     from .verify import verify
@@ -115,27 +141,32 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     found: list = []
     counter = {"n": 0, "applicable": 0}
 
+    fit = stmt.point == "perfect_fit"  # statements about perfect fits: targets := the network's predictions
+
     @st.composite
     def cases(draw):
-        arch = draw(strategy_for(stmt))
-        return arch, draw(sample_counts(arch)), draw(st.integers(0, 2**16))
+        arch, loss = point_options(draw, stmt, draw(strategy_for(stmt)))
+        return arch, draw(sample_counts(arch)), draw(st.integers(0, 2**16)), loss
 
     @settings(max_examples=max_examples, database=database, deadline=None, verbosity=Verbosity.quiet,
               suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=True,
               phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink))
     @given(cases())
     def check(case):
-        arch, n, s = case
+        arch, n, s, loss = case
         counter["n"] += 1
         if progress:
             progress(min(counter["n"], max_examples), max_examples)
-        report = verify(arch, n_samples=n, seed=s, float_check=False)
+        try:
+            report = verify(arch, n_samples=n, seed=s, float_check=False, loss=loss, perfect_fit=fit)
+        except NonDifferentiableError:  # a ReLU kink: the Hessian is undefined there, not a case of the statement
+            reject()
         rows = _rows_of(report, stmt.id)
         if any(r.verdict != "n/a" for r in rows):
             counter["applicable"] += 1
         bad = [r for r in rows if r.verdict in (Verdict.VIOLATED, Verdict.REFUTED)]
         if bad:
-            found.append((arch, n, s, report, bad))
+            found.append((arch, n, s, loss, report, bad))
             raise _Found(f"{stmt.id}: {bad[0].verdict} at {report.command}")
 
     check._hypothesis_internal_database_key = b"exacthess-search:" + stmt.id.encode()  # one key per statement
@@ -148,14 +179,14 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     secs = time.perf_counter() - t0
     result = SearchResult(stmt.id, counter["n"], secs, n_applicable=counter["applicable"])
     if found:
-        arch, n, s, report, bad = found[-1]  # Hypothesis replays the shrunk example last
+        arch, n, s, loss, report, bad = found[-1]  # Hypothesis replays the shrunk example last
         quantities = {r.quantity for r in bad}
         related = [r for r in report.rows if r.quantity in quantities and r.statement not in {b.statement for b in bad}
                    and r.verdict != "n/a"]
         result.counterexample = Counterexample(
             stmt.id, stmt.kind, arch, n, s, bad, related, dict(report.ranks),
             all(report.rank_info[q].certified for q in quantities if q in report.rank_info),
-            verify_command(arch.to_spec(), samples=n, seed=s))
+            verify_command(arch.to_spec(), samples=n, seed=s, loss=None if loss == "mse" else loss, perfect_fit=fit))
     return result
 
 

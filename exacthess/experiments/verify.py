@@ -20,6 +20,8 @@ from ..statements import Context, Statement, get_statement, statements_for
 from ..statements.verdicts import GenericBound, judge
 from .generic import GenericSampler
 from ..hessian.rounding import rounding_findings
+from .point_ranks import point_quantities
+from .points import perfect_fit as fit_targets
 
 __all__ = ["verify", "float_rank"]
 
@@ -122,7 +124,7 @@ def _evidence(sampler: GenericSampler, qty: str, omega_rank, say):
 
 def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, data=None, params=None,
            loss="mse", certify: str = "auto", budget_seconds: float = 60.0, float_check: bool = True,
-           statements=None, progress=None, point: str = "gaussian") -> Report:
+           statements=None, progress=None, point: str = "gaussian", perfect_fit: bool = False) -> Report:
     """Compute the exact Hessian ranks of ``arch`` and check every registered statement.
 
     Args:
@@ -149,6 +151,10 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             data and targets about ``N(0, 1)``, dyadic with about 8 significant bits, exactly
             representable in float32) or ``"integers"`` (uniform in ``[-999, 999]``); see
             :mod:`exacthess.hessian.problem`.
+        perfect_fit: replace the targets by the network's own predictions (softmax/sigmoid
+            stand-ins for cross-entropy/BCE), so every output gradient is exactly 0
+            (:func:`exacthess.experiments.points.perfect_fit`); statements about perfect fits
+            apply only there.
 
     Returns:
         a :class:`~exacthess.experiments.report.Report`; a false statement is a verdict in it
@@ -160,12 +166,19 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     t0 = time.perf_counter()
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
                            point=point)
+    if perfect_fit:
+        problem = fit_targets(problem)
     chosen = _chosen(statements, _family(arch))
     say = progress or (lambda msg: None)
     ranks, info, engine = certified_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
                                           progress=progress)
+    point_info, point_extra = point_quantities(problem, engine, chosen, seed=seed, certify=certify,
+                                               budget_seconds=budget_seconds)  # Statement.needs: J_f, ...
+    info.update(point_info)
+    ranks.update({k: v.value for k, v in point_info.items()})
     ctx, summary, uncertain = _context(arch, engine, ranks, seed)
-    summary["point"] = "given" if data is not None and params is not None else point
+    ctx.extra.update(point_extra)
+    summary["point"] = "perfect fit" if perfect_fit else ("given" if data is not None and params is not None else point)
     do_float = float_check and arch.n_params <= 3000
     if do_float and progress:
         progress("float32 and float64 ranks")
@@ -225,7 +238,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     if data is None and params is None:
         command = verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed,
                                  loss=None if problem.loss.name == "mse" else problem.loss.name,
-                                 point=None if point == "gaussian" else point)
+                                 point=None if point == "gaussian" else point, perfect_fit=perfect_fit)
     return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context=summary,
                   seconds=time.perf_counter() - t0, command=command, notes=notes, warnings=warnings)
 

@@ -288,6 +288,10 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidDataError(f"seed = {describe(seed)} is not valid; expected an int >= 0")
     d, K = arch.input_dim, arch.output_dim
+    if the_loss.name == "cross_entropy" and K < 2:
+        raise InvalidDataError(f"loss = 'cross_entropy' needs output_dim >= 2; this network has output_dim = {K}: "
+                               "the softmax of one logit is constantly 1, so the loss does not depend on the "
+                               "parameters (use 'bce' for one output)")
     if data is None:
         if n_samples is None:
             n_samples = 2 * d

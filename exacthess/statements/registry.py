@@ -172,7 +172,14 @@ class Statement:
         counterexamples: pinned :class:`PinnedCounterexample` s; non-empty means refuted.
         activations: the activation kinds it speaks about (``"linear"``, ``"piecewise"`` for
             ReLU-type, ``"poly"``); ``ALL`` for any.
-        losses: the loss names it speaks about (``"mse"``, ``"cross_entropy"``, ...); ``ALL`` for any.
+        losses: the loss names it speaks about (``"mse"``, ``"cross_entropy"``, ...; ``"weighted_mse"``
+            matches every weighting); ``ALL`` for any.
+        needs: further quantities the statement reads besides the Hessian ranks (``"J_f"``: rank of
+            the stacked output Jacobian, ``"J_p"``: of the softmax probabilities' Jacobian,
+            ``"C_act"``, ``"C_within"``: ranks of the activation part and of the within-layer blocks of
+            ``H_f``); computed by :mod:`exacthess.experiments.point_ranks` only when asked for.
+        point: ``"any"``, or ``"perfect_fit"``: the statement is about perfect fits (every output
+            gradient exactly 0); ``exacthess search`` then draws perfect-fit points for it.
     """
 
     id: str
@@ -192,6 +199,8 @@ class Statement:
     counterexamples: tuple = ()
     activations: tuple = ("linear",)
     losses: tuple = ("mse",)
+    needs: tuple = ()
+    point: str = "any"
 
     def __post_init__(self):
         object.__setattr__(self, "kind", Kind(self.kind))
@@ -202,7 +211,7 @@ class Statement:
         if ALL not in self.activations and ctx.activation not in self.activations:
             what = "linear networks" if self.activations == ("linear",) else f"{'/'.join(self.activations)} activations"
             return f"about {what}; this network's activation is {ctx.activation_name}"
-        if ALL not in self.losses and ctx.loss not in self.losses:
+        if ALL not in self.losses and ctx.loss not in self.losses and ctx.loss.split("(")[0] not in self.losses:
             return f"about the {'/'.join(self.losses)} loss; this report uses {ctx.loss}"
         return None
 

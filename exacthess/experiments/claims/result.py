@@ -1,0 +1,102 @@
+"""The result of checking one claim of a source document: its verdict, cases and exact numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ClaimResult", "Case", "combine", "VERDICTS"]
+
+#: verdicts of a claim: the claimed property holds, fails, or is not decided by certified numbers
+VERDICTS = ("holds", "fails", "undecided")
+
+
+@dataclass
+class Case:
+    """One architecture at one exact point.
+
+    Attributes:
+        architecture: ``repr`` of the network; spec: ``arch.to_spec()``.
+        loss: the loss name; n_samples, seed: the point (the seed actually used: ReLU-type points
+            are moved off kinks).
+        numbers: exact numbers (ints, bools, rationals as strings) behind the verdict.
+        how: how each rank is known (``RankResult.how``).
+        verdict: ``holds`` / ``fails`` / ``undecided`` for this case; certified: every rank used is.
+        command: the command line that reproduces this case (``exacthess verify ...``), if any.
+    """
+
+    architecture: str
+    spec: dict
+    loss: str
+    n_samples: int
+    seed: int
+    numbers: dict
+    how: dict
+    verdict: str
+    certified: bool
+    command: str = ""
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {"architecture": self.architecture, "loss": self.loss, "n_samples": self.n_samples, "seed": self.seed,
+                "numbers": {k: (v if isinstance(v, (int, bool, float, type(None), list)) else str(v))
+                            for k, v in self.numbers.items()},
+                "how": dict(self.how), "verdict": self.verdict, "certified": self.certified, "command": self.command,
+                "note": self.note}
+
+
+@dataclass
+class ClaimResult:
+    """The verdict on one claim of a source document.
+
+    Attributes:
+        id: e.g. ``"perfect_fit.mse"``.
+        statement: the claim in words, with its source key (``[thread]``, ``[skorski2021]``: see
+            docs/references.md).
+        verdict: ``"holds"`` (the property stated in ``statement`` is true on every case),
+            ``"fails"`` (certified false on some case) or ``"undecided"``.
+        expected: what the source document claims (``"holds"`` or ``"fails"``).
+        certified: every rank behind the verdict is certified (norms and identities are exact).
+        cases: the :class:`Case` s checked.
+        command: the command that reproduces the claim.
+        summary: one line with the decisive numbers; notes: what is computed and how.
+    """
+
+    id: str
+    statement: str
+    verdict: str
+    expected: str
+    certified: bool
+    cases: list = field(default_factory=list)
+    command: str = ""
+    summary: str = ""
+    notes: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def agrees(self) -> bool:
+        """Whether the verdict is what the source claims."""
+        return self.verdict == self.expected
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "statement": self.statement, "verdict": self.verdict, "expected": self.expected,
+                "agrees": self.agrees, "certified": self.certified, "summary": self.summary, "command": self.command,
+                "notes": list(self.notes), "cases": [c.to_dict() for c in self.cases], **self.extra}
+
+
+def combine(cases, *, all_must_hold: bool = True) -> tuple[str, bool]:
+    """``(verdict, certified)`` of a claim from its cases.
+
+    ``all_must_hold``: the claim is universal (holds iff every case holds; one certified failing
+    case makes it fail). Otherwise it is existential (holds iff some case holds, certified)."""
+    verdicts = [c.verdict for c in cases]
+    if all_must_hold:
+        if "fails" in verdicts:
+            return "fails", True
+        if "undecided" in verdicts:
+            return "undecided", False
+        return "holds", all(c.certified for c in cases)
+    if "holds" in verdicts:
+        return "holds", True
+    if "undecided" in verdicts:
+        return "undecided", False
+    return "fails", all(c.certified for c in cases)

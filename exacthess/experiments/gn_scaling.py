@@ -1,0 +1,154 @@
+r"""How the Gauss--Newton error scales with the initialisation scale, exactly.
+
+Multiply every weight of a network without biases by :math:`s` (an exact dyadic rational), keep
+the inputs and the (nonzero) targets fixed, and let :math:`s \to 0`. With :math:`L` hidden layers
+and an activation :math:`h(x) = x + a x^3` (``poly(0, 1, 0, a)``, linear near 0):
+
+* the hidden pre-activations are :math:`z_k = O(s^k)` and the outputs :math:`O(s^{L+1})`, so the
+  residuals tend to :math:`-y_i`: :math:`O(1)`;
+* every block of the Jacobian :math:`\partial F/\partial W_l` is a product of the :math:`L` other
+  weight matrices: :math:`O(s^L)`, so :math:`\|G\|_F^2 = O(s^{4L})`;
+* a cross-layer block :math:`(l < m)` of ``C`` is the residual (through
+  :math:`W_{L+1} \cdots W_{m+1}`, :math:`O(s^{L+1-m})`) times :math:`\partial h_{m-1}/\partial W_l`
+  (:math:`O(s^{m-2})`): :math:`O(s^{L-1})`, so :math:`\|C_{\mathrm{cross}}\|_F^2 = O(s^{2L-2})`;
+* the activation part is :math:`\sum_k J_{z_k}^\top \mathrm{diag}(h''(z_k)\,\delta_k) J_{z_k}`
+  with :math:`h''(z_k) = 6 a z_k = O(s^k)`, :math:`\delta_k = O(s^{L+1-k})`,
+  :math:`J_{z_k} = O(s^{k-1})`: :math:`O(s^{L+2k-1})`, led by :math:`k = 1`:
+  :math:`\|C_{\mathrm{act}}\|_F^2 = O(s^{2L+2})`.
+
+So, for generic points (nonzero leading coefficients), as :math:`s \to 0`
+
+.. math:: \frac{\|C\|_F^2}{\|G\|_F^2} \sim s^{-(2L+2)}, \qquad
+          \frac{\|C_{\mathrm{act}}\|_F^2}{\|G\|_F^2} \sim s^{2-2L}, \qquad
+          \frac{\|C_{\mathrm{act}}\|_F^2}{\|C_{\mathrm{cross}}\|_F^2} \sim s^{4}.
+
+Near-linearity makes the *activations'* contribution of smaller order (relative order
+:math:`s^2` in norm against the rest of ``C``), but the curvature term as a whole is *not* small
+against the Gauss--Newton term at small initialisation: its cross-layer part, linear in the
+residual, dominates (at :math:`s = 0`, ``G = 0`` while ``C != 0``). :func:`curvature_scaling`
+computes the three ratios exactly over a range of scales and fits the exponents by least squares
+on :math:`\log_2`; the fit is a float summary of exact values, never a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from flint import fmpq
+
+from ..core.errors import InvalidValueError
+from ..core.exact import to_rational
+from .gn_gap import gauss_newton_gap
+from .points import standard_data, standard_params
+
+__all__ = ["ScalingResult", "curvature_scaling", "derived_exponents", "fit_exponent", "RATIOS"]
+
+#: the ratios followed, as attribute names of :class:`~exacthess.experiments.gn_gap.GaussNewtonGap`
+RATIOS = ("curvature_ratio", "activation_ratio", "activation_share")
+
+
+def derived_exponents(depth: int) -> dict:
+    """The leading exponents of the three squared-norm ratios as the scale tends to 0 (no biases,
+    fixed nonzero targets, ``h(x) = x + a x^3``, ``a != 0``); see the module docstring."""
+    return {"curvature_ratio": -(2 * depth + 2), "activation_ratio": 2 - 2 * depth, "activation_share": 4}
+
+
+def fit_exponent(scales, values) -> float:
+    """Least-squares slope of ``log2(value)`` against ``log2(scale)`` (floats: a summary only)."""
+    xs = np.array([math.log2(float(s)) for s in scales])
+    ys = np.array([_log2(v) for v in values])
+    return float(np.polyfit(xs, ys, 1)[0])
+
+
+def _log2(v: fmpq) -> float:
+    """log2 of a positive rational without overflow (numerator and denominator separately)."""
+    p, q = int(v.p), int(v.q)
+    return (p.bit_length() - q.bit_length()) + math.log2((p / 2 ** p.bit_length()) / (q / 2 ** q.bit_length()))
+
+
+@dataclass
+class ScalingResult:
+    """Exact ratios over scales, fitted and derived exponents.
+
+    Attributes:
+        arch: the network; scales: the exact scales (``fmpq``).
+        gaps: the :class:`~exacthess.experiments.gn_gap.GaussNewtonGap` per scale (ranks not computed).
+        ratios: ``{name: [exact ratio per scale]}`` for the names in :data:`RATIOS`.
+        fitted, derived: ``{name: exponent}``.
+    """
+
+    arch: object
+    scales: list
+    gaps: list = field(repr=False)
+    ratios: dict
+    fitted: dict
+    derived: dict
+
+    def to_dict(self) -> dict:
+        return {"architecture": repr(self.arch), "scales": [str(s) for s in self.scales],
+                "ratios": {k: [str(v) for v in vs] for k, vs in self.ratios.items()},
+                "ratios_float": {k: [float(v) for v in vs] for k, vs in self.ratios.items()},
+                "fitted_exponent": self.fitted, "derived_exponent": self.derived}
+
+    def plot(self, path) -> str:
+        """Write a log-log plot of the three ratios (matplotlib, Agg backend) to ``path``."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        xs = [math.log2(float(s)) for s in self.scales]
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        labels = {"curvature_ratio": r"$\|C\|^2/\|G\|^2$", "activation_ratio": r"$\|C_{act}\|^2/\|G\|^2$",
+                  "activation_share": r"$\|C_{act}\|^2/\|C_{cross}\|^2$"}
+        for name, vals in self.ratios.items():
+            ax.plot(xs, [_log2(v) for v in vals], marker="o",
+                    label=f"{labels[name]}: fitted {self.fitted[name]:+.2f}, derived {self.derived[name]:+d}")
+        ax.set_xlabel(r"$\log_2$ scale $s$ (every weight times $s$)")
+        ax.set_ylabel(r"$\log_2$ of the exact ratio")
+        import textwrap
+        ax.set_title("\n".join(textwrap.wrap(repr(self.arch), 90)), fontsize=7)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        return str(path)
+
+
+def curvature_scaling(arch, *, scales=None, n_samples: int | None = None, seed: int = 0, loss="mse",
+                      progress=None) -> ScalingResult:
+    """The exact ratios of :data:`RATIOS` for the parameters :func:`standard_params` times each scale.
+
+    Args:
+        arch: a network without biases with a polynomial activation ``poly(0, 1, 0, a)`` (the
+            derived exponents assume it; other activations are computed and fitted too, with
+            ``derived`` empty).
+        scales: exact positive rationals (default ``2**-k`` for ``k = 0..8``).
+        n_samples, seed, loss: the fixed data (:func:`standard_data`) and targets.
+    """
+    if scales is None:
+        scales = [fmpq(1, 2 ** k) for k in range(0, 9)]
+    scales = [to_rational(s, name="scales[i]") for s in scales]
+    if len(scales) < 2 or any(s <= 0 for s in scales):
+        raise InvalidValueError(f"scales = {[str(s) for s in scales]} is not valid; expected at least two positive "
+                                "rationals such as 1/2, 1/4")
+    n = n_samples or 2 * arch.input_dim
+    base = standard_params(arch, seed)
+    data = standard_data(arch, n, seed)
+    gaps = []
+    for i, s in enumerate(scales):
+        if progress:
+            progress(f"scale {s} ({i + 1}/{len(scales)})")
+        gaps.append(gauss_newton_gap(arch, params=base, data=data, loss=loss, scale=s, ranks=False))
+    ratios = {name: [getattr(g, name) for g in gaps] for name in RATIOS}
+    for name, vals in ratios.items():
+        if any(v is None or v <= 0 for v in vals):
+            raise InvalidValueError(f"{name} is zero or undefined at some scale for {arch!r}; expected a network "
+                                    "with a hidden layer and a polynomial activation of degree >= 2")
+    fitted = {name: fit_exponent(scales, vals) for name, vals in ratios.items()}
+    act = arch.activation
+    cubic = act.kind == "poly" and len(act.coeffs) == 4 and act.coeffs[0] == 0 and act.coeffs[1] != 0 \
+        and act.coeffs[2] == 0 and not arch.bias
+    derived = derived_exponents(arch.depth) if cubic else {}
+    return ScalingResult(arch, scales, gaps, ratios, fitted, derived)

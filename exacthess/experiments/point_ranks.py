@@ -1,0 +1,111 @@
+r"""Quantities of one point that some statements read besides the Hessian ranks (``Statement.needs``).
+
+Computed only when a chosen statement asks for them, each as a certified
+:class:`~exacthess.certify.rank.RankResult`:
+
+* ``"J_f"`` -- :math:`\operatorname{rank} J_f`, the stacked Jacobian of the outputs
+  (:math:`nK \times p`, rows (sample, output));
+* ``"J_p"`` -- for softmax cross-entropy, the rank of the Jacobian of the *probabilities*
+  :math:`J_p = \mathrm{blockdiag}_i(\mathrm{diag}\,p_i - p_i p_i^\top)\, J_f` (at the rational
+  stand-ins :math:`p_i`; its rank is the same at the true softmax values, since the kernel of
+  :math:`\mathrm{diag}\,p - pp^\top` is :math:`\mathrm{span}(\mathbf 1)` for every :math:`p > 0`);
+* ``"C_act"`` -- the rank of the part of :math:`H_f` coming from the activations' second derivatives;
+* ``"C_within"`` -- the rank of the within-layer blocks of :math:`H_f`
+  (:math:`\mathrm{blockdiag}_l H_f[l, l]`: the sum of the blocks' ranks).
+
+and context flags: ``perfect_fit`` (every output gradient is exactly 0) and
+``last_hidden_nonzero`` (some sample's last hidden representation, with the constant 1 of a
+bias, is nonzero).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..certify.rank import RankResult, rank
+from ..core.domains import QQ
+from ..statements.registry import ALL
+from .points import is_perfect_fit, output_jacobian
+
+__all__ = ["point_quantities", "probability_jacobian", "sum_of_ranks"]
+
+
+def probability_jacobian(problem, engine) -> np.ndarray:
+    r""":math:`J_p = \mathrm{blockdiag}_i(A_i) J_f` with :math:`A_i = \mathrm{diag}\,p_i - p_ip_i^\top`,
+    the output-space Hessians of softmax cross-entropy (exact at the stand-ins)."""
+    J = output_jacobian(engine)
+    A = problem.forward.hessians  # (n, K, K)
+    n, K = A.shape[0], A.shape[1]
+    Jr = J.reshape(n, K, -1)
+    return np.ascontiguousarray(QQ.bmatmul(A, Jr).reshape(n * K, -1))
+
+
+def sum_of_ranks(results, shape) -> RankResult:
+    """The rank of a block-diagonal matrix from its blocks' ranks (bounds add up)."""
+    lo = sum(r.lower for r in results)
+    hi = sum(r.upper for r in results)
+    ok = all(r.certified for r in results)
+    return RankResult(sum(r.value for r in results), lo, hi, ok, "sum of block ranks" if ok else "probabilistic",
+                      shape, failure_bound=sum(r.failure_bound for r in results))
+
+
+def _in_scope(st, problem) -> bool:
+    """The statement speaks about this network's activation and loss (the same rule as ``Statement.scope``)."""
+    kind, name = problem.arch.activation.kind, problem.loss.name
+    acts, losses = getattr(st, "activations", (ALL,)), getattr(st, "losses", (ALL,))
+    return (ALL in acts or kind in acts) and (ALL in losses or name in losses or name.split("(")[0] in losses)
+
+
+def _is_perfect_fit(problem, engine) -> bool:
+    """Every output gradient exactly 0; for a linear network under MSE from the end-to-end map
+    (no per-sample forward pass)."""
+    if problem.sample_free and problem.loss.name == "mse":
+        out = QQ.matmul(engine.end_to_end, np.ascontiguousarray(problem.X.T))
+        return bool((out == np.ascontiguousarray(problem.Y.T)).all())
+    return is_perfect_fit(problem)
+
+
+def point_quantities(problem, engine, statements, *, seed: int = 0, certify: str = "auto",
+                     budget_seconds: float = 60.0) -> tuple[dict, dict]:
+    """``(rank_info, context_extra)`` for the ``needs`` of the ``statements`` that speak about this
+    network's activation and loss (empty when none). Statements about perfect fits need nothing
+    unless the point is one. ``C_act`` and ``C_within`` vanish by structure when the activation
+    has no second derivative (linear, ReLU-type): a layer's output is linear in its own weights."""
+    relevant = [st for st in statements if _in_scope(st, problem)]
+    if not any(getattr(st, "needs", ()) or getattr(st, "point", "any") != "any" for st in relevant):
+        return {}, {}
+    extra = {"perfect_fit": _is_perfect_fit(problem, engine)}
+    needs = set()
+    for st in relevant:
+        if getattr(st, "point", "any") == "perfect_fit" and not extra["perfect_fit"]:
+            continue  # n/a here: nothing to compute
+        needs.update(getattr(st, "needs", ()))
+    info = {}
+    p = problem.arch.n_params
+
+    def crank(M):
+        return rank(M, seed=seed, certify=certify, budget_seconds=budget_seconds)
+    if problem.loss.name == "cross_entropy" and extra["perfect_fit"]:
+        L = len(problem.arch.layers) - 1
+        extra["last_hidden_nonzero"] = any(v != 0 for v in problem.forward.post[L].flat)
+    if "J_f" in needs:
+        info["J_f"] = crank(output_jacobian(engine))
+    if "J_p" in needs and problem.loss.name == "cross_entropy":
+        info["J_p"] = crank(probability_jacobian(problem, engine))
+    counts = problem.arch.layer_param_counts
+    curved = problem.arch.activation.has_curvature
+    structural = RankResult(0, 0, 0, True, "certificate: zero by structure (sigma'' = 0 and each layer linear in "
+                            "its own weights)", (p, p))
+    if "C_act" in needs:
+        if curved:
+            ps = engine.per_sample
+            L1 = len(counts)
+            M = np.concatenate([np.concatenate([ps.block_act(l, m) for m in range(1, L1 + 1)], axis=1)
+                                for l in range(1, L1 + 1)], axis=0)
+            info["C_act"] = crank(M)
+        else:
+            info["C_act"] = structural
+    if "C_within" in needs:
+        info["C_within"] = sum_of_ranks([crank(engine.block("H_f", l, l)) for l in range(1, len(counts) + 1)],
+                                        (p, p)) if curved else structural
+    return info, extra
