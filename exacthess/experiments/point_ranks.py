@@ -60,7 +60,7 @@ def _is_perfect_fit(problem, engine) -> bool:
     """Every output gradient exactly 0; for a linear network under MSE from the end-to-end map
     (no per-sample forward pass)."""
     if problem.sample_free and problem.loss.name == "mse":
-        out = QQ.matmul(engine.end_to_end, np.ascontiguousarray(problem.X.T))
+        out = QQ.matmul(engine.end_to_end, np.ascontiguousarray(problem.X_aug.T))
         return bool((out == np.ascontiguousarray(problem.Y.T)).all())
     return is_perfect_fit(problem)
 

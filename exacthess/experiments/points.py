@@ -65,7 +65,7 @@ def perfect_fit(problem):
 def with_targets(problem, Y):
     """The same network, parameters and inputs with the targets ``Y`` (``n x K`` exact rationals)."""
     Y = np.asarray(Y, dtype=object)
-    yhat = QQ.matmul(np.ascontiguousarray(Y.T), problem.X)
+    yhat = QQ.matmul(np.ascontiguousarray(Y.T), problem.X_aug)
     return replace(problem, Y=Y, yhat=yhat)
 
 
