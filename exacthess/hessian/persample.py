@@ -150,8 +150,53 @@ class PerSample:
         for s in range(0, self.n, step):
             yield slice(s, min(self.n, s + step))
 
+    def block_adjacent(self, l: int, rows=None) -> np.ndarray:
+        r"""``C_cross[l, l+1]`` without the dense ``dh``: :math:`\partial\tilde h_l/\partial\theta_l` is
+        diagonal in the units, so a parameter ``(o, tau)`` of layer ``l`` only meets the taps of layer
+        ``l + 1`` that read channel ``o``, and
+
+        .. math:: C[(o,\tau), (o', (o, a))] = \sum_i \sum_x u_{l+1,i}[o', x]\,\sigma'(z_{l,i})[o, s]\,
+                  \tilde h_{l-1,i}[\mathrm{src}_l(\tau, s)], \quad s = \mathrm{src}_{l+1}((o, a), x).
+        """
+        r, e = self.ring, self.e
+        Ll, Lm = e.layers[l - 1], e.layers[l]
+        T_l, N_l = Ll.sources.shape
+        T_m, N_m = Lm.sources.shape
+        k_sp = Lm.kernel[0] * Lm.kernel[1]
+        taps = np.arange(Lm.c_in * k_sp)  # the weight taps of layer l+1 (channel-major), bias excluded
+        rows = np.arange(Ll.n_params) if rows is None else np.asarray(rows)
+        out = r.zeros((Lm.c_out, len(taps) * T_l))
+        for sl in self._chunks(N_m * len(taps) * T_l + T_l * N_l):
+            patches = gather_sources(r, self.post[l - 1][:, sl], Ll)  # (T_l, N_l, ns)
+            d = self.d1[l][:, sl].reshape(Ll.c_out, N_l, -1)  # (c_l, N_l, ns)
+            ns = d.shape[2]
+            # G[i, (c, s), tau] = sigma'(z_l)[c, s] * patch_i[s, tau]: the derivative of unit (c, s) in tap tau
+            G = r.mul(d.transpose(2, 0, 1)[:, :, :, None], patches.transpose(2, 1, 0)[:, None, :, :])
+            G = G.reshape(ns, Ll.c_out * N_l, T_l)
+            src = Lm.sources[taps]  # (taps, N_m): the unit (channel, position) of layer l each tap reads
+            Gp = np.concatenate([G, r.zeros((ns, 2, T_l))], axis=1)  # constant and padding rows read 0 here
+            idx = np.where(src < Ll.n_out, src, Ll.n_out)
+            Gg = Gp[:, idx]  # (ns, taps, N_m, T_l)
+            J2 = np.ascontiguousarray(Gg.transpose(0, 2, 1, 3)).reshape(ns * N_m, len(taps) * T_l)
+            U = self.u[l + 1][sl, : Lm.n_out].reshape(ns, Lm.c_out, N_m)
+            U2 = np.ascontiguousarray(U.transpose(1, 0, 2)).reshape(Lm.c_out, ns * N_m)
+            out = r.add(out, r.matmul(U2, J2))
+        out = out.reshape(Lm.c_out, Lm.c_in, k_sp, T_l)  # (o', c, a, tau)
+        C = r.zeros((Ll.n_params, Lm.n_params))
+        inv_l = np.empty(Ll.n_params, dtype=np.int64)
+        inv_l[Ll.tap_to_documented] = np.arange(Ll.n_params)
+        inv_m = np.empty(Lm.n_params, dtype=np.int64)
+        inv_m[Lm.tap_to_documented] = np.arange(Lm.n_params)
+        for c in range(Ll.c_out):  # parameters (c, tau) of layer l meet taps (o', (c, a)) of layer l+1
+            rows_c = inv_l[c * T_l + np.arange(T_l)]
+            cols_c = inv_m[(np.arange(Lm.c_out)[:, None] * T_m + c * k_sp + np.arange(k_sp)[None, :]).ravel()]
+            C[np.ix_(rows_c, cols_c)] = out[:, c].transpose(2, 0, 1).reshape(T_l, Lm.c_out * k_sp)
+        return np.ascontiguousarray(C[rows])
+
     def block_cross(self, l: int, m: int, rows=None) -> np.ndarray:
         r""":math:`C_{\mathrm{cross}}[l, m]` for ``l < m``, ``(p_l, p_m)`` (only the given rows of layer l)."""
+        if m == l + 1:
+            return self.block_adjacent(l, rows)
         r, e = self.ring, self.e
         Ll, Lm = e.layers[l - 1], e.layers[m - 1]
         T, N = Lm.sources.shape
