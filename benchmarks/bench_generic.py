@@ -11,7 +11,7 @@ sample count from 1..2d+2 (seeded), this script runs
 
 in the same process one after the other, and reports how many quantities were proven (lower ==
 upper), the wall times and their ratio, and every architecture left open. A few named larger
-cases follow. Results go to ``benchmarks/results_generic.json``.
+cases follow. Results of a full run go to ``benchmarks/results_generic.json``.
 
     python benchmarks/bench_generic.py            # full sweep (598 architectures) + named cases
     python benchmarks/bench_generic.py --quick    # every 10th width tuple
@@ -100,9 +100,10 @@ def main(argv=None):
             named.append(r)
             print(f"{name:<34} {arch.n_params:>6}  {r['proven']:>3} / {r['quantities']:<2}  {r['generic_seconds']:>9.2f}"
                   f"  {r['verify_seconds']:>8.2f}  {r['ratio']:>6.1f}x  {r['exit_code']}")
-    out = Path(__file__).with_name("results_generic.json")
-    out.write_text(json.dumps({"sweep": rows, "named": named, "seed": args.seed, "quick": args.quick}, indent=1))
-    print(f"\nresults written to {out}")
+    if not args.quick:
+        out = Path(__file__).with_name("results_generic.json")
+        out.write_text(json.dumps({"sweep": rows, "named": named, "seed": args.seed}, indent=1))
+        print(f"\nresults written to {out}")
 
 
 if __name__ == "__main__":

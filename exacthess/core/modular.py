@@ -34,7 +34,7 @@ from flint import fmpz, fmpz_mat, nmod_mat
 
 __all__ = [
     "PRIME_BITS", "SMALL_PRIME_BITS", "random_prime", "random_small_prime", "primes_in_range",
-    "failure_bound", "reduce_mod", "nmod_matrix", "rank_mod_p", "pivot_rows", "pivot_cols",
+    "failure_bound", "reduce_mod", "nmod_matrix", "rank_mod_p", "det_mod_p", "pivot_rows", "pivot_cols",
     "crt", "symmetric", "primes_one_mod", "primitive_root_of_unity", "totient", "prime_factors",
     "dft_matrix", "dft_mod", "mod_array", "DFT_PRIME_LIMIT",
 ]
@@ -93,6 +93,11 @@ def nmod_matrix(a: np.ndarray, p: int) -> nmod_mat:
 def rank_mod_p(a: np.ndarray, p: int) -> int:
     """Rank of an integer array modulo ``p`` (0 for an empty array)."""
     return nmod_matrix(a, p).rank() if a.size else 0
+
+
+def det_mod_p(a: np.ndarray, p: int) -> int:
+    """Determinant of a square integer array modulo ``p`` (1 for an empty array)."""
+    return int(nmod_matrix(a, p).det()) if a.size else 1
 
 
 def pivot_rows(a: np.ndarray, p: int) -> list[int]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.modular import rank_mod_p
+from ..core.validate import check_int
 from ..models.architectures import CNN, Architecture
 from ..statements import Context, statements_for
 from .rank import GenericRank, check_size, quantities, result_from, validate
@@ -186,6 +187,7 @@ def prove_generic(arch: Architecture, n_samples: int | None = None, *, seed: int
     """
     from .prover import GenericProver
     n = validate(arch, None, n_samples)
+    check_int(seed, "seed", minimum=0)
     check_size(arch, n)
     t0 = time.perf_counter()
     prover = GenericProver(arch, n, seed=seed, progress=progress)

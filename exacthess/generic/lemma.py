@@ -61,10 +61,12 @@ class Lemma:
         self.verified: dict = {}
 
     # ---- factor lists -----------------------------------------------------------------
-    def _pad(self, n):
+    def pad(self, n) -> list:
+        """The factor :math:`\\iota = [I; 0]` appending the constant coordinate (with biases)."""
         return [("pad", n)] if self.net.aug else []
 
-    def _proj(self, n):
+    def proj(self, n) -> list:
+        """The factor :math:`\\iota^\\top = [I, 0]` dropping the constant coordinate (with biases)."""
         return [("proj", n)] if self.net.aug else []
 
     def om(self) -> list:
@@ -88,13 +90,13 @@ class Lemma:
         out = []
         for m in range(1, net.L1 + 1):
             if m > l:
-                u = [("lin", k) for k in range(l + 1, m)] + self._pad(net.size(m - 1))
+                u = [("lin", k) for k in range(l + 1, m)] + self.pad(net.size(m - 1))
                 a = self.Ct(l) + self.om() + [("linT", k) for k in range(net.L1, m, -1)]
                 out.append(Condition(l, ("f", m), (tuple(u),), (tuple(a),)))
             elif m < l:
                 u = self.B(l) + self.omT() + [("op", k) for k in range(1, m)]
-                a1 = [("opT", k) for k in range(l - 1, m, -1)] + self._proj(net.size(m))
-                a2 = self._proj(net.size(l - 1)) + [("linT", k) for k in range(l - 1, m, -1)]
+                a1 = [("opT", k) for k in range(l - 1, m, -1)] + self.proj(net.size(m))
+                a2 = self.proj(net.size(l - 1)) + [("linT", k) for k in range(l - 1, m, -1)]
                 out.append(Condition(l, ("f", m), (tuple(u),), (tuple(a1), tuple(a2))))
         return out
 

@@ -132,7 +132,7 @@ class SymbolicNetwork:
     def is_dense(self, l: int) -> bool:
         """True when layer l is a full matrix ``[W_l, b_l]`` (every FCN layer, a CNN's last)."""
         layer = self.layers[l - 1]
-        return layer.out_shape == (1, 1) and bool(
+        return layer.out_shape == (1, 1) and layer.n_taps == layer.n_in + int(layer.bias) and bool(
             np.array_equal(layer.sources[:, 0], np.arange(layer.n_taps)))
 
     @cached_property

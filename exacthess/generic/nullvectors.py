@@ -65,10 +65,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..core.domains import GF
+from ..core.modular import pivot_rows
 from .lemma import Lemma
 from .spaces import AllSpace, KernelSpace, Space
 
-__all__ = ["Candidate", "Catalogue", "select", "IncrementalBasis", "BLOCK_ROWS"]
+__all__ = ["Candidate", "Catalogue", "select", "BLOCK_ROWS"]
 
 #: largest number of rows (other layers' parameters) of a block column whose cofactor kernel is tried
 BLOCK_ROWS = 24
@@ -92,32 +93,6 @@ class Candidate:
     build: Callable[[], dict] = field(repr=False)
     spaces: tuple | None = field(default=None, repr=False)  # (U, A) for a rank-one vector
     block: Space | None = field(default=None, repr=False)  # kernel of an H_f block column
-
-
-class IncrementalBasis:
-    """Row-echelon basis modulo p; :meth:`add` reports whether a vector enlarges the span."""
-
-    def __init__(self, dim: int, p: int):
-        self.p, self.rows, self.pivots = p, [], []
-
-    @property
-    def rank(self) -> int:
-        return len(self.rows)
-
-    def add(self, v: np.ndarray) -> bool:
-        p = self.p  # p < 2**31: every product below fits in int64
-        w = np.asarray(v, dtype=np.int64) % p
-        for r, c in zip(self.rows, self.pivots):
-            if w[c]:
-                w = (w - r * int(w[c])) % p
-        nz = np.flatnonzero(w)
-        if not nz.size:
-            return False
-        c = int(nz[0])
-        w = (w * pow(int(w[c]), -1, p)) % p
-        self.rows.append(w)
-        self.pivots.append(c)
-        return True
 
 
 class Catalogue:
@@ -170,26 +145,28 @@ class Catalogue:
         elif kind == "Uw":
             ms = key[2]
             keys = [("lin", k) for k in range(l + 1, min(ms, L1 + 1))]
-            sp = KernelSpace(f"ker {_prod('T', ms - 1, l + 1)}" if ms <= L1 else f"ker B{l}", keys, self.factor, n_u, p)
+            label = f"ker {_prod('T', ms - 1, l + 1)}" if ms <= L1 else f"ker B{l}"
+            sp = KernelSpace(label, keys, self.factor, n_u, p, one)
         elif kind == "UO":
             md = key[2]
             keys = lem.B(l) + lem.omT() + [("op", k) for k in range(1, md)]
-            sp = KernelSpace(f"ker C{md} Omega^T B{l}", keys, self.factor, n_u, p)
+            sp = KernelSpace(f"ker C{md} Omega^T B{l}", keys, self.factor, n_u, p, one)
         elif kind == "Aw":
             md = key[2]
             sp = KernelSpace(f"leftker {_prod('T', l - 1, md)}", [("opT", k) for k in range(l - 1, md - 1, -1)],
-                             self.factor, n_a, p)
+                             self.factor, n_a, p, one)
         elif kind == "Aw+":
             md = key[2]
-            keys = lem._proj(net.size(l - 1)) + [("linT", k) for k in range(l - 1, md - 1, -1)]
-            sp = KernelSpace(f"leftker {_prod('T', l - 1, md)} on weights (bias free)", keys, self.factor, n_a, p)
+            keys = lem.proj(net.size(l - 1)) + [("linT", k) for k in range(l - 1, md - 1, -1)]
+            sp = KernelSpace(f"leftker {_prod('T', l - 1, md)} on weights (bias free)", keys, self.factor, n_a, p,
+                             one)
         elif kind == "AX":
             keys = lem.Ct(l) + ([("Xt",)] if net.regime == "samples" else [])
-            sp = KernelSpace(f"leftker C{l} X^T", keys, self.factor, n_a, p)
+            sp = KernelSpace(f"leftker C{l} X^T", keys, self.factor, n_a, p, one)
         elif kind == "AO":
             ms = key[2]
             keys = lem.Ct(l) + lem.om() + [("linT", k) for k in range(L1, ms - 1, -1)]
-            sp = KernelSpace(f"ker B{ms - 1}^T Omega C{l}^T", keys, self.factor, n_a, p)
+            sp = KernelSpace(f"ker B{ms - 1}^T Omega C{l}^T", keys, self.factor, n_a, p, one)
         else:  # pragma: no cover - internal keys only
             raise KeyError(key)
         self.spaces[key] = sp
@@ -325,7 +302,7 @@ class Catalogue:
         if key not in self.spaces:
             sym = net.block_f(rows, range(start, start + width))
             self._num[key] = (sym, net.evaluate(sym, self.pt))
-            self.spaces[key] = KernelSpace(f"ker H_f[:,{l}]", [key], self.factor, width, self.p)
+            self.spaces[key] = KernelSpace(f"ker H_f[:,{l}]", [key], self.factor, width, self.p, net.ring.one)
         sp = self.spaces[key]
         if not sp.count or len(sp.R) < sp.num.shape[0]:
             return  # not of full row rank at the point: Laplace alone would not prove it
@@ -339,20 +316,32 @@ class Catalogue:
             yield Candidate(("HB", l, i), f"cofactor kernel of H_f[:,{l}]", l, v, build, None, sp)
 
 
-def select(cands: Iterator[Candidate], H: np.ndarray, p: int, target: int) -> tuple[list, int]:
-    """Greedily keep candidates that are null vectors of ``H`` modulo p and enlarge the span,
-    until the span has dimension ``target``. Returns ``(kept, rejected_count)``; a rejected
-    candidate is not a null vector at this point (e.g. a translation across zero padding)."""
+def select(cands: Iterator[Candidate], H: np.ndarray, p: int, target: int, chunk: int = 64) -> tuple[list, int]:
+    """Greedily keep candidates that are null vectors of ``H`` modulo p and enlarge the span (in
+    order, :func:`~exacthess.core.modular.pivot_rows`), until the span has dimension ``target``.
+    Returns ``(kept, rejected_count)``; a rejected candidate is not a null vector at this point
+    (e.g. a translation across zero padding)."""
     gf = GF(p)
-    basis = IncrementalBasis(H.shape[1], p)
-    kept, rejected = [], 0
+    kept: list = []
+    pending: list = []
+    rejected = 0
+
+    def flush():
+        nonlocal kept, pending
+        if pending:
+            both = kept + pending
+            rows = pivot_rows(np.array([c.numeric for c in both], dtype=np.int64), p)
+            kept = [both[i] for i in rows]  # the kept ones are independent: they stay first
+            pending = []
+
     for c in cands:
-        if basis.rank >= target:
+        if len(kept) >= target:
             break
-        v = c.numeric
-        if (gf.matmul(H, v.reshape(-1, 1)) % p).any():
+        if (gf.matmul(H, c.numeric.reshape(-1, 1)) % p).any():
             rejected += 1
             continue
-        if basis.add(v):
-            kept.append(c)
-    return kept, rejected
+        pending.append(c)
+        if len(pending) >= chunk:
+            flush()
+    flush()
+    return kept[:max(target, 0)], rejected

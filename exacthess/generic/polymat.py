@@ -38,10 +38,10 @@ x0*x3 - x1*x2
 from __future__ import annotations
 
 import numpy as np
-from flint import fmpz, fmpz_mpoly, fmpz_mpoly_ctx, nmod_mat
+from flint import fmpz, fmpz_mpoly, fmpz_mpoly_ctx
 
 from ..core.domains import Ring
-from ..core.modular import pivot_cols, pivot_rows, rank_mod_p
+from ..core.modular import det_mod_p, pivot_cols, pivot_rows, rank_mod_p
 
 __all__ = ["PolyRing", "obj_array", "poly_matmul", "evaluate", "det", "cofactor_vector", "cofactor_vector_mod_p",
            "kernel_pivots", "n_terms"]
@@ -175,7 +175,6 @@ def cofactor_vector_mod_p(mat_p: np.ndarray, R: list[int], C0: list[int], k: int
         return out
     for t, col in enumerate(S):
         rest = [c for c in S if c != col]
-        sub = mat_p[np.ix_(R, rest)]
-        minor = int(nmod_mat(sub.tolist(), p).det())
+        minor = det_mod_p(mat_p[np.ix_(R, rest)], p)
         out[col] = minor if t % 2 == 0 else (-minor) % p
     return out

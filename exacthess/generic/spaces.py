@@ -83,8 +83,9 @@ class KernelSpace(Space):
         count: dimension of the kernel at the point (a lower bound on the generic one).
     """
 
-    def __init__(self, label: str, keys: list, resolve, dim: int, p: int):
+    def __init__(self, label: str, keys: list, resolve, dim: int, p: int, one=None):
         self.label, self.keys, self.resolve, self.dim, self.p = label, list(keys), resolve, dim, p
+        self.one = one if one is not None else resolve(keys[0])[0].flat[0] ** 0
         nums = [np.eye(dim, dtype=np.int64)]
         gf = GF(p)
         for key in self.keys:
@@ -112,15 +113,19 @@ class KernelSpace(Space):
         """The partial product ``P_j`` (only ``rows`` if given), multiplied from the left."""
         syms = [self.resolve(k)[0] for k in self.keys[: self.j]]
         cur = syms[-1] if rows is None else syms[-1][rows]
-        zero = cur.flat[0] * 0
         for f in reversed(syms[:-1]):
-            cur = poly_matmul(cur, f, zero)
+            cur = poly_matmul(cur, f, self.one * 0)
         return cur
 
     def numeric(self, i):
         return cofactor_vector_mod_p(self.num[self.R], list(range(len(self.R))), self.C0, self.ks[i], self.p)
 
     def symbolic(self, i):
+        if i not in self._cache and not self.R:  # P_j vanishes at the point: standard basis
+            v = np.empty(self.dim, dtype=object)
+            v.fill(self.one * 0)
+            v[self.ks[i]] = self.one
+            self._cache[i] = v
         if i not in self._cache:
             if self._sym_rows is None:
                 self._sym_rows = self._product(self.R)
@@ -142,8 +147,7 @@ class KernelSpace(Space):
             else:
                 full = self._product()
                 others = [i for i in range(full.shape[0]) if i not in set(self.R)]
-                zero = full.flat[0] * 0
-                ok = all(poly_matmul(full[others], self.symbolic(i).reshape(-1, 1), zero).flat[t].is_zero()
+                ok = all(poly_matmul(full[others], self.symbolic(i).reshape(-1, 1), self.one * 0).flat[t].is_zero()
                          for i in range(self.count) for t in range(len(others)))
                 self._laplace = (ok, "expanded")
         return self._laplace

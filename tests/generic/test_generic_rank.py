@@ -74,3 +74,10 @@ def test_too_large_is_refused_up_front_with_sizes_and_a_pointer_to_verify():
 
 def test_quantities_lists_block_columns():
     assert quantities(FCN(3, (2, 2), 1)) == ["H_o", "H_f", "H_L", "H_f[:,1]", "H_f[:,2]", "H_f[:,3]"]
+
+
+def test_strided_layer_with_one_output_position_is_not_dense():
+    """A stride-2, 1x1 convolution on 2 inputs has a single output position but reads only input
+    0: it is not a full matrix, so the rank-one families must not treat it as one."""
+    proof_ranks = {q: generic_rank(CNN((2,), (1,), 1, 1, strides=2), q, n_samples=1) for q in ("H_o", "H_f", "H_L")}
+    assert {q: (r.lower, r.upper) for q, r in proof_ranks.items()} == {"H_o": (1, 1), "H_f": (2, 2), "H_L": (2, 2)}

@@ -37,8 +37,7 @@ def test_generic_rank_equals_sympy_fraction_field_rank(arch, n):
         expected = fraction_field_rank(M, symbols)
         got = generic_rank(arch, name, n_samples=n)
         assert got.lower <= expected <= got.upper, (name, got, expected)
-        if isinstance(arch, FCN):
-            assert got.proven and got.lower == expected, (name, got.how)
+        assert got.proven and got.lower == expected, (name, got.how)
 
 
 def _rank_at_random_point(arch, n, seed):
