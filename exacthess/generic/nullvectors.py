@@ -47,7 +47,8 @@ convolution tap that reads only zero padding) are null vectors of everything. **
 cofactors**: when the other layers have few parameters (a CNN's last layer against its
 convolutions), the cofactor vectors of the block column :math:`H_f[:, l]` itself are null vectors
 of :math:`H_f` by Laplace's identity (its diagonal block is zero: ``g`` is multilinear in the
-layers, which is checked on the polynomial).
+layers, which is checked on the polynomial). **Compensations** (:math:`H_o`): a direction of an
+early layer undone by the dense last layer (:mod:`~exacthess.generic.compensation`).
 
 Every vector kept by :func:`select` is then proven in the polynomial ring: symmetries,
 translations and dead taps by expanding :math:`D\tilde\mu[v]` or :math:`H_f v`
@@ -93,6 +94,7 @@ class Candidate:
     build: Callable[[], dict] = field(repr=False)
     spaces: tuple | None = field(default=None, repr=False)  # (U, A) for a rank-one vector
     block: Space | None = field(default=None, repr=False)  # kernel of an H_f block column
+    proof: str | None = None  # "cramer": a compensation (exacthess.generic.compensation)
 
 
 class Catalogue:
@@ -288,6 +290,9 @@ class Catalogue:
         if quantity == "H_f":
             for l in layers:
                 yield from self.block_kernel(l)
+        if quantity == "H_o" and layer is None:
+            from .compensation import compensations
+            yield from compensations(self)
 
     def block_kernel(self, l: int) -> Iterator[Candidate]:
         r"""Cofactor vectors of the block column :math:`H_f[:, l]` itself (rows: the other layers'

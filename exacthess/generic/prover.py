@@ -96,7 +96,10 @@ class GenericProver:
         key = (cand.key, checks)
         if key in self.proofs:
             return self.proofs[key]
-        if cand.block is not None and not self.expand:
+        if cand.proof == "cramer" and not self.expand:
+            lemma = self.catalogue.lemma
+            ok = checks == ("o",) and lemma.verify(lemma.conditions(self.net.L1, "o")[0])
+        elif cand.block is not None and not self.expand:
             ok = checks == ("f",) and self.net.multilinear and cand.block.annihilated()[0]
         elif cand.spaces is not None and not self.expand:
             ok = self._factored(cand, checks)
@@ -132,7 +135,8 @@ class GenericProver:
                 if self._prove(c, checks):
                     proven.append(c)
                     families[c.family] = families.get(c.family, 0) + 1
-                    kind = ("expanded" if self.expand or (c.spaces is None and c.block is None)
+                    kind = ("expanded" if self.expand else "cramer" if c.proof == "cramer" else
+                            "expanded" if (c.spaces is None and c.block is None)
                             else "lemma" if c.spaces is not None else "laplace")
                     self.proof_kinds[kind] = self.proof_kinds.get(kind, 0) + 1
                 else:

@@ -157,7 +157,8 @@ def validate(arch, quantity: str | None, n_samples) -> int:
 
 
 PROOF_WORDS = {"expanded": "expanded in the ring", "lemma": "rank-one lemma with free u, a + cofactor identity",
-               "laplace": "Laplace on an H_f block column"}
+               "laplace": "Laplace on an H_f block column",
+               "cramer": "compensated by the last layer, Cramer's rule + last-layer lemma"}
 
 
 def describe_how(b: dict, primes: tuple, regime: str) -> str:
@@ -175,7 +176,8 @@ def describe_how(b: dict, primes: tuple, regime: str) -> str:
     text = f"{low}; {up}"
     if b["lower"] != b["upper"]:
         text += (f"; OPEN: {b['upper'] - b['lower']} null vectors are missing from the known families "
-                 "(symmetries, rank-one kernels of dense layers, block-column cofactors, dead taps) for "
+                 "(symmetries, rank-one kernels of dense layers, block-column cofactors, last-layer "
+                 "compensations, dead taps) for "
                  "this architecture")
     if b["failed"]:
         text += f"; {b['failed']} candidate vectors failed their proof and were dropped"

@@ -27,6 +27,8 @@ TINY = [
     (FCN(1, (1,), 1, bias=True), 2),      # biases: affine symmetries
     (FCN(2, (1,), 1, bias=True), 1),      # biases, samples regime
     (CNN((3,), (1,), 2, 1), 4),           # a one-filter CNN
+    (CNN((3,), (1,), 2, 1), 2),           # fewer samples: a compensation by the last layer
+    (CNN((2,), (1,), 2, 1, paddings=1), 2),  # zero padding, compensation
 ]
 
 
