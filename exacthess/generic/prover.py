@@ -88,7 +88,7 @@ class GenericProver:
                                              for i, pt in enumerate(self.points))
         return self.lower_cache[quantity]
 
-    def _prove(self, cand, checks: tuple) -> bool:
+    def prove(self, cand, checks: tuple) -> bool:
         """Prove ``cand`` a null vector for every part in ``checks`` (``"o"``, ``"f"``).
 
         Rank-one vectors get the factored proof of :mod:`~exacthess.generic.lemma` (unless
@@ -132,7 +132,7 @@ class GenericProver:
             kept, _ = select(cands, H, p, target)
             self.say(f"{quantity}: proving {len(kept)} null vectors in the polynomial ring")
             for c in kept:
-                if self._prove(c, checks):
+                if self.prove(c, checks):
                     proven.append(c)
                     families[c.family] = families.get(c.family, 0) + 1
                     kind = ("expanded" if self.expand else "cramer" if c.proof == "cramer" else

@@ -66,7 +66,7 @@ def test_a_vector_that_is_not_null_fails_every_proof():
     U = AllSpace("all", 2, net.ring.one, g.points[0].p)
     A = AllSpace("all", 3, net.ring.one, g.points[0].p)
     cand = Candidate(("bogus",), "bogus", 1, np.zeros(net.P, dtype=np.int64), lambda: {0: net.ring.one}, (U, A))
-    assert not g._prove(cand, ("o",)) and not g._prove(cand, ("f",))
+    assert not g.prove(cand, ("o",)) and not g.prove(cand, ("f",))
 
 
 def test_a_wrong_lemma_condition_does_not_verify():
