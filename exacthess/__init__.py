@@ -29,6 +29,7 @@ from .experiments.report import Report, Row
 from .experiments.search import SearchResult, search
 from .experiments.sweep import sweep
 from .experiments.verify import verify
+from .generic import GenericRank, generic_rank, prove_generic
 from .hessian.matrices import HessianResult, hessian
 from .models.activations import Activation, activation
 from .models.architectures import CNN, FCN, Architecture, from_spec
@@ -61,6 +62,8 @@ __all__ = [
     # statements, verification and counterexample search
     "verify", "Report", "Row", "Verdict", "REGISTRY", "Statement", "Kind", "Relation", "get_statement",
     "search", "SearchResult",
+    # generic ranks over Q(theta, x, y), proven
+    "generic_rank", "GenericRank", "prove_generic",
     # grids of verifications (local processes or a Dask cluster), resumable
     "sweep",
     # convolution spectra (Sedghi, Gupta & Long 2019)

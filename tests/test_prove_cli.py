@@ -47,7 +47,7 @@ def test_run_one_json_with_trailing_option(capsys):
 
 @pytest.mark.parametrize("argv, needle", [
     (["prove", "nosuch"], "proof = 'nosuch' is not a known proof"),
-    (["prove", "generic", "fcn", "--input-dim", "4"], "prove target 'generic'"),
+    (["prove", "generic", "fcn", "--input-dim", "4"], "exacthess prove generic"),
     (["prove", "dft_block_diagonal", "extra"], "arguments 'extra'"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, argv, needle):

@@ -27,6 +27,21 @@ __all__ = ["configure", "run", "script_main", "SUBTARGETS"]
 SUBTARGETS: dict[str, tuple[Callable[[argparse.ArgumentParser], object], Callable[[argparse.Namespace], int]]] = {}
 
 
+def _register_generic() -> None:
+    from . import prove_generic
+    SUBTARGETS["generic"] = (prove_generic.configure, prove_generic.run)
+
+
+_register_generic()
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line errors (``error: ...`` on stderr, exit code 2)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
 def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thorough", action="store_true", help="run the larger size lists (slower)")
     parser.add_argument("--json", action="store_true", help="print the list or the outcomes as JSON")
@@ -122,9 +137,13 @@ def run(args: argparse.Namespace) -> int:
     target = args.target
     if target in SUBTARGETS:
         configure_sub, run_sub = SUBTARGETS[target]
-        sub = argparse.ArgumentParser(prog=f"exacthess prove {target}")
+        sub = _OneLineParser(prog=f"exacthess prove {target}")
         configure_sub(sub)
-        return run_sub(sub.parse_args(args.rest))
+        try:
+            sub_args = sub.parse_args(args.rest)
+        except SystemExit as exc:  # --help (0) or a one-line usage error (2)
+            return exc.code if isinstance(exc.code, int) else 2
+        return run_sub(sub_args)
     if target is None:
         return _list(args)
     if target in RESERVED_NAMES and target != "all":

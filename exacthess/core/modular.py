@@ -34,8 +34,9 @@ import numpy as np
 from flint import fmpz, fmpz_mat, nmod_mat
 
 __all__ = [
-    "PRIME_BITS", "SMALL_PRIME_BITS", "ENGINE_PRIME_BITS", "random_prime", "random_small_prime", "random_engine_prime", "primes_in_range",
-    "failure_bound", "reduce_mod", "nmod_matrix", "rank_mod_p", "pivot_rows", "pivot_cols",
+    "PRIME_BITS", "SMALL_PRIME_BITS", "ENGINE_PRIME_BITS", "random_prime", "random_small_prime",
+    "random_engine_prime", "primes_in_range", "failure_bound", "reduce_mod", "nmod_matrix", "rank_mod_p", "det_mod_p",
+    "adjugate_mod_p", "pivot_rows", "pivot_cols",
     "crt", "symmetric", "primes_one_mod", "primitive_root_of_unity", "totient", "prime_factors",
     "dft_matrix", "dft_mod", "mod_array", "DFT_PRIME_LIMIT",
 ]
@@ -103,6 +104,21 @@ def nmod_matrix(a: np.ndarray, p: int) -> nmod_mat:
 def rank_mod_p(a: np.ndarray, p: int) -> int:
     """Rank of an integer array modulo ``p`` (0 for an empty array)."""
     return nmod_matrix(a, p).rank() if a.size else 0
+
+
+def det_mod_p(a: np.ndarray, p: int) -> int:
+    """Determinant of a square integer array modulo ``p`` (1 for an empty array)."""
+    return int(nmod_matrix(a, p).det()) if a.size else 1
+
+
+def adjugate_mod_p(a: np.ndarray, p: int) -> np.ndarray:
+    """The adjugate of a square integer array modulo ``p`` (``det(a) a^{-1}``; ``a`` must be
+    invertible modulo p)."""
+    m = nmod_matrix(a, p)
+    inv = m.inv()
+    d = int(m.det())
+    n = a.shape[0]
+    return np.array([[int(inv[i, j]) * d % p for j in range(n)] for i in range(n)], dtype=np.int64)
 
 
 def pivot_rows(a: np.ndarray, p: int) -> list[int]:

@@ -1,0 +1,154 @@
+"""``exacthess prove generic fcn|cnn ...``: proven generic ranks and the statements' status.
+
+``configure(parser)`` adds the ``fcn`` and ``cnn`` sub-commands to the parser of ``prove
+generic``; ``run(args)`` proves the generic ranks, prints one table of ranks and one of
+statements, and returns the exit code: 0 every rank proven and every applicable statement
+decided with none refuted, 1 a statement (not a conjecture) refuted, 2 bad input (one line
+``error: ...``), 3 something undecided.
+
+    exacthess prove generic fcn --input-dim 4 --widths 3 --output-dim 2 [--bias] [--samples N] [--json]
+    exacthess prove generic cnn --input-shape 8 --channels 2 --kernel-sizes 3 --output-dim 2 [--strides 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..core.errors import ExactHessError, InvalidArchitectureError
+
+__all__ = ["configure", "run", "arch_from_args", "render"]
+
+
+def _ints(text: str, name: str) -> list:
+    """``"5,10"`` -> ``[5, 10]``; ``"3x2,1x1"`` -> ``[(3, 2), (1, 1)]``."""
+    text = text.strip().strip('"').strip("'")
+    if not text:
+        return []
+    out = []
+    for part in text.split(","):
+        try:
+            part = part.strip()
+            out.append(tuple(int(v) for v in part.split("x")) if "x" in part else int(part))
+        except ValueError:
+            raise InvalidArchitectureError(f"{name} = {text!r} is not valid; expected comma-separated integers "
+                                           "(e.g. 5,10) or per-dimension pairs like 3x2") from None
+    return out
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--samples", type=int, default=None, metavar="N",
+                   help="number of generic samples n (default 2 d, as verify)")
+    p.add_argument("--bias", action="store_true", help="biases on every layer")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random evaluation points (default 0)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``fcn`` and ``cnn`` sub-commands to the ``prove generic`` parser."""
+    sub = parser.add_subparsers(dest="generic_family", metavar="FAMILY")
+    sub.required = True
+    f = sub.add_parser("fcn", help="deep linear fully-connected network",
+                       description="exacthess prove generic fcn --input-dim 4 --widths 3 --output-dim 2")
+    f.add_argument("--input-dim", type=int, required=True, help="input dimension d")
+    f.add_argument("--widths", type=str, default="", help="hidden widths, comma-separated (empty: no hidden layer)")
+    f.add_argument("--output-dim", type=int, required=True, help="output dimension K")
+    _common(f)
+    c = sub.add_parser("cnn", help="deep linear CNN (convolutions + fully-connected output layer)",
+                       description="exacthess prove generic cnn --input-shape 8 --channels 2 --kernel-sizes 3 --output-dim 2")
+    c.add_argument("--input-shape", type=str, required=True, help="d0 (1-D) or HxW (2-D)")
+    c.add_argument("--channels", type=str, required=True, help="filters per hidden layer, comma-separated")
+    c.add_argument("--kernel-sizes", type=str, required=True, help="kernel size per layer (k or KHxKW)")
+    c.add_argument("--output-dim", type=int, required=True, help="output dimension K")
+    c.add_argument("--in-channels", type=int, default=1, help="input channels m_0 (default 1)")
+    c.add_argument("--strides", type=str, default="1", help="stride per layer (default 1)")
+    c.add_argument("--paddings", type=str, default="0", help="zero padding per layer (default 0)")
+    _common(c)
+
+
+def arch_from_args(args):
+    """The architecture described by parsed ``prove generic`` arguments."""
+    from ..models.architectures import CNN, FCN
+    if args.generic_family == "fcn":
+        return FCN(args.input_dim, _ints(args.widths, "--widths"), args.output_dim, bias=args.bias)
+    shape = _ints(args.input_shape.replace(",", "x"), "--input-shape")
+    if not shape:
+        raise InvalidArchitectureError("--input-shape = '' is not valid; expected d0 or HxW")
+    shape = shape[0] if isinstance(shape[0], tuple) else tuple(shape)
+
+    def per_layer(text, name):
+        vals = _ints(text, name)
+        return vals[0] if len(vals) == 1 else list(vals)
+    return CNN(shape, tuple(_ints(args.channels, "--channels")), per_layer(args.kernel_sizes, "--kernel-sizes"),
+               args.output_dim, in_channels=args.in_channels, strides=per_layer(args.strides, "--strides"),
+               paddings=per_layer(args.paddings, "--paddings"), bias=args.bias)
+
+
+def render(proof, console) -> None:
+    """Print the ranks table, the statements table and a verdict line."""
+    from rich.table import Table
+    t = Table(title=f"generic ranks of {proof.arch!r}, n = {proof.n_samples} generic samples "
+                    f"({proof.arch.n_params} parameters)")
+    for col in ("quantity", "lower", "upper", "proven", "how"):
+        t.add_column(col, overflow="fold", no_wrap=col == "quantity")
+    for q, r in proof.ranks.items():
+        t.add_row(q, str(r.lower), str(r.upper), "[green]yes[/]" if r.proven else "[yellow]no[/]", r.how)
+    console.print(t)
+    s = Table(title="registered statements (generic data: r = min(n, d), s = min(r, K))")
+    for col in ("statement", "quantity", "kind", "rel", "predicted", "generic rank", "status", "note"):
+        s.add_column(col, overflow="fold", no_wrap=col in ("statement", "quantity"))
+    style = {"proven": "green", "refuted": "bold red", "undecided": "yellow", "n/a": "dim"}
+    for c in proof.checks:
+        pred = "-" if c.predicted is None else (str(c.predicted[0]) if c.predicted[0] == c.predicted[1]
+                                                else f"{c.predicted[0]}..{c.predicted[1]}")
+        rank = str(c.lower) if c.lower == c.upper else f"{c.lower}..{c.upper}"
+        status = c.status if c.binding or c.status != "refuted" else "refuted (conjecture)"
+        s.add_row(c.statement, c.quantity, c.kind, c.relation, pred, rank,
+                  f"[{style.get(c.status, '')}]{status}[/]", c.note)
+    console.print(s)
+    console.print("context: " + ", ".join(f"{k} = {v}" for k, v in proof.context.items()))
+    for n in proof.notes:
+        console.print(f"note: {n}")
+    code = proof.exit_code
+    verdict = {0: "PROVEN: every generic rank proven, every applicable statement decided",
+               1: "REFUTED: " + ", ".join(c.statement for c in proof.refuted),
+               3: "UNDECIDED: some ranks or statements are not decided by the proven bounds"}[code]
+    console.print(f"{verdict}  ({proof.seconds:.2f} s)")
+
+
+def _progress(enabled_tty: bool):
+    """A rich status line on a terminal, plain lines on stderr otherwise."""
+    if enabled_tty:
+        from rich.console import Console
+        status = Console(stderr=True).status("proving generic ranks ...")
+        status.start()
+
+        def say(msg):
+            status.update(f"proving generic ranks: {msg}")
+        return say, status.stop
+
+    def say(msg):
+        print(f"  proving {msg} ...", file=sys.stderr, flush=True)
+    return say, lambda: None
+
+
+def run(args) -> int:
+    """Run ``exacthess prove generic``; returns the exit code."""
+    from ..generic import prove_generic
+    try:
+        arch = arch_from_args(args)
+        say, stop = _progress(not args.json and sys.stderr.isatty())
+        try:
+            proof = prove_generic(arch, args.samples, seed=args.seed, progress=say)
+        finally:
+            stop()
+    except ExactHessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(proof.to_dict(), indent=2))
+    else:
+        from rich.console import Console
+        render(proof, Console() if sys.stdout.isatty() else Console(width=200))
+    return proof.exit_code
