@@ -254,6 +254,8 @@ def _architecture(dense, act: str, shape: tuple, out_shape: tuple) -> Architectu
                                          "unpadded input (nn.Flatten() and nn.Linear, or a convolution with kernel "
                                          f"{last.map_in[1:]} and padding 0)")
     hidden = dense[:-1]
+    if not hidden:  # one convolution covering its whole input: a fully-connected layer on the flattened sample
+        return FCN(math.prod(shape), (), last.map_out[0], bias=bias[0], activation=act)
     nd = len(shape) - 1
     one = (lambda t: t[0]) if nd == 1 else tuple
     return CNN(shape[1] if nd == 1 else tuple(shape[1:]), tuple(d.map_out[0] for d in hidden),
