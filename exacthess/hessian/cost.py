@@ -170,7 +170,8 @@ def engine_cost(arch, n_samples: int, ring: Ring, *, sample_free: bool = True) -
         mem.append((f"the stacked Jacobian ({r * K} x {p}) over {ring}", r * K * p * e))
     else:
         mem.append((f"per-sample gradients and Jacobians over {ring}", (n * K * sum(dims) + n * K * p) * e))
-        mem.append((f"per-sample temporaries over {ring}", 3 * PER_SAMPLE_CHUNK * e))
+        temp = min(PER_SAMPLE_CHUNK, n * max(dims) ** 2 + n * K * p)
+        mem.append((f"per-sample temporaries over {ring}", 3 * temp * e))
     macs = sum(dims[l] * dims[l + 1] * dims[0] for l in range(len(layers)))
     unit = _OBJECT_MAC if ring in (QQ, SR) else 1e-9
     return Cost(f"{arch!r}", p, n, tuple(mem), ((f"operator products over {ring}", macs * unit),))

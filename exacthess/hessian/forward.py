@@ -28,7 +28,7 @@ from flint import fmpq
 
 from ..core.domains import QQ
 from ..core.errors import InvalidValueError, NonDifferentiableError
-from ..core.exact import rational_array
+from ..core.exact import rational_array, to_rational
 from ..models.toeplitz import toeplitz_operator
 
 __all__ = ["ExactForward"]
@@ -105,13 +105,21 @@ class ExactForward:
     def _loss_values(self, fn, what: str, shape: tuple) -> list:
         """``fn(f_i, y_i)`` for every sample, checked to be exact rationals of ``shape`` (a custom loss's
         functions may return anything: a wrong result is reported here, naming the loss and the sample)."""
+        import sympy
         loss, Y = self.problem.loss, self.problem.Y
         out = []
         for i in range(Y.shape[0]):
             name = f"the {what} of loss {loss.name!r} at sample {i}"
-            value = rational_array(fn(list(self.outputs[:, i]), list(Y[i])), name)
+            value = fn(list(self.outputs[:, i]), list(Y[i]))
+            try:
+                value = np.asarray(value, dtype=object)
+            except ValueError:  # ragged rows
+                value = np.empty(0, dtype=object)
             if value.shape != shape:
                 raise InvalidValueError(f"{name} has shape {value.shape}; expected {shape} (K = {shape[0]} outputs)")
+            for idx, v in np.ndenumerate(value):
+                if not isinstance(v, (fmpq, sympy.Basic)):
+                    value[idx] = to_rational(v, f"{name}[{', '.join(map(str, idx))}]")
             out.append(value)
         return out
 
