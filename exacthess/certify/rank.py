@@ -118,6 +118,8 @@ class RankResult:
                 "bounds": [b.to_dict() for b in self.bounds]}
 
 
+#: at most this many primes for the lower bound (each multiplies the failure bound by about 2**-55)
+MAX_PRIMES = 100
 #: bytes per entry while a matrix is converted to integers and reduced modulo primes
 CONVERSION_BYTES = 96
 
@@ -238,8 +240,8 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
         seed: seed of the random primes (results are reproducible).
         budget_seconds: the cost limit of ``"auto"``.
         upper_bound: ``(bound, reason)`` proven by the caller; used as a certificate.
-        n_primes: number of random primes for the lower bound (more primes shrink
-            ``failure_bound`` of uncertified results).
+        n_primes: number of random primes for the lower bound, 1 to :data:`MAX_PRIMES` (more
+            primes shrink ``failure_bound`` of uncertified results).
 
     Returns:
         :class:`RankResult`.
@@ -247,7 +249,7 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
     check_option(certify, "certify", CERTIFY_OPTIONS)
     check_int(seed, "seed", 0)
     check_real(budget_seconds, "budget_seconds", 0, allow_inf=True)
-    check_int(n_primes, "n_primes", 1)
+    check_int(n_primes, "n_primes", 1, MAX_PRIMES)
     if upper_bound is not None and not isinstance(upper_bound, Bound):
         if not (isinstance(upper_bound, tuple) and len(upper_bound) == 2):
             raise InvalidTypeError(f"upper_bound = {describe(upper_bound)} has type {type(upper_bound).__name__}; "

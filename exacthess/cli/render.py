@@ -32,11 +32,18 @@ VERDICT_STYLE = {"holds": "green", "VIOLATED": "bold red", "refuted": "yellow", 
 WIDTH = 80
 
 
-def console(stderr: bool = False):
-    """The one rich console set-up of exacthess: the terminal's width on a terminal, else 80 columns."""
+def console(stderr: bool = False, file=None):
+    """The one rich console set-up of exacthess: the terminal's width on a terminal, else :data:`WIDTH`
+    (80) columns without colours (pipes, files). ``stderr``: write to standard error; ``file``: write
+    to that stream instead."""
     from rich.console import Console
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr) if stream.isatty() else Console(stderr=stderr, width=WIDTH)
+    stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
+    target = {"file": file} if file is not None else {"stderr": stderr}
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError):
+        tty = False
+    return Console(**target) if tty else Console(width=WIDTH, **target)
 
 
 def _float_cell(value, exact) -> str:

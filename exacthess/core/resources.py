@@ -19,10 +19,12 @@ import os
 
 from .errors import ProblemTooLargeError
 
-__all__ = ["MEMORY_LIMIT_BYTES", "memory_limit", "format_bytes", "format_seconds", "require_memory"]
+__all__ = ["MEMORY_LIMIT_BYTES", "EXACT_ENTRY_BYTES", "memory_limit", "format_bytes", "format_seconds", "require_memory"]
 
 #: default budget for one computation's dense work
 MEMORY_LIMIT_BYTES = 8 * 2**30
+#: bytes of one exact rational in an object array (pointer, FLINT ``fmpq`` object, limbs of a typical entry)
+EXACT_ENTRY_BYTES = 72
 
 
 def memory_limit() -> int:

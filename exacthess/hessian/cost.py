@@ -44,14 +44,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.domains import GF, QQ, SR, Ring
-from ..core.resources import format_bytes, format_seconds, memory_limit, require_memory
+from ..core.resources import EXACT_ENTRY_BYTES, format_bytes, format_seconds, memory_limit, require_memory
 from ..models.toeplitz import operator_bytes
 
 __all__ = ["Cost", "problem_cost", "engine_cost", "verify_cost", "hessian_cost", "matrices_cost",
            "gap_cost", "require_fits", "sample_count", "entry_bytes", "EXACT_ENTRY_BYTES", "FLOAT_CHECK_LIMIT"]
 
-#: bytes of one exact rational in an object array (pointer, ``fmpq`` object, limbs of a typical entry)
-EXACT_ENTRY_BYTES = 72
 #: bytes of one sympy expression (symbolic Hessians are for tiny networks)
 SYMBOLIC_ENTRY_BYTES = 512
 #: ``verify`` compares float32/float64 ranks up to this many parameters
