@@ -23,7 +23,7 @@ import sys
 from collections import defaultdict
 
 __all__ = ["report_table", "ranks_table", "summary_line", "render_text", "print_report", "console",
-           "VERDICT_STYLE", "WIDTH"]
+           "print_block", "VERDICT_STYLE", "WIDTH"]
 
 #: rich styles of the verdicts
 VERDICT_STYLE = {"holds": "green", "VIOLATED": "bold red", "refuted": "yellow", "undecided": "magenta",
@@ -152,3 +152,14 @@ def render_text(report, width: int = WIDTH) -> str:
 def print_report(report) -> None:
     """Print the report to standard output: colours on a terminal, 80 columns when piped."""
     _print(report, console())
+
+
+def print_block(con, title: str, lines, styles=None) -> None:
+    """A title line (rich markup) and indented plain lines wrapped to the console's width (wrapped
+    parts indented further), no trailing spaces: a listing that fits 80 columns when piped."""
+    import textwrap
+    con.print(title)
+    for i, line in enumerate(lines):
+        text = textwrap.fill(line, width=max(20, con.width - 1), initial_indent="  ", subsequent_indent="    ")
+        style = (styles or {}).get(i)
+        con.print(text, style=style, markup=False, highlight=False, soft_wrap=True)

@@ -141,11 +141,11 @@ def run_verify(args: Any) -> int:
 
 
 def _print_verify(res, report: dict) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    con = Console()
+    from .render import console
+    con = console()
     verdict = "[bold green]HOLDS[/]" if res.holds else "[bold red]DOES NOT HOLD[/]"
     con.print(f"conv-sv theorem: {verdict} (certified={res.certified}, method={res.method})")
     con.print(escape(res.statement))
@@ -255,10 +255,10 @@ def _timings(ns: list[int], ms: list[int], dense_limit: float) -> list[dict[str,
 
 
 def _print_reproduce(rows: list[dict[str, Any]], dense_limit: float) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    from .render import console
+    con = console()
     tab = Table(title="FFT method vs dense SVD (3x3 kernel, m -> m channels, n x n input)")
     for col in ("m", "n", "FFT s", "dense s", "ratio", "|diff|"):
         tab.add_column(col)
