@@ -5,7 +5,6 @@ rank = O(m L d0) while p = O(m^2 L d0))."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
