@@ -33,8 +33,11 @@ H = eh.hessian(A, n_samples=3)
 X, Y = np.ones((3, 2)), np.ones((3, 2))
 
 
-def sq_loss():
-    return eh.Loss.custom(lambda f, y: [f[0] - y[0], f[1] - y[1]], lambda f, y: [[1, 0], [0, 1]])
+def _linear(activation=None):
+    """``nn.Sequential(nn.Linear(4, 3), [activation], nn.Linear(3, 2))`` (skips without PyTorch)."""
+    torch = pytest.importorskip("torch")
+    mods = [torch.nn.Linear(4, 3)] + ([getattr(torch.nn, activation)()] if activation else []) + [torch.nn.Linear(3, 2)]
+    return torch.nn.Sequential(*mods)
 
 
 # (id, call, expected class, words the message must contain)
@@ -270,6 +273,11 @@ CASES = [
     ("clip method", lambda: eh.clip_operator_norm(K1, 4, 1.0, method="best"), InvalidOptionError, "method = 'best'"),
     # ---- PyTorch import ---------------------------------------------------------------------
     ("from_torch module str", lambda: eh.from_torch("model.pt", (3,)), T, "module = 'model.pt'"),
+    ("from_torch input_shape str", lambda: eh.from_torch(_linear(), "4"), T, "input_shape = '4'"),
+    ("from_torch input_shape 0", lambda: eh.from_torch(_linear(), (0,)), V, "input_shape[0] = 0"),
+    ("from_torch input_shape mismatch", lambda: eh.from_torch(_linear(), (5,)), V, "in_features"),
+    ("from_torch check str", lambda: eh.from_torch(_linear(), (4,), check="yes"), T, "check = 'yes'"),
+    ("from_torch unsupported", lambda: eh.from_torch(_linear("Tanh"), (4,)), V, "Tanh"),
     # ---- statements and search --------------------------------------------------------------
     ("get_statement unknown", lambda: eh.get_statement("singh2021.H"), UnknownStatementError, "'singh2021.H'"),
     ("get_statement int", lambda: eh.get_statement(3), T, "statement id 3"),
@@ -516,3 +524,18 @@ def test_fuzz_only_exacthess_errors_escape(name, a, b, c, d):
     except ExactHessError as exc:
         assert isinstance(exc, (TypeError, ValueError)), type(exc)
         assert str(exc) and "\n" not in str(exc)
+
+
+def test_every_error_class_is_exported():
+    """Every exception class defined in the package is importable from ``exacthess`` and is an ExactHessError."""
+    import ast
+    from pathlib import Path
+    root = Path(eh.__file__).parent
+    defined = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Error"):
+                defined.add(node.name)
+    missing = sorted(n for n in defined if n not in eh.__all__)
+    assert not missing, missing
+    assert all(issubclass(getattr(eh, n), ExactHessError) for n in defined)
