@@ -27,7 +27,7 @@ from .experiments.gn_gap import GaussNewtonGap, gauss_newton_gap
 from .experiments.gn_scaling import curvature_scaling
 from .experiments.report import Report, Row
 from .experiments.search import SearchResult, search
-from .experiments.sweep import sweep
+from .experiments.sweep import SweepIncompleteError, sweep
 from .experiments.verify import verify
 from .generic import GenericRank, generic_rank, prove_generic
 from .hessian.matrices import HessianResult, hessian
@@ -40,6 +40,8 @@ from .models.torch_import import from_torch
 from .spectral import (ClipResult, ConvSVTheoremResult, KernelRangeError, SingularValueEnclosure,
                        check_conv_sv_theorem, clip_operator_norm, conv_operator, conv_singular_values,
                        kernel_from_tensorflow)
+from .spectral.errors import (InvalidBoundError, InvalidClaimError, InvalidInputShapeError, InvalidKernelError,
+                              InvalidPaddingError, InvalidStrideError)
 from .statements import REGISTRY, Kind, Relation, Statement, get_statement
 from .statements.verdicts import Verdict
 
@@ -73,7 +75,8 @@ __all__ = [
     "ExactHessError", "InvalidTypeError", "InvalidValueError", "InvalidOptionError", "InvalidArchitectureError",
     "InvalidDataError", "NonFiniteError", "ParamsMismatchError", "UnknownStatementError", "InvalidMatrixError",
     "ProblemTooLargeError", "NonDifferentiableError", "UnsupportedModuleError", "MissingDependencyError",
-    "KernelRangeError",
+    "KernelRangeError", "InvalidKernelError", "InvalidInputShapeError", "InvalidStrideError", "InvalidPaddingError",
+    "InvalidBoundError", "InvalidClaimError", "SweepIncompleteError",
 ]
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from exacthess import CNN, FCN, InvalidArchitectureError
+from exacthess import CNN, FCN, InvalidArchitectureError, InvalidTypeError
 
 
 def test_fcn_counts_and_shapes():
@@ -24,15 +24,24 @@ def test_fcn_is_immutable_and_hashable():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(input_dim=0, widths=(2,), output_dim=1), r"input_dim = 0 is too small; expected an int >= 1"),
     (dict(input_dim=3, widths=(2, -1), output_dim=1), r"widths\[1\] = -1"),
-    (dict(input_dim=3.5, widths=(), output_dim=1), r"input_dim = 3.5 is not an integer"),
-    (dict(input_dim=3, widths=(2.0,), output_dim=1), r"widths\[0\] = 2.0 is not an integer"),
-    (dict(input_dim=3, widths="2", output_dim=1), r"widths = '2' is not a sequence"),
-    (dict(input_dim=3, widths=(), output_dim=True), r"output_dim = True is not an integer"),
 ])
 def test_fcn_bad_sizes(kwargs, match):
     with pytest.raises(InvalidArchitectureError, match=match):
         FCN(**kwargs)
     assert issubclass(InvalidArchitectureError, ValueError)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(input_dim=3.5, widths=(), output_dim=1), r"input_dim = 3.5 has type float; expected an int >= 1"),
+    (dict(input_dim=3, widths=(2.0,), output_dim=1), r"widths\[0\] = 2.0 has type float"),
+    (dict(input_dim=3, widths="2", output_dim=1), r"widths = '2' has type str; expected a sequence of ints"),
+    (dict(input_dim=3, widths=(), output_dim=True), r"output_dim = True has type bool"),
+])
+def test_fcn_wrong_types(kwargs, match):
+    """Wrong types are TypeErrors (the policy of exacthess.core.errors), naming argument and value."""
+    with pytest.raises(InvalidTypeError, match=match):
+        FCN(**kwargs)
+    assert issubclass(InvalidTypeError, TypeError)
 
 
 def test_cnn_shapes():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from flint import fmpq
 
-from exacthess import NonFiniteError, InvalidDataError, to_rational, rational_array
+from exacthess import NonFiniteError, InvalidDataError, InvalidTypeError, to_rational, rational_array
 
 
 def test_floats_are_converted_exactly():
@@ -27,9 +27,9 @@ def test_non_finite_rejected(bad):
 
 
 def test_non_numbers_rejected():
-    with pytest.raises(InvalidDataError, match="expected a real number"):
+    with pytest.raises(InvalidTypeError, match="expected a real number"):
         to_rational("1", name="x")
-    with pytest.raises(InvalidDataError):
+    with pytest.raises(InvalidTypeError, match="has type complex"):
         to_rational(1j)
 
 

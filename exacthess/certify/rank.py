@@ -45,7 +45,8 @@ from fractions import Fraction
 import numpy as np
 from flint import fmpq, fmpq_mat, fmpz_mat, nmod_mat
 
-from ..core.errors import InvalidMatrixError, NonFiniteError, describe
+from ..core.errors import InvalidMatrixError, InvalidTypeError, NonFiniteError, describe
+from ..core.resources import require_memory
 from ..core.exact import to_rational
 from ..core.modular import PRIME_BITS, failure_bound, random_prime
 from ..core.validate import check_int, check_option, check_real
@@ -117,6 +118,24 @@ class RankResult:
                 "bounds": [b.to_dict() for b in self.bounds]}
 
 
+#: at most this many primes for the lower bound (each multiplies the failure bound by about 2**-55)
+MAX_PRIMES = 100
+#: bytes per entry while a matrix is converted to integers and reduced modulo primes
+CONVERSION_BYTES = 96
+
+
+def _shape(M) -> tuple[int, int] | None:
+    """The shape of a 2-D matrix of any accepted type, read without converting it (None if unknown)."""
+    if isinstance(M, (fmpz_mat, fmpq_mat)):
+        return M.nrows(), M.ncols()
+    shape = getattr(M, "shape", None)
+    if isinstance(shape, tuple) and len(shape) == 2 and all(isinstance(v, int) for v in shape):
+        return shape
+    if isinstance(M, (list, tuple)) and M and isinstance(M[0], (list, tuple, np.ndarray)):
+        return len(M), len(M[0])
+    return None
+
+
 def _row_integers(row) -> list[int]:
     vals = [to_rational(v, name="matrix entry") if not isinstance(v, fmpq) else v for v in row]
     den = 1
@@ -164,6 +183,11 @@ def integer_matrix(M) -> fmpz_mat:
         arr = np.asarray(M, dtype=object)
     except Exception as exc:
         raise InvalidMatrixError(f"matrix = {describe(M)} could not be read: {exc}") from None
+    if arr.ndim == 0:
+        raise InvalidTypeError(f"matrix = {describe(M)} has type {type(M).__name__}; expected a 2-D matrix (numpy "
+                               "array, nested lists, sympy.Matrix, fmpz_mat or fmpq_mat)")
+    if any(isinstance(v, (list, tuple, np.ndarray)) for v in arr.flat):
+        raise InvalidMatrixError("matrix is ragged (its rows have different lengths); expected a 2-D matrix")
     if arr.ndim != 2:
         raise InvalidMatrixError(f"matrix has shape {arr.shape}; expected a 2-D array")
     if arr.size == 0:
@@ -216,8 +240,8 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
         seed: seed of the random primes (results are reproducible).
         budget_seconds: the cost limit of ``"auto"``.
         upper_bound: ``(bound, reason)`` proven by the caller; used as a certificate.
-        n_primes: number of random primes for the lower bound (more primes shrink
-            ``failure_bound`` of uncertified results).
+        n_primes: number of random primes for the lower bound, 1 to :data:`MAX_PRIMES` (more
+            primes shrink ``failure_bound`` of uncertified results).
 
     Returns:
         :class:`RankResult`.
@@ -225,7 +249,17 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
     check_option(certify, "certify", CERTIFY_OPTIONS)
     check_int(seed, "seed", 0)
     check_real(budget_seconds, "budget_seconds", 0, allow_inf=True)
-    check_int(n_primes, "n_primes", 1)
+    check_int(n_primes, "n_primes", 1, MAX_PRIMES)
+    if upper_bound is not None and not isinstance(upper_bound, Bound):
+        if not (isinstance(upper_bound, tuple) and len(upper_bound) == 2):
+            raise InvalidTypeError(f"upper_bound = {describe(upper_bound)} has type {type(upper_bound).__name__}; "
+                                   "expected (bound, reason), a Bound, or None")
+        check_int(upper_bound[0], "upper_bound[0]", 0)
+    shape = _shape(M)
+    if shape is not None:
+        require_memory(CONVERSION_BYTES * shape[0] * shape[1],
+                       f"the exact rank of a {shape[0]} x {shape[1]} matrix",
+                       "set EXACTHESS_MEMORY_LIMIT_GB to change the limit")
     t0 = time.perf_counter()
     Z = integer_matrix(M)
     m, n = Z.nrows(), Z.ncols()

@@ -96,10 +96,11 @@ def _verdict_line(results) -> str:
 
 
 def _print_rich(results) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
-    con = Console()
+
+    from .render import console
+    con = console()
     t = Table(title="claims: verdict against the document", show_lines=True)
     for col in ("claim", "verdict", "document", "certified", "result"):
         t.add_column(col, overflow="fold")
@@ -110,27 +111,21 @@ def _print_rich(results) -> None:
     con.print(escape(render_text(results)), highlight=False)
 
 
-def _progress():
-    if not sys.stderr.isatty():
-        return None
-
-    def say(msg):
-        print(f"  computing {msg} ...", file=sys.stderr, flush=True)
-    return say
-
-
 def run(args) -> int:
     """Run ``exacthess reproduce discussion|approx-chain-rule``."""
     from ..experiments import claims
-    say = None if args.json else _progress()
-    if args.target == "discussion":
-        ids = args.claim or list(claims.DISCUSSION)
-        _check_ids(ids, claims.DISCUSSION)
-        results = claims.discussion(ids, progress=say)
-    else:
-        ids = args.claim or list(claims.APPROX_CHAIN_RULE)
-        _check_ids(ids, claims.APPROX_CHAIN_RULE)
-        results = claims.approx_chain_rule(ids, out=args.out, progress=say)
+    from .progress import ProgressReporter
+    known = claims.DISCUSSION if args.target == "discussion" else claims.APPROX_CHAIN_RULE
+    ids = args.claim or list(known)
+    _check_ids(ids, known)
+    if args.target == "approx-chain-rule":
+        from .parser import writable
+        writable(args.out, "--out")
+    with ProgressReporter(prefix="[reproduce]") as prog, prog.step(f"the {args.target} claims"):
+        if args.target == "discussion":
+            results = claims.discussion(ids, progress=prog)
+        else:
+            results = claims.approx_chain_rule(ids, out=args.out, progress=prog)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     elif sys.stdout.isatty():

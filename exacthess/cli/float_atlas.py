@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from ..core.errors import InvalidValueError
@@ -34,12 +33,13 @@ def configure(subparsers) -> argparse.ArgumentParser:
 
 
 def _seeds(text: str) -> tuple:
+    parts = [v.strip() for v in str(text).split(",")]
     try:
-        seeds = tuple(int(v) for v in str(text).split(",") if v.strip())
+        seeds = tuple(int(v) for v in parts)
     except ValueError:
         raise InvalidValueError(f"--seeds = {text!r} is not valid; expected comma-separated ints >= 0") from None
-    if not seeds:
-        raise InvalidValueError(f"--seeds = {text!r} is empty; expected comma-separated ints >= 0")
+    if any(v < 0 for v in seeds):
+        raise InvalidValueError(f"--seeds = {text!r} has a negative seed; expected comma-separated ints >= 0")
     return seeds
 
 
@@ -93,29 +93,24 @@ def plot_atlas(summary: dict, path: Path) -> None:
 
 def run(args) -> int:
     """Run the atlas, print the table (or JSON), write the JSON file and the plot."""
-    from rich.console import Console
     from rich.table import Table
+
+    from ..core.validate import check_real
     from ..experiments.float_atlas import atlas_grid, run_atlas
     from ..experiments.floats import DTYPES
+    from .parser import writable
+    from .progress import ProgressReporter
+    from .render import console
 
     seeds = _seeds(args.seeds)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_real(args.budget, "--budget", 0, allow_inf=True)
+    out = writable(args.out, "--out")
     total = len(atlas_grid(args.quick, seeds))
-    con = Console() if sys.stdout.isatty() else Console(width=160)
-    if sys.stderr.isatty():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("float atlas", total=total)
-
-            def say(i, n, case):
-                bar.update(task, completed=i, description=f"{case['family']} L={case['depth']}")
-            result = run_atlas(args.quick, seeds, args.budget, progress=say)
-    else:
+    con = console()
+    with ProgressReporter(prefix="[float-atlas]", total=total) as prog, prog.step("float atlas"):
         def say(i, n, case):
-            print(f"[{i}/{n}] {case['family']} depth {case['depth']}{' bias' if case['bias'] else ''} "
-                  f"({case['arch'].n_params} parameters) done", file=sys.stderr, flush=True)
+            prog.count(i, n, f"{case['family']} depth {case['depth']}{' bias' if case['bias'] else ''} "
+                             f"({case['arch'].n_params} parameters)")
         result = run_atlas(args.quick, seeds, args.budget, progress=say)
     data = result.to_dict()
     (out / "float_atlas.json").write_text(json.dumps(data, indent=2) + "\n")

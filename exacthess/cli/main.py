@@ -1,45 +1,37 @@
 """The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``, ``prove``,
 ``sweep``, ``plot``.
 
-Exit codes (:data:`EXIT_TEXT`): ``verify``: 0 every statement decided and holding, 1 a statement
-violated or refuted, 2 bad input (one line ``error: ...`` on stderr), 3 nothing violated or
-refuted but something undecided. ``search``: 0 no counterexample, 1 one was found, 2 bad input.
+Exit codes (:data:`EXIT_TEXT`, :mod:`exacthess.cli.parser`; every command's ``--help`` ends with
+its own): ``verify``: 0 every statement decided and holding, 1 a statement violated or refuted, 2
+bad input (one line ``error: ...`` on stderr), 3 nothing violated or refuted but something
+undecided. ``search``: 0 no counterexample, 1 one was found, 2 bad input. Every command: 70 an
+internal error (a bug; one line, ``EXACTHESS_TRACEBACK=1`` prints the traceback), 130 interrupted.
+
+Progress of computations longer than a couple of seconds goes to stderr (:mod:`exacthess.cli.progress`):
+a rich display on a terminal, plain lines otherwise, so ``--json`` output on stdout stays clean.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 
-from ..core.errors import ExactHessError
+from ..core.errors import ExactHessError, InvalidValueError
 from . import claims as claims_cli
 from . import prove as prove_cli
 from . import search as search_cli
 from . import statements as statements_cli
 from . import torch_model
+from .parser import EXIT_CODES, OneLineParser, add_exit_codes, exit_text
+from .progress import ProgressReporter
 
 __all__ = ["main", "build_parser", "EXIT_TEXT"]
 
-#: the exit codes, as printed by ``exacthess --help``
-EXIT_TEXT = """exit codes:
-  verify      0  every statement decided and holding
-              1  a statement VIOLATED (published or proven) or refuted (conjecture or derived)
-              2  bad input (one line 'error: ...' on stderr)
-              3  nothing violated or refuted, but some statement undecided: the proven bounds
-                 do not decide it (the row says which bound is missing)
-  search      0  no counterexample found, 1 a counterexample found, 2 bad input
-  reproduce discussion | approx-chain-rule
-              0  every verdict is what the document claims, 1 a claim contradicted (named),
-              3  none contradicted but one undecided, 2 bad input
-  other       0  done, 2 bad input"""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``error: ...`` on stderr, exit code 2."""
-
-    def error(self, message):
-        self.exit(2, f"error: {self.prog}: {message}\n")
+#: the exit codes of every command, as printed by ``exacthess --help``
+EXIT_TEXT = exit_text(list(EXIT_CODES))
 
 
 def _ints(text: str, name: str) -> list:
@@ -53,8 +45,8 @@ def _ints(text: str, name: str) -> list:
         try:
             out.append(tuple(int(v) for v in part.split("x")) if "x" in part else int(part))
         except ValueError:
-            raise ExactHessError(f"{name} = {text!r} is not valid; expected comma-separated integers "
-                                 "(e.g. 5,10) or per-dimension pairs like 3x2") from None
+            raise InvalidValueError(f"{name} = {text!r} is not valid; expected comma-separated integers "
+                                    "(e.g. 5,10) or per-dimension pairs like 3x2") from None
     return out
 
 
@@ -84,27 +76,28 @@ def _add_common(p: argparse.ArgumentParser, architecture: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="exacthess", epilog=EXIT_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Exact, certified ranks of neural-network Hessians and exact checks of published statements.")
+    from .. import __version__
+    parser = OneLineParser(
+        prog="exacthess", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Exact, certified ranks of neural-network Hessians and exact checks of published statements. "
+                    "Progress of long computations goes to stderr (plain lines when it is not a terminal).")
+    parser.add_argument("--version", action="version", version=f"exacthess {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     pv = sub.add_parser("verify", help="verify the rank statements for one architecture",
                         description="Compute exact Hessian ranks and check every registered statement. Verdicts: "
-                                    "holds, VIOLATED, refuted, undecided, n/a.",
-                        epilog=EXIT_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                    "holds, VIOLATED, refuted, undecided, n/a.")
     vs = pv.add_subparsers(dest="family", metavar="FAMILY")
     vs.required = True
-    f = vs.add_parser("fcn", help="deep linear fully-connected network", epilog=EXIT_TEXT,
-                      formatter_class=argparse.RawDescriptionHelpFormatter,
+    f = vs.add_parser("fcn", help="fully-connected network",
                       description="exacthess verify fcn --input-dim 25 --widths 5,10 --output-dim 10 --samples 50")
     f.add_argument("--input-dim", type=int, required=True, help="input dimension d")
     f.add_argument("--widths", type=str, default="", help="hidden widths, comma-separated (empty: no hidden layer)")
     f.add_argument("--output-dim", type=int, required=True, help="output dimension K")
     _add_common(f)
-    c = vs.add_parser("cnn", help="deep linear CNN (convolutions + fully-connected output layer)", epilog=EXIT_TEXT,
-                      formatter_class=argparse.RawDescriptionHelpFormatter,
+    c = vs.add_parser("cnn", help="CNN (convolutions + fully-connected output layer)",
                       description="exacthess verify cnn --input-shape 16 --channels 4,4 --kernel-sizes 3,3 --output-dim 5")
     c.add_argument("--input-shape", type=str, required=True, help="d0 (1-D) or HxW (2-D)")
     c.add_argument("--channels", type=str, required=True, help="filters per hidden layer, comma-separated")
@@ -115,7 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--paddings", type=str, default="0", help="zero padding per layer (default 0)")
     _add_common(c)
     t = vs.add_parser("torch", help="a saved PyTorch nn.Sequential (torch.save(model); trusted files only)",
-                      epilog=EXIT_TEXT, formatter_class=argparse.RawDescriptionHelpFormatter,
                       description="exacthess verify torch model.pt --input-shape 1,28,28 [--data data.npz]: the "
                                   "module's layers, activation and weights (converted exactly), at seeded or given data.")
     torch_model.configure(t)
@@ -133,25 +125,25 @@ def build_parser() -> argparse.ArgumentParser:
                                     "or refuted verdict of that statement counts.")
     search_cli.configure(ps)
 
-    pr = sub.add_parser("reproduce", help="reproduce a published table or figure")
+    pr = sub.add_parser("reproduce", help="reproduce a published table or figure",
+                        description="Recompute a published table or figure (or a source document's claims) exactly.")
     rs = pr.add_subparsers(dest="target", metavar="TARGET")
     rs.required = True
     nb = rs.add_parser("notebook", help="the FCN rank notebook's table (175 / 150 / 250)",
                        description="Recompute the notebook's ranks of H_f, H_o, H_L exactly and time it.")
-    nb.add_argument("--seed", type=int, default=1)
+    nb.add_argument("--seed", type=int, default=1, help="seed of parameters, data and primes (default 1)")
     nb.add_argument("--point", default="gaussian", metavar="{gaussian,integers}",
                     help="seeded point (default gaussian; see `exacthess verify fcn --help`)")
-    nb.add_argument("--json", action="store_true")
-    ct = rs.add_parser("cnn-trends", help="rank vs parameter count of 1-D linear CNNs (ICML 2023 trend)")
-    ct.add_argument("--out", default="exacthess-output", help="output folder (default exacthess-output)")
-    ct.add_argument("--quick", action="store_true", help="a smaller sweep")
-    ct.add_argument("--seed", type=int, default=0)
-    ct.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes (default: the CPUs)")
+    nb.add_argument("--json", action="store_true", help="print the table and the report as JSON")
+    from . import trends as trends_cli
+    trends_cli.configure(rs)
     from . import float_atlas as float_atlas_cli
     float_atlas_cli.configure(rs)
     claims_cli.configure(rs)
     if spectral_cli is not None:
-        cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)")
+        cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)",
+                           description="Time the FFT method against the dense SVD of the operator as the input "
+                                       "size n and the channel count m grow (Sedghi, Gupta & Long 2019); PNG + JSON.")
         spectral_cli.configure_reproduce(cs)
 
     pst = sub.add_parser("statements", help="list the registered statements, their status and counterexamples",
@@ -163,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import plot as plot_cli, sweep as sweep_cli
     sweep_cli.configure(sub)
     plot_cli.configure(sub)
-    return parser
+    return add_exit_codes(parser)
 
 
 def _arch_from_args(args):
@@ -182,14 +174,6 @@ def _arch_from_args(args):
                paddings=per_layer(args.paddings, "--paddings"), bias=args.bias, activation=args.activation)
 
 
-def _progress(enabled: bool):
-    if not enabled:
-        return None
-    def say(msg):
-        print(f"  computing {msg} ...", file=sys.stderr, flush=True)
-    return say
-
-
 def _cmd_verify(args) -> int:
     if args.family == "conv-sv":
         from . import spectral as spectral_cli
@@ -200,11 +184,11 @@ def _cmd_verify(args) -> int:
         arch, params, data = torch_model.load(args)
     else:
         arch = _arch_from_args(args)
-    report = verify(arch, n_samples=None if data is not None else args.samples, seed=args.seed, params=params,
-                    data=data, loss=args.loss, certify=args.certify,
-                    budget_seconds=args.budget, float_check=not args.no_float, point=getattr(args, "point", "gaussian"),
-                    perfect_fit=args.perfect_fit,
-                    progress=_progress(not args.json and sys.stderr.isatty()))
+    with ProgressReporter(prefix="[verify]") as prog, prog.step(f"verify {arch!r} ({arch.n_params} parameters)"):
+        report = verify(arch, n_samples=None if data is not None else args.samples, seed=args.seed, params=params,
+                        data=data, loss=args.loss, certify=args.certify, budget_seconds=args.budget,
+                        float_check=not args.no_float, point=getattr(args, "point", "gaussian"),
+                        perfect_fit=args.perfect_fit, progress=prog)
     if args.json:
         print(report.to_json(indent=2))
     else:
@@ -216,23 +200,24 @@ def _cmd_verify(args) -> int:
 def _cmd_reproduce(args) -> int:
     if args.target == "notebook":
         from ..experiments.reproduce import reproduce_notebook
-        report, rows, secs = reproduce_notebook(seed=args.seed, point=args.point)
+        with ProgressReporter(prefix="[reproduce]") as prog, prog.step("the notebook's FCN(25, (5, 10), 10)"):
+            report, rows, secs = reproduce_notebook(seed=args.seed, point=args.point, progress=prog)
         if args.json:
             print(json.dumps({"rows": [dict(zip(("quantity", "exact", "notebook", "match"), r)) for r in rows],
                               "seconds": secs, "report": report.to_dict()}, indent=2))
         else:
-            from rich.console import Console
             from rich.table import Table
+
+            from .render import console, summary_line
             t = Table(title="Rank of neural Hessians: notebook (float64) vs exacthess (exact, certified)")
             for col in ("matrix", "notebook (float64)", "exacthess (exact)", "how", "match"):
                 t.add_column(col)
             for q, exact, nb, ok in rows:
                 t.add_row(q, str(nb), str(exact), report.rank_info[q].how, "yes" if ok else "NO")
-            con = Console() if sys.stdout.isatty() else Console(width=140)
+            con = console()
             con.print(t)
             con.print(f"setting: d = 25, widths (5, 10), K = 10, n = 50 seeded samples, seed {args.seed}, "
                       f"point {args.point}")
-            from .render import summary_line
             con.print(f"verified end to end in {secs:.2f} s; statements: {summary_line(report)}")
         return 0 if all(r[3] for r in rows) and report.exit_code == 0 else 1
     if args.target == "float-atlas":
@@ -241,8 +226,8 @@ def _cmd_reproduce(args) -> int:
     if args.target in ("discussion", "approx-chain-rule"):
         return claims_cli.run(args)
     if args.target == "cnn-trends":
-        from ..experiments.trends import run_cnn_trends
-        return run_cnn_trends(args)
+        from . import trends as trends_cli
+        return trends_cli.run(args)
     from . import spectral as spectral_cli
     return spectral_cli.run_reproduce(args)
 
@@ -266,10 +251,16 @@ def _cmd_plot(args) -> int:
 
 
 def main(argv=None) -> int:
+    """Run the command line; returns the exit code (see ``exacthess --help``).
+
+    Bad input prints one line ``error: ...`` on stderr and returns 2; an unexpected exception (a
+    bug) prints one line and returns 70 (``EXACTHESS_TRACEBACK=1`` prints its traceback too);
+    Ctrl-C returns 130.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a one-line usage error (2)
+    except SystemExit as exc:  # --help, --version (0) or a one-line usage error (2)
         return exc.code if isinstance(exc.code, int) else 2
     try:
         handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
@@ -277,8 +268,29 @@ def main(argv=None) -> int:
                    "plot": _cmd_plot, "prove": prove_cli.run}[args.command]
         return handler(args)
     except ExactHessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path that cannot be read or written
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"error: {where}{exc.strerror or _one_line(exc)}; expected a readable or writable path", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory: this problem does not fit this machine (set EXACTHESS_MEMORY_LIMIT_GB to the "
+              "memory available, so that such problems are refused before they start)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line, the traceback on request
+        if os.environ.get("EXACTHESS_TRACEBACK"):
+            traceback.print_exc()
+        print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); this is a bug in exacthess, please "
+              "report it with the command (EXACTHESS_TRACEBACK=1 prints the traceback)", file=sys.stderr)
+        return 70
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

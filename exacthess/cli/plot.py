@@ -32,11 +32,12 @@ def run(args) -> int:
     """Run ``exacthess plot``."""
     from ..experiments.plots import plot_records
     from ..experiments.results import read_records
+    from .parser import writable
     records = read_records(args.results)
     src = Path(args.results)
     out = Path(args.out) if args.out else src.with_name(f"{src.stem}_{_slug(args.y)}_vs_{_slug(args.x)}"
                                                           + (f"_by_{_slug(args.by)}" if args.by else "") + ".png")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    writable(out, "--out", folder=False)
     fits = plot_records(records, args.x, args.y, by=args.by, path=out)
     skipped = sum(r.get("status") != "ok" for r in records)
     for label, fit in fits.items():

@@ -20,6 +20,8 @@ import sys
 from types import ModuleType
 from typing import Callable
 
+from .parser import OneLineParser, exit_text
+
 __all__ = ["configure", "run", "script_main", "SUBTARGETS"]
 
 #: ``name -> (configure(parser), run(args) -> exit code)`` for targets with their own
@@ -35,13 +37,6 @@ def _register_generic() -> None:
 _register_generic()
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse with one-line errors (``error: ...`` on stderr, exit code 2)."""
-
-    def error(self, message):
-        self.exit(2, f"error: {self.prog}: {message}\n")
-
-
 def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thorough", action="store_true", help="run the larger size lists (slower)")
     parser.add_argument("--json", action="store_true", help="print the list or the outcomes as JSON")
@@ -55,13 +50,14 @@ def configure(subparsers) -> argparse.ArgumentParser:
                     "Exit 0: all proven; 1: a proof failed; 2: bad input.")
     _add_options(p)
     p.add_argument("target", nargs="?", metavar="NAME", help="a proof name (see `exacthess prove`), or 'all'")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.add_argument("rest", nargs=argparse.REMAINDER, metavar="...",
+                   help="arguments of a target that takes its own (see `exacthess prove NAME --help`)")
     return p
 
 
 def _console():
-    from rich.console import Console
-    return Console() if sys.stdout.isatty() else Console(width=200, soft_wrap=True)
+    from .render import console
+    return console()
 
 
 def _list(args) -> int:
@@ -70,13 +66,15 @@ def _list(args) -> int:
     if args.json:
         print(json.dumps([i.to_dict() for i in infos], indent=2))
         return 0
-    from rich.table import Table
-    t = Table(title="symbolic proofs (exacthess prove NAME | all)")
-    for col in ("name", "statement", "sizes", "--thorough"):
-        t.add_column(col, overflow="fold")
+    from rich.markup import escape
+
+    from .render import print_block
+    con = _console()
+    con.print(f"[bold]{len(infos)} symbolic proofs[/] (exacthess prove NAME | all)")
     for i in infos:
-        t.add_row(i.name, i.statement, i.sizes, i.thorough_sizes)
-    _console().print(t)
+        con.print()
+        print_block(con, f"[bold]{escape(i.name)}[/]", [i.statement, f"sizes: {i.sizes}",
+                                                         f"--thorough: {i.thorough_sizes}"])
     return 0
 
 
@@ -92,8 +90,13 @@ def _outcome_line(o) -> str:
 def _run_names(names: list[str], thorough: bool, as_json: bool) -> int:
     from ..experiments.proofs import get_proof, run_proofs
     total = sum(len(get_proof(n).tests) for n in names)
-    if as_json:
-        runs = run_proofs(names, thorough=thorough)
+    if as_json:  # the outcomes go to stdout as JSON; progress to stderr
+        from .progress import ProgressReporter
+        finished = []
+        with ProgressReporter(prefix="[prove]", total=total) as prog, prog.step("proving"):
+            runs = run_proofs(names, thorough=thorough,
+                              on_start=lambda name, test: prog.count(len(finished), total, f"proving {name}.{test}"),
+                              on_done=finished.append)
     elif sys.stdout.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
         con = _console()
@@ -137,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
     target = args.target
     if target in SUBTARGETS:
         configure_sub, run_sub = SUBTARGETS[target]
-        sub = _OneLineParser(prog=f"exacthess prove {target}")
+        sub = OneLineParser(prog=f"exacthess prove {target}", epilog=exit_text(["prove"]),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
         configure_sub(sub)
         try:
             sub_args = sub.parse_args(args.rest)
@@ -149,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     if target in RESERVED_NAMES and target != "all":
         raise InvalidOptionError(f"prove target {target!r} is not available in this version; "
                                  "expected a proof name (see `exacthess prove`) or 'all'")
-    extra = argparse.ArgumentParser(prog=f"exacthess prove {target}", add_help=False)
+    extra = OneLineParser(prog=f"exacthess prove {target}", add_help=False)
     _add_options(extra)
     more, unknown = extra.parse_known_args(args.rest)
     if unknown:

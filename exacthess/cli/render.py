@@ -23,7 +23,7 @@ import sys
 from collections import defaultdict
 
 __all__ = ["report_table", "ranks_table", "summary_line", "render_text", "print_report", "console",
-           "VERDICT_STYLE", "WIDTH"]
+           "print_block", "shell_lines", "VERDICT_STYLE", "WIDTH"]
 
 #: rich styles of the verdicts
 VERDICT_STYLE = {"holds": "green", "VIOLATED": "bold red", "refuted": "yellow", "undecided": "magenta",
@@ -32,11 +32,18 @@ VERDICT_STYLE = {"holds": "green", "VIOLATED": "bold red", "refuted": "yellow", 
 WIDTH = 80
 
 
-def console(stderr: bool = False):
-    """The one rich console set-up of exacthess: the terminal's width on a terminal, else 80 columns."""
+def console(stderr: bool = False, file=None):
+    """The one rich console set-up of exacthess: the terminal's width on a terminal, else :data:`WIDTH`
+    (80) columns without colours (pipes, files). ``stderr``: write to standard error; ``file``: write
+    to that stream instead."""
     from rich.console import Console
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr) if stream.isatty() else Console(stderr=stderr, width=WIDTH)
+    stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
+    target = {"file": file} if file is not None else {"stderr": stderr}
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError):
+        tty = False
+    return Console(**target) if tty else Console(width=WIDTH, **target)
 
 
 def _float_cell(value, exact) -> str:
@@ -131,7 +138,8 @@ def _print(report, con) -> None:
         con.print(escape(f"note: {n}"))
     con.print(escape(summary_line(report)))
     if report.command:
-        con.print(escape(f"reproduce: {report.command}"), soft_wrap=True)
+        for line in shell_lines(f"reproduce: {report.command}", con.width):
+            con.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def render_text(report, width: int = WIDTH) -> str:
@@ -145,3 +153,43 @@ def render_text(report, width: int = WIDTH) -> str:
 def print_report(report) -> None:
     """Print the report to standard output: colours on a terminal, 80 columns when piped."""
     _print(report, console())
+
+
+def print_block(con, title: str, lines, styles=None) -> None:
+    """A title line (rich markup) and indented plain lines wrapped to the console's width (wrapped
+    parts indented further), no trailing spaces: a listing that fits 80 columns when piped."""
+    import textwrap
+    con.print(title)
+    for i, line in enumerate(lines):
+        text = textwrap.fill(line, width=max(20, con.width - 1), initial_indent="  ", subsequent_indent="    ")
+        style = (styles or {}).get(i)
+        con.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def shell_lines(command: str, width: int = WIDTH) -> list[str]:
+    r"""A command split at spaces between options into lines of at most ``width`` columns, each but the
+    last ending in `` \\`` (a shell continuation), so it can still be copied and pasted.
+
+    >>> shell_lines("exacthess verify fcn --input-dim 25 --widths 5,10 --output-dim 10", 40)
+    ['exacthess verify fcn --input-dim 25 \\', '  --widths 5,10 --output-dim 10']
+    """
+    import shlex
+    if len(command) <= width:
+        return [command]
+    try:
+        words = [shlex.quote(w) if w != shlex.quote(w) else w for w in shlex.split(command)]
+    except ValueError:  # unbalanced quotes: leave it on one line
+        return [command]
+    groups, i = [], 0
+    while i < len(words):  # an option and its value stay together
+        take = 2 if words[i].startswith("--") and i + 1 < len(words) and not words[i + 1].startswith("--") else 1
+        groups.append(" ".join(words[i:i + take]))
+        i += take
+    lines, cur = [], ""
+    for g in groups:
+        if cur and len(cur) + 1 + len(g) + 2 > width:
+            lines.append(cur + " \\")
+            cur = "  " + g
+        else:
+            cur = f"{cur} {g}" if cur else g
+    return lines + [cur]

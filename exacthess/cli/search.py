@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 __all__ = ["configure", "run"]
 
@@ -11,8 +10,9 @@ __all__ = ["configure", "run"]
 def configure(ps) -> None:
     """Add the arguments of ``exacthess search`` to *ps*."""
     ps.add_argument("statement", metavar="STATEMENT_ID", help="a registered id (see `exacthess statements`)")
-    ps.add_argument("--max-examples", type=int, default=50, help="examples to try (default 50)")
-    ps.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
+    ps.add_argument("--max-examples", type=int, default=50, metavar="N",
+                    help="architectures to try, >= 1 (default 50; shrinking a counterexample comes on top)")
+    ps.add_argument("--seed", type=int, default=0, help="Hypothesis seed, >= 0 (default 0)")
     ps.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -20,22 +20,17 @@ def run(args) -> int:
     """Search, print, and return 1 when a counterexample was found, else 0."""
     from ..experiments.search import search
     from ..statements import get_statement
+    from .progress import ProgressReporter
+    from .render import console
     stmt = get_statement(args.statement)
-    if args.json or not sys.stderr.isatty():
-        res = search(stmt.id, max_examples=args.max_examples, seed=args.seed)
-    else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), transient=True) as bar:
-            task = bar.add_task(f"searching {stmt.id}", total=args.max_examples)
-            res = search(stmt.id, max_examples=args.max_examples, seed=args.seed,
-                         progress=lambda done, total: bar.update(task, completed=done))
+    with ProgressReporter(prefix="[search]", total=args.max_examples) as prog, prog.step(f"searching {stmt.id}"):
+        res = search(stmt.id, max_examples=args.max_examples, seed=args.seed,
+                     progress=lambda done, total: prog.count(done, total))
     if args.json:
         print(json.dumps(res.to_dict(), indent=2))
         return 1 if res.counterexample else 0
-    from rich.console import Console
     from rich.markup import escape
-    con = Console() if sys.stdout.isatty() else Console(width=160)
+    con = console()
     con.print(f"[bold]{escape(stmt.id)}[/] ({stmt.kind}): " + escape(f"rank {stmt.quantity} {stmt.relation} {stmt.formula}"))
     con.print(escape(f"condition: {stmt.condition}\nsource: {stmt.citation}"))
     if res.counterexample is None:

@@ -12,9 +12,7 @@ import argparse
 import json
 import math
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,104 +21,16 @@ import numpy as np
 from ..core.errors import ExactHessError, InvalidValueError
 from ..core.resources import require_memory
 from ..spectral.errors import InvalidInputShapeError, InvalidKernelError, InvalidPaddingError, InvalidStrideError
+from .progress import ProgressReporter as SharedReporter
 
 __all__ = ["configure_verify", "run_verify", "configure_reproduce", "run_reproduce", "ProgressReporter"]
 
 
-class ProgressReporter:
-    """Progress of long steps on ``stream`` (stderr by default).
+class ProgressReporter(SharedReporter):
+    """:class:`exacthess.cli.progress.ProgressReporter` with the prefix ``[conv-sv]``."""
 
-    On a terminal a transient rich spinner shows the current step, its latest message and the
-    elapsed time. Otherwise a background thread prints plain lines ``[conv-sv] message (12 s)``
-    for steps running longer than ``quiet_seconds`` (every ``every`` seconds, and when the
-    message changes), and a closing ``done in`` line for those steps. Use :meth:`step` around a
-    computation and pass the reporter itself as a library ``progress`` callback.
-    """
-
-    def __init__(self, stream=None, *, rich: bool | None = None, quiet_seconds: float = 2.0,
-                 every: float = 5.0, prefix: str = "[conv-sv]"):
-        self.stream = stream if stream is not None else sys.stderr
-        self.rich = self.stream.isatty() if rich is None else rich
-        self.quiet, self.every, self.prefix = quiet_seconds, every, prefix
-        self._lock = threading.Lock()
-        self._label: str | None = None
-        self._message = ""
-        self._start = self._last = 0.0
-        self._printed = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._progress = self._task = None
-
-    def __enter__(self) -> "ProgressReporter":
-        if self.rich:
-            from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                      console=Console(file=self.stream), transient=True)
-            self._progress.__enter__()
-            self._task = self._progress.add_task("", total=None, visible=False)
-        else:
-            self._thread = threading.Thread(target=self._beat, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    @contextmanager
-    def step(self, label: str):
-        """A long computation named ``label``; messages passed to the reporter refine it."""
-        with self._lock:
-            self._label, self._message = label, label
-            self._start = self._last = time.perf_counter()
-            self._printed = False
-            if self._progress is None and self.quiet <= 0:
-                self._emit()
-        if self._progress is not None:
-            self._progress.update(self._task, description=label, visible=True)
-            self._progress.reset(self._task)
-        try:
-            yield self
-        finally:
-            with self._lock:
-                if self._printed:
-                    self._write(f"{label}: done in {time.perf_counter() - self._start:.1f} s")
-                self._label = None
-            if self._progress is not None:
-                self._progress.update(self._task, visible=False)
-
-    def __call__(self, message: str) -> None:
-        """Library progress callback: the current step's latest message."""
-        with self._lock:
-            changed = message != self._message
-            self._message = message
-            if self._progress is not None:
-                self._progress.update(self._task, description=message)
-            elif changed and self._due(min(1.0, self.every)):
-                self._emit()
-
-    def _due(self, gap: float) -> bool:
-        now = time.perf_counter()
-        return self._label is not None and now - self._start >= self.quiet and now - self._last >= gap
-
-    def _emit(self) -> None:
-        now = time.perf_counter()
-        self._write(f"{self._message} ({now - self._start:.0f} s)")
-        self._last, self._printed = now, True
-
-    def _write(self, text: str) -> None:
-        print(f"{self.prefix} {text}", file=self.stream, flush=True)
-
-    def _beat(self) -> None:
-        while not self._stop.wait(min(0.25, self.every)):
-            with self._lock:
-                if self._due(self.every if self._printed else 0.0):
-                    self._emit()
+    def __init__(self, stream=None, *, prefix: str = "[conv-sv]", **kwargs):
+        super().__init__(stream, prefix=prefix, **kwargs)
 
 
 def _int_list(text: str, name: str, err: type, minimum: int = 1) -> tuple[int, ...]:
@@ -231,11 +141,11 @@ def run_verify(args: Any) -> int:
 
 
 def _print_verify(res, report: dict) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    con = Console()
+    from .render import console
+    con = console()
     verdict = "[bold green]HOLDS[/]" if res.holds else "[bold red]DOES NOT HOLD[/]"
     con.print(f"conv-sv theorem: {verdict} (certified={res.certified}, method={res.method})")
     con.print(escape(res.statement))
@@ -345,10 +255,10 @@ def _timings(ns: list[int], ms: list[int], dense_limit: float) -> list[dict[str,
 
 
 def _print_reproduce(rows: list[dict[str, Any]], dense_limit: float) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    from .render import console
+    con = console()
     tab = Table(title="FFT method vs dense SVD (3x3 kernel, m -> m channels, n x n input)")
     for col in ("m", "n", "FFT s", "dense s", "ratio", "|diff|"):
         tab.add_column(col)

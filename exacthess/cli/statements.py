@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 __all__ = ["configure", "run", "statement_records"]
 
@@ -37,20 +36,22 @@ def statement_records() -> list[dict]:
 
 
 def run(args) -> int:
-    """Print the registry (a table, or JSON with ``--json``); exit code 0."""
+    """Print the registry (one block per statement, fitting 80 columns when piped, or JSON with
+    ``--json``); exit code 0."""
     records = statement_records()
     if args.json:
         print(json.dumps(records, indent=2))
         return 0
-    from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
-    t = Table(title="registered statements (sources: docs/references.md)")
-    for col in ("id", "quantity", "kind", "statement", "condition", "families", "status"):
-        t.add_column(col, overflow="fold")
+
+    from .render import console, print_block
+    con = console()
+    con.print(f"[bold]{len(records)} registered statements[/] (sources: docs/references.md)")
     for r in records:
-        status = r["status"] if "counterexample" not in r else f"[yellow]refuted[/]: {escape(r['counterexample'])}"
-        t.add_row(escape(r["id"]), escape(r["quantity"]), r["kind"], escape(f"rank {r['relation']} {r['formula']}"),
-                  escape(r["condition"]), ",".join(r["families"]), status)
-    (Console() if sys.stdout.isatty() else Console(width=200)).print(t)
+        status = (f"[green]{escape(r['status'])}[/]" if "counterexample" not in r
+                  else f"[yellow]refuted[/]: {escape(r['counterexample'])}")
+        con.print()
+        print_block(con, f"[bold]{escape(r['id'])}[/] ({r['kind']}; {', '.join(r['families'])}): {status}",
+                    [f"rank {r['quantity']} {r['relation']} {r['formula']}", f"condition: {r['condition']}",
+                     f"source: {r['citation']}"], styles={2: "dim"})
     return 0

@@ -62,13 +62,13 @@ class _Display:
 
     def __enter__(self):
         if self.tty:
-            from rich.console import Console
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                        TimeRemainingColumn)
+            from .render import console
             self.bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("running {task.fields[running]}  failed {task.fields[failed]}"),
                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                                console=Console(stderr=True))
+                                console=console(stderr=True))
             self.bar.__enter__()
             self.task = self.bar.add_task("sweep", total=len(self.grid), running=0, failed=0)
         return self
@@ -110,6 +110,8 @@ def run(args) -> int:
     workers = None if args.workers is None else check_int(args.workers, "--workers", 1)
     if args.scheduler is not None and workers is not None:
         raise InvalidValueError("--workers and --scheduler exclude each other; the cluster decides its workers")
+    from .parser import writable
+    writable(args.out, "--out", folder=False)
     results = ResultFile(args.out, grid.spec_hash)  # refuses another sweep's file before anything runs
     cluster = None
     if args.scheduler is not None:

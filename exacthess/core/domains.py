@@ -112,6 +112,10 @@ class GF(Ring):
     exact = True
 
     def __init__(self, p: int):
+        from .errors import InvalidTypeError, describe
+        from .validate import is_int
+        if not is_int(p):
+            raise InvalidTypeError(f"p = {describe(p)} has type {type(p).__name__}; expected a prime 2 < p < 2**31")
         p = int(p)
         if not (2 < p < 2**31) or not fmpz(p).is_prime():
             raise InvalidValueError(f"p = {p} is not valid; expected a prime 2 < p < 2**31")

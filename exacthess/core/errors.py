@@ -120,6 +120,9 @@ class MissingDependencyError(ExactHessError, ImportError):
 
 
 def describe(value: object, limit: int = 60) -> str:
-    """Short ``repr`` of *value* for error messages."""
-    text = repr(value)
+    """Short ``repr`` of *value* for error messages, on one line (numpy arrays print on several)."""
+    try:
+        text = " ".join(repr(value).split())
+    except Exception:  # a broken __repr__ must not hide the actual error
+        text = f"<{type(value).__name__} object>"
     return text if len(text) <= limit else text[: limit - 3] + "..."

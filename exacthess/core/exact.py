@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from flint import fmpq, fmpz
 
-from .errors import InvalidDataError, NonFiniteError, describe
+from .errors import InvalidDataError, InvalidTypeError, NonFiniteError, describe
 
 __all__ = ["to_rational", "rational_array", "is_integral_array"]
 
@@ -37,7 +37,7 @@ def to_rational(value: Any, name: str = "value") -> fmpq:
 
     Raises:
         NonFiniteError: for NaN or +-inf.
-        InvalidDataError: for anything that is not a real number (complex, str, None ...).
+        InvalidTypeError: for anything that is not a real number (complex, str, None ...).
     """
     if isinstance(value, fmpq):
         return value
@@ -56,7 +56,7 @@ def to_rational(value: Any, name: str = "value") -> fmpq:
         return fmpq(num, den)
     if isinstance(value, Fraction) or isinstance(value, Rational):
         return fmpq(int(value.numerator), int(value.denominator))
-    raise InvalidDataError(
+    raise InvalidTypeError(
         f"{name} = {describe(value)} has type {type(value).__name__}; "
         "expected a real number (int, Fraction, or finite float)"
     )
@@ -72,11 +72,12 @@ def rational_array(values: Any, name: str = "array", ndim: int | None = None) ->
 
     Raises:
         NonFiniteError: if an entry is NaN or infinite (the message gives its index).
-        InvalidDataError: on non-numeric entries or the wrong number of dimensions.
+        InvalidTypeError: on non-numeric entries (strings, complex numbers, None ...).
+        InvalidDataError: on ragged rows or the wrong number of dimensions.
     """
     if isinstance(values, np.ndarray) and values.dtype.kind in "fc":
         if values.dtype.kind == "c":
-            raise InvalidDataError(f"{name} has complex dtype {values.dtype}; expected real numbers")
+            raise InvalidTypeError(f"{name} has complex dtype {values.dtype}; expected real numbers")
         bad = ~np.isfinite(values)
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -90,6 +91,12 @@ def rational_array(values: Any, name: str = "array", ndim: int | None = None) ->
         raise InvalidDataError(f"{name} could not be read as an array: {exc}") from None
     if arr.dtype != object:
         arr = arr.astype(object)
+    if arr.ndim == 0 and ndim:
+        raise InvalidTypeError(f"{name} = {describe(values)} has type {type(values).__name__}; expected a "
+                               f"{ndim}-D array of real numbers")
+    if any(isinstance(v, (list, tuple, np.ndarray)) for v in arr.flat):
+        raise InvalidDataError(f"{name} is ragged (its rows have different lengths); expected a rectangular "
+                               "array of real numbers")
     if ndim is not None and arr.ndim != ndim:
         raise InvalidDataError(
             f"{name} has {arr.ndim} dimension(s) (shape {arr.shape}); expected {ndim}"

@@ -19,10 +19,12 @@ import os
 
 from .errors import ProblemTooLargeError
 
-__all__ = ["MEMORY_LIMIT_BYTES", "memory_limit", "format_bytes", "require_memory"]
+__all__ = ["MEMORY_LIMIT_BYTES", "EXACT_ENTRY_BYTES", "memory_limit", "format_bytes", "format_seconds", "require_memory"]
 
 #: default budget for one computation's dense work
 MEMORY_LIMIT_BYTES = 8 * 2**30
+#: bytes of one exact rational in an object array (pointer, FLINT ``fmpq`` object, limbs of a typical entry)
+EXACT_ENTRY_BYTES = 72
 
 
 def memory_limit() -> int:
@@ -39,11 +41,32 @@ def memory_limit() -> int:
 
 
 def format_bytes(n: float) -> str:
-    """``n`` bytes in KiB / MiB / GiB / TiB with one decimal."""
-    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+    """``n`` bytes in KiB / MiB / GiB / TiB / PiB with one decimal (very large: in PiB, exponent form).
+
+    >>> format_bytes(512), format_bytes(1.5 * 2**20), format_bytes(3e21)
+    ('512 B', '1.5 MiB', '2.7e+06 PiB')
+    """
+    if n >= 10_000 * 2**50:
+        return f"{n / 2**50:.1e} PiB"
+    for unit, size in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{int(n)} B"
+
+
+def format_seconds(s: float) -> str:
+    """A coarse duration: ``"~3 s"``, ``"~4 min"``, ``"~2 h"``, ``"~5 days"``, ``"~1e+04 years"``.
+
+    >>> format_seconds(0.2), format_seconds(250), format_seconds(3e5), format_seconds(1e12)
+    ('< 1 s', '~4 min', '~3 days', '~3.2e+04 years')
+    """
+    if s < 1:
+        return "< 1 s"
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if s >= 2 * size if unit != "min" else s >= 120:
+            v = s / size
+            return f"~{v:.1e} {unit}" if v >= 10_000 else f"~{v:.0f} {unit}"
+    return f"~{s:.0f} s"
 
 
 def require_memory(nbytes: float, what: str, hint: str = "") -> None:

@@ -23,10 +23,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .errors import InvalidOptionError, InvalidTypeError, InvalidValueError, describe
+from .errors import InvalidDataError, InvalidOptionError, InvalidTypeError, InvalidValueError, describe
 
 __all__ = ["check_int", "check_bool", "check_real", "check_option", "check_int_sequence",
-           "check_callable", "is_int"]
+           "check_callable", "check_seed", "check_samples", "check_progress", "is_int"]
 
 
 def is_int(value) -> bool:
@@ -107,4 +107,34 @@ def check_callable(value, name: str):
     """A callable, or None."""
     if value is not None and not callable(value):
         raise InvalidTypeError(f"{name} = {describe(value)} has type {type(value).__name__}; expected a callable or None")
+    return value
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """A seed: an int >= 0 (:class:`~exacthess.core.errors.InvalidTypeError` otherwise, or
+    :class:`~exacthess.core.errors.InvalidDataError` for a negative one)."""
+    if not is_int(seed):
+        raise InvalidTypeError(f"{name} = {describe(seed)} has type {type(seed).__name__}; expected an int >= 0")
+    if seed < 0:
+        raise InvalidDataError(f"{name} = {seed} is not valid; expected an int >= 0")
+    return int(seed)
+
+
+def check_samples(n_samples, name: str = "n_samples") -> int | None:
+    """None (the default) or a number of samples >= 1."""
+    if n_samples is None:
+        return None
+    if not is_int(n_samples):
+        raise InvalidTypeError(f"{name} = {describe(n_samples)} has type {type(n_samples).__name__}; "
+                               "expected an int >= 1 or None")
+    if n_samples < 1:
+        raise InvalidDataError(f"{name} = {n_samples} is not valid; expected an int >= 1")
+    return int(n_samples)
+
+
+def check_progress(value, name: str = "progress"):
+    """A progress callback: a callable receiving short messages, or None."""
+    if value is not None and not callable(value):
+        raise InvalidTypeError(f"{name} = {describe(value)} has type {type(value).__name__}; expected a callable "
+                               "receiving progress messages (e.g. print), or None")
     return value

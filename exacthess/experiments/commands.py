@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 __all__ = ["verify_command"]
 
 _ARCH_KEYS = ("family", "input_dim", "widths", "output_dim", "input_shape", "channels", "kernel_sizes",
@@ -15,8 +17,8 @@ def _fmt(vals) -> str:
 def verify_command(spec: dict, **options) -> str:
     """``exacthess verify fcn|cnn ...`` for an architecture spec (``arch.to_spec()``) and options.
 
-    Options are written as ``--name value`` (underscores become dashes); ``True`` writes the
-    bare flag, ``False`` and ``None`` are left out.
+    Options are written as ``--name value`` (underscores become dashes; values quoted for the
+    shell when they need it); ``True`` writes the bare flag, ``False`` and ``None`` are left out.
 
     >>> verify_command({"family": "fcn", "input_dim": 4, "widths": [3], "output_dim": 2, "bias": True},
     ...                samples=5, seed=0)
@@ -43,5 +45,16 @@ def verify_command(spec: dict, **options) -> str:
         if value is None or value is False:
             continue
         flag = "--" + key.replace("_", "-")
-        parts += [flag] if value is True else [flag, str(value)]
+        parts += [flag] if value is True else [flag, _quoted(str(value))]
     return " ".join(parts)
+
+
+def _quoted(text: str) -> str:
+    """``text`` quoted for a POSIX shell when it needs it (``poly(0, 1)``), unless already quoted.
+
+    >>> _quoted("relu"), _quoted("poly(0, 1)"), _quoted("'bce'")
+    ('relu', "'poly(0, 1)'", "'bce'")
+    """
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text
+    return shlex.quote(text)

@@ -34,7 +34,11 @@ from flint import fmpq
 
 from ..certify.rank import rank
 from ..core.domains import QQ
-from ..core.validate import check_int
+from ..certify.rank import CERTIFY_OPTIONS
+from ..core.validate import check_bool, check_option, check_progress, check_samples, check_seed
+from ..hessian.cost import gap_cost, require_fits, sample_count
+from ..hessian.problem import check_params
+from ..models.architectures import check_architecture
 from ..hessian.engine import Engine
 from ..models.architectures import Architecture
 from .points import frobenius2, kink_free_problem, scaled_params
@@ -209,7 +213,15 @@ def gauss_newton_gap(arch: Architecture, *, params=None, data=None, loss="mse", 
     Returns:
         :class:`GaussNewtonGap`.
     """
-    check_int(seed, "seed", 0)
+    check_architecture(arch)
+    seed, n_samples = check_seed(seed), check_samples(n_samples)
+    check_option(certify, "certify", CERTIFY_OPTIONS)
+    ranks, block_ranks = check_bool(ranks, "ranks"), check_bool(block_ranks, "block_ranks")
+    perfect_fit = check_bool(perfect_fit, "perfect_fit")
+    check_progress(progress)
+    require_fits(gap_cost(arch, sample_count(arch, n_samples, data), loss=loss))
+    if params is not None and scale is not None:
+        params = check_params(arch, params)
     if params is None and scale is not None:
         from ..hessian.problem import seeded_params
         params = seeded_params(arch, seed)

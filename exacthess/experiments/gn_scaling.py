@@ -38,7 +38,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from flint import fmpq
 
-from ..core.errors import InvalidValueError
+from ..core.domains import QQ
+from ..core.errors import InvalidTypeError, InvalidValueError, describe
+from ..core.validate import check_progress, check_samples, check_seed
+from ..hessian.cost import gap_cost, matrices_cost, require_fits
+from ..models.architectures import check_architecture
 from ..core.exact import to_rational
 from .gn_gap import gauss_newton_gap
 from .points import standard_data, standard_params
@@ -127,13 +131,20 @@ def curvature_scaling(arch, *, scales=None, n_samples: int | None = None, seed: 
         scales: exact positive rationals (default ``2**-k`` for ``k = 0..8``).
         n_samples, seed, loss: the fixed data (:func:`standard_data`) and targets.
     """
+    check_architecture(arch)
+    seed, n_samples = check_seed(seed), check_samples(n_samples)
+    check_progress(progress)
     if scales is None:
         scales = [fmpq(1, 2 ** k) for k in range(0, 9)]
-    scales = [to_rational(s, name="scales[i]") for s in scales]
+    if isinstance(scales, (str, bytes, dict)) or not hasattr(scales, "__iter__"):
+        raise InvalidTypeError(f"scales = {describe(scales)} has type {type(scales).__name__}; expected a list of "
+                               "positive rationals such as [1, 1/2, 1/4]")
+    scales = [to_rational(s, name=f"scales[{i}]") for i, s in enumerate(scales)]
     if len(scales) < 2 or any(s <= 0 for s in scales):
         raise InvalidValueError(f"scales = {[str(s) for s in scales]} is not valid; expected at least two positive "
                                 "rationals such as 1/2, 1/4")
     n = n_samples or 2 * arch.input_dim
+    require_fits(gap_cost(arch, n, loss=loss) + matrices_cost(arch, QQ, 3 * len(scales)))
     base = standard_params(arch, seed)
     data = standard_data(arch, n, seed)
     gaps = []

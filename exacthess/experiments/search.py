@@ -10,11 +10,13 @@ Hypothesis is imported when a search runs, not with :mod:`exacthess`.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
 from ..core.errors import NonDifferentiableError
-from ..core.validate import check_int
+from ..core.errors import InvalidTypeError, describe
+from ..core.validate import check_int, check_progress, check_seed
 from ..statements import get_statement
 from ..statements.registry import ALL
 from ..statements.verdicts import Verdict
@@ -130,14 +132,18 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
         any exception raised while verifying (an ``AssertionError`` included) propagates.
     """
     from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings, strategies as st
-    from hypothesis.database import DirectoryBasedExampleDatabase
+    from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
     from ..strategies import sample_counts
     from .verify import verify
     stmt = get_statement(statement_id)
     check_int(max_examples, "max_examples", 1)
-    check_int(seed, "seed", 0)
-    if database is None or isinstance(database, str):
-        database = DirectoryBasedExampleDatabase(database or ".hypothesis/examples")
+    check_seed(seed)
+    check_progress(progress)
+    if database is None or isinstance(database, (str, os.PathLike)):
+        database = DirectoryBasedExampleDatabase(os.fspath(database or ".hypothesis/examples"))
+    elif not isinstance(database, ExampleDatabase):
+        raise InvalidTypeError(f"database = {describe(database)} has type {type(database).__name__}; expected a "
+                               "directory path, a Hypothesis ExampleDatabase, or None")
     found: list = []
     counter = {"n": 0, "applicable": 0}
 

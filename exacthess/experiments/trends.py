@@ -5,17 +5,14 @@ rank = O(m L d0) while p = O(m^2 L d0))."""
 
 from __future__ import annotations
 
-import json
 import math
-import sys
-import time
 from pathlib import Path
 
 from ..core.errors import ExactHessError
 from .grid import job_key
 from .sweep import sweep
 
-__all__ = ["trend_spec", "cnn_trend_rows", "run_cnn_trends", "plot_trends"]
+__all__ = ["trend_spec", "cnn_trend_rows", "plot_trends"]
 
 
 def _family(quick: bool):
@@ -108,36 +105,3 @@ def plot_trends(rows: list[dict], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def run_cnn_trends(args) -> int:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-    con = Console() if sys.stdout.isatty() else Console(width=150)
-    t0 = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("exact ranks", total=None)
-        def show(status):
-            bar.update(task, completed=status.done, total=status.total,
-                       description=f"exact ranks ({status.running} running)")
-        rows = cnn_trend_rows(quick=args.quick, seed=args.seed, progress=show, workers=getattr(args, "workers", None))
-    (out / "cnn_trends.json").write_text(json.dumps(rows, indent=2))
-    plot_trends(rows, out / "cnn_trends.png")
-    t = Table(title="Exact Hessian ranks of 1-D linear CNNs (d0 = 16, L = 2, K = 4, kernel 3 / filters 3)"
-              if not args.quick else "cnn-trends (quick: d0 = 12, L = 2, K = 3)")
-    for col in ("sweep", "value", "p", "rank H_o", "bound", "rank H_f", "bound", "rank H_L", "bound", "H_L/sqrt(p)",
-                "certified"):
-        t.add_column(col, justify="right")
-    for r in rows:
-        t.add_row(r["sweep"], str(r["value"]), str(r["p"]), str(r["H_o"]), str(r["bound_H_o"]), str(r["H_f"]),
-                  str(r["bound_H_f"]), str(r["H_L"]), str(r["bound_H_L"]), f"{r['H_L'] / math.sqrt(r['p']):.2f}",
-                  "yes" if r["certified"] else "no (probabilistic)")
-    con.print(t)
-    con.print(f"wrote {out / 'cnn_trends.json'} and {out / 'cnn_trends.png'} in {time.perf_counter() - t0:.1f} s; "
-              f"all ranks certified: {all(r['certified'] for r in rows)}; all statements hold: "
-              f"{all(r['statements_ok'] for r in rows)}")
-    return 0

@@ -7,10 +7,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..models.architectures import CNN, Architecture
+from ..models.architectures import CNN, Architecture, check_architecture
 from .commands import verify_command
 from ..hessian.problem import make_problem
-from ..core.errors import InvalidDataError, InvalidOptionError, InvalidTypeError, describe
+from ..core.errors import InvalidOptionError, InvalidTypeError, describe
+from ..core.validate import check_bool, check_option, check_progress, check_real, check_samples, check_seed
+from ..certify.rank import CERTIFY_OPTIONS
+from ..hessian.cost import FLOAT_CHECK_LIMIT, require_fits, sample_count, verify_cost
 from ..hessian.engine import Engine
 from ..hessian.ranks import certified_ranks
 from ..certify.rank import rank
@@ -23,7 +26,10 @@ from ..hessian.rounding import rounding_findings
 from .point_ranks import point_quantities
 from .points import perfect_fit as fit_targets
 
-__all__ = ["verify", "float_rank"]
+__all__ = ["verify", "float_rank", "ESTIMATE_SHOWN"]
+
+#: the estimate is passed to ``progress`` when the computation may take at least this many seconds
+ESTIMATE_SHOWN = 5.0
 
 
 def float_rank(M: np.ndarray) -> int:
@@ -161,15 +167,21 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         (``VIOLATED`` or ``refuted``), and one the proven bounds do not decide is
         ``undecided`` (rules: :mod:`exacthess.statements.verdicts`).
     """
-    if not isinstance(arch, Architecture):
-        raise InvalidDataError(f"arch = {describe(arch)} is not an architecture; expected FCN(...) or CNN(...)")
+    check_architecture(arch)
+    seed, n_samples = check_seed(seed), check_samples(n_samples)
+    check_option(certify, "certify", CERTIFY_OPTIONS)
+    budget_seconds = check_real(budget_seconds, "budget_seconds", 0, allow_inf=True)
+    float_check, perfect_fit = check_bool(float_check, "float_check"), check_bool(perfect_fit, "perfect_fit")
+    say = check_progress(progress) or (lambda msg: None)
+    chosen = _chosen(statements, _family(arch))
+    cost = require_fits(verify_cost(arch, sample_count(arch, n_samples, data), loss=loss, float_check=float_check))
+    if cost.seconds >= ESTIMATE_SHOWN:
+        say(f"estimated: {cost.summary()}")
     t0 = time.perf_counter()
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
                            point=point)
     if perfect_fit:
         problem = fit_targets(problem)
-    chosen = _chosen(statements, _family(arch))
-    say = progress or (lambda msg: None)
     ranks, info, engine = certified_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
                                           progress=progress)
     point_info, point_extra = point_quantities(problem, engine, chosen, seed=seed, certify=certify,
@@ -179,7 +191,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     ctx, summary, uncertain = _context(arch, engine, ranks, seed)
     ctx.extra.update(point_extra)
     summary["point"] = "perfect fit" if perfect_fit else ("given" if data is not None and params is not None else point)
-    do_float = float_check and arch.n_params <= 3000
+    do_float = float_check and arch.n_params <= FLOAT_CHECK_LIMIT
     if do_float and progress:
         progress("float32 and float64 ranks")
     franks = float_ranks(problem, list(ranks)) if do_float else {}
@@ -228,7 +240,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         notes.append("the reference documents give no published rank formula with biases: the exact ranks "
                       "are reported, and only conjectures (empirical fits, not from a paper) are checked")
     if float_check and not do_float:
-        notes.append("float32/float64 comparison skipped (more than 3000 parameters)")
+        notes.append(f"float32/float64 comparison skipped (more than {FLOAT_CHECK_LIMIT} parameters)")
     for dt in ("float32", "float64"):
         disagree = sorted({r.quantity for r in rows if r.float_ranks and r.float_ranks[dt] != r.exact})
         if disagree:

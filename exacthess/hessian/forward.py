@@ -27,7 +27,8 @@ import numpy as np
 from flint import fmpq
 
 from ..core.domains import QQ
-from ..core.errors import NonDifferentiableError
+from ..core.errors import InvalidValueError, NonDifferentiableError
+from ..core.exact import rational_array, to_rational
 from ..models.toeplitz import toeplitz_operator
 
 __all__ = ["ExactForward"]
@@ -101,19 +102,39 @@ class ExactForward:
         self.flat = flats  # flat[l]: entries of post[l] identically zero near the point
         self.outputs = pre[-1]
 
+    def _loss_values(self, fn, what: str, shape: tuple) -> list:
+        """``fn(f_i, y_i)`` for every sample, checked to be exact rationals of ``shape`` (a custom loss's
+        functions may return anything: a wrong result is reported here, naming the loss and the sample)."""
+        import sympy
+        loss, Y = self.problem.loss, self.problem.Y
+        out = []
+        for i in range(Y.shape[0]):
+            name = f"the {what} of loss {loss.name!r} at sample {i}"
+            value = fn(list(self.outputs[:, i]), list(Y[i]))
+            try:
+                value = np.asarray(value, dtype=object)
+            except ValueError:  # ragged rows
+                value = np.empty(0, dtype=object)
+            if value.shape != shape:
+                raise InvalidValueError(f"{name} has shape {value.shape}; expected {shape} (K = {shape[0]} outputs)")
+            for idx, v in np.ndenumerate(value):
+                if not isinstance(v, (fmpq, sympy.Basic)):
+                    value[idx] = to_rational(v, f"{name}[{', '.join(map(str, idx))}]")
+            out.append(value)
+        return out
+
     @cached_property
     def gradients(self) -> np.ndarray:
         """``g[:, i] = grad l(F(x_i), y_i)`` in output space, ``(K, n)``."""
-        loss, Y = self.problem.loss, self.problem.Y
-        cols = [loss.gradient(list(self.outputs[:, i]), list(Y[i])) for i in range(Y.shape[0])]
+        K = self.outputs.shape[0]
+        cols = self._loss_values(self.problem.loss.gradient, "gradient", (K,))
         return np.array(cols, dtype=object).T.reshape(self.outputs.shape)
 
     @cached_property
     def hessians(self) -> np.ndarray:
         """``A[i] = grad^2 l(F(x_i), y_i)``, ``(n, K, K)``."""
-        loss, Y = self.problem.loss, self.problem.Y
         K = self.outputs.shape[0]
-        mats = [loss.hessian(list(self.outputs[:, i]), list(Y[i])) for i in range(Y.shape[0])]
+        mats = self._loss_values(self.problem.loss.hessian, "Hessian", (K, K))
         return np.array(mats, dtype=object).reshape(len(mats), K, K)
 
     @cached_property
@@ -126,4 +147,13 @@ class ExactForward:
         rows = [loss.kernel_factor(list(self.outputs[:, i]), list(Y[i])) for i in range(Y.shape[0])]
         if all(r is None for r in rows):
             return "identity"
+        K = self.outputs.shape[0]
+        first = None
+        for i, r in enumerate(rows):
+            name = f"the kernel factor of loss {loss.name!r} at sample {i}"
+            rows[i] = None if r is None else rational_array(r, name, ndim=2)
+            if rows[i] is None or rows[i].shape[1] != K or rows[i].shape != (first if first else rows[i].shape):
+                raise InvalidValueError(f"{name} has shape {None if r is None else rows[i].shape}; expected a "
+                                        f"matrix with {K} columns, of the same shape at every sample")
+            first = rows[i].shape
         return np.array(rows, dtype=object)

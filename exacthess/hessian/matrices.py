@@ -15,11 +15,17 @@ import warnings
 
 from ..core.domains import Ring
 from ..core.domains import resolve_domain
-from ..models.architectures import Architecture
+from ..core.errors import InvalidArchitectureError, InvalidOptionError
+from ..core.validate import check_int, check_option, check_samples
+from ..models.architectures import Architecture, check_architecture
+from .cost import hessian_cost, matrices_cost, require_fits, sample_count
 from .engine import Engine
 from .problem import make_problem
 
-__all__ = ["HessianResult", "hessian"]
+__all__ = ["HessianResult", "hessian", "MATRICES"]
+
+#: the matrices of a :class:`HessianResult`
+MATRICES = ("H_L", "H_o", "H_f")
 
 
 @dataclass
@@ -44,25 +50,48 @@ class HessianResult:
 
     @cached_property
     def H_o(self):
+        """The outer-product (Gauss-Newton) part ``p x p``."""
+        require_fits(matrices_cost(self.arch, self.field, 1))
         return self.engine.full("H_o")
 
     @cached_property
     def H_f(self):
+        """The functional part ``p x p``."""
+        require_fits(matrices_cost(self.arch, self.field, 1))
         return self.engine.full("H_f")
 
     @cached_property
     def H_L(self):
+        """The loss Hessian ``H_o + H_f`` (``p x p``; holds all three)."""
+        require_fits(matrices_cost(self.arch, self.field, 3))
         return self.field.add(self.H_o, self.H_f)
 
+    def _layer(self, l, name: str) -> int:
+        n = len(self.arch.layers)
+        return check_int(l, name, 1, n, error=InvalidArchitectureError)
+
     def block(self, name: str, l: int, m: int):
+        """Block ``(l, m)`` of ``name`` (``"H_L"``, ``"H_o"`` or ``"H_f"``): the rows of layer ``l``'s
+        parameters and the columns of layer ``m``'s (layers ``1..L+1``)."""
+        check_option(name, "name", MATRICES)
+        l, m = self._layer(l, "l"), self._layer(m, "m")
+        counts = self.arch.layer_param_counts
+        require_fits(matrices_cost(self.arch, self.field, 1, counts[l - 1], counts[m - 1]))
         return self.engine.block(name, l, m)
 
     def block_column(self, name: str, l: int):
+        """Block column ``l`` of ``name``: all rows, the columns of layer ``l`` (``1..L+1``)."""
+        check_option(name, "name", MATRICES)
+        l = self._layer(l, "l")
+        require_fits(matrices_cost(self.arch, self.field, 1, cols=self.arch.layer_param_counts[l - 1]))
         return self.engine.block_column(name, l)
 
     def to_sympy(self, name: str = "H_L"):
         """The matrix as a ``sympy.Matrix`` (QQ and SR only)."""
         import sympy
+        check_option(name, "name", MATRICES)
+        if self.field.name not in ("QQ", "SR"):
+            raise InvalidOptionError(f"to_sympy needs the domain QQ or SR; this result is over {self.field.name}")
         M = getattr(self, name)
         return sympy.Matrix(M.shape[0], M.shape[1],
                             [v if isinstance(v, sympy.Basic) else sympy.Rational(int(v.p), int(v.q)) for v in M.flat])
@@ -93,6 +122,8 @@ def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None
         warnings.warn("hessian(field=...) is deprecated; use domain=...", DeprecationWarning, stacklevel=2)
         domain = field
     ring = resolve_domain(domain)
+    check_architecture(arch)
+    require_fits(hessian_cost(arch, sample_count(arch, check_samples(n_samples), data), ring, loss=loss))
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
                            point=point)
     return HessianResult(arch, ring, Engine(problem, ring))

@@ -47,13 +47,13 @@ from functools import cached_property
 import numpy as np
 from flint import fmpq
 
-from ..models.architectures import Architecture
-from ..core.errors import InvalidDataError, ParamsMismatchError, describe
+from ..models.architectures import Architecture, check_architecture
+from ..core.errors import InvalidDataError, InvalidTypeError, ParamsMismatchError, describe
 from ..core.exact import rational_array
-from ..core.validate import check_option
+from ..core.validate import check_option, check_samples, check_seed
 from ..models.losses import Loss, check_targets, loss as parse_loss
 
-__all__ = ["Problem", "make_problem", "data_factorisation", "seeded_params", "seeded_data", "seed_scales",
+__all__ = ["Problem", "make_problem", "check_params", "data_factorisation", "seeded_params", "seeded_data", "seed_scales",
            "POINTS", "SEED_RANGE", "SIGNIFICANT_BITS", "BIAS_SCALE"]
 
 #: the seeded points, the default first
@@ -222,9 +222,9 @@ def _split_params(arch: Architecture, params) -> list:
             out.append(flat[i:i + k].reshape(s))
             i += k
         return out
-    if not isinstance(params, (list, tuple)):
-        raise ParamsMismatchError(
-            f"params = {describe(params)} is not a list of arrays; expected {len(shapes)} arrays "
+    if not isinstance(params, (list, tuple, np.ndarray)):
+        raise InvalidTypeError(
+            f"params = {describe(params)} has type {type(params).__name__}; expected a list of {len(shapes)} arrays "
             f"of shapes {shapes} (or a flat vector of {arch.n_params} numbers)")
     if len(params) != len(shapes):
         raise ParamsMismatchError(
@@ -240,6 +240,12 @@ def _split_params(arch: Architecture, params) -> list:
                 f"params[{i}] has shape {arr.shape}; expected {tuple(s)} for {arch!r}")
         out.append(arr)
     return out
+
+
+def check_params(arch: Architecture, params) -> list:
+    """``params`` validated and split into exact arrays of shapes ``arch.param_shapes()`` (a list of
+    arrays, or a flat vector of ``arch.n_params`` numbers; sympy entries kept)."""
+    return _split_params(check_architecture(arch), params)
 
 
 def _is_symbolic(p) -> bool:
@@ -281,12 +287,11 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
     Raises:
         InvalidOptionError: ``point`` is not one of :data:`POINTS`.
     """
+    check_architecture(arch)
     point = check_option(point, "point", POINTS)
     the_loss = parse_loss(loss)
-    if not isinstance(arch, Architecture):
-        raise InvalidDataError(f"arch = {describe(arch)} is not an architecture; expected FCN(...) or CNN(...)")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidDataError(f"seed = {describe(seed)} is not valid; expected an int >= 0")
+    seed = check_seed(seed)
+    n_samples = check_samples(n_samples)
     d, K = arch.input_dim, arch.output_dim
     if the_loss.name == "cross_entropy" and K < 2:
         raise InvalidDataError(f"loss = 'cross_entropy' needs output_dim >= 2; this network has output_dim = {K}: "
@@ -295,14 +300,14 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
     if data is None:
         if n_samples is None:
             n_samples = 2 * d
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise InvalidDataError(f"n_samples = {describe(n_samples)} is not valid; expected an int >= 1")
         X, Y = seeded_data(arch, int(n_samples), seed, point)
         if the_loss.targets == "probabilities":
             Y = _seeded_probabilities(Y, the_loss)
     else:
-        if not isinstance(data, (tuple, list)) or len(data) != 2:
-            raise InvalidDataError(f"data = {describe(data)} is not valid; expected a pair (X, Y)")
+        if not isinstance(data, (tuple, list)):
+            raise InvalidTypeError(f"data = {describe(data)} has type {type(data).__name__}; expected a pair (X, Y)")
+        if len(data) != 2:
+            raise InvalidDataError(f"data = {describe(data)} has {len(data)} entries; expected a pair (X, Y)")
         X = rational_array(data[0], "data X", ndim=2)
         Y = rational_array(data[1], "data Y")
         if X.shape[1] != d:

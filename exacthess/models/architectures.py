@@ -27,25 +27,26 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core.errors import InvalidArchitectureError, describe
+from ..core.errors import InvalidArchitectureError, InvalidTypeError, describe
+from ..core.validate import check_bool, check_int, check_option, is_int
 from .activations import Activation, activation as parse_activation
 from .geometry import ConvLayer
 
 LINEAR = parse_activation("linear")
 
-__all__ = ["ConvLayer", "Architecture", "FCN", "CNN", "from_spec", "SPEC_KEYS"]
+__all__ = ["ConvLayer", "Architecture", "FCN", "CNN", "from_spec", "check_architecture", "SPEC_KEYS"]
 
 
 def _check_size(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InvalidArchitectureError(
-            f"{name} = {describe(value)} is not an integer; expected an int >= {minimum}"
-        )
-    if value < minimum:
-        raise InvalidArchitectureError(
-            f"{name} = {value} is too small; expected an int >= {minimum}"
-        )
-    return int(value)
+    return check_int(value, name, minimum, error=InvalidArchitectureError)
+
+
+def check_architecture(value, name: str = "arch") -> "Architecture":
+    """``value`` if it is an :class:`Architecture`, else :class:`~exacthess.core.errors.InvalidTypeError`."""
+    if not isinstance(value, Architecture):
+        raise InvalidTypeError(f"{name} = {describe(value)} has type {type(value).__name__}; expected an "
+                               "architecture such as FCN(...) or CNN(...)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -167,24 +168,19 @@ class FCN(Architecture):
     def __init__(self, input_dim: int, widths: Sequence[int] = (), output_dim: int = 1,
                  bias: bool = False, activation="linear"):
         d = _check_size(input_dim, "input_dim")
-        if isinstance(widths, (int, np.integer)) and not isinstance(widths, bool):
+        if is_int(widths):
             widths = (widths,)
-        if isinstance(widths, str) or not hasattr(widths, "__iter__"):
-            raise InvalidArchitectureError(
-                f"widths = {describe(widths)} is not a sequence; expected a sequence of ints >= 1"
-            )
+        if isinstance(widths, (str, bytes, dict, set)) or not hasattr(widths, "__iter__"):
+            raise InvalidTypeError(f"widths = {describe(widths)} has type {type(widths).__name__}; "
+                                   "expected a sequence of ints >= 1")
         ws = tuple(_check_size(w, f"widths[{i}]") for i, w in enumerate(widths))
         k = _check_size(output_dim, "output_dim")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise InvalidArchitectureError(f"bias = {describe(bias)} is not a bool; expected True or False")
+        check_bool(bias, "bias")
         sizes = (d,) + ws + (k,)
         layers = tuple(_fcn_layer(sizes[i], sizes[i + 1], bool(bias)) for i in range(len(sizes) - 1))
-        object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "input_dim_", d)
-        object.__setattr__(self, "widths", ws)
-        object.__setattr__(self, "output_dim_", k)
-        object.__setattr__(self, "bias_", bool(bias))
-        object.__setattr__(self, "activation", parse_activation(activation))
+        for key, value in dict(layers=layers, input_dim_=d, widths=ws, output_dim_=k, bias_=bool(bias),
+                               activation=parse_activation(activation)).items():
+            object.__setattr__(self, key, value)
 
     def __repr__(self) -> str:
         act = "" if self.activation.is_linear else f", activation={self.activation.name!r}"
@@ -217,20 +213,17 @@ def _per_layer(value, n: int, name: str, dims: int, minimum: int) -> list[tuple[
     ``(3, 3)`` means kernel 3 in both layers, which is the same thing)."""
     head = 1 if minimum >= 1 else 0  # 1-D maps have height 1: kernel/stride 1, padding 0
 
-    def is_int(v):
-        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
     def one(v, where):
         if is_int(v):
             v = _check_size(v, where, minimum)
             return (head, v) if dims == 1 else (v, v)
-        if isinstance(v, (tuple, list)) and len(v) == dims:
+        want = f"an int >= {minimum}" + ("" if dims == 1 else f" or a tuple of {dims} ints")
+        if not isinstance(v, (tuple, list)):
+            raise InvalidTypeError(f"{where} = {describe(v)} has type {type(v).__name__}; expected {want}")
+        if len(v) == dims:
             vals = tuple(_check_size(x, f"{where}[{j}]", minimum) for j, x in enumerate(v))
             return (head,) + vals if dims == 1 else vals
-        raise InvalidArchitectureError(
-            f"{where} = {describe(v)} is not valid; expected an int >= {minimum}"
-            + ("" if dims == 1 else f" or a tuple of {dims} ints")
-        )
+        raise InvalidArchitectureError(f"{where} = {describe(v)} has {len(v)} entries; expected {want}")
     per_layer = isinstance(value, list) or (
         isinstance(value, tuple) and len(value) == n
         and not (dims == 2 and len(value) == 2 and all(is_int(v) for v in value) and n != 2))
@@ -273,25 +266,33 @@ class CNN(Architecture):
 
     def __init__(self, input_shape, channels, kernel_sizes, output_dim, in_channels=1,
                  strides=1, paddings=0, bias=False, activation="linear"):
-        if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
+        if is_int(input_shape):
             input_shape = (input_shape,)
-        if not isinstance(input_shape, (tuple, list)) or len(input_shape) not in (1, 2):
-            raise InvalidArchitectureError(
-                f"input_shape = {describe(input_shape)} is not valid; expected (d0,) or (h, w)"
-            )
+        if not isinstance(input_shape, (tuple, list)):
+            raise InvalidTypeError(f"input_shape = {describe(input_shape)} has type {type(input_shape).__name__}; "
+                                   "expected (d0,) or (h, w)")
+        if len(input_shape) not in (1, 2):
+            raise InvalidArchitectureError(f"input_shape = {describe(input_shape)} has {len(input_shape)} entries; "
+                                           "expected (d0,) or (h, w)")
         dims = len(input_shape)
         shape = tuple(_check_size(v, f"input_shape[{i}]") for i, v in enumerate(input_shape))
-        if isinstance(channels, (int, np.integer)) and not isinstance(channels, bool):
+        if is_int(channels):
             channels = (channels,)
+        if isinstance(channels, (str, bytes, dict, set)) or not hasattr(channels, "__iter__"):
+            raise InvalidTypeError(f"channels = {describe(channels)} has type {type(channels).__name__}; "
+                                   "expected a sequence of ints >= 1 (one per hidden convolution)")
         chans = tuple(_check_size(c, f"channels[{i}]") for i, c in enumerate(channels))
         L = len(chans)
+        if not L:
+            raise InvalidArchitectureError(
+                f"channels = {describe(channels)} is empty; expected at least one hidden convolution (a network "
+                "without hidden layers is fully connected: FCN(in_channels * prod(input_shape), (), output_dim))")
         ks = _per_layer(kernel_sizes, L, "kernel_sizes", dims, 1)
         ss = _per_layer(strides, L, "strides", dims, 1)
         ps = _per_layer(paddings, L, "paddings", dims, 0)
         k = _check_size(output_dim, "output_dim")
         m0 = _check_size(in_channels, "in_channels")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise InvalidArchitectureError(f"bias = {describe(bias)} is not a bool; expected True or False")
+        check_bool(bias, "bias")
         hw = (1,) + shape if dims == 1 else shape
         layers = []
         c_prev = m0
@@ -311,16 +312,12 @@ class CNN(Architecture):
             hw = layer.out_shape
             c_prev = chans[i]
         layers.append(ConvLayer(c_prev, k, hw, hw, (1, 1), (0, 0), bool(bias)))
-        object.__setattr__(self, "layers", tuple(layers))
-        object.__setattr__(self, "input_shape", shape)
-        object.__setattr__(self, "channels", chans)
-        object.__setattr__(self, "kernel_sizes", tuple(kk if dims == 2 else kk[1] for kk in ks))
-        object.__setattr__(self, "output_dim_", k)
-        object.__setattr__(self, "in_channels", m0)
-        object.__setattr__(self, "strides", tuple(s if dims == 2 else s[1] for s in ss))
-        object.__setattr__(self, "paddings", tuple(p if dims == 2 else p[1] for p in ps))
-        object.__setattr__(self, "bias_", bool(bias))
-        object.__setattr__(self, "activation", parse_activation(activation))
+        def plain(vals):  # 1-D layers are stored with height 1; the attributes show the 1-D values
+            return tuple(v if dims == 2 else v[1] for v in vals)
+        for key, value in dict(layers=tuple(layers), input_shape=shape, channels=chans, kernel_sizes=plain(ks),
+                               output_dim_=k, in_channels=m0, strides=plain(ss), paddings=plain(ps),
+                               bias_=bool(bias), activation=parse_activation(activation)).items():
+            object.__setattr__(self, key, value)
 
     def __repr__(self) -> str:
         act = "" if self.activation.is_linear else f", activation={self.activation.name!r}"
@@ -370,8 +367,6 @@ def from_spec(spec: dict) -> Architecture:
     >>> from_spec({"family": "fcn", "input_dim": 4, "widths": [3], "output_dim": 2})
     FCN(input_dim=4, widths=(3,), output_dim=2, bias=False)
     """
-    from ..core.errors import InvalidTypeError
-    from ..core.validate import check_option
     if not isinstance(spec, dict):
         raise InvalidTypeError(f"spec = {describe(spec)} has type {type(spec).__name__}; "
                                "expected a dict such as FCN(...).to_spec()")

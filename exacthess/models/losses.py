@@ -131,9 +131,14 @@ class Loss:
         >>> sq.gradient([3], [1])
         [2]
         """
-        for fn, what in ((gradient, "gradient"), (hessian, "hessian")):
-            if not callable(fn):
-                raise InvalidTypeError(f"{what} = {describe(fn)} is not callable; expected a function (f, y) -> values")
+        for fn, what in ((gradient, "gradient"), (hessian, "hessian"), (psd_factor, "psd_factor")):
+            if not callable(fn) and not (what == "psd_factor" and fn is None):
+                raise InvalidTypeError(f"{what} = {describe(fn)} is not callable (type {type(fn).__name__}); expected "
+                                       "a function (f, y) -> values" + (" or None" if what == "psd_factor" else ""))
+        if not isinstance(name, str):
+            raise InvalidTypeError(f"name = {describe(name)} has type {type(name).__name__}; expected a str")
+        if not name.strip():
+            raise InvalidValueError(f"name = {name!r} is empty; expected a name shown in reports")
         return Loss(name, gradient, hessian, psd_factor)
 
     def __str__(self) -> str:

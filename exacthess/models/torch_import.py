@@ -45,7 +45,8 @@ import numpy as np
 
 from ..core.errors import InvalidTypeError, UnsupportedModuleError, describe
 from ..core.exact import rational_array, to_rational
-from ..core.validate import check_int, is_int
+from ..core.resources import EXACT_ENTRY_BYTES, require_memory
+from ..core.validate import check_bool, check_int, is_int
 from .activations import activation as parse_activation
 from .architectures import CNN, FCN, Architecture
 from .torch_check import require_torch, round_trip_check
@@ -254,6 +255,8 @@ def _architecture(dense, act: str, shape: tuple, out_shape: tuple) -> Architectu
                                          "unpadded input (nn.Flatten() and nn.Linear, or a convolution with kernel "
                                          f"{last.map_in[1:]} and padding 0)")
     hidden = dense[:-1]
+    if not hidden:  # one convolution covering its whole input: a fully-connected layer on the flattened sample
+        return FCN(math.prod(shape), (), last.map_out[0], bias=bias[0], activation=act)
     nd = len(shape) - 1
     one = (lambda t: t[0]) if nd == 1 else tuple
     return CNN(shape[1] if nd == 1 else tuple(shape[1:]), tuple(d.map_out[0] for d in hidden),
@@ -304,8 +307,10 @@ def from_torch(module, input_shape, *, check: bool = True):
         raise InvalidTypeError(f"module = {describe(module)} has type {type(module).__name__}; expected a "
                                "torch.nn.Sequential (wrap the layers in nn.Sequential)")
     shape = _check_shape(input_shape)
+    check = check_bool(check, "check")
     dense, gaps, out_shape = _read(module, shape)
     arch = _architecture(dense, _activation(dense, gaps), shape, out_shape)
+    require_memory(arch.n_params * EXACT_ENTRY_BYTES, f"the exact parameters of {arch!r} ({arch.n_params:,})")
     shapes, params = iter(arch.param_shapes()), []
     for d in dense:
         params.append(_tensor(d.module.weight, next(shapes), f"module [{d.index}].weight"))

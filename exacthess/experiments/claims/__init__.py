@@ -18,7 +18,10 @@ Each function returns a :class:`~exacthess.experiments.claims.result.ClaimResult
 
 from __future__ import annotations
 
-from ...core.errors import UnknownStatementError
+import inspect
+
+from ...core.errors import InvalidTypeError, UnknownStatementError, describe
+from ...core.validate import check_progress
 from .chain_rule import (near_linear_activation_part, near_linear_whole_hessian, relu_activation_part,
                          relu_whole_hessian, relu_within_layer)
 from .minimum import least_squares_minimum, minimum_case, minimum_with_nonzero_gradient
@@ -54,22 +57,48 @@ APPROX_CHAIN_RULE = {
 
 def claim(claim_id: str, **options) -> ClaimResult:
     """Run one claim by id (``options`` go to its function, e.g. ``out=`` for the scaling plots)."""
+    if not isinstance(claim_id, str):
+        raise InvalidTypeError(f"claim_id = {describe(claim_id)} has type {type(claim_id).__name__}; expected a "
+                               "claim id such as 'perfect_fit.mse'")
     fn = DISCUSSION.get(claim_id) or APPROX_CHAIN_RULE.get(claim_id)
     if fn is None:
         known = ", ".join(list(DISCUSSION) + list(APPROX_CHAIN_RULE))
         raise UnknownStatementError(f"claim id {claim_id!r} is not known; expected one of: {known}")
+    allowed = [k for k in inspect.signature(fn).parameters if k != "archs"] + ["archs"]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise InvalidTypeError(f"claim {claim_id!r} takes no option {', '.join(map(repr, unknown))}; expected "
+                               f"options among {', '.join(allowed)}")
     return fn(**options)
+
+
+def _ids(ids, known: dict) -> list:
+    if ids is None:
+        return list(known)
+    if isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
+        raise InvalidTypeError(f"ids = {describe(ids)} has type {type(ids).__name__}; expected a list of claim ids "
+                               f"(e.g. [{next(iter(known))!r}]) or None")
+    ids = list(ids)
+    for k, i in enumerate(ids):
+        if not isinstance(i, str):
+            raise InvalidTypeError(f"ids[{k}] = {describe(i)} has type {type(i).__name__}; expected a claim id")
+        if i not in known:
+            raise UnknownStatementError(f"claim id {i!r} is not one of these claims; expected one of: "
+                                        f"{', '.join(known)}")
+    return ids
 
 
 def discussion(ids=None, *, progress=None) -> list:
     """Every claim of the discussion thread (or the given ids)."""
-    return [claim(i, progress=progress) for i in (ids or DISCUSSION)]
+    check_progress(progress)
+    return [claim(i, progress=progress) for i in _ids(ids, DISCUSSION)]
 
 
 def approx_chain_rule(ids=None, *, out=None, progress=None) -> list:
     """Every claim of the approximate-chain-rule slides (or the given ids); ``out``: folder of the PNG plots."""
+    check_progress(progress)
     res = []
-    for i in ids or APPROX_CHAIN_RULE:
+    for i in _ids(ids, APPROX_CHAIN_RULE):
         opts = {"progress": progress}
         if i == "approx_chain_rule.near_linear.activation_part":
             opts["out"] = out

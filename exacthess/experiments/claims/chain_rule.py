@@ -27,7 +27,7 @@ from ...models.architectures import CNN, FCN
 from ..gn_gap import gap_of_problem, gauss_newton_gap
 from ..gn_scaling import curvature_scaling
 from ..points import standard_data, standard_params, with_targets
-from .result import Case, ClaimResult, combine
+from .result import Case, ClaimResult, check_cases, combine
 
 __all__ = ["relu_activation_part", "relu_within_layer", "relu_whole_hessian", "near_linear_activation_part",
            "near_linear_whole_hessian", "relu_architectures", "cubic_architectures", "SCALES", "SLIDES"]
@@ -63,7 +63,7 @@ def _gap_case(arch, gap, verdict, extra=None) -> Case:
 
 
 def _gaps(archs, n_samples, seed, progress, cid):
-    archs = relu_architectures() if archs is None else list(archs)
+    archs = check_cases(archs, relu_architectures, n_samples=n_samples, seed=seed, progress=progress)
     for i, arch in enumerate(archs):
         if progress:
             progress(f"{cid}: case {i + 1}/{len(archs)}")
@@ -125,7 +125,7 @@ def relu_whole_hessian(archs=None, *, n_samples: int = 6, seed: int = 0, progres
 
 
 def _scaling_claim(cid, name, statement, archs, *, n_samples, seed, progress, out) -> ClaimResult:
-    archs = cubic_architectures() if archs is None else list(archs)
+    archs = check_cases(archs, cubic_architectures, n_samples=n_samples, seed=seed, progress=progress, out=out)
     cases, plots, fits = [], [], []
     for i, arch in enumerate(archs):
         if progress:

@@ -36,11 +36,13 @@ from flint import fmpq, fmpq_mat
 from ...certify.rank import rank
 from ...core.domains import QQ
 from ...core.errors import InvalidArchitectureError
+from ...core.validate import check_seed
+from ...hessian.cost import gap_cost, require_fits
 from ...hessian.problem import make_problem
 from ...hessian.ranks import certified_ranks
-from ...models.architectures import FCN
+from ...models.architectures import FCN, check_architecture
 from ..points import frobenius2, output_jacobian
-from .result import Case, ClaimResult
+from .result import Case, ClaimResult, check_cases
 
 __all__ = ["least_squares_minimum", "is_psd", "minimum_case", "minimum_with_nonzero_gradient"]
 
@@ -71,6 +73,8 @@ def least_squares_minimum(arch: FCN, seed: int = 0):
     Raises:
         InvalidArchitectureError: not a linear FCN, or ``input_dim < 2`` (the residual needs it).
     """
+    check_architecture(arch)
+    check_seed(seed)
     if not isinstance(arch, FCN) or not arch.activation.is_linear:
         raise InvalidArchitectureError(f"arch = {arch!r} is not a deep linear FCN; expected FCN(...) with the "
                                        "linear activation (the exact least-squares minimum is built for those)")
@@ -115,6 +119,7 @@ def least_squares_minimum(arch: FCN, seed: int = 0):
 def minimum_case(arch: FCN, seed: int = 0) -> Case:
     """Build :func:`least_squares_minimum` and check it exactly (gradients, PSD, ranks)."""
     params, data, meta = least_squares_minimum(arch, seed)
+    require_fits(gap_cost(arch, 2 * arch.input_dim))
     problem = make_problem(arch, params=params, data=data)
     ranks, info, engine = certified_ranks(problem, seed=seed, block_columns=False)
     g = problem.forward.gradients  # (K, n): grad_f l per sample
@@ -148,7 +153,7 @@ def default_minimum_architectures() -> list:
 
 def minimum_with_nonzero_gradient(archs=None, *, seed: int = 0, progress=None) -> ClaimResult:
     """``minimum_with_nonzero_gradient``: exact global minima with ``grad_f l != 0``, and ``H_f != 0``."""
-    archs = default_minimum_architectures() if archs is None else list(archs)
+    archs = check_cases(archs, default_minimum_architectures, seed=seed, progress=progress)
     cases = []
     for i, arch in enumerate(archs):
         if progress:

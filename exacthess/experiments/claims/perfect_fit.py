@@ -29,12 +29,14 @@ import numpy as np
 
 from ...certify.rank import rank
 from ...core.domains import QQ
+from ...core.validate import check_option, check_samples, check_seed
+from ...hessian.cost import gap_cost, require_fits, sample_count
 from ...hessian.engine import Engine
-from ...models.architectures import CNN, FCN
+from ...models.architectures import CNN, FCN, check_architecture
 from ..commands import verify_command
 from ..point_ranks import probability_jacobian
 from ..points import is_perfect_fit, kink_free_problem, output_jacobian
-from .result import Case, ClaimResult, combine
+from .result import Case, ClaimResult, check_cases, combine
 
 __all__ = ["perfect_fit_case", "perfect_fit_mse", "perfect_fit_weighted_mse", "perfect_fit_bce",
            "perfect_fit_cross_entropy_logits", "perfect_fit_cross_entropy_probabilities", "default_architectures",
@@ -75,8 +77,11 @@ def perfect_fit_case(arch, loss="mse", *, params=None, data=None, n_samples: int
         InvalidDataError: cross-entropy with one output (the softmax of one logit is constant).
         NonDifferentiableError: given ReLU-type parameters and data with a pre-activation at a kink.
     """
-    problem, used = kink_free_problem(arch, n_samples=n_samples, seed=seed, loss=loss, params=params, data=data,
-                                      fit=True)
+    check_architecture(arch)
+    check_option(target, "target", ("J_f", "J_p"))
+    require_fits(gap_cost(arch, sample_count(arch, check_samples(n_samples), data), loss=loss))
+    problem, used = kink_free_problem(arch, n_samples=n_samples, seed=check_seed(seed), loss=loss, params=params,
+                                      data=data, fit=True)
     engine = Engine(problem, QQ)
     mats = {"H_o": engine.full("H_o"), "H_f": engine.full("H_f")}
     mats["H_L"] = QQ.add(mats["H_o"], mats["H_f"])
@@ -121,7 +126,7 @@ def _probability_identity(problem, engine, Jp) -> bool:
 
 def _run(cid, statement, loss, archs, *, n_samples, seed, expected, target="J_f", progress=None,
          notes=()) -> ClaimResult:
-    archs = default_architectures() if archs is None else list(archs)
+    archs = check_cases(archs, default_architectures, n_samples=n_samples, seed=seed, progress=progress)
     cases = []
     for i, arch in enumerate(archs):
         if progress:

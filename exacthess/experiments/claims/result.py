@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ClaimResult", "Case", "combine", "VERDICTS"]
+__all__ = ["ClaimResult", "Case", "combine", "check_cases", "VERDICTS"]
 
 #: verdicts of a claim: the claimed property holds, fails, or is not decided by certified numbers
 VERDICTS = ("holds", "fails", "undecided")
@@ -100,3 +100,34 @@ def combine(cases, *, all_must_hold: bool = True) -> tuple[str, bool]:
     if "undecided" in verdicts:
         return "undecided", False
     return "fails", all(c.certified for c in cases)
+
+
+def check_cases(archs, default, *, n_samples=None, seed=0, progress=None, out=None) -> list:
+    """Validate the common options of a claim function and return the architectures to run.
+
+    ``archs``: None (``default()``) or a non-empty list of architectures; ``n_samples``, ``seed``,
+    ``progress`` and ``out`` (a folder for plots, or None) as everywhere. Each case's exact
+    matrices are sized first (:func:`~exacthess.hessian.cost.require_fits`): a claim works on
+    the explicit ``p x p`` matrices over Q.
+    """
+    import os
+    from ...core.errors import InvalidTypeError, InvalidValueError, describe
+    from ...core.validate import check_progress, check_samples, check_seed
+    from ...hessian.cost import gap_cost, require_fits
+    from ...models.architectures import Architecture, check_architecture
+    check_seed(seed)
+    n = check_samples(n_samples)
+    check_progress(progress)
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise InvalidTypeError(f"out = {describe(out)} has type {type(out).__name__}; expected a folder path or None")
+    if archs is None:
+        return default()
+    if isinstance(archs, (Architecture, str, bytes, dict)) or not hasattr(archs, "__iter__"):
+        raise InvalidTypeError(f"archs = {describe(archs)} has type {type(archs).__name__}; expected a list of "
+                               "architectures (FCN(...), CNN(...)) or None")
+    archs = [check_architecture(a, f"archs[{i}]") for i, a in enumerate(archs)]
+    if not archs:
+        raise InvalidValueError("archs = [] is empty; expected at least one architecture (or None for the defaults)")
+    for a in archs:
+        require_fits(gap_cost(a, n or 2 * a.input_dim))
+    return archs

@@ -1,0 +1,118 @@
+"""The command line's parser conventions: one-line errors, exit codes in every command's help.
+
+* :class:`OneLineParser` -- ``argparse`` whose usage errors print one line ``error: ...`` on
+  stderr and exit with code 2 (every subcommand's parser is one too);
+* :data:`EXIT_CODES` -- the exit codes of every command, printed at the end of its ``--help``
+  (:func:`add_exit_codes` puts them there after the parser is built).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["OneLineParser", "EXIT_CODES", "COMMON_CODES", "exit_text", "add_exit_codes", "walk", "writable"]
+
+_VERIFY = """  0  every statement decided and holding
+  1  a statement VIOLATED (published or proven) or refuted (conjecture or derived)
+  2  bad input (one line 'error: ...' on stderr)
+  3  nothing violated or refuted, but some statement undecided: the proven bounds
+     do not decide it (the row says which bound is missing)"""
+_CLAIMS = """  0  every verdict is what the document claims
+  1  a claim contradicted (named)
+  2  bad input (one line 'error: ...' on stderr)
+  3  none contradicted but one undecided"""
+_DONE = """  0  done
+  2  bad input (one line 'error: ...' on stderr)"""
+
+#: exit codes per command (the key is the command after ``exacthess``)
+EXIT_CODES = {
+    "verify fcn": _VERIFY, "verify cnn": _VERIFY, "verify torch": _VERIFY,
+    "verify conv-sv": """  0  the theorem holds (exact check)
+  1  it does not hold
+  2  bad input (one line 'error: ...' on stderr)""",
+    "search": """  0  no counterexample found
+  1  a counterexample found
+  2  bad input (one line 'error: ...' on stderr)""",
+    "reproduce notebook": """  0  every rank is the notebook's and every statement holds
+  1  a rank differs from the notebook's, or a statement does not hold
+  2  bad input (one line 'error: ...' on stderr)""",
+    "reproduce cnn-trends": _DONE, "reproduce float-atlas": _DONE, "reproduce conv-sv": _DONE,
+    "reproduce discussion": _CLAIMS, "reproduce approx-chain-rule": _CLAIMS,
+    "statements": _DONE,
+    "prove": """  0  every statement proven (or the list printed)
+  1  a proof failed
+  2  bad input (one line 'error: ...' on stderr)""",
+    "sweep": """  0  every job finished with status ok and no statement is violated
+  1  some job failed, timed out or was lost, or a statement is violated
+  2  bad input (one line 'error: ...' on stderr)""",
+    "plot": _DONE,
+}
+
+#: codes every command shares
+COMMON_CODES = """  70  internal error, a bug: please report it (EXACTHESS_TRACEBACK=1 shows it)
+  130 interrupted (Ctrl-C); a sweep keeps its finished results"""
+
+
+def exit_text(commands) -> str:
+    """The ``exit codes:`` block for these commands (commands with the same codes share a block),
+    then the codes every command shares."""
+    groups: dict = {}
+    for cmd in commands:
+        groups.setdefault(EXIT_CODES[cmd], []).append(cmd)
+    lines = ["exit codes:"]
+    for text, cmds in groups.items():
+        if len(commands) > 1:
+            lines.append("  " + ", ".join(cmds))
+        lines += [("  " if len(commands) > 1 else "") + row for row in text.splitlines()]
+    if len(commands) > 1:
+        lines.append("  every command")
+    lines += [("  " if len(commands) > 1 else "") + row for row in COMMON_CODES.splitlines()]
+    return "\n".join(lines)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``error: ...`` on stderr, exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
+def walk(parser: argparse.ArgumentParser, path: tuple = ()):
+    """``(path, parser)`` for the parser and every subcommand's parser, depth first."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from walk(sub, path + (name,))
+
+
+def add_exit_codes(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Put the exit codes in the help of every command: its own codes, or for a command with
+    subcommands (``verify``, ``reproduce``, the top level) those of all of them. Existing
+    epilogs are kept (the exit codes follow)."""
+    for path, p in walk(parser):
+        key = " ".join(path)
+        cmds = [key] if key in EXIT_CODES else [k for k in EXIT_CODES if k.startswith(key)]
+        if not cmds:
+            continue
+        text = exit_text(cmds)
+        p.epilog = f"{p.epilog}\n\n{text}" if p.epilog and "exit codes:" not in p.epilog else (p.epilog or text)
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+    return parser
+
+
+def writable(path, name: str, folder: bool = True):
+    """Create the folder ``path`` (or, with ``folder=False``, the folder of the file ``path``) and
+    return it as a :class:`~pathlib.Path`; a path that cannot be created raises
+    :class:`~exacthess.core.errors.InvalidValueError` naming the option (``--out``)."""
+    from pathlib import Path
+
+    from ..core.errors import InvalidValueError
+    p = Path(path)
+    try:
+        (p if folder else p.parent).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        what = "a writable folder" if folder else "a file in a writable folder"
+        raise InvalidValueError(f"{name} = {str(path)!r} cannot be created ({exc.strerror or exc}); expected "
+                                f"{what}") from None
+    return p
