@@ -1,4 +1,5 @@
 import json
+import shlex
 
 import pytest
 
@@ -17,7 +18,7 @@ def test_search_shrinks_a_counterexample_and_replays_it(tmp_path):
     # the proven bound is checked separately at the counterexample, and holds
     assert any(r.statement == "singh2023.thm1" and r.verdict == "holds" for r in ce.related)
     # the command reproduces it (exit 1: a statement is violated)
-    args = ce.command.split()[1:]
+    args = shlex.split(ce.command)[1:]
     assert main(args) == 1
     # a rerun replays the stored counterexample first
     again = search("singh2023.thm1.equality", max_examples=1, seed=123, database=db)
@@ -59,6 +60,7 @@ def test_search_does_not_swallow_errors_raised_inside_verify(tmp_path, monkeypat
 
 def test_load_all_does_not_hide_import_errors(monkeypatch):
     import builtins
+
     import exacthess.statements as statements
     real_import = builtins.__import__
 

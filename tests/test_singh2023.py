@@ -7,8 +7,12 @@ independent route for the pinned ranks is the symbolic Hessian of an explicit co
 (``tests/symbolic_reference.py``) at the same seeded point, ranked by sympy over Q.
 """
 
+import shlex
+
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
+from symbolic_reference import symbolic_hessians  # noqa: E402  (tests/ is on sys.path via conftest)
 
 from exacthess import CNN, verify
 from exacthess.cli.main import main
@@ -17,8 +21,6 @@ from exacthess.hessian.problem import seeded_data, seeded_params
 from exacthess.models.architectures import from_spec
 from exacthess.statements import REGISTRY, load_all, statements_for
 from exacthess.strategies import cnn_architectures
-
-from symbolic_reference import symbolic_hessians  # noqa: E402  (tests/ is on sys.path via conftest)
 
 CNN_STATEMENTS = sorted(s.id for s in statements_for("cnn"))
 load_all()
@@ -59,7 +61,7 @@ def test_pinned_counterexample(sid, i):
         ref = {"H_L": H_L.rank(), "H_o": H_o.rank(), "H_f": H_f.rank()}
         assert {k: ce.ranks[k] for k in ref} == ref
     assert ce.command == verify_command(ce.spec, samples=ce.n_samples, seed=ce.seed)
-    assert main(ce.command.split()[1:] + ["--no-float", "--json"]) == 1
+    assert main(shlex.split(ce.command)[1:] + ["--no-float", "--json"]) == 1
 
 
 def test_cnn_report_has_block_columns_and_all_statements():

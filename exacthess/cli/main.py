@@ -19,12 +19,13 @@ import os
 import sys
 import traceback
 
-from ..core.errors import ExactHessError, InvalidValueError
+from ..core.errors import ExactHessError
 from . import claims as claims_cli
 from . import prove as prove_cli
 from . import search as search_cli
 from . import statements as statements_cli
 from . import torch_model
+from .architecture_args import add_cnn_options, add_fcn_options, arch_from_args
 from .parser import EXIT_CODES, OneLineParser, add_exit_codes, exit_text
 from .progress import ProgressReporter
 
@@ -32,22 +33,6 @@ __all__ = ["main", "build_parser", "EXIT_TEXT"]
 
 #: the exit codes of every command, as printed by ``exacthess --help``
 EXIT_TEXT = exit_text(list(EXIT_CODES))
-
-
-def _ints(text: str, name: str) -> list:
-    """Parse ``"5,10"`` into ints and ``"3x2,1x1"`` into tuples."""
-    text = text.strip().strip('"').strip("'")
-    if text == "":
-        return []
-    out = []
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            out.append(tuple(int(v) for v in part.split("x")) if "x" in part else int(part))
-        except ValueError:
-            raise InvalidValueError(f"{name} = {text!r} is not valid; expected comma-separated integers "
-                                    "(e.g. 5,10) or per-dimension pairs like 3x2") from None
-    return out
 
 
 def _add_common(p: argparse.ArgumentParser, architecture: bool = True) -> None:
@@ -93,19 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     vs.required = True
     f = vs.add_parser("fcn", help="fully-connected network",
                       description="exacthess verify fcn --input-dim 25 --widths 5,10 --output-dim 10 --samples 50")
-    f.add_argument("--input-dim", type=int, required=True, help="input dimension d")
-    f.add_argument("--widths", type=str, default="", help="hidden widths, comma-separated (empty: no hidden layer)")
-    f.add_argument("--output-dim", type=int, required=True, help="output dimension K")
+    add_fcn_options(f)
     _add_common(f)
     c = vs.add_parser("cnn", help="CNN (convolutions + fully-connected output layer)",
                       description="exacthess verify cnn --input-shape 16 --channels 4,4 --kernel-sizes 3,3 --output-dim 5")
-    c.add_argument("--input-shape", type=str, required=True, help="d0 (1-D) or HxW (2-D)")
-    c.add_argument("--channels", type=str, required=True, help="filters per hidden layer, comma-separated")
-    c.add_argument("--kernel-sizes", type=str, required=True, help="kernel size per layer (k or KHxKW), comma-separated")
-    c.add_argument("--output-dim", type=int, required=True, help="output dimension K")
-    c.add_argument("--in-channels", type=int, default=1, help="input channels m_0 (default 1)")
-    c.add_argument("--strides", type=str, default="1", help="stride per layer (default 1)")
-    c.add_argument("--paddings", type=str, default="0", help="zero padding per layer (default 0)")
+    add_cnn_options(c)
     _add_common(c)
     t = vs.add_parser("torch", help="a saved PyTorch nn.Sequential (torch.save(model); trusted files only)",
                       description="exacthess verify torch model.pt --input-shape 1,28,28 [--data data.npz]: the "
@@ -158,22 +135,6 @@ def build_parser() -> argparse.ArgumentParser:
     return add_exit_codes(parser)
 
 
-def _arch_from_args(args):
-    from ..models.architectures import CNN, FCN
-    if args.family == "fcn":
-        return FCN(args.input_dim, _ints(args.widths, "--widths"), args.output_dim, bias=args.bias,
-                   activation=args.activation)
-    shape = _ints(args.input_shape.replace(",", "x"), "--input-shape")
-    shape = shape[0] if isinstance(shape[0], tuple) else tuple(shape)
-
-    def per_layer(text, name):
-        vals = _ints(text, name)
-        return vals[0] if len(vals) == 1 else list(vals)
-    return CNN(shape, tuple(_ints(args.channels, "--channels")), per_layer(args.kernel_sizes, "--kernel-sizes"),
-               args.output_dim, in_channels=args.in_channels, strides=per_layer(args.strides, "--strides"),
-               paddings=per_layer(args.paddings, "--paddings"), bias=args.bias, activation=args.activation)
-
-
 def _cmd_verify(args) -> int:
     if args.family == "conv-sv":
         from . import spectral as spectral_cli
@@ -183,7 +144,7 @@ def _cmd_verify(args) -> int:
     if args.family == "torch":
         arch, params, data = torch_model.load(args)
     else:
-        arch = _arch_from_args(args)
+        arch = arch_from_args(args, args.family)
     with ProgressReporter(prefix="[verify]") as prog, prog.step(f"verify {arch!r} ({arch.n_params} parameters)"):
         report = verify(arch, n_samples=None if data is not None else args.samples, seed=args.seed, params=params,
                         data=data, loss=args.loss, certify=args.certify, budget_seconds=args.budget,

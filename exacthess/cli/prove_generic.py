@@ -16,25 +16,11 @@ import argparse
 import json
 import sys
 
-from ..core.errors import ExactHessError, InvalidArchitectureError
+from ..core.errors import ExactHessError
+from .architecture_args import add_cnn_options, add_fcn_options
+from .architecture_args import arch_from_args as parse_architecture
 
 __all__ = ["configure", "run", "arch_from_args", "render"]
-
-
-def _ints(text: str, name: str) -> list:
-    """``"5,10"`` -> ``[5, 10]``; ``"3x2,1x1"`` -> ``[(3, 2), (1, 1)]``."""
-    text = text.strip().strip('"').strip("'")
-    if not text:
-        return []
-    out = []
-    for part in text.split(","):
-        try:
-            part = part.strip()
-            out.append(tuple(int(v) for v in part.split("x")) if "x" in part else int(part))
-        except ValueError:
-            raise InvalidArchitectureError(f"{name} = {text!r} is not valid; expected comma-separated integers "
-                                           "(e.g. 5,10) or per-dimension pairs like 3x2") from None
-    return out
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -51,38 +37,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub.required = True
     f = sub.add_parser("fcn", help="deep linear fully-connected network",
                        description="exacthess prove generic fcn --input-dim 4 --widths 3 --output-dim 2")
-    f.add_argument("--input-dim", type=int, required=True, help="input dimension d")
-    f.add_argument("--widths", type=str, default="", help="hidden widths, comma-separated (empty: no hidden layer)")
-    f.add_argument("--output-dim", type=int, required=True, help="output dimension K")
+    add_fcn_options(f)
     _common(f)
     c = sub.add_parser("cnn", help="deep linear CNN (convolutions + fully-connected output layer)",
                        description="exacthess prove generic cnn --input-shape 8 --channels 2 --kernel-sizes 3 --output-dim 2")
-    c.add_argument("--input-shape", type=str, required=True, help="d0 (1-D) or HxW (2-D)")
-    c.add_argument("--channels", type=str, required=True, help="filters per hidden layer, comma-separated")
-    c.add_argument("--kernel-sizes", type=str, required=True, help="kernel size per layer (k or KHxKW)")
-    c.add_argument("--output-dim", type=int, required=True, help="output dimension K")
-    c.add_argument("--in-channels", type=int, default=1, help="input channels m_0 (default 1)")
-    c.add_argument("--strides", type=str, default="1", help="stride per layer (default 1)")
-    c.add_argument("--paddings", type=str, default="0", help="zero padding per layer (default 0)")
+    add_cnn_options(c)
     _common(c)
 
 
 def arch_from_args(args):
     """The architecture described by parsed ``prove generic`` arguments."""
-    from ..models.architectures import CNN, FCN
-    if args.generic_family == "fcn":
-        return FCN(args.input_dim, _ints(args.widths, "--widths"), args.output_dim, bias=args.bias)
-    shape = _ints(args.input_shape.replace(",", "x"), "--input-shape")
-    if not shape:
-        raise InvalidArchitectureError("--input-shape = '' is not valid; expected d0 or HxW")
-    shape = shape[0] if isinstance(shape[0], tuple) else tuple(shape)
-
-    def per_layer(text, name):
-        vals = _ints(text, name)
-        return vals[0] if len(vals) == 1 else list(vals)
-    return CNN(shape, tuple(_ints(args.channels, "--channels")), per_layer(args.kernel_sizes, "--kernel-sizes"),
-               args.output_dim, in_channels=args.in_channels, strides=per_layer(args.strides, "--strides"),
-               paddings=per_layer(args.paddings, "--paddings"), bias=args.bias)
+    return parse_architecture(args, args.generic_family)
 
 
 def render(proof, console) -> None:

@@ -10,14 +10,15 @@
 """
 
 import json
+import shlex
 
+import general_reference as ref
 import numpy as np
 import pytest
 import sympy
 from flint import fmpq
 
 import exacthess as eh
-import general_reference as ref
 from exacthess import claims
 from exacthess.cli.main import main
 from exacthess.core.errors import InvalidArchitectureError, InvalidDataError, UnknownStatementError
@@ -202,7 +203,7 @@ def test_cli(tmp_path, capsys):
     assert main(["reproduce", "discussion", "--claim", "nope"]) == 2
     assert "error: --claim 'nope' is not known" in capsys.readouterr().err
     cmd = claims.perfect_fit_bce([eh.FCN(2, (2,), 2, activation="relu")], n_samples=3).cases[0].command
-    assert "--perfect-fit" in cmd and main(cmd.split()[1:] + ["--json", "--no-float"]) == 0
+    assert "--perfect-fit" in cmd and main(shlex.split(cmd)[1:] + ["--json", "--no-float"]) == 0
     rows = {r["statement"]: r["verdict"] for r in json.loads(capsys.readouterr().out)["rows"]}
     assert rows["thread.perfect_fit.H_L"] == "holds" and rows["thread.perfect_fit.H_f"] == "holds"
 

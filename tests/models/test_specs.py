@@ -2,6 +2,7 @@
 survive JSON, and become the same command line; bad specs get clear errors."""
 
 import json
+import shlex
 
 import pytest
 from hypothesis import given, strategies as st
@@ -36,13 +37,14 @@ def test_round_trip(arch):
 
 def test_the_command_line_reads_the_command_back():
     """The command built from a spec, parsed by the command line, gives the same architecture."""
-    from exacthess.cli.main import _arch_from_args, build_parser
+    from exacthess.cli.architecture_args import arch_from_args
+    from exacthess.cli.main import build_parser
     for arch in (eh.FCN(4, (3, 2), 2, bias=True, activation="relu"),
                  eh.CNN((6, 6), (2, 3), [(3, 2), 2], 3, in_channels=2, strides=[1, 2], paddings=[1, 0]),
                  eh.CNN((8,), (2,), 3, 1, paddings=1, activation="leaky_relu(1/4)")):
-        argv = verify_command(arch.to_spec()).split()[1:]
+        argv = shlex.split(verify_command(arch.to_spec()))[1:]
         args = build_parser().parse_args(argv)
-        assert _arch_from_args(args) == arch, argv
+        assert arch_from_args(args, args.family) == arch, argv
 
 
 @pytest.mark.parametrize("spec, err, words", [
