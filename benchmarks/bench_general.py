@@ -174,7 +174,8 @@ def worker_float(key: str, point: Path, mem_gb: float = 6.0) -> dict:
         hvp = vmap(lambda v: jvp(g, (theta,), (v,))[1])
         eye = torch.eye(P, dtype=torch.float64)
         HL = torch.cat([hvp(eye[i:i + chunk]) for i in range(0, P, chunk)], dim=0)
-    J = jacrev(F)(theta).reshape(-1, P)
+    # jacrev over all n K outputs at once holds one backward pass per output: chunk it as well
+    J = jacrev(F, chunk_size=chunk)(theta).reshape(-1, P)
     Ho = J.T @ J
     Hf = HL - Ho
     t_mats = time.perf_counter() - t0
@@ -190,13 +191,21 @@ def worker_float(key: str, point: Path, mem_gb: float = 6.0) -> dict:
             "ranks": ranks, "ranks_hermitian": ranks_h}
 
 
-def run(cmd: list, timeout: float, env=None) -> dict:
+def run(cmd: list, timeout: float, env=None, mem_limit_gb: float | None = None) -> dict:
+    """Run a worker; ``mem_limit_gb`` caps its address space (an allocation past it fails in the
+    worker, which is reported, instead of the machine running out of memory)."""
+    def limit():
+        import resource
+        cap = int(mem_limit_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                             preexec_fn=limit if mem_limit_gb else None)
     except subprocess.TimeoutExpired:
         return {"ok": False, "error": f"timed out after {timeout:.0f} s"}
     if out.returncode:
-        return {"ok": False, "error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
+        last = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit code {out.returncode}"
+        return {"ok": False, "error": last[:300]}
     return {"ok": True, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
@@ -261,6 +270,8 @@ def main() -> None:
     ap.add_argument("--no-float", action="store_true", help="skip the torch float64 side")
     ap.add_argument("--float-timeout", type=float, default=1800.0)
     ap.add_argument("--exact-timeout", type=float, default=1800.0)
+    ap.add_argument("--float-mem-gb", type=float, default=16.0,
+                    help="address-space cap of the torch worker (its chunks use an eighth of it; default 16)")
     ap.add_argument("--baseline", default=None, metavar="REV", help="also time the linear integer cases vs git REV")
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--worker", choices=("exact", "float"), help=argparse.SUPPRESS)
@@ -268,8 +279,10 @@ def main() -> None:
     ap.add_argument("--point", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        fn = worker_exact if args.worker == "exact" else worker_float
-        print(json.dumps(fn(args.case, Path(args.point))))
+        if args.worker == "exact":
+            print(json.dumps(worker_exact(args.case, Path(args.point))))
+        else:
+            print(json.dumps(worker_float(args.case, Path(args.point), mem_gb=args.float_mem_gb / 8)))
         return
     keys = args.cases.split(",") if args.cases else list(cases())
     rows = []
@@ -281,7 +294,8 @@ def main() -> None:
         print(f"{case['name']} ({case['arch'].n_params} parameters)", file=sys.stderr, flush=True)
         me = [sys.executable, __file__, "--case", key, "--point", str(point), "--worker"]
         ex = run(me + ["exact"], args.exact_timeout)
-        fl = {"ok": False, "error": "skipped"} if args.no_float else run(me + ["float"], args.float_timeout)
+        fl = {"ok": False, "error": "skipped"} if args.no_float else run(me + ["float", "--float-mem-gb", str(args.float_mem_gb)],
+                                                                       args.float_timeout, mem_limit_gb=args.float_mem_gb)
         row = {"key": key, "name": case["name"], "params": case["arch"].n_params, "n": case["n"],
                "target": case["target"], "exact": ex, "float64": fl, "pass": judge(key, ex, fl)}
         if ex.get("ok") and fl.get("ok"):
@@ -291,7 +305,15 @@ def main() -> None:
         print(f"  exact {ex.get('seconds', ex.get('error'))}  float64 {fl.get('seconds', fl.get('error'))}",
               file=sys.stderr, flush=True)
     base = baseline_rows(args.baseline) if args.baseline else None
-    Path(args.out).write_text(json.dumps({"cases": rows, "baseline": base, "baseline_rev": args.baseline,
+    out = Path(args.out)
+    if out.exists() and args.cases:  # a run of some cases updates their rows, keeps the others
+        old = json.loads(out.read_text())
+        done = {r["key"] for r in rows}
+        rows = [r for r in old["cases"] if r["key"] not in done] + rows
+        rows.sort(key=lambda r: list(cases()).index(r["key"]) if r["key"] in cases() else 99)
+        if base is None:
+            base, args.baseline = old.get("baseline"), old.get("baseline_rev")
+    out.write_text(json.dumps({"cases": rows, "baseline": base, "baseline_rev": args.baseline,
                                           "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}},
                                          indent=2))
     print(f"{'case':46s} {'params':>6s} {'exact ranks':>16s} {'cert':>5s} {'exact s':>8s} {'torch f64 s':>11s} "

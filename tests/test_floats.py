@@ -61,7 +61,7 @@ def test_float_matrices_are_the_hessian_in_that_precision():
 
 
 def test_hessian_in_a_float_field():
-    H = hessian(FCN(3, (2,), 2), n_samples=5, field="float32")
+    H = hessian(FCN(3, (2,), 2), n_samples=5, domain="float32")
     assert H.H_L.dtype == np.float32
 
 
