@@ -24,7 +24,7 @@ from pathlib import Path
 from ..core.errors import InvalidValueError
 from .grid import job_key
 
-__all__ = ["ResultFile", "read_records"]
+__all__ = ["ResultFile", "read_records", "json_lines"]
 
 
 def read_records(path) -> list:
@@ -35,18 +35,24 @@ def read_records(path) -> list:
     except OSError as exc:
         raise InvalidValueError(f"results = {str(path)!r} cannot be read ({exc.strerror or exc}); expected a JSON "
                                 "Lines file written by exacthess sweep") from None
-    out = []
-    for number, line in enumerate(data[:data.rfind(b"\n") + 1].splitlines(), 1):
+    end = data.rfind(b"\n") + 1
+    return [record for _, record in json_lines(data[:end], f"results = {str(path)!r}", "a JSON Lines file written "
+                                              "by exacthess sweep") if isinstance(record, dict) and "job" in record]
+
+
+def json_lines(data: bytes, name: str, expected: str):
+    """``(line number, record)`` for every non-blank line of ``data`` (complete lines only).
+
+    Raises:
+        InvalidValueError: a line that is not JSON, naming ``name``, the line and what was ``expected``.
+    """
+    for number, line in enumerate(data.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            yield number, json.loads(line)
         except json.JSONDecodeError:
-            raise InvalidValueError(f"results = {str(path)!r}: line {number} is not a JSON record; expected a JSON "
-                                    "Lines file written by exacthess sweep") from None
-        if isinstance(record, dict) and "job" in record:
-            out.append(record)
-    return out
+            raise InvalidValueError(f"{name}: line {number} is not a JSON record; expected {expected}") from None
 
 
 class ResultFile:
@@ -80,14 +86,8 @@ class ResultFile:
             raise InvalidValueError(f"out = {str(self.path)!r} cannot be read ({exc.strerror or exc})") from None
         end = data.rfind(b"\n") + 1
         self._good, self.dropped, self._size = end, len(data) - end, len(data)
-        for number, line in enumerate(data[:end].splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise InvalidValueError(f"out = {str(self.path)!r}: line {number} is not a JSON record; expected a "
-                                        "results file written by exacthess sweep (nothing was changed)") from None
+        for number, record in json_lines(data[:end], f"out = {str(self.path)!r}",
+                                         "a results file written by exacthess sweep (nothing was changed)"):
             if not isinstance(record, dict) or "job" not in record:
                 raise InvalidValueError(f"out = {str(self.path)!r}: line {number} is not a sweep record (no 'job'); "
                                         "expected a results file written by exacthess sweep (nothing was changed)")
