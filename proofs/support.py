@@ -21,60 +21,22 @@ evaluates at numbers.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 from flint import fmpq, fmpq_mpoly, fmpq_mpoly_ctx, fmpz
 
 from exacthess.core.domains import Ring
+from exacthess.experiments.proofs import THOROUGH_ENV, collecting, covered, thorough, thorough_mode
 
 __all__ = ["THOROUGH_ENV", "thorough", "thorough_mode", "covered", "collecting", "poly_ring",
            "PolynomialDomain", "poly_vector", "poly_zeros", "poly_eye", "poly_matmul", "poly_scale",
            "poly_gradient", "poly_hessian", "is_zero", "assert_zero", "assert_equal", "to_poly", "sympy_to_poly"]
 
-#: environment variable that selects the larger size lists
-THOROUGH_ENV = "EXACTHESS_PROOFS_THOROUGH"
-
-_collectors: list[list[str]] = []
-
-
-def thorough() -> bool:
-    """True when the larger size lists are selected (``EXACTHESS_PROOFS_THOROUGH=1``)."""
-    return os.environ.get(THOROUGH_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-@contextlib.contextmanager
-def thorough_mode(enabled: bool) -> Iterator[None]:
-    """Select (or deselect) the thorough sizes for the duration of the block."""
-    old = os.environ.get(THOROUGH_ENV)
-    os.environ[THOROUGH_ENV] = "1" if enabled else "0"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(THOROUGH_ENV, None)
-        else:
-            os.environ[THOROUGH_ENV] = old
-
-
-def covered(size: str) -> None:
-    """Record that the current statement is proven for ``size`` (a short description)."""
-    if _collectors:
-        _collectors[-1].append(size)
-
-
-@contextlib.contextmanager
-def collecting() -> Iterator[list[str]]:
-    """Collect the sizes recorded by :func:`covered` inside the block."""
-    sizes: list[str] = []
-    _collectors.append(sizes)
-    try:
-        yield sizes
-    finally:
-        _collectors.pop()
+# THOROUGH_ENV, thorough, thorough_mode, covered, collecting: the runner's protocol (which sizes,
+# which were covered) lives with the runner, exacthess.experiments.proofs; re-exported here because
+# every proof file records its sizes through this module.
 
 
 # ----- polynomial rings -----------------------------------------------------------------

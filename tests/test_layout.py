@@ -113,3 +113,38 @@ def test_certify_knows_no_network():
             for target, _, line in _imports(m):
                 assert not target.startswith(("exacthess.models", "exacthess.hessian", "exacthess.statements",
                                               "exacthess.experiments")), f"{m}:{line} imports {target}"
+
+
+#: what each subpackage may import (docs/architecture.md, "may import"); imports run downwards only
+MAY_IMPORT = {
+    "core": set(),
+    "models": {"core"},
+    "certify": {"core"},
+    "statements": {"core", "models"},
+    "hessian": {"core", "models", "certify"},
+    "spectral": {"core", "models"},
+    "generic": {"core", "models", "hessian", "certify", "statements"},
+    "experiments": {"core", "models", "hessian", "certify", "statements", "spectral", "generic", "strategies"},
+    "cli": {"core", "models", "hessian", "certify", "statements", "spectral", "generic", "experiments", "strategies"},
+}
+
+
+#: the one documented exception: ``print(report)`` / ``Report.render()`` hand the report to the
+#: command line's renderer (a lazy import inside those two methods)
+UPWARD_ALLOWED = {("exacthess.experiments.report", "exacthess.cli.render")}
+
+
+def test_subpackages_import_downwards_only():
+    """No subpackage imports one above it (lazy imports inside functions included)."""
+    bad = []
+    for m in MODULES:
+        parts = m.split(".")
+        if len(parts) < 2 or parts[1] not in MAY_IMPORT:
+            continue
+        for target, _, line in _imports(m):
+            tparts = target.split(".")
+            if len(tparts) < 2 or tparts[1] == parts[1]:
+                continue
+            if tparts[1] not in MAY_IMPORT[parts[1]] | {"__init__", "__version__"} and (m, target) not in UPWARD_ALLOWED:
+                bad.append(f"{m}:{line} imports {target}")
+    assert not bad, "imports against docs/architecture.md:\n" + "\n".join(bad)

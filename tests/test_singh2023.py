@@ -16,7 +16,7 @@ from symbolic_reference import symbolic_hessians  # noqa: E402  (tests/ is on sy
 
 from exacthess import CNN, verify
 from exacthess.cli.main import main
-from exacthess.experiments.commands import verify_command
+from exacthess.models.commands import verify_command
 from exacthess.hessian.problem import seeded_data, seeded_params
 from exacthess.models.architectures import from_spec
 from exacthess.statements import REGISTRY, load_all, statements_for

@@ -5,7 +5,7 @@ repository) that defines ``STATEMENT`` (one line), ``SIZES`` and ``THOROUGH_SIZE
 covered by default and with ``--thorough``) and zero-argument ``test_*`` functions; each test
 function proves one statement (its docstring's first line), raises ``AssertionError`` when the
 identity fails, and records the sizes it proved with
-:func:`exacthess.proofs.support.covered`. The same functions are collected by pytest.
+:func:`covered` (re-exported by ``exacthess.proofs.support``). The same functions are collected by pytest.
 
 The names ``all`` and ``generic`` are reserved for ``exacthess prove all`` and
 ``exacthess prove generic ...``; no proof module may take them.
@@ -16,24 +16,68 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import inspect
 import pkgutil
 import time
 import traceback
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..core.errors import InvalidOptionError
 
 __all__ = ["PROOF_PACKAGE", "RESERVED_NAMES", "ProofInfo", "TestOutcome", "ProofRun", "proof_names",
-           "list_proofs", "get_proof", "collect_tests", "run_module", "run_proofs", "resolve_targets"]
+           "list_proofs", "get_proof", "collect_tests", "run_module", "run_proofs", "resolve_targets",
+           "THOROUGH_ENV", "thorough", "thorough_mode", "covered", "collecting"]
 
 #: the package that holds the proof modules
 PROOF_PACKAGE = "exacthess.proofs"
 #: targets of ``exacthess prove`` that are not proof modules
 RESERVED_NAMES = ("all", "generic")
+
+#: environment variable that selects the larger size lists
+THOROUGH_ENV = "EXACTHESS_PROOFS_THOROUGH"
+
+_collectors: list[list[str]] = []
+
+
+def thorough() -> bool:
+    """True when the larger size lists are selected (``EXACTHESS_PROOFS_THOROUGH=1``)."""
+    return os.environ.get(THOROUGH_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@contextlib.contextmanager
+def thorough_mode(enabled: bool) -> Iterator[None]:
+    """Select (or deselect) the thorough sizes for the duration of the block."""
+    old = os.environ.get(THOROUGH_ENV)
+    os.environ[THOROUGH_ENV] = "1" if enabled else "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(THOROUGH_ENV, None)
+        else:
+            os.environ[THOROUGH_ENV] = old
+
+
+def covered(size: str) -> None:
+    """Record that the current statement is proven for ``size`` (a short description)."""
+    if _collectors:
+        _collectors[-1].append(size)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[str]]:
+    """Collect the sizes recorded by :func:`covered` inside the block."""
+    sizes: list[str] = []
+    _collectors.append(sizes)
+    try:
+        yield sizes
+    finally:
+        _collectors.pop()
 
 
 @dataclass(frozen=True)
@@ -178,7 +222,6 @@ def run_module(module: ModuleType, *, name: str | None = None, thorough: bool = 
     last line and, for anything but an ``AssertionError``, the traceback); nothing is
     suppressed: the run's ``ok`` is False.
     """
-    from ..proofs.support import collecting, thorough_mode
     name = name or module.__name__.rsplit(".", 1)[-1]
     outcomes = []
     with thorough_mode(thorough):

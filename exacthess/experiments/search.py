@@ -20,7 +20,7 @@ from ..core.validate import check_int, check_progress, check_seed
 from ..statements import get_statement
 from ..statements.registry import ALL
 from ..statements.verdicts import Verdict
-from .commands import verify_command
+from ..models.commands import verify_command
 
 __all__ = ["search", "SearchResult", "Counterexample", "strategy_for", "point_options", "SEARCH_ACTIVATIONS"]
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..models.architectures import CNN, Architecture, check_architecture
-from .commands import verify_command
+from ..models.commands import verify_command
 from ..hessian.problem import make_problem
 from ..core.errors import InvalidOptionError, InvalidTypeError, describe
 from ..core.validate import check_bool, check_option, check_progress, check_real, check_samples, check_seed

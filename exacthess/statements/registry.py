@@ -133,7 +133,7 @@ class PinnedCounterexample:
     @property
     def command(self) -> str:
         """The ``exacthess verify ...`` command line that reproduces it."""
-        from ..experiments.commands import verify_command  # plain string formatting, no cycle at import
+        from ..models.commands import verify_command
         return verify_command(self.spec, samples=self.n_samples, seed=self.seed)
 
     def to_dict(self) -> dict:

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 
 import exacthess as eh
 from exacthess.core.errors import InvalidArchitectureError, InvalidOptionError, InvalidTypeError
-from exacthess.experiments.commands import verify_command
+from exacthess.models.commands import verify_command
 from exacthess.strategies import cnn_architectures, fcn_architectures
 
 ACTIVATIONS = st.sampled_from(["linear", "relu", "leaky_relu(1/4)", "poly(0, 1, 0, 1/3)"])

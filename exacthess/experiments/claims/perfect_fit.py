@@ -33,7 +33,7 @@ from ...core.validate import check_option, check_samples, check_seed
 from ...hessian.cost import gap_cost, require_fits, sample_count
 from ...hessian.engine import Engine
 from ...models.architectures import CNN, FCN, check_architecture
-from ..commands import verify_command
+from ...models.commands import verify_command
 from ..point_ranks import probability_jacobian
 from ..points import is_perfect_fit, kink_free_problem, output_jacobian
 from .result import Case, ClaimResult, check_cases, combine
