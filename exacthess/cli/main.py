@@ -216,7 +216,7 @@ def main(argv=None) -> int:
 
     Bad input prints one line ``error: ...`` on stderr and returns 2; an unexpected exception (a
     bug) prints one line and returns 70 (``EXACTHESS_TRACEBACK=1`` prints its traceback too);
-    Ctrl-C returns 130.
+    Ctrl-C returns 130; output cut short by its reader (``| head``) returns 141, quietly.
     """
     parser = build_parser()
     try:
@@ -231,6 +231,12 @@ def main(argv=None) -> int:
     except ExactHessError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`exacthess ... | head`): quietly, as a shell reports SIGPIPE
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        except (OSError, ValueError):
+            pass
+        return 141
     except OSError as exc:  # a path that cannot be read or written
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"error: {where}{exc.strerror or _one_line(exc)}; expected a readable or writable path", file=sys.stderr)

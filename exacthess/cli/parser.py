@@ -50,7 +50,8 @@ EXIT_CODES = {
 
 #: codes every command shares
 COMMON_CODES = """  70  internal error, a bug: please report it (EXACTHESS_TRACEBACK=1 shows it)
-  130 interrupted (Ctrl-C); a sweep keeps its finished results"""
+  130 interrupted (Ctrl-C); a sweep keeps its finished results
+  141 the output was closed early by its reader (e.g. | head)"""
 
 
 def exit_text(commands) -> str:

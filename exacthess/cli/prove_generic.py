@@ -18,6 +18,8 @@ import sys
 
 from ..core.errors import ExactHessError
 from .architecture_args import add_cnn_options, add_fcn_options
+from .progress import ProgressReporter
+from .render import console
 from .architecture_args import arch_from_args as parse_architecture
 
 __all__ = ["configure", "run", "arch_from_args", "render"]
@@ -60,18 +62,28 @@ def render(proof, console) -> None:
     for q, r in proof.ranks.items():
         t.add_row(q, str(r.lower), str(r.upper), "[green]yes[/]" if r.proven else "[yellow]no[/]", r.how)
     console.print(t)
-    s = Table(title="registered statements (generic data: r = min(n, d), s = min(r, K))")
-    for col in ("statement", "quantity", "kind", "rel", "predicted", "generic rank", "status", "note"):
-        s.add_column(col, overflow="fold", no_wrap=col in ("statement", "quantity"))
+    from rich.markup import escape
+    s = Table(title="statements (generic data: r = min(n, d), s = min(r, K))", title_justify="left", pad_edge=False)
+    s.add_column("statement", no_wrap=True)
+    s.add_column("rank", no_wrap=True)
+    s.add_column("claim", justify="right", no_wrap=True)
+    s.add_column("generic", justify="right", no_wrap=True)
+    s.add_column("status")
     style = {"proven": "green", "refuted": "bold red", "undecided": "yellow", "n/a": "dim"}
+    not_applicable = []
     for c in proof.checks:
+        if c.status == "n/a":
+            not_applicable.append(c.statement)
+            continue
         pred = "-" if c.predicted is None else (str(c.predicted[0]) if c.predicted[0] == c.predicted[1]
                                                 else f"{c.predicted[0]}..{c.predicted[1]}")
         rank = str(c.lower) if c.lower == c.upper else f"{c.lower}..{c.upper}"
         status = c.status if c.binding or c.status != "refuted" else "refuted (conjecture)"
-        s.add_row(c.statement, c.quantity, c.kind, c.relation, pred, rank,
-                  f"[{style.get(c.status, '')}]{status}[/]", c.note)
+        s.add_row(c.statement, c.quantity, f"{c.relation} {pred}", rank,
+                  f"[{style.get(c.status, '')}]{escape(status)}[/]" + (f": {escape(c.note)}" if c.note else ""))
     console.print(s)
+    if not_applicable:
+        console.print("n/a: " + ", ".join(not_applicable))
     console.print("context: " + ", ".join(f"{k} = {v}" for k, v in proof.context.items()))
     for n in proof.notes:
         console.print(f"note: {n}")
@@ -82,38 +94,18 @@ def render(proof, console) -> None:
     console.print(f"{verdict}  ({proof.seconds:.2f} s)")
 
 
-def _progress(enabled_tty: bool):
-    """A rich status line on a terminal, plain lines on stderr otherwise."""
-    if enabled_tty:
-        from rich.console import Console
-        status = Console(stderr=True).status("proving generic ranks ...")
-        status.start()
-
-        def say(msg):
-            status.update(f"proving generic ranks: {msg}")
-        return say, status.stop
-
-    def say(msg):
-        print(f"  proving {msg} ...", file=sys.stderr, flush=True)
-    return say, lambda: None
-
-
 def run(args) -> int:
     """Run ``exacthess prove generic``; returns the exit code."""
     from ..generic import prove_generic
     try:
         arch = arch_from_args(args)
-        say, stop = _progress(not args.json and sys.stderr.isatty())
-        try:
-            proof = prove_generic(arch, args.samples, seed=args.seed, progress=say)
-        finally:
-            stop()
+        with ProgressReporter(prefix="[prove generic]") as prog, prog.step(f"generic ranks of {arch!r}"):
+            proof = prove_generic(arch, args.samples, seed=args.seed, progress=prog)
     except ExactHessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(proof.to_dict(), indent=2))
     else:
-        from rich.console import Console
-        render(proof, Console() if sys.stdout.isatty() else Console(width=200))
+        render(proof, console())
     return proof.exit_code

@@ -37,13 +37,17 @@ def console(stderr: bool = False, file=None):
     (80) columns without colours (pipes, files). ``stderr``: write to standard error; ``file``: write
     to that stream instead."""
     from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich exits 1 here, the code of "violated": let main decide
+            raise BrokenPipeError(32, "Broken pipe")
     stream = file if file is not None else (sys.stderr if stderr else sys.stdout)
     target = {"file": file} if file is not None else {"stderr": stderr}
     try:
         tty = bool(stream.isatty())
     except (AttributeError, ValueError):
         tty = False
-    return Console(**target) if tty else Console(width=WIDTH, **target)
+    return _Console(**target) if tty else _Console(width=WIDTH, **target)
 
 
 def _float_cell(value, exact) -> str:
