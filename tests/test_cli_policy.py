@@ -227,6 +227,9 @@ def test_quick_runs_print_no_progress(capsys):
      "--in-channels", "2", "--strides", "2", "--paddings", "1"],
     ["verify", "conv-sv", "--kernel-shape", "2,2,3,3", "--input", "4,4"],
     ["statements"], ["prove"],
+    ["prove", "generic", "fcn", "--input-dim", "4", "--widths", "3", "--output-dim", "2"],
+    ["prove", "generic", "cnn", "--input-shape", "8", "--channels", "2", "--kernel-sizes", "3", "--output-dim", "2",
+     "--strides", "2"],
 ])
 def test_piped_output_fits_80_columns(argv, capsys):
     """``exacthess verify ... | cat``: every line at most 80 display columns, no word broken by a fold."""
