@@ -64,8 +64,25 @@ def _case_lines(case) -> list:
     return out
 
 
-def render_text(results) -> str:
-    """Plain text: every claim, its verdict against the document's, every case and its numbers."""
+def _wrapped(line: str, width: int) -> list:
+    """``line`` folded at spaces to ``width`` columns, continuation lines indented two more; a
+    ``reproduce:`` command is split with shell continuations so it can still be pasted."""
+    import textwrap
+
+    from .render import shell_lines
+    indent = line[:len(line) - len(line.lstrip())]
+    body = line.strip()
+    if body.startswith("reproduce: "):
+        head = f"{indent}reproduce: "
+        cmd = shell_lines(body[len("reproduce: "):], width - len(head))
+        return [head + cmd[0]] + [" " * len(head) + c for c in cmd[1:]]
+    return textwrap.wrap(body, width, initial_indent=indent, subsequent_indent=indent + "  ",
+                         break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def render_text(results, width: int = 80) -> str:
+    """Plain text, folded to ``width`` columns: every claim, its verdict against the document's,
+    every case and its numbers."""
     lines = []
     for r in results:
         mark = "as claimed" if r.agrees else ("UNDECIDED" if r.verdict == "undecided" else "CONTRADICTS the document")
@@ -82,7 +99,7 @@ def render_text(results) -> str:
         lines.append(f"  reproduce: {r.command}")
         lines.append("")
     lines.append(_verdict_line(results))
-    return "\n".join(lines)
+    return "\n".join(out for line in lines for out in _wrapped(line, width))
 
 
 def _verdict_line(results) -> str:
@@ -108,7 +125,7 @@ def _print_rich(results) -> None:
         style = "green" if r.agrees else ("magenta" if r.verdict == "undecided" else "bold red")
         t.add_row(r.id, f"[{style}]{r.verdict}[/]", r.expected, "yes" if r.certified else "no", escape(r.summary))
     con.print(t)
-    con.print(escape(render_text(results)), highlight=False)
+    con.print(escape(render_text(results, width=con.width)), highlight=False, soft_wrap=True)
 
 
 def run(args) -> int:
