@@ -149,7 +149,7 @@ def _cmd_verify(args) -> int:
         report = verify(arch, n_samples=None if data is not None else args.samples, seed=args.seed, params=params,
                         data=data, loss=args.loss, certify=args.certify, budget_seconds=args.budget,
                         float_check=not args.no_float, point=getattr(args, "point", "gaussian"),
-                        perfect_fit=args.perfect_fit, progress=prog)
+                        perfect_fit=args.perfect_fit, round_to=getattr(args, "round_to", None), progress=prog)
     if args.json:
         print(report.to_json(indent=2))
     else:

@@ -40,6 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--data", default=None, metavar="DATA.npz",
                         help="samples as an .npz with arrays X (n x prod(shape), or n x shape) and Y "
                              "(n x K targets, or n class indices); seeded data if omitted")
+    parser.add_argument("--round-to", default=None, metavar="GRID",
+                        help="read every float of the data and the weights as the nearest multiple of GRID "
+                             "(e.g. 1/1000 for values recorded with three decimals, or 2**-20 written as "
+                             "9.5367431640625e-07); default: floats are read exactly")
     return parser
 
 

@@ -22,7 +22,7 @@ from .report import Report, Row
 from ..statements import Context, Statement, get_statement, statements_for
 from ..statements.verdicts import GenericBound, judge
 from .generic import GenericSampler
-from ..hessian.rounding import rounding_findings
+from ..hessian.rounding import grid_step, round_inputs, rounding_findings
 from .point_ranks import point_quantities
 from .points import perfect_fit as fit_targets
 
@@ -130,7 +130,8 @@ def _evidence(sampler: GenericSampler, qty: str, omega_rank, say):
 
 def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, data=None, params=None,
            loss="mse", certify: str = "auto", budget_seconds: float = 60.0, float_check: bool = True,
-           statements=None, progress=None, point: str = "gaussian", perfect_fit: bool = False) -> Report:
+           statements=None, progress=None, point: str = "gaussian", perfect_fit: bool = False,
+           round_to=None) -> Report:
     """Compute the exact Hessian ranks of ``arch`` and check every registered statement.
 
     Args:
@@ -161,6 +162,10 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             stand-ins for cross-entropy/BCE), so every output gradient is exactly 0
             (:func:`exacthess.experiments.points.perfect_fit`); statements about perfect fits
             apply only there.
+        round_to: the grid the intended values of float ``data`` and ``params`` lie on (``"1/1000"``,
+            ``2**-20``): each float is read as the exact nearest multiple, and the report says so
+            (:mod:`exacthess.hessian.rounding`); None (default): floats are read exactly, and a float
+            array whose exact rank exceeds its numerical rank is flagged in ``Report.warnings``.
 
     Returns:
         a :class:`~exacthess.experiments.report.Report`; a false statement is a verdict in it
@@ -178,6 +183,8 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     if cost.seconds >= ESTIMATE_SHOWN:
         say(f"estimated: {cost.summary()}")
     t0 = time.perf_counter()
+    given_data, given_params = data, params
+    data, params = round_inputs(data, params, round_to)
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
                            point=point)
     if perfect_fit:
@@ -218,7 +225,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             j = judge(st, qty, ri, pred, why_not=why, evidence=evidence, generic_upper=upper.get(qty),
                       uncertain_inputs=", ".join(uncertain) or None)
             shown = pred[0] if isinstance(pred, tuple) else pred
-            how = (ri.how if ri else "") + (_STANDIN if ri and not problem.loss.exact and qty != "H_o" else "")
+            how = (ri.how if ri else "") + (_standin_note(qty, arch) if ri and not problem.loss.exact else "")
             rows.append(Row(sid, qty, st.kind, exact, shown, st.relation, j.verdict, how,
                             fr, fr is not None and exact is not None and fr != exact, j.note, st.formula, st.citation,
                             generic=st.generic, failure_bound=j.failure_bound,
@@ -228,10 +235,10 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         row.float_disagrees = (row.float_ranks is not None and row.exact is not None
                                and any(v != row.exact for v in row.float_ranks.values()))
     notes = []
-    warnings = rounding_findings({"data X": data[0], "data Y": data[1]} if isinstance(data, (tuple, list)) and len(data) == 2
-                                 else {}, seed=seed)
-    if isinstance(params, (list, tuple)):
-        warnings += rounding_findings({f"params[{i}]": p for i, p in enumerate(params)}, seed=seed)
+    warnings = _rounding(given_data, given_params, seed) if round_to is None else []
+    if round_to is not None and (given_data is not None or given_params is not None):
+        notes.append(f"floats in the given data and parameters read as the nearest multiples of {grid_step(round_to)} "
+                     "(round_to)")
     if not problem.loss.exact:
         notes.append(f"{problem.loss.name}: softmax/sigmoid values are exact rational stand-ins (rounded to multiples of "
                      "2^-64); rank H_o is exact at the true values (its kernel does not depend on them), "
@@ -255,4 +262,18 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
                   seconds=time.perf_counter() - t0, command=command, notes=notes, warnings=warnings)
 
 
-_STANDIN = " (at the rational stand-ins of the loss)"
+def _rounding(data, params, seed: int) -> list:
+    """Warnings for float arrays the user passed whose exact rank exceeds their numerical rank."""
+    arrays = {"data X": data[0], "data Y": data[1]} if isinstance(data, (tuple, list)) and len(data) == 2 else {}
+    if isinstance(params, (list, tuple)):
+        arrays.update({f"params[{i}]": p for i, p in enumerate(params)})
+    return rounding_findings(arrays, seed=seed)
+
+
+def _standin_note(quantity: str, arch) -> str:
+    """What a rank of a softmax / sigmoid loss is exact for (the loss Hessian's values are stand-ins)."""
+    if quantity == "H_o":
+        return " (exact at the true softmax / sigmoid point: the loss Hessian's kernel does not depend on p)"
+    if quantity in ("C_act", "C_within") and arch.activation.piecewise:
+        return ""  # zero by structure, whatever the loss values
+    return " (at the rational stand-ins of the loss)"

@@ -110,7 +110,13 @@ class ExactForward:
         out = []
         for i in range(Y.shape[0]):
             name = f"the {what} of loss {loss.name!r} at sample {i}"
-            value = fn(list(self.outputs[:, i]), list(Y[i]))
+            try:
+                value = fn(list(self.outputs[:, i]), list(Y[i]))
+            except (TypeError, ArithmeticError, ValueError) as exc:  # the user's function failed on exact input
+                raise InvalidValueError(
+                    f"{name} raised {type(exc).__name__}: {' '.join(str(exc).split())}; expected a function of lists "
+                    "of flint.fmpq returning exact rationals (use exact constants: fmpq(1, 2) or Fraction(1, 2), "
+                    "not 0.5)") from exc
             try:
                 value = np.asarray(value, dtype=object)
             except ValueError:  # ragged rows
@@ -120,6 +126,8 @@ class ExactForward:
             for idx, v in np.ndenumerate(value):
                 if not isinstance(v, (fmpq, sympy.Basic)):
                     value[idx] = to_rational(v, f"{name}[{', '.join(map(str, idx))}]")
+            if len(shape) == 2 and any(value[a, b] != value[b, a] for a in range(shape[0]) for b in range(a)):
+                raise InvalidValueError(f"{name} is not symmetric; expected a symmetric K x K matrix (a Hessian)")
             out.append(value)
         return out
 

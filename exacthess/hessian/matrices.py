@@ -21,6 +21,7 @@ from ..models.architectures import Architecture, check_architecture
 from .cost import hessian_cost, matrices_cost, require_fits, sample_count
 from .engine import Engine
 from .problem import make_problem
+from .rounding import round_inputs
 
 __all__ = ["HessianResult", "hessian", "MATRICES"]
 
@@ -98,7 +99,8 @@ class HessianResult:
 
 
 def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None = None,
-            seed: int = 0, domain="QQ", loss="mse", point: str = "gaussian", field=None) -> HessianResult:
+            seed: int = 0, domain="QQ", loss="mse", point: str = "gaussian", round_to=None,
+            field=None) -> HessianResult:
     """Exact Hessians ``H_L``, ``H_o``, ``H_f`` of the loss of a network at one point.
 
     Args:
@@ -116,7 +118,18 @@ def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None
             about ``N(0, 0.01/fan_in)``, data and targets about ``N(0, 1)``, on a dyadic grid of
             about 8 significant bits, exactly representable in float32) or ``"integers"``
             (uniform in ``[-999, 999]``); see :mod:`exacthess.hessian.problem`.
+        round_to: the grid the intended values of float ``data`` and ``params`` lie on (``"1/1000"``,
+            ``2**-20``): each float is read as the exact nearest multiple
+            (:func:`~exacthess.hessian.rounding.round_inputs`); None (default) reads floats exactly.
         field: deprecated name of ``domain``.
+
+    Softmax (``cross_entropy``) and sigmoid (``bce``) values are transcendental: the matrices are
+    computed at exact rational stand-ins (:mod:`exacthess.models.losses` says which).
+
+    Raises:
+        NonDifferentiableError: a ReLU-type pre-activation is exactly 0 at this point (raised
+            here, before any matrix is built; the error names the sample, the layer and the unit).
+        ProblemTooLargeError: the estimated memory does not fit this machine.
     """
     if field is not None:
         warnings.warn("hessian(field=...) is deprecated; use domain=...", DeprecationWarning, stacklevel=2)
@@ -124,6 +137,9 @@ def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None
     ring = resolve_domain(domain)
     check_architecture(arch)
     require_fits(hessian_cost(arch, sample_count(arch, check_samples(n_samples), data), ring, loss=loss))
+    data, params = round_inputs(data, params, round_to)
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
                            point=point)
+    if arch.activation.piecewise:
+        problem.forward  # noqa: B018  (the exact forward pass raises NonDifferentiableError at a kink, now)
     return HessianResult(arch, ring, Engine(problem, ring))

@@ -48,7 +48,7 @@ import numpy as np
 from flint import fmpq
 
 from ..models.architectures import Architecture, check_architecture
-from ..core.errors import InvalidDataError, InvalidTypeError, ParamsMismatchError, describe
+from ..core.errors import InvalidDataError, InvalidTypeError, InvalidValueError, ParamsMismatchError, describe
 from ..core.exact import rational_array
 from ..core.validate import check_option, check_samples, check_seed
 from ..models.losses import Loss, check_targets, loss as parse_loss
@@ -321,6 +321,17 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
             raise InvalidDataError(f"n_samples = {n_samples} disagrees with data ({X.shape[0]} samples)")
         n_samples = X.shape[0]
     plist = seeded_params(arch, seed, point) if params is None else _split_params(arch, params)
+    symbolic = params is not None and any(_is_symbolic(p) for p in plist)
+    if symbolic and not the_loss.exact:
+        raise InvalidValueError(
+            f"params are symbolic but loss = {the_loss.name!r} is computed at rational stand-ins of transcendental "
+            "values (softmax / sigmoid), which symbols do not have; expected rational params, or 'mse' / "
+            "'weighted_mse(...)' for symbolic ones")
+    if symbolic and arch.activation.piecewise:
+        raise InvalidValueError(
+            f"params are symbolic but activation = {arch.activation.name!r} is piecewise: its pattern depends on "
+            "the sign of every pre-activation, which symbols do not fix; expected rational params (or a linear "
+            "or polynomial activation for symbolic ones)")
     X0, aug = X, arch.bias
     if aug:
         X = np.concatenate([X, np.array([[fmpq(1)]] * X.shape[0], dtype=object)], axis=1)

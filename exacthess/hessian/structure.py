@@ -175,4 +175,5 @@ class StructureHints:
                 return None
             dim += dx * (dy - prev)
             prev = dy
-        return Bound(dim, UPPER, "structure", "rank H_o = rank J <= layer chain bound")
+        what = "rank J" if self.output_factor is None else "rank (C J), ker C = ker of the loss Hessian,"
+        return Bound(dim, UPPER, "structure", f"rank H_o = {what} <= layer chain bound")

@@ -237,6 +237,11 @@ def check_targets(the_loss: Loss, Y, K: int):
     if the_loss.targets != "probabilities":
         return Y
     Y = np.asarray(Y, dtype=object)
+    if the_loss.name == "bce" and Y.ndim == 1 and K == 1:
+        Y = Y.reshape(-1, 1)
+    elif the_loss.name == "bce" and (Y.ndim != 2 or Y.shape[1] != K):
+        raise InvalidDataError(f"data Y has shape {Y.shape}; expected (n, {K}): bce reads one probability per output "
+                               "(class indices are read only by cross_entropy)")
     if Y.ndim == 1 or (Y.ndim == 2 and Y.shape[1] == 1 and K > 1):
         idx = Y.reshape(-1)
         out = np.empty((len(idx), K), dtype=object)
@@ -254,7 +259,8 @@ def check_targets(the_loss: Loss, Y, K: int):
                                    f">= 0 for {the_loss.name}")
         if the_loss.name == "cross_entropy" and sum(row, _ZERO) != 1:
             raise InvalidDataError(f"data Y[{i}] = {text} sums to {sum(row, _ZERO)}; expected a probability vector "
-                                   "summing to exactly 1 (or class indices)")
+                                   "summing to exactly 1 (or class indices); floats such as 0.1 are not exactly "
+                                   "1/10: pass Fractions, or round_to= the grid of the intended values")
         big = [v for v in row if v > 1]
         if the_loss.name == "bce" and big:
             raise InvalidDataError(f"data Y[{i}] = {text} has the entry {big[0]} > 1; expected probabilities in "

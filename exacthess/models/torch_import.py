@@ -81,14 +81,23 @@ class _Dense:
         return type(self.module).__name__ != "Linear"
 
 
-def _walk(module, prefix=""):
+def _walk(module, prefix="", seen=None):
+    """``(index, module)`` in order, repeats included (``named_children`` skips a module used twice);
+    a layer with parameters used twice (tied weights) is refused."""
     nn = require_torch().nn
-    for name, child in module.named_children():
+    seen = {} if seen is None else seen
+    for name, child in module._modules.items():
+        if child is None:
+            continue
         idx = f"{prefix}{name}"
         if type(child) is nn.Sequential:
-            yield from _walk(child, idx + ".")
-        else:
-            yield idx, child
+            yield from _walk(child, idx + ".", seen)
+            continue
+        if id(child) in seen and any(True for _ in child.parameters()):
+            _refuse(idx, child, f"is the same module as [{seen[id(child)]}]: its weights are shared (tied); expected "
+                                "a separate module per layer (exacthess gives every layer its own parameters)")
+        seen.setdefault(id(child), idx)
+        yield idx, child
 
 
 def _conv(m, idx, cur: tuple) -> _Dense:

@@ -299,7 +299,7 @@ def test_kink_names_sample_layer_unit(act):
     """A pre-activation exactly 0 that moves with the weights (1*2 + 2*(-1) at sample 1): layer 1, unit 0."""
     arch = eh.FCN(2, (3,), 1, activation=act)
     with pytest.raises(NonDifferentiableError) as info:
-        eh.hessian(arch, params=[[[1, 2], [3, 4], [5, 6]], [[1, 1, 1]]], data=([[1, 1], [2, -1]], [[0], [0]])).H_L
+        eh.hessian(arch, params=[[[1, 2], [3, 4], [5, 6]], [[1, 1, 1]]], data=([[1, 1], [2, -1]], [[0], [0]]))
     err = info.value
     assert (err.sample, err.layer, err.unit) == (1, 1, 0)
     assert "sample 1, layer 1, unit 0" in str(err) and not isinstance(err, ValueError)
@@ -311,11 +311,23 @@ def test_kink_in_a_cnn_names_the_channel_major_unit():
     # channel 0: x + 0 = (1, 2, 3); channel 1: -x + 2 = (1, 0, -1): the zero is unit 1 * 3 + 1 = 4
     with pytest.raises(NonDifferentiableError) as info:
         eh.hessian(arch, params=[[[[1]], [[-1]]], [0, 2], [[[1, 1, 1], [1, 1, 1]]], [0]],
-                   data=([[1, 2, 3]], [[0]])).H_o
+                   data=([[1, 2, 3]], [[0]]))
     assert (info.value.sample, info.value.layer, info.value.unit) == (0, 1, 4)
     x = [[1, -2, 3]]
     with pytest.raises(NonDifferentiableError, match="sample 0, layer 2, unit 0"):
-        eh.hessian(eh.FCN(3, (1, 1), 1, activation="relu"), params=[[[1, 1, 1]], [[0]], [[1]]], data=(x, [[0]])).H_f
+        eh.hessian(eh.FCN(3, (1, 1), 1, activation="relu"), params=[[[1, 1, 1]], [[0]], [[1]]], data=(x, [[0]]))
+
+
+@pytest.mark.parametrize("act, loss, words", [("relu", "mse", "piecewise"), ("linear", "cross_entropy", "stand-ins"),
+                                              ("linear", "bce", "stand-ins")])
+def test_symbolic_params_where_symbols_cannot_go(act, loss, words):
+    """Signs of symbolic pre-activations, or softmax of symbols, are not defined: a clear error, not sympy's."""
+    a, b, c, d, e, f, g, h = sympy.symbols("a:h")
+    K = 2
+    params = [sympy.Matrix([[a, b], [c, d]]), sympy.Matrix([[e, f], [g, h]])]
+    with pytest.raises(eh.InvalidValueError, match=words):
+        eh.hessian(eh.FCN(2, (2,), K, activation=act), params=params, data=([[3, 1], [1, 1]], [[1, 0], [0, 1]]),
+                   domain="SR", loss=loss)
 
 
 def test_identically_zero_pre_activation_is_not_a_kink():
@@ -372,10 +384,32 @@ def test_targets_are_checked_per_sample():
              ("cross_entropy", [0, -1], r"data Y\[1\] = -1 is not a class index"),
              ("cross_entropy", [fmpq(1, 2), 0], r"data Y\[0\] = 1/2 is not a class index"),
              ("bce", [[0, 1], [fmpq(3, 2), 0]], r"data Y\[1\] = \[3/2, 0\] has the entry 3/2 > 1"),
-             ("bce", [[0, -1], [1, 0]], r"data Y\[0\] = \[0, -1\] has the negative entry -1")]
+             ("bce", [[0, -1], [1, 0]], r"data Y\[0\] = \[0, -1\] has the negative entry -1"),
+             ("bce", [0, 1], r"data Y has shape \(2,\); expected \(n, 2\): bce reads one probability per output"),
+             ("bce", [[0], [1]], r"shape \(2, 1\); expected \(n, 2\)")]
     for loss_name, Y, words in cases:
         with pytest.raises(InvalidDataError, match=words):
             eh.hessian(arch, data=(X, Y), loss=loss_name)
+
+
+def test_bce_with_one_output_reads_a_flat_target_vector():
+    """K = 1: targets (n,) or (n, 1) are the same probabilities (no class indices for bce)."""
+    arch, X = eh.FCN(2, (2,), 1), [[1, 2], [3, 1], [2, 5]]
+    flat = eh.hessian(arch, data=(X, [0, 1, 1]), loss="bce").H_L
+    column = eh.hessian(arch, data=(X, [[0], [1], [1]]), loss="bce").H_L
+    assert (flat == column).all()
+
+
+def test_custom_loss_results_are_checked():
+    """A custom loss that fails on exact input, or whose Hessian is not symmetric: one clear error naming it."""
+    from exacthess.models.losses import Loss
+    arch = eh.FCN(2, (2,), 2)
+    floats = Loss.custom(lambda f, y: [0.5 * v for v in f], lambda f, y: [[1, 0], [0, 1]], name="half")
+    with pytest.raises(eh.InvalidValueError, match=r"gradient of loss 'half' at sample 0 raised TypeError.*fmpq\(1, 2\)"):
+        eh.verify(arch, n_samples=3, loss=floats, float_check=False)
+    upper = Loss.custom(lambda f, y: list(f), lambda f, y: [[1, 1], [0, 1]], name="upper")
+    with pytest.raises(eh.InvalidValueError, match="Hessian of loss 'upper' at sample 0 is not symmetric"):
+        eh.verify(arch, n_samples=3, loss=upper, float_check=False)
 
 
 def test_weighted_mse_weights():
@@ -401,3 +435,12 @@ def test_weighted_mse_is_exactly_rational_and_matches_sympy_symbolically():
     want = sympy.hessian(loss, (a, b, c))
     got = H.to_sympy("H_L")
     assert sympy.simplify(got - want) == sympy.zeros(3, 3)
+
+
+def test_cross_entropy_rows_say_what_is_exact():
+    """rank H_o of softmax cross-entropy is rank (C J), exact at the true softmax point (the kernel of
+    diag p - pp^T is span(1) for every p > 0); H_f and H_L are exact at the rational stand-ins."""
+    r = eh.verify(eh.FCN(4, (3,), 3), n_samples=6, loss="cross_entropy", float_check=False)
+    assert "C J" in r.rank_info["H_o"].how and "rank J <=" not in r.rank_info["H_o"].how
+    rows = {row.quantity: row.how for row in r.rows}
+    assert "exact at the true softmax" in rows["H_o"] and "stand-ins" in rows["H_f"]

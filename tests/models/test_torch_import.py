@@ -209,6 +209,19 @@ def test_refusals_name_the_module_and_its_index(case):
     assert words in str(err) and "supported:" in str(err)
 
 
+def test_a_module_used_twice():
+    """named_children() lists a repeated module once: a shared activation is still read twice, and a
+    shared layer with weights (tied weights) is refused instead of silently dropped."""
+    relu = nn.ReLU()
+    model = nn.Sequential(nn.Linear(3, 4), relu, nn.Linear(4, 4), relu, nn.Linear(4, 2)).double()
+    arch, _ = from_torch(model, (3,))
+    assert arch == exacthess.FCN(3, (4, 4), 2, bias=True, activation="relu")
+    lin = nn.Linear(4, 4)
+    with pytest.raises(UnsupportedModuleError, match=r"\[2\].*same module as \[1\].*shared") as info:
+        from_torch(nn.Sequential(nn.Linear(3, 4), lin, lin, nn.Linear(4, 2)), (3,), check=False)
+    assert info.value.index == "2"
+
+
 def test_wrong_types_and_shapes():
     with pytest.raises(InvalidTypeError, match="expected a torch.nn.Sequential"):
         from_torch(nn.Linear(2, 1), (2,))
