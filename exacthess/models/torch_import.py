@@ -311,6 +311,10 @@ def from_torch(module, input_shape, *, check: bool = True):
         InvalidTypeError: ``module`` is not an ``nn.Sequential``, or ``input_shape`` is not a shape.
         UnsupportedModuleError: a module exacthess cannot express; the message names its index.
     """
+    wrong = InvalidTypeError(f"module = {describe(module)} has type {type(module).__name__}; expected a "
+                             "torch.nn.Sequential (wrap the layers in nn.Sequential)")
+    if not type(module).__module__.startswith("torch."):
+        raise wrong  # not a torch object at all: said even where torch is not installed
     torch = require_torch()
     if type(module) is not torch.nn.Sequential:
         raise InvalidTypeError(f"module = {describe(module)} has type {type(module).__name__}; expected a "

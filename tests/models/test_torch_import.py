@@ -246,9 +246,10 @@ def test_wrong_types_and_shapes():
 
 def test_missing_torch_is_an_import_error(monkeypatch):
     """Without torch: an ExactHessError that is an ImportError and names the extra."""
+    model = nn.Sequential(nn.Linear(2, 1))
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(MissingDependencyError, match=r"exacthess\[torch\]") as info:
-        from_torch(object(), (2,))
+        from_torch(model, (2,))
     assert isinstance(info.value, ImportError)
 
 
