@@ -60,10 +60,11 @@ def test_not_applicable_and_uncertain_inputs():
 def test_generic_rules():
     calls = []
 
-    def ev(lower, fb=1e-18):
+    def ev(lower, fb=1e-18, upper=None):
         def run(target):
             calls.append(target)
-            return GenericEvidence(lower, 3, target, fb if lower < target else 0.0, "3 points")
+            return GenericEvidence(lower, 3, target, fb if lower < target else 0.0, "3 points", upper,
+                                   "" if upper is None else "a proof")
         return run
     # above the generic value at any point: proven false, no random points needed
     assert judge(GENERIC, "H_f", _r(5, 5), 4, evidence=ev(4)).verdict == "VIOLATED" and not calls
@@ -71,9 +72,17 @@ def test_generic_rules():
     # equal: holds; undecided above without an upper bound
     assert judge(GENERIC, "H_f", _r(4, 4), 4, evidence=ev(4)).verdict == "holds" and not calls
     assert judge(GENERIC, "H_f", _r(3, 5), 4, evidence=ev(4)).verdict == "undecided" and not calls
-    # below: a degenerate point when a random point reaches the prediction
-    j = judge(GENERIC, "H_f", _r(2, 2), 3, evidence=ev(3))
+    # below: a degenerate point when a random point reaches the prediction and a proven generic upper
+    # bound (from the evidence, or a registered bound) closes it; without one, the generic rank is only >=
+    j = judge(GENERIC, "H_f", _r(2, 2), 3, evidence=ev(3, upper=3))
     assert j.verdict == "holds" and "below the generic value" in j.note and "degenerate" in j.note and calls == [3]
+    assert "a proof" in j.note
+    j = judge(GENERIC, "H_f", _r(2, 2), 3, evidence=ev(3), generic_upper=GenericBound(3, "some.bound"))
+    assert j.verdict == "holds" and "some.bound" in j.note
+    j = judge(GENERIC, "H_f", _r(2, 2), 3, evidence=ev(3))
+    assert j.verdict == "undecided" and "generic rank is >= 3" in j.note and "upper bound" in j.note
+    j = judge(GENERIC, "H_f", _r(2, 2), 3, evidence=ev(2, upper=2))
+    assert j.verdict == "VIOLATED" and "a proof" in j.note
     # below everywhere tried: undecided with the Schwartz-Zippel probability ...
     j = judge(GENERIC, "H_f", _r(2, 2), 3, evidence=ev(2))
     assert j.verdict == "undecided" and j.failure_bound == 1e-18 and "Schwartz-Zippel" in j.note
@@ -126,3 +135,20 @@ def test_report_flags():
     r = verify(FCN(4, (3,), 2), n_samples=5, seed=3)
     assert r.ok and r.decided and r.exit_code == 0
     assert all(isinstance(row.to_dict()["verdict"], str) for row in r.rows)
+
+
+def test_degenerate_point_of_a_linear_network_is_decided_by_a_proof():
+    """The issue's case: FCN(1, (1, 1), 1) at seed 83947 (integers) has a zero middle weight, so rank H_f and H_L
+    fall below singh2021's generic values; random points reach them (>=) and exacthess.generic_rank proves
+    the generic rank is no larger (<=): holds, with both sides in the note; the report exits 0.
+    Independent check of the degeneracy: the middle weight is 0 in the seeded parameters."""
+    import exacthess as eh
+    from exacthess.hessian.problem import seeded_params
+    arch = eh.FCN(1, (1, 1), 1)
+    assert any(np.all(np.asarray(p, dtype=object) == 0) for p in seeded_params(arch, 83947, "integers"))
+    r = eh.verify(arch, n_samples=1, seed=83947, point="integers", float_check=False)
+    rows = {row.statement: row for row in r.rows}
+    for sid in ("singh2021.H_f", "singh2021.H_L"):
+        assert rows[sid].verdict == "holds", rows[sid].note
+        assert "degenerate" in rows[sid].note and "polynomial ring" in rows[sid].note
+    assert r.exit_code == 0

@@ -150,6 +150,7 @@ class GenericSampler:
     def __init__(self, problem, seed: int = 0, n_points: int = N_POINTS):
         self.problem, self.seed, self.n_points = problem, seed, n_points
         self._points: dict = {}
+        self._upper: dict = {}
         self.L = len(problem.arch.layers) - 1
 
     def _point(self, i: int, omega_rank: int | None) -> _Point:
@@ -175,4 +176,24 @@ class GenericSampler:
             fail *= min(1.0, delta)
         how = (f"{used} random point{'s' if used > 1 else ''} in [0, 2^{RANGE_BITS}) modulo primes in "
                f"[2^{RANGE_BITS}, 2^{SMALL_PRIME_BITS}); minors of degree <= {D}")
-        return GenericEvidence(best, used, target, fail if best < target else 0.0, how)
+        upper, upper_how = self.proven_upper(quantity)
+        return GenericEvidence(best, used, target, fail if best < target else 0.0, how, upper, upper_how)
+
+    def proven_upper(self, quantity: str) -> tuple:
+        """A proven upper bound on the generic rank of ``quantity`` (over weights, targets and data,
+        hence also for these data), from :func:`exacthess.generic_rank`: linear networks with the MSE
+        loss, within its size limits; ``(None, "")`` otherwise."""
+        if quantity in self._upper:
+            return self._upper[quantity]
+        problem, out = self.problem, (None, "")
+        supported = quantity in ("H_o", "H_f", "H_L") or quantity.startswith("H_f[:,")
+        if supported and problem.arch.activation.is_linear and problem.loss.name == "mse":
+            from ..core.errors import ProblemTooLargeError
+            from ..generic import generic_rank
+            try:
+                g = generic_rank(problem.arch, quantity, n_samples=problem.n_samples, seed=self.seed)
+                out = (g.upper, "null vectors proven in a polynomial ring (exacthess.generic_rank)")
+            except ProblemTooLargeError:  # too large for the symbolic route: no proven generic upper bound
+                pass
+        self._upper[quantity] = out
+        return out

@@ -96,6 +96,9 @@ class GenericEvidence:
             and the chance that a prime divides the minor's value; see
             :mod:`exacthess.experiments.generic`).
         how: one line: primes, degree bound.
+        upper: a proven upper bound on the generic rank (null vectors proven in a polynomial ring,
+            :func:`exacthess.generic_rank`), or None when none is available.
+        upper_how: how ``upper`` is known.
     """
 
     lower: int
@@ -103,6 +106,8 @@ class GenericEvidence:
     target: int
     failure_bound: float
     how: str = ""
+    upper: int | None = None
+    upper_how: str = ""
 
 
 @dataclass(frozen=True)
@@ -203,11 +208,22 @@ def _judge_generic(stmt, quantity, lo, hi, a, b, false, evidence, generic_upper)
         return Judgement(false, f"the generic rank is >= {ev.lower} > {pred}: rank at a random point modulo a prime "
                                 f"({ev.how})")
     if ev.lower == pred:
-        return Judgement(Verdict.HOLDS, f"below the generic value here ({here}): a degenerate point; the generic "
-                                        f"rank reaches {pred} ({ev.how})")
+        if ev.upper is not None and ev.upper <= pred:
+            return Judgement(Verdict.HOLDS, f"below the generic value here ({here}): a degenerate point; the generic "
+                                            f"rank is {pred}: >= by a random point ({ev.how}), <= by {ev.upper_how}")
+        if generic_upper is not None and generic_upper.value <= pred:
+            return Judgement(Verdict.HOLDS, f"below the generic value here ({here}): a degenerate point; the generic "
+                                            f"rank is {pred}: >= by a random point ({ev.how}), <= by the proven bound "
+                                            f"{generic_upper.source}")
+        return Judgement(Verdict.UNDECIDED, f"below the generic value here ({here}): a degenerate point, or the formula "
+                                            f"is too low: the generic rank is >= {pred} (a random point, {ev.how}); "
+                                            "= needs a generic upper bound (`exacthess prove generic` for linear "
+                                            "networks)")
     if generic_upper is not None and generic_upper.value < pred:
         return Judgement(false, f"{below.split(':')[0]}; the generic rank is <= {generic_upper.value} < {pred} "
                                 f"by the proven bound {generic_upper.source}")
+    if ev.upper is not None and ev.upper < pred:
+        return Judgement(false, f"{below.split(':')[0]}; the generic rank is <= {ev.upper} < {pred} by {ev.upper_how}")
     return Judgement(Verdict.UNDECIDED,
                      f"{below}; {ev.points} random points modulo primes reach only {ev.lower}: the generic rank is "
                      f"below {pred} except with probability <= {ev.failure_bound:.1e} (Schwartz-Zippel; {ev.how}); "
