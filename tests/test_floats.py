@@ -96,3 +96,17 @@ def test_torch_float_pipeline_agrees_with_the_finding():
         theta = torch.cat([p.reshape(-1) for p in P]).to(dt)
         ranks[dt] = int(torch.linalg.matrix_rank(thessian(loss)(theta)))
     assert ranks[torch.float64] == 576 and ranks[torch.float32] < 576
+
+
+def test_values_beyond_the_float_range_give_no_float_rank():
+    """An exact value above float64's range (10**400) overflows to inf in the float pipeline, as float
+    arithmetic would: no float rank (None) and a note, never an OverflowError."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    import exacthess as eh
+    X = np.array([[Fraction(10**400), 1], [1, 2]], dtype=object)
+    r = eh.verify(eh.FCN(2, (2,), 2), data=(X, np.ones((2, 2))))
+    assert {row.float_ranks["float64"] for row in r.rows if row.float_ranks} == {None}
+    assert any("overflows" in n for n in r.notes) and r.certified

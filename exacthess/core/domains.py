@@ -189,6 +189,14 @@ class GF(Ring):
         return out
 
 
+def _to_float(v) -> float:
+    """``float(v)``, or +-inf for an exact value beyond the float64 range (IEEE overflow)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
+
+
 class _Symbols(Ring):
     name = "SR"
     zero = sympy.Integer(0)
@@ -247,7 +255,8 @@ class _Floats(Ring):
         a = np.asarray(arr)
         if a.dtype.kind in "fiu":
             return a.astype(self.dtype)
-        return np.array([float(v) for v in a.flat], dtype=np.float64).reshape(a.shape).astype(self.dtype)
+        with np.errstate(over="ignore"):  # beyond the float range: +-inf, as float arithmetic gives
+            return np.array([_to_float(v) for v in a.flat], dtype=np.float64).reshape(a.shape).astype(self.dtype)
 
     def zeros(self, shape):
         return np.zeros(shape, dtype=self.dtype)

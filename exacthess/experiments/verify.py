@@ -249,7 +249,11 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     if float_check and not do_float:
         notes.append(f"float32/float64 comparison skipped (more than {FLOAT_CHECK_LIMIT} parameters)")
     for dt in ("float32", "float64"):
-        disagree = sorted({r.quantity for r in rows if r.float_ranks and r.float_ranks[dt] != r.exact})
+        broke = sorted({r.quantity for r in rows if r.float_ranks and r.float_ranks[dt] is None})
+        if broke:
+            notes.append(f"{dt}: the Hessian computed in {dt} overflows or has NaN entries (no rank) for: "
+                         + ", ".join(broke))
+        disagree = sorted({r.quantity for r in rows if r.float_ranks and r.float_ranks[dt] not in (None, r.exact)})
         if disagree:
             notes.append(f"{dt} matrix_rank (the Hessian computed in {dt}) disagrees with the exact rank for: "
                          + ", ".join(disagree))
