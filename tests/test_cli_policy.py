@@ -251,3 +251,15 @@ def test_reproduce_command_is_wrapped_for_the_shell(capsys):
     assert len(tail) > 1 and all(line.endswith(" \\") for line in tail[:-1])
     joined = " ".join(line.rstrip("\\").strip() for line in tail).removeprefix("reproduce: ")
     assert joined.split() == command.split()
+
+
+def test_reproduce_command_carries_the_options_that_change_the_result(capsys):
+    """The issue's --certify never run is undecided (exit 3); its reproduce command says --certify never,
+    so running it gives the same exit code (not a certified exit 0)."""
+    import shlex
+    argv = ["verify", "cnn", "--input-shape", "6", "--channels", "2,2", "--kernel-sizes", "3", "--output-dim", "3",
+            "--paddings", "1", "--bias", "--samples", "4", "--seed", "0", "--certify", "never", "--no-float"]
+    assert main(argv + ["--json"]) == 3
+    command = json.loads(capsys.readouterr().out)["command"]
+    assert "--certify never" in command and "--no-float" in command
+    assert main(shlex.split(command)[1:] + ["--json"]) == 3

@@ -261,7 +261,10 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     if data is None and params is None:
         command = verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed,
                                  loss=None if problem.loss.name == "mse" else problem.loss.name,
-                                 point=None if point == "gaussian" else point, perfect_fit=perfect_fit)
+                                 point=None if point == "gaussian" else point, perfect_fit=perfect_fit,
+                                 certify=None if certify == "auto" else certify,
+                                 budget=None if budget_seconds == 60.0 else budget_seconds,
+                                 no_float=not float_check)
     return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context=summary,
                   seconds=time.perf_counter() - t0, command=command, notes=notes, warnings=warnings)
 
