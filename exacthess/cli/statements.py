@@ -44,14 +44,18 @@ def run(args) -> int:
         return 0
     from rich.markup import escape
 
-    from .render import console, print_block
+    from .render import console, print_block, shell_lines
     con = console()
     con.print(f"[bold]{len(records)} registered statements[/] (sources: docs/references.md)")
     for r in records:
-        status = (f"[green]{escape(r['status'])}[/]" if "counterexample" not in r
-                  else f"[yellow]refuted[/]: {escape(r['counterexample'])}")
+        refuted = "counterexample" in r
+        status = "[yellow]refuted[/] (reproduce below)" if refuted else f"[green]{escape(r['status'])}[/]"
         con.print()
         print_block(con, f"[bold]{escape(r['id'])}[/] ({r['kind']}; {', '.join(r['families'])}): {status}",
                     [f"rank {r['quantity']} {r['relation']} {r['formula']}", f"condition: {r['condition']}",
                      f"source: {r['citation']}"], styles={2: "dim"})
+        if refuted:  # one command, split with shell continuations so that it can be pasted
+            lines = shell_lines(r["counterexample"], max(40, con.width - 13))
+            con.print("\n".join(["  reproduce: " + lines[0]] + ["             " + x for x in lines[1:]]),
+                      markup=False, highlight=False, soft_wrap=True)
     return 0
