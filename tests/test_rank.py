@@ -76,3 +76,11 @@ def test_bad_matrices(bad, err, match):
         rank(bad)
     with pytest.raises(InvalidOptionError, match="certify = 'sometimes'.*'auto', 'always', 'never'"):
         rank([[1]], certify="sometimes")
+
+
+def test_a_caller_bound_below_the_proven_rank_is_refused():
+    """[[1,2,3],[2,4,6],[1,0,1],[0,0,0]] has rank 2 (rows 1 and 3 independent, row 2 = 2 row 1): a claimed
+    upper bound 1 contradicts the proven lower bound and is an error, not a 'proven 2 <= rank <= 1'."""
+    import exacthess as eh
+    with pytest.raises(eh.InvalidValueError, match=r"upper_bound = \(1, 'x'\) is below the proven lower bound 2"):
+        eh.rank([[1, 2, 3], [2, 4, 6], [1, 0, 1], [0, 0, 0]], upper_bound=(1, "x"), certify="never")

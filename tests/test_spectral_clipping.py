@@ -98,3 +98,11 @@ def test_bad_tol_and_types():
         clip_operator_norm(np.ones((1, 1, 3)), (4,), 1.0, tol=-1)
     with pytest.raises(InvalidTypeError, match="iterations = 2.5"):
         clip_operator_norm(np.ones((1, 1, 3)), (4,), 1.0, iterations=2.5)
+
+
+def test_iterations_are_capped():
+    import exacthess as eh
+    from exacthess.spectral.clipping import MAX_ITERATIONS
+    with pytest.raises(eh.InvalidValueError, match=f"iterations = {10**9} is too large; expected an int between 1 and "
+                                                     f"{MAX_ITERATIONS}"):
+        eh.clip_operator_norm(np.ones((2, 2, 3, 3)), (8, 8), 1.0, iterations=10**9)

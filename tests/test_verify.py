@@ -58,3 +58,10 @@ def test_bad_input(kwargs, err, match):
     with pytest.raises(err, match=match):
         verify(FCN(2, (2,), 1), **kwargs)
     assert issubclass(err, ValueError)
+
+
+def test_no_statement_checked_is_not_ok_text():
+    """statements=[]: ranks only; the summary says nothing was checked instead of 'OK: every statement decided'."""
+    from exacthess.cli.render import summary_line
+    r = verify(FCN(2, (2,), 2), n_samples=3, statements=[], float_check=False)
+    assert not r.rows and summary_line(r).startswith("ranks only: no statement was checked")

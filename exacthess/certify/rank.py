@@ -45,7 +45,7 @@ from fractions import Fraction
 import numpy as np
 from flint import fmpq, fmpq_mat, fmpz_mat, nmod_mat
 
-from ..core.errors import InvalidMatrixError, InvalidTypeError, NonFiniteError, describe
+from ..core.errors import InvalidMatrixError, InvalidTypeError, InvalidValueError, NonFiniteError, describe
 from ..core.resources import require_memory
 from ..core.exact import to_rational
 from ..core.modular import PRIME_BITS, failure_bound, random_prime
@@ -280,6 +280,9 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
     upper, method = full, "trivial"
     if isinstance(upper_bound, Bound):
         upper_bound = (upper_bound.value, upper_bound.how)
+    if upper_bound is not None and upper_bound[0] < k:
+        raise InvalidValueError(f"upper_bound = {describe(upper_bound)} is below the proven lower bound {k} (the rank "
+                                "modulo a prime); expected a proven upper bound >= the rank: the certificate is wrong")
     if upper_bound is not None and upper_bound[0] < upper:
         upper, method = int(upper_bound[0]), f"certificate: {upper_bound[1]}"
 

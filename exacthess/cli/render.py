@@ -118,7 +118,10 @@ def summary_line(report) -> str:
         parts.append("refuted: " + ", ".join(r.statement for r in report.refutations))
     if report.undecided:
         parts.append("undecided: " + ", ".join(r.statement for r in report.undecided))
-    if not parts:
+    if not parts and not any(str(r.verdict) != "n/a" for r in report.rows):
+        parts.append("ranks only: no statement was checked" if not report.rows
+                     else "no statement applies to this network")
+    elif not parts:
         parts.append("OK: every statement decided; none violated or refuted")
     how = "all ranks certified" if report.certified else "some ranks only probabilistic"
     return f"{'; '.join(parts)}  ({how}; {report.seconds:.2f} s)"

@@ -94,6 +94,10 @@ def _norm_upper(kernel: np.ndarray, n) -> float:
     return float(certified_singular_values(kernel, n).operator_norm[1])
 
 
+#: the most rounds one call runs (each round is a full FFT and SVD of the operator's blocks)
+MAX_ITERATIONS = 10_000
+
+
 def clip_operator_norm(
     kernel: Any,
     input_shape: Any,
@@ -113,7 +117,7 @@ def clip_operator_norm(
         kernel: ``[c_out, c_in, k]`` or ``[c_out, c_in, kh, kw]`` (PyTorch layout), float.
         input_shape: spatial input size.
         bound: the operator-norm bound ``c > 0``.
-        iterations: number of rounds (>= 1); round 1 of ``"alternating"`` is the single
+        iterations: number of rounds (1 to :data:`MAX_ITERATIONS`); round 1 of ``"alternating"`` is the single
             clip-and-crop step of the paper.
         method: ``"alternating"`` (alternating projections) or ``"dykstra"`` (projection onto
             the intersection).
@@ -124,13 +128,13 @@ def clip_operator_norm(
 
     Raises:
         InvalidTypeError: an argument of the wrong type.
-        InvalidBoundError: ``bound`` or ``tol`` not positive, ``iterations < 1``.
+        InvalidBoundError: ``bound`` or ``tol`` not positive, ``iterations`` outside 1..MAX_ITERATIONS.
         NonFiniteError: ``bound`` is NaN or infinite. InvalidOptionError: unknown ``method``.
     """
     if isinstance(bound, (float, np.floating)) and not math.isfinite(bound):
         raise NonFiniteError(f"bound = {float(bound)!r} is not finite; expected a positive finite float")
     c = check_real(bound, "bound", 0.0, strict=True, error=InvalidBoundError)
-    check_int(iterations, "iterations", minimum=1, error=InvalidBoundError)
+    check_int(iterations, "iterations", minimum=1, maximum=MAX_ITERATIONS, error=InvalidBoundError)
     check_option(method, "method", ("alternating", "dykstra"))
     tol = check_real(tol, "tol", 0.0, error=InvalidBoundError)
     layer = circular_layer(kernel, input_shape, 1)
