@@ -128,7 +128,8 @@ def kink_free_problem(arch, *, n_samples: int, seed: int = 0, loss="mse", tries:
     Given ``params`` and ``data`` are used as they are (a kink then raises
     :class:`~exacthess.core.errors.NonDifferentiableError`)."""
     last = None
-    for s in range(seed, seed + (1 if (params is not None and data is not None) else tries)):
+    given = params is not None and data is not None
+    for s in range(seed, seed + (1 if given else tries)):
         prob = make_problem(arch, n_samples=None if data is not None else n_samples, seed=s, loss=loss,
                             params=params, data=data)
         try:
@@ -137,5 +138,8 @@ def kink_free_problem(arch, *, n_samples: int, seed: int = 0, loss="mse", tries:
             last = exc
             continue
         return (perfect_fit(prob) if fit else prob), s
+    if given:
+        raise NonDifferentiableError(f"the given params and data put a pre-activation at a kink for {arch!r}: {last}; "
+                                     "expected a point with no pre-activation at a kink (move the params or data)")
     raise NonDifferentiableError(f"no kink-free point among seeds {seed}..{seed + tries - 1} for {arch!r}: {last}; "
                                  "expected a point with no pre-activation at a kink (try another seed)")

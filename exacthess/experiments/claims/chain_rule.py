@@ -64,8 +64,20 @@ def _gap_case(arch, gap, verdict, extra=None) -> Case:
                 verdict, gap.certified)
 
 
+def relu_type_activation(arch, name: str = "archs") -> None:
+    """Raise :class:`~exacthess.core.errors.InvalidValueError` unless ``arch``'s activation is ReLU-type
+    (``relu``, ``leaky_relu(a)``, or ``linear``): the slides' "variations of ReLU"."""
+    if not (arch.activation.piecewise or arch.activation.is_linear):
+        raise InvalidValueError(
+            f"{name} has activation {arch.activation.name!r} for {arch!r}; the ReLU claims speak about ReLU-type "
+            "activations (piecewise linear, second derivative 0 away from the kink): expected 'relu', "
+            "'leaky_relu(a)' or 'linear' (near-linear polynomials: approx_chain_rule.near_linear.*)")
+
+
 def _gaps(archs, n_samples, seed, progress, cid):
     archs = check_cases(archs, relu_architectures, n_samples=n_samples, seed=seed, progress=progress)
+    for i, arch in enumerate(archs):
+        relu_type_activation(arch, f"archs[{i}]")
     for i, arch in enumerate(archs):
         if progress:
             progress(f"{cid}: case {i + 1}/{len(archs)}")
