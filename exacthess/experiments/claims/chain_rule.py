@@ -12,8 +12,9 @@ Dropping the curvature term ``C = H_f`` of ``H_L = G + C`` (:mod:`exacthess.expe
   activations' part is of smaller order than the rest of ``C``,
   ``|C_act|^2 / |C_cross|^2 ~ s^4`` (``approx_chain_rule.near_linear.activation_part``: holds), but
   the curvature term against the Gauss--Newton term grows, ``|C|^2 / |G|^2 ~ s^-(2L+2)``
-  (``approx_chain_rule.near_linear.whole_hessian``: fails); exponents derived in
-  :mod:`exacthess.experiments.gn_scaling`, values exact, fits shown.
+  (``approx_chain_rule.near_linear.whole_hessian``: fails). The exponents are proven from the squared
+  norms as exact polynomials in ``s`` (:mod:`exacthess.experiments.gn_exponents`); the heuristic
+  derivation of :mod:`exacthess.experiments.gn_scaling` and least-squares fits are shown beside them.
 """
 
 from __future__ import annotations
