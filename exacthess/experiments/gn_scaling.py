@@ -27,7 +27,12 @@ Near-linearity makes the *activations'* contribution of smaller order (relative 
 against the Gauss--Newton term at small initialisation: its cross-layer part, linear in the
 residual, dominates (at :math:`s = 0`, ``G = 0`` while ``C != 0``). :func:`curvature_scaling`
 computes the three ratios exactly over a range of scales and fits the exponents by least squares
-on :math:`\log_2`; the fit is a float summary of exact values, never a verdict.
+on :math:`\log_2`; the fit is a float summary of exact values, never a verdict. The derivation
+above is a heuristic for generic points; the *proven* exponents (``ScalingResult.proven``) come
+from the squared norms as exact polynomials in :math:`s`
+(:func:`exacthess.experiments.gn_exponents.norm_polynomials`), for any polynomial activation,
+with or without biases. The scale :math:`s = 1` is the seeded standard-initialisation point
+itself (:func:`exacthess.experiments.points.standard_params`).
 """
 
 from __future__ import annotations
@@ -40,10 +45,11 @@ from flint import fmpq
 
 from ..core.domains import QQ
 from ..core.errors import InvalidTypeError, InvalidValueError, describe
-from ..core.validate import check_progress, check_samples, check_seed
+from ..core.validate import check_bool, check_progress, check_samples, check_seed
 from ..hessian.cost import gap_cost, matrices_cost, require_fits
 from ..models.architectures import check_architecture
 from ..core.exact import to_rational
+from .gn_exponents import norm_polynomials
 from .gn_gap import gauss_newton_gap
 from .points import standard_data, standard_params
 
@@ -80,7 +86,11 @@ class ScalingResult:
         arch: the network; scales: the exact scales (``fmpq``).
         gaps: the :class:`~exacthess.experiments.gn_gap.GaussNewtonGap` per scale (ranks not computed).
         ratios: ``{name: [exact ratio per scale]}`` for the names in :data:`RATIOS`.
-        fitted, derived: ``{name: exponent}``.
+        fitted, derived: ``{name: exponent}`` (least-squares slope; heuristic derivation for
+            ``poly(0, c, 0, a)`` without biases).
+        proven: ``{name: exponent}`` from the exact polynomials in ``s`` (``None``: the ratio is
+            identically 0); empty when not computed (ReLU-type activations, ``proven=False``).
+        polynomials: the :class:`~exacthess.experiments.gn_exponents.ScalePolynomials`, or None.
     """
 
     arch: object
@@ -89,12 +99,15 @@ class ScalingResult:
     ratios: dict
     fitted: dict
     derived: dict
+    proven: dict = field(default_factory=dict)
+    polynomials: object = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {"architecture": repr(self.arch), "scales": [str(s) for s in self.scales],
                 "ratios": {k: [str(v) for v in vs] for k, vs in self.ratios.items()},
                 "ratios_float": {k: [float(v) for v in vs] for k, vs in self.ratios.items()},
-                "fitted_exponent": self.fitted, "derived_exponent": self.derived}
+                "fitted_exponent": self.fitted, "derived_exponent": self.derived,
+                "proven_exponent": self.proven}
 
     def plot(self, path) -> str:
         """Write a log-log plot of the three ratios (matplotlib, Agg backend) to ``path``."""
@@ -106,9 +119,13 @@ class ScalingResult:
         labels = {"curvature_ratio": r"$\|C\|^2/\|G\|^2$", "activation_ratio": r"$\|C_{act}\|^2/\|G\|^2$",
                   "activation_share": r"$\|C_{act}\|^2/\|C_{cross}\|^2$"}
         for name, vals in self.ratios.items():
+            e = self.proven.get(name, self.derived.get(name))
+            how = "proven" if name in self.proven else "derived"
+            exact = f", {how} {e:+d}" if isinstance(e, int) else ""
             ax.plot(xs, [_log2(v) for v in vals], marker="o",
-                    label=f"{labels[name]}: fitted {self.fitted[name]:+.2f}, derived {self.derived[name]:+d}")
-        ax.set_xlabel(r"$\log_2$ scale $s$ (every weight times $s$)")
+                    label=f"{labels[name]}: fitted {self.fitted[name]:+.2f}{exact}")
+        ax.set_xlabel(r"$\log_2 s$ (every parameter times $s$; $s = 1$: the seeded standard-initialisation point)",
+                      fontsize=8)
         ax.set_ylabel(r"$\log_2$ of the exact ratio")
         import textwrap
         ax.set_title("\n".join(textwrap.wrap(repr(self.arch), 90)), fontsize=7)
@@ -121,7 +138,7 @@ class ScalingResult:
 
 
 def curvature_scaling(arch, *, scales=None, n_samples: int | None = None, seed: int = 0, loss="mse",
-                      progress=None) -> ScalingResult:
+                      proven: bool = True, progress=None) -> ScalingResult:
     """The exact ratios of :data:`RATIOS` for the parameters :func:`standard_params` times each scale.
 
     Args:
@@ -130,10 +147,14 @@ def curvature_scaling(arch, *, scales=None, n_samples: int | None = None, seed: 
             ``derived`` empty).
         scales: exact positive rationals (default ``2**-k`` for ``k = 0..8``).
         n_samples, seed, loss: the fixed data (:func:`standard_data`) and targets.
+        proven: also compute the squared norms as exact polynomials in ``s`` and their proven
+            small-scale exponents (polynomial and linear activations; checked to agree exactly with
+            the ratios computed at every scale).
     """
     check_architecture(arch)
     seed, n_samples = check_seed(seed), check_samples(n_samples)
     check_progress(progress)
+    proven = check_bool(proven, "proven")
     if scales is None:
         scales = [fmpq(1, 2 ** k) for k in range(0, 9)]
     if isinstance(scales, (str, bytes, dict)) or not hasattr(scales, "__iter__"):
@@ -162,4 +183,13 @@ def curvature_scaling(arch, *, scales=None, n_samples: int | None = None, seed: 
     cubic = act.kind == "poly" and len(act.coeffs) == 4 and act.coeffs[0] == 0 and act.coeffs[1] != 0 \
         and act.coeffs[2] == 0 and not arch.bias
     derived = derived_exponents(arch.depth) if cubic else {}
-    return ScalingResult(arch, scales, gaps, ratios, fitted, derived)
+    polys, exps = None, {}
+    if proven and not act.piecewise:
+        if progress:
+            progress("the squared norms as exact polynomials in s")
+        polys = norm_polynomials(arch, params=base, data=data, loss=loss)
+        for name, vals in ratios.items():
+            if any(polys.ratio_at(name, s) != v for s, v in zip(scales, vals)):  # pragma: no cover - a bug
+                raise AssertionError(f"the polynomial {name} disagrees with the direct exact value for {arch!r}")
+            exps[name] = polys.exponent(name)
+    return ScalingResult(arch, scales, gaps, ratios, fitted, derived, exps, polys)

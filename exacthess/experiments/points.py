@@ -38,7 +38,7 @@ from flint import fmpq
 from ..core.domains import QQ
 from ..core.errors import InvalidValueError, NonDifferentiableError
 from ..core.exact import to_rational
-from ..hessian.problem import make_problem, seeded_params
+from ..hessian.problem import make_problem, seeded_data, seeded_params
 
 __all__ = ["perfect_fit", "with_targets", "is_perfect_fit", "output_jacobian", "scaled_params", "kink_free_problem",
            "frobenius2", "standard_params", "standard_data"]
@@ -99,28 +99,24 @@ def scaled_params(arch, params, factor) -> list:
 
 
 def standard_params(arch, seed: int = 0) -> list:
-    r"""Seeded parameters at a standard-initialisation scale, exactly: the seeded integers
-    (uniform in ``[-999, 999]``) times :math:`2^{-10}\cdot 2^{-\lceil \log_2 \sqrt{\text{fan-in}}\rceil}`,
-    i.e. roughly uniform in :math:`(-1, 1)/\sqrt{\text{fan-in}}`, dyadic rationals."""
-    out = []
-    shapes = arch.param_shapes()
-    raw_all = seeded_params(arch, seed)
-    i = 0
-    for layer in arch.layers:
-        fan_in = max(1, int(np.prod(shapes[i][1:])))
-        e = 10 + int(np.ceil(np.log2(np.sqrt(fan_in))))
-        for _ in range(1 + int(layer.bias)):
-            out.append(np.vectorize(lambda v: v / (1 << e), otypes=[object])(raw_all[i]))
-            i += 1
-    return out
+    r"""The seeded parameters of :func:`exacthess.hessian.problem.seeded_params` (``point="gaussian"``),
+    unchanged: exact dyadic rationals about :math:`N(0, \sigma^2)` at a standard-initialisation
+    scale (:math:`\sigma^2 \approx 1/\text{fan-in}`). This is the point every scale sweep calls
+    :math:`s = 1`; :func:`scaled_params` multiplies it by ``s``.
+
+    >>> from exacthess import FCN
+    >>> from exacthess.hessian.problem import seeded_params
+    >>> arch = FCN(3, (3,), 2)
+    >>> all((a == b).all() for a, b in zip(standard_params(arch), seeded_params(arch)))
+    True
+    """
+    return seeded_params(arch, seed)
 
 
 def standard_data(arch, n_samples: int, seed: int = 0):
-    """Seeded inputs and targets roughly uniform in ``(-1, 1)``: integers times ``2**-10``."""
-    from ..hessian.problem import seeded_data
-    X, Y = seeded_data(arch, n_samples, seed)
-    f = np.vectorize(lambda v: v / 1024, otypes=[object])
-    return f(X), f(Y)
+    """The seeded inputs and targets of :func:`exacthess.hessian.problem.seeded_data`
+    (``point="gaussian"``: exact dyadic rationals about ``N(0, 1)``), unchanged."""
+    return seeded_data(arch, n_samples, seed)
 
 
 def kink_free_problem(arch, *, n_samples: int, seed: int = 0, loss="mse", tries: int = 50, params=None,
@@ -132,7 +128,8 @@ def kink_free_problem(arch, *, n_samples: int, seed: int = 0, loss="mse", tries:
     Given ``params`` and ``data`` are used as they are (a kink then raises
     :class:`~exacthess.core.errors.NonDifferentiableError`)."""
     last = None
-    for s in range(seed, seed + (1 if (params is not None and data is not None) else tries)):
+    given = params is not None and data is not None
+    for s in range(seed, seed + (1 if given else tries)):
         prob = make_problem(arch, n_samples=None if data is not None else n_samples, seed=s, loss=loss,
                             params=params, data=data)
         try:
@@ -141,5 +138,8 @@ def kink_free_problem(arch, *, n_samples: int, seed: int = 0, loss="mse", tries:
             last = exc
             continue
         return (perfect_fit(prob) if fit else prob), s
+    if given:
+        raise NonDifferentiableError(f"the given params and data put a pre-activation at a kink for {arch!r}: {last}; "
+                                     "expected a point with no pre-activation at a kink (move the params or data)")
     raise NonDifferentiableError(f"no kink-free point among seeds {seed}..{seed + tries - 1} for {arch!r}: {last}; "
                                  "expected a point with no pre-activation at a kink (try another seed)")

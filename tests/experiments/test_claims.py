@@ -21,7 +21,8 @@ from flint import fmpq
 import exacthess as eh
 from exacthess import claims
 from exacthess.cli.main import main
-from exacthess.core.errors import InvalidArchitectureError, InvalidDataError, UnknownStatementError
+from exacthess.core.errors import (InvalidArchitectureError, InvalidDataError, InvalidValueError, NonDifferentiableError,
+                                   UnknownStatementError)
 from exacthess.experiments.claims.minimum import is_psd, least_squares_minimum
 from exacthess.experiments.points import is_perfect_fit, perfect_fit
 from exacthess.hessian.problem import make_problem, seeded_data, seeded_params
@@ -168,8 +169,13 @@ def test_approx_chain_rule_claims():
     assert all(c.numbers["activation_fro2"] == 0 and c.numbers["within_layer_fro2"] == 0
                and c.numbers["cross_layer_fro2"] > 0 and c.numbers["C doubles when every residual doubles (exact)"]
                for c in whole.cases)
-    exps = [c.numbers["derived exponent"] for c in res["approx_chain_rule.near_linear.whole_hessian"].cases]
-    assert exps == [-4, -6, -4]
+    # proven exponents equal the hand derivation of exacthess/experiments/gn_scaling.py (no biases)
+    for cid, want in (("approx_chain_rule.near_linear.whole_hessian", [-4, -6, -4]),
+                      ("approx_chain_rule.near_linear.activation_part", [4, 4, 4])):
+        cases = res[cid].cases
+        assert [c.numbers["proven exponent"] for c in cases] == want
+        assert [c.numbers["heuristic exponent (no biases)"] for c in cases] == want
+        assert res[cid].certified and all(c.certified for c in cases)
 
 
 def test_bad_input_and_built_perfect_fits():
@@ -188,6 +194,17 @@ def test_bad_input_and_built_perfect_fits():
         claims.minimum_case(eh.FCN(1, (1,), 1))
     with pytest.raises(UnknownStatementError, match="perfect_fit.mse"):
         claims.claim("perfect_fit.nope")
+    cubic = [eh.FCN(3, (3,), 2, activation="poly(0, 1, 0, -1/3)")]
+    for fn in (claims.relu_activation_part, claims.relu_within_layer, claims.relu_whole_hessian):
+        with pytest.raises(InvalidValueError, match="speak about ReLU-type activations"):
+            fn(cubic)
+    with pytest.raises(InvalidValueError, match="target = 'J_p' with loss = 'mse'.*cross_entropy"):
+        claims.perfect_fit_case(eh.FCN(2, (2,), 2), "mse", target="J_p")
+    with pytest.raises(NonDifferentiableError, match="the given params and data put a pre-activation at a kink"):
+        claims.perfect_fit_case(eh.FCN(1, (1,), 1, bias=True, activation="relu"), params=[[[1]], [-1], [[1]], [0]],
+                                data=([[1]], [[1]]))
+    summary = claims.minimum_with_nonzero_gradient([eh.FCN(2, (3,), 2)]).summary
+    assert "H_f = 0 on every one" in summary and "rank H_f )" not in summary
 
 
 def test_cli(tmp_path, capsys):
@@ -199,6 +216,10 @@ def test_cli(tmp_path, capsys):
     assert "contradicted: approx_chain_rule.relu.whole_hessian (fails; the document claims holds)" in text
     assert main(["reproduce", "approx-chain-rule", "--claim", "approx_chain_rule.near_linear.activation_part",
                  "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "approx_chain_rule_scaling_1.png").read_bytes()[:4] == b"\x89PNG"
+    (tmp_path / "approx_chain_rule_scaling_1.png").unlink()
+    assert main(["reproduce", "approx-chain-rule", "--claim", "approx_chain_rule.near_linear.whole_hessian",
+                 "--out", str(tmp_path)]) == 1
     assert (tmp_path / "approx_chain_rule_scaling_1.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["reproduce", "discussion", "--claim", "nope"]) == 2
     assert "error: --claim 'nope' is not known" in capsys.readouterr().err

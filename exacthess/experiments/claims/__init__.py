@@ -100,7 +100,7 @@ def approx_chain_rule(ids=None, *, out=None, progress=None) -> list:
     res = []
     for i in _ids(ids, APPROX_CHAIN_RULE):
         opts = {"progress": progress}
-        if i == "approx_chain_rule.near_linear.activation_part":
+        if i.startswith("approx_chain_rule.near_linear."):
             opts["out"] = out
         res.append(claim(i, **opts))
     return res

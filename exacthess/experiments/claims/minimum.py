@@ -162,9 +162,10 @@ def minimum_with_nonzero_gradient(archs=None, *, seed: int = 0, progress=None) -
     exists = [c for c in cases if c.verdict == "holds" and c.certified]
     second = [c for c in exists if not c.numbers["H_f = 0 exactly"]]
     verdict = "holds" if second else ("undecided" if any(c.verdict == "holds" for c in cases) else "fails")
-    summary = (f"{len(exists)} of {len(cases)} exact global minima have grad_f l != 0 with grad_theta l = 0; "
-               f"H_f != 0 on {len(second)} (the bottlenecked ones: rank H_f "
-               + ", ".join(str(c.numbers["rank H_f"]) for c in second) + ")")
+    summary = f"{len(exists)} of {len(cases)} exact global minima have grad_f l != 0 with grad_theta l = 0; " + (
+        f"H_f != 0 on {len(second)} (the bottlenecked ones: rank H_f "
+        + ", ".join(str(c.numbers["rank H_f"]) for c in second) + ")" if second else
+        "H_f = 0 on every one (no case has a bottleneck q < min(K, d), so the second term vanishes)")
     return ClaimResult(
         "minimum_with_nonzero_gradient",
         "A minimum can have grad_f l != 0 when grad_f l lies in the left null space of J_f, and then the second "

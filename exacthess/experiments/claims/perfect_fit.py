@@ -28,12 +28,14 @@ from __future__ import annotations
 import numpy as np
 
 from ...certify.rank import rank
+from ...core.errors import InvalidValueError
 from ...core.domains import QQ
 from ...core.validate import check_option, check_samples, check_seed
 from ...hessian.cost import gap_cost, require_fits, sample_count
 from ...hessian.engine import Engine
 from ...models.architectures import CNN, FCN, check_architecture
 from ...models.commands import verify_command
+from ...models.losses import loss as parse_loss
 from ..point_ranks import probability_jacobian
 from ..points import is_perfect_fit, kink_free_problem, output_jacobian
 from .result import Case, ClaimResult, check_cases, combine
@@ -74,11 +76,15 @@ def perfect_fit_case(arch, loss="mse", *, params=None, data=None, n_samples: int
     the rank of the probabilities' Jacobian ``J_p`` (``target="J_p"``, cross-entropy only).
 
     Raises:
+        InvalidValueError: ``target="J_p"`` with a loss other than cross-entropy.
         InvalidDataError: cross-entropy with one output (the softmax of one logit is constant).
         NonDifferentiableError: given ReLU-type parameters and data with a pre-activation at a kink.
     """
     check_architecture(arch)
     check_option(target, "target", ("J_f", "J_p"))
+    if target == "J_p" and parse_loss(loss).name != "cross_entropy":
+        raise InvalidValueError(f"target = 'J_p' with loss = {parse_loss(loss).name!r}; J_p is the Jacobian of the "
+                                "softmax probabilities: expected loss = 'cross_entropy' (or target = 'J_f')")
     require_fits(gap_cost(arch, sample_count(arch, check_samples(n_samples), data), loss=loss))
     problem, used = kink_free_problem(arch, n_samples=n_samples, seed=check_seed(seed), loss=loss, params=params,
                                       data=data, fit=True)
