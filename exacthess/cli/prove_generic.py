@@ -29,6 +29,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=None, metavar="N",
                    help="number of generic samples n (default 2 d, as verify)")
     p.add_argument("--bias", action="store_true", help="biases on every layer")
+    p.add_argument("--activation", default="linear", metavar="NAME",
+                   help="only linear (the default): the generic prover covers linear networks with the MSE "
+                        "loss; other activations are refused (exit 2); `exacthess verify` handles them at a point")
     p.add_argument("--seed", type=int, default=0, help="seed of the random evaluation points (default 0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
