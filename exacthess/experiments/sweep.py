@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import multiprocessing.context
 import os
 import signal
 from collections import deque
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from ..core.errors import ExactHessError, InvalidTypeError, InvalidValueError, describe
 from ..core.validate import check_callable, check_int, check_real
 from .grid import Grid, expand, job_key
-from .jobs import exit_with_parent, run_job
+from .jobs import ONE_THREAD_ENV, exit_with_parent, run_job
 from .results import ResultFile
 
 __all__ = ["sweep", "run_grid", "SweepStatus", "SweepIncompleteError", "local_executor", "shutdown_pool"]
@@ -71,11 +72,33 @@ class SweepStatus:
     message: str | None = None
 
 
+class _OneThreadProcess(multiprocessing.context.SpawnProcess):
+    """A ``spawn`` process started with :func:`~exacthess.experiments.jobs.one_thread_env`: one
+    BLAS thread, set before the child imports numpy (the parent's environment is restored as
+    soon as the child is started)."""
+
+    @staticmethod
+    def _Popen(process_obj):
+        added = {k: v for k, v in ONE_THREAD_ENV.items() if k not in os.environ}
+        os.environ.update(added)
+        try:
+            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+        finally:
+            for k in added:
+                os.environ.pop(k, None)
+
+
+class _OneThreadSpawn(multiprocessing.context.SpawnContext):
+    Process = _OneThreadProcess
+
+
 def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     """A pool of ``workers`` (default: the number of CPUs) fresh worker processes (``spawn``) that
-    ignore Ctrl-C (this process stops them) and end when this process ends, even when it is killed."""
+    ignore Ctrl-C (this process stops them), end when this process ends, even when it is killed,
+    and use one BLAS thread each (:data:`~exacthess.experiments.jobs.ONE_THREAD_ENV`; a variable
+    set by the user is kept), so that ``N`` workers run ``N`` threads, not ``N**2``."""
     workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=_OneThreadSpawn(),
                                   initializer=_init_worker, initargs=(os.getpid(),))
 
 
