@@ -31,6 +31,7 @@ from pathlib import Path
 
 from ..models.architectures import from_spec
 from .grid import RUN_KEYS
+from .results import DIED
 
 __all__ = ["run_job", "execute", "serve", "exit_with_parent", "ONE_THREAD_ENV", "one_thread_env"]
 
@@ -158,9 +159,10 @@ class _Child:
         seconds = time.perf_counter() - t0
         if line is None:
             return {"job": job, "status": "timeout", "report": None,
-                    "error": f"stopped after the budget of {budget_seconds:g} s", "seconds": seconds}
+                    "error": f"stopped after the budget of {budget_seconds:g} s", "seconds": seconds,
+                    "budget": budget_seconds}
         return {"job": job, "status": "error", "report": None,
-                "error": f"the job process died (exit code {self.proc.returncode})", "seconds": seconds}
+                "error": f"{DIED} (exit code {self.proc.returncode})", "seconds": seconds}
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -30,7 +30,7 @@ from ..core.errors import ExactHessError, InvalidTypeError, InvalidValueError, d
 from ..core.validate import check_callable, check_int, check_real
 from .grid import Grid, expand, job_key
 from .jobs import ONE_THREAD_ENV, exit_with_parent, run_job
-from .results import ResultFile
+from .results import ResultFile, rerun
 
 __all__ = ["sweep", "run_grid", "SweepStatus", "SweepIncompleteError", "local_executor", "shutdown_pool"]
 
@@ -143,6 +143,10 @@ class _Runner:
         if results is not None:
             results.open_for_append()  # locked from here on: a second sweep on the same file is refused
         self.have = {job_key(r["job"]): r for r in results.records} if results is not None else {}
+        again = [self.have.pop(k)["status"] for k in [k for k, r in self.have.items() if rerun(r, budget_seconds)]]
+        # rerun: their new records will supersede the old ones (the newest record of a job wins)
+        self.again = {"timed out under a smaller budget": again.count("timeout"),
+                      "whose job process died": again.count("error")}
         self.todo = deque(j for j in grid.jobs if job_key(j) not in self.have)
         self.running: dict = {}
         self.lost: list = []
@@ -158,9 +162,13 @@ class _Runner:
         if res is not None and res.dropped:
             self.tell(message=f"{res.path}: dropped a partial last line ({res.dropped} bytes) left by an interrupted "
                               "run; that job runs again")
-        if self.have:
+        if res is not None and res.records:
+            why = [f"{n} {what}" for what, n in self.again.items() if n]
+            kept = sum(r["status"] == "timeout" for r in self.have.values())
             self.tell(message=f"{res.path}: {len(self.have)} of {len(self.grid)} jobs already done; "
-                              f"{len(self.todo)} remain")
+                              f"{len(self.todo)} remain" + (f" (run again: {', '.join(why)})" if why else "")
+                              + (f"; {kept} timed out under this budget and run again only with a larger budget "
+                                 "or none" if kept else ""))
         self.tell()
         try:
             while self.todo or self.running:
