@@ -68,3 +68,25 @@ def test_timed_out_jobs_run_again_with_a_larger_budget_and_the_newest_record_win
         for r in records:
             if r["status"] == "ok":
                 assert r["report"]["ranks"] == _direct(r["job"])
+
+
+def test_spec_values_are_checked_before_anything_runs(tmp_path, capsys):
+    """Activation and loss names are parsed by the library's own parsers when the grid is expanded;
+    a file without [sweep] or a table without family says so. Exit 2, one line, nothing written."""
+    from exacthess.cli.main import main
+    base = "[sweep]\nfamily = 'fcn'\ninput_dim = 3\noutput_dim = 2\n"
+    cases = [(base + "activation = ['relu', 'tanh']\n", "sweep.activation[1] = 'tanh' is not known; expected one of"),
+             (base + "loss = 'hinge'\n", "sweep.loss = 'hinge' is not known"),
+             (base + "loss = ['mse', 'weighted_mse(1, -1)']\n", "sweep.loss[1]: "),
+             ("[other]\nfamily = 'fcn'\n", "has no [sweep] table (it has [other])"),
+             ("[sweep]\ninput_dim = 3\noutput_dim = 2\n", "sweep is missing key 'family'"),
+             ("[[sweep]]\nfamily = 'fcn'\ninput_dim = 3\noutput_dim = 2\n[[sweep]]\ninput_dim = 4\n",
+              "sweep[1] is missing key 'family'")]
+    out = tmp_path / "r.jsonl"
+    for i, (text, words) in enumerate(cases):
+        spec = tmp_path / f"s{i}.toml"
+        spec.write_text(text)
+        code = main(["sweep", str(spec), "--out", str(out)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith("error: ") and err.strip().count("\n") == 0 and words in err, err
+    assert not out.exists()
