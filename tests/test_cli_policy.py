@@ -251,3 +251,21 @@ def test_reproduce_command_is_wrapped_for_the_shell(capsys):
     assert len(tail) > 1 and all(line.endswith(" \\") for line in tail[:-1])
     joined = " ".join(line.rstrip("\\").strip() for line in tail).removeprefix("reproduce: ")
     assert joined.split() == command.split()
+
+
+@pytest.mark.parametrize("argv", [["prove", "generic", "--help"], ["prove", "generic", "fcn", "--help"],
+                                  ["prove", "generic", "cnn", "--help"], ["prove", "--help"]])
+def test_prove_generic_help_lists_the_codes_it_returns(argv, capsys):
+    """``prove generic`` has its own parsers (not reached by :func:`walk`): each help lists its exit
+    codes, 0 / 1 / 2 / 3 as :attr:`GenericProof.exit_code` and the command return them (3:
+    undecided, 1: refuted), and every option has a help text."""
+    import re
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    block = out[out.index("exit codes:"):]
+    if argv[-2] == "prove":  # the prove command lists its own codes and those of prove generic
+        block = block[block.index("prove generic"):]
+    codes = set(re.findall(r"^\s+(\d+)\s", block, flags=re.M))
+    assert {"0", "1", "2", "3", "70"} <= codes, block
+    assert "undecided" in block and "refuted" in block
+    assert "help" not in [ln.split()[-1] for ln in out.splitlines() if ln.strip().startswith("--")]

@@ -5,8 +5,9 @@
   terminal and plain lines when piped; ``--thorough`` runs the larger size lists,
   ``--json`` prints the outcomes as JSON.
 
-Exit codes as ``verify``: 0 every statement proven, 1 a proof failed, 2 bad input (an
-unknown name: one ``error: ...`` line listing the known ones).
+Exit codes: 0 every statement proven, 1 a proof failed, 2 bad input (an unknown name: one
+``error: ...`` line listing the known ones); ``prove generic`` has its own (3: undecided; see
+:mod:`~exacthess.cli.prove_generic`).
 
 Sub-targets that take their own arguments (``exacthess prove generic fcn ...``) register in
 :data:`SUBTARGETS`; everything after such a target is parsed by its own parser.
@@ -25,7 +26,7 @@ from .parser import OneLineParser, exit_text
 __all__ = ["configure", "run", "script_main", "SUBTARGETS"]
 
 #: ``name -> (configure(parser), run(args) -> exit code)`` for targets with their own
-#: arguments. ``generic`` (proven generic ranks, ``exacthess prove generic fcn ...``) goes here.
+#: arguments and exit codes (``EXIT_CODES["prove NAME"]`` in :mod:`~exacthess.cli.parser`). ``generic`` (proven generic ranks, ``exacthess prove generic fcn ...``) goes here.
 SUBTARGETS: dict[str, tuple[Callable[[argparse.ArgumentParser], object], Callable[[argparse.Namespace], int]]] = {}
 
 
@@ -46,8 +47,9 @@ def configure(subparsers) -> argparse.ArgumentParser:
     """Add the ``prove`` command to the ``subparsers`` of the main parser."""
     p = subparsers.add_parser(
         "prove", help="list or run the symbolic proofs of the identities exacthess relies on",
-        description="Without NAME: list the proofs. NAME: run one proof; 'all': run every proof. "
-                    "Exit 0: all proven; 1: a proof failed; 2: bad input.")
+        description="Without NAME: list the proofs. NAME: run one proof; 'all': run every proof.\n"
+                    "'generic fcn|cnn ...': proven generic ranks of one architecture, compared with\n"
+                    "the statements (`exacthess prove generic fcn --help`; exit codes below).")
     _add_options(p)
     p.add_argument("target", nargs="?", metavar="NAME", help="a proof name (see `exacthess prove`), or 'all'")
     p.add_argument("rest", nargs=argparse.REMAINDER, metavar="...",
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     target = args.target
     if target in SUBTARGETS:
         configure_sub, run_sub = SUBTARGETS[target]
-        sub = OneLineParser(prog=f"exacthess prove {target}", epilog=exit_text(["prove"]),
+        sub = OneLineParser(prog=f"exacthess prove {target}", epilog=exit_text([f"prove {target}"]),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
         configure_sub(sub)
         try:
