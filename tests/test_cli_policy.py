@@ -226,7 +226,7 @@ def test_quick_runs_print_no_progress(capsys):
     ["verify", "cnn", "--input-shape", "6x6", "--channels", "2", "--kernel-sizes", "3x2", "--output-dim", "3",
      "--in-channels", "2", "--strides", "2", "--paddings", "1"],
     ["verify", "conv-sv", "--kernel-shape", "2,2,3,3", "--input", "4,4"],
-    ["statements"], ["prove"], ["reproduce", "discussion", "--claim", "perfect_fit.mse"],
+    ["statements"], ["prove"], ["prove", "dft_block_diagonal"], ["reproduce", "discussion", "--claim", "perfect_fit.mse"],
     ["prove", "generic", "fcn", "--input-dim", "4", "--widths", "3", "--output-dim", "2"],
     ["prove", "generic", "cnn", "--input-shape", "8", "--channels", "2", "--kernel-sizes", "3", "--output-dim", "2",
      "--strides", "2"],

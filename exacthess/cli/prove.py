@@ -114,12 +114,15 @@ def _run_names(names: list[str], thorough: bool, as_json: bool) -> int:
                 progress.console.print(_outcome_line(o), style=style, markup=False, highlight=False)
                 progress.advance(task)
             runs = run_proofs(names, thorough=thorough, on_start=start, on_done=done)
-    else:
+    else:  # piped: plain lines, folded to the 80 columns of the rest of the command line
+        con = _console()
+
         def start(name, test):
             print(f"proving {name}.{test} ...", file=sys.stderr, flush=True)
 
         def done(o):
-            print(_outcome_line(o), flush=True)
+            con.print(_outcome_line(o), markup=False, highlight=False)
+            con.file.flush()
         runs = run_proofs(names, thorough=thorough, on_start=start, on_done=done)
     ok = all(r.ok for r in runs)
     if as_json:
@@ -128,10 +131,11 @@ def _run_names(names: list[str], thorough: bool, as_json: bool) -> int:
         n_ok = sum(o.ok for r in runs for o in r.outcomes)
         n = sum(len(r.outcomes) for r in runs)
         secs = sum(r.seconds for r in runs)
-        print(f"{n_ok} of {n} statements proven ({len(runs)} proof file{'s' if len(runs) != 1 else ''}, "
-              f"{'thorough' if thorough else 'default'} sizes) in {secs:.1f} s"
-              + ("" if ok else "; FAILED: " + ", ".join(f"{o.proof}.{o.test}" for r in runs for o in r.outcomes
-                                                        if not o.ok)))
+        _console().print(f"{n_ok} of {n} statements proven ({len(runs)} proof file{'s' if len(runs) != 1 else ''}, "
+                         f"{'thorough' if thorough else 'default'} sizes) in {secs:.1f} s"
+                         + ("" if ok else "; FAILED: " + ", ".join(f"{o.proof}.{o.test}" for r in runs
+                                                                   for o in r.outcomes if not o.ok)),
+                         markup=False, highlight=False)
     return 0 if ok else 1
 
 

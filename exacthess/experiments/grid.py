@@ -130,6 +130,23 @@ class Grid:
     def __len__(self) -> int:
         return len(self.jobs)
 
+    def summary(self) -> str:
+        """The jobs and the axes of each grid, in words (the header of ``exacthess sweep``).
+
+        >>> expand({"family": "fcn", "input_dim": [3, 4], "output_dim": [1, 2], "seed": 0}).summary()
+        '4 jobs (axes: input_dim (2), output_dim (2))'
+        >>> t = {"family": "fcn", "input_dim": [3, 4], "output_dim": 1, "seed": 0}
+        >>> expand([t, {**t, "output_dim": 2}]).summary()
+        '4 jobs in 2 grids (each with axes: input_dim (2))'
+        """
+        def axes(g):
+            return ", ".join(f"{k} ({len(v)})" for k, v in g.items() if isinstance(v, list) and len(v) > 1) or "none"
+        per = [axes(g) for g in self.grids]
+        if len(per) == 1:
+            return f"{len(self)} jobs (axes: {per[0]})"
+        what = f"each with axes: {per[0]}" if len(set(per)) == 1 else "axes: " + "; ".join(per)
+        return f"{len(self)} jobs in {len(per)} grids ({what})"
+
 
 def _normalise_grid(table, where: str) -> dict:
     if not isinstance(table, dict):
