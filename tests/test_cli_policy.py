@@ -226,7 +226,7 @@ def test_quick_runs_print_no_progress(capsys):
     ["verify", "cnn", "--input-shape", "6x6", "--channels", "2", "--kernel-sizes", "3x2", "--output-dim", "3",
      "--in-channels", "2", "--strides", "2", "--paddings", "1"],
     ["verify", "conv-sv", "--kernel-shape", "2,2,3,3", "--input", "4,4"],
-    ["statements"], ["prove"], ["reproduce", "discussion", "--claim", "perfect_fit.mse"],
+    ["statements"], ["prove"], ["prove", "dft_block_diagonal"], ["reproduce", "discussion", "--claim", "perfect_fit.mse"],
     ["prove", "generic", "fcn", "--input-dim", "4", "--widths", "3", "--output-dim", "2"],
     ["prove", "generic", "cnn", "--input-shape", "8", "--channels", "2", "--kernel-sizes", "3", "--output-dim", "2",
      "--strides", "2"],
@@ -263,3 +263,21 @@ def test_reproduce_command_carries_the_options_that_change_the_result(capsys):
     command = json.loads(capsys.readouterr().out)["command"]
     assert "--certify never" in command and "--no-float" in command
     assert main(shlex.split(command)[1:] + ["--json"]) == 3
+
+
+@pytest.mark.parametrize("argv", [["prove", "generic", "--help"], ["prove", "generic", "fcn", "--help"],
+                                  ["prove", "generic", "cnn", "--help"], ["prove", "--help"]])
+def test_prove_generic_help_lists_the_codes_it_returns(argv, capsys):
+    """``prove generic`` has its own parsers (not reached by :func:`walk`): each help lists its exit
+    codes, 0 / 1 / 2 / 3 as :attr:`GenericProof.exit_code` and the command return them (3:
+    undecided, 1: refuted), and every option has a help text."""
+    import re
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    block = out[out.index("exit codes:"):]
+    if argv[-2] == "prove":  # the prove command lists its own codes and those of prove generic
+        block = block[block.index("prove generic"):]
+    codes = set(re.findall(r"^\s+(\d+)\s", block, flags=re.M))
+    assert {"0", "1", "2", "3", "70"} <= codes, block
+    assert "undecided" in block and "refuted" in block
+    assert "help" not in [ln.split()[-1] for ln in out.splitlines() if ln.strip().startswith("--")]

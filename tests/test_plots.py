@@ -15,7 +15,8 @@ from exacthess.experiments.plots import plot_records, sqrt_law, value
 
 
 def record(p, rank, depth, status="ok"):
-    return {"sweep": "x", "job": {"family": "fcn", "input_dim": 3, "widths": [4] * depth, "output_dim": 2, "seed": 0},
+    """A hand-made record; the seed tells the jobs apart (a reader keeps the newest record of a job)."""
+    return {"sweep": "x", "job": {"family": "fcn", "input_dim": 3, "widths": [4] * depth, "output_dim": 2, "seed": p},
             "status": status, "error": None if status == "ok" else "boom", "seconds": 0.5,
             "report": None if status != "ok" else {"n_params": p, "ranks": {"H_L": rank}, "context": {"n": 6}}}
 
@@ -58,3 +59,15 @@ def test_plot_bad_keys_exit_2_in_one_line(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.strip().count("\n") == 0 and words in err
     assert main(["plot", str(tmp_path / "none.jsonl")]) == 2
+
+
+def test_plot_out_with_an_unsupported_extension_exits_2_in_one_line(tmp_path, capsys):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(record(16, 8, 1)) + "\n")
+    for name, words in (("out.txt", "has extension '.txt'"), ("out", "has no extension")):
+        assert main(["plot", str(path), "--out", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --out = ") and err.strip().count("\n") == 0 and words in err
+        assert ".png" in err and ".svg" in err and not (tmp_path / name).exists()
+    assert main(["plot", str(path), "--out", str(tmp_path / "out.svg")]) == 0
+    assert (tmp_path / "out.svg").read_text().lstrip().startswith("<?xml")

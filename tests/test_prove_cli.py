@@ -32,8 +32,10 @@ def test_list_json(capsys):
 def test_run_one_plain(capsys):
     assert main(["prove", "dft_block_diagonal"]) == 0
     cap = capsys.readouterr()
-    lines = [l for l in cap.out.splitlines() if l.startswith("proven")]
-    assert len(lines) == 2 and all("sizes:" in l and "n=2" in l for l in lines)
+    # one outcome per paragraph, folded to 80 columns when piped
+    blocks = [" ".join(b.split()) for b in ("\n" + cap.out).split("\nproven")[1:]]
+    assert len(blocks) == 2 and all("sizes:" in b and "n=2" in b for b in blocks)
+    assert max(len(line) for line in cap.out.splitlines()) <= 80
     assert "2 of 2 statements proven" in cap.out
     assert "proving dft_block_diagonal.test_block_diagonalisation" in cap.err  # progress when piped
 

@@ -42,6 +42,10 @@ EXIT_CODES = {
     "prove": """  0  every statement proven (or the list printed)
   1  a proof failed
   2  bad input (one line 'error: ...' on stderr)""",
+    "prove generic": """  0  all generic ranks proven, applicable statements decided, none refuted
+  1  a statement (not a conjecture) refuted by the proven ranks
+  2  bad input or too large for the symbolic route (one line 'error: ...')
+  3  nothing refuted, but a rank only bounded or a statement undecided""",
     "sweep": """  0  every job finished with status ok and no statement is violated
   1  some job failed, timed out or was lost, or a statement is violated
   2  bad input (one line 'error: ...' on stderr)""",
@@ -88,12 +92,12 @@ def walk(parser: argparse.ArgumentParser, path: tuple = ()):
 
 
 def add_exit_codes(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Put the exit codes in the help of every command: its own codes, or for a command with
-    subcommands (``verify``, ``reproduce``, the top level) those of all of them. Existing
+    """Put the exit codes in the help of every command: its own codes and those of its
+    subcommands (``verify``, ``reproduce``, ``prove`` and ``prove generic``, the top level: all). Existing
     epilogs are kept (the exit codes follow)."""
     for path, p in walk(parser):
         key = " ".join(path)
-        cmds = [key] if key in EXIT_CODES else [k for k in EXIT_CODES if k.startswith(key)]
+        cmds = [k for k in EXIT_CODES if not key or k == key or k.startswith(key + " ")]
         if not cmds:
             continue
         text = exit_text(cmds)

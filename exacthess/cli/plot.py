@@ -21,7 +21,8 @@ def configure(subparsers) -> None:
     p.add_argument("--y", default="H_L", help="vertical key (default H_L)")
     p.add_argument("--by", default=None, help="one series per value of this key")
     p.add_argument("--out", default=None, metavar="FILE.png",
-                   help="image file (default: RESULTS_<y>_vs_<x>.png next to the results)")
+                   help="image file: .png, .pdf, .svg, ... (the extension picks the format; default: "
+                        "RESULTS_<y>_vs_<x>.png next to the results)")
 
 
 def _slug(text: str) -> str:
@@ -30,9 +31,11 @@ def _slug(text: str) -> str:
 
 def run(args) -> int:
     """Run ``exacthess plot``."""
-    from ..experiments.plots import plot_records
+    from ..experiments.plots import check_image_path, plot_records
     from ..experiments.results import read_records
     from .parser import writable
+    if args.out:
+        check_image_path(args.out, "--out")
     records = read_records(args.results)
     src = Path(args.results)
     out = Path(args.out) if args.out else src.with_name(f"{src.stem}_{_slug(args.y)}_vs_{_slug(args.x)}"

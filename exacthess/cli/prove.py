@@ -5,8 +5,9 @@
   terminal and plain lines when piped; ``--thorough`` runs the larger size lists,
   ``--json`` prints the outcomes as JSON.
 
-Exit codes as ``verify``: 0 every statement proven, 1 a proof failed, 2 bad input (an
-unknown name: one ``error: ...`` line listing the known ones).
+Exit codes: 0 every statement proven, 1 a proof failed, 2 bad input (an unknown name: one
+``error: ...`` line listing the known ones); ``prove generic`` has its own (3: undecided; see
+:mod:`~exacthess.cli.prove_generic`).
 
 Sub-targets that take their own arguments (``exacthess prove generic fcn ...``) register in
 :data:`SUBTARGETS`; everything after such a target is parsed by its own parser.
@@ -25,7 +26,7 @@ from .parser import OneLineParser, exit_text
 __all__ = ["configure", "run", "script_main", "SUBTARGETS"]
 
 #: ``name -> (configure(parser), run(args) -> exit code)`` for targets with their own
-#: arguments. ``generic`` (proven generic ranks, ``exacthess prove generic fcn ...``) goes here.
+#: arguments and exit codes (``EXIT_CODES["prove NAME"]`` in :mod:`~exacthess.cli.parser`). ``generic`` (proven generic ranks, ``exacthess prove generic fcn ...``) goes here.
 SUBTARGETS: dict[str, tuple[Callable[[argparse.ArgumentParser], object], Callable[[argparse.Namespace], int]]] = {}
 
 
@@ -46,8 +47,9 @@ def configure(subparsers) -> argparse.ArgumentParser:
     """Add the ``prove`` command to the ``subparsers`` of the main parser."""
     p = subparsers.add_parser(
         "prove", help="list or run the symbolic proofs of the identities exacthess relies on",
-        description="Without NAME: list the proofs. NAME: run one proof; 'all': run every proof. "
-                    "Exit 0: all proven; 1: a proof failed; 2: bad input.")
+        description="Without NAME: list the proofs. NAME: run one proof; 'all': run every proof.\n"
+                    "'generic fcn|cnn ...': proven generic ranks of one architecture, compared with\n"
+                    "the statements (`exacthess prove generic fcn --help`; exit codes below).")
     _add_options(p)
     p.add_argument("target", nargs="?", metavar="NAME", help="a proof name (see `exacthess prove`), or 'all'")
     p.add_argument("rest", nargs=argparse.REMAINDER, metavar="...",
@@ -112,12 +114,15 @@ def _run_names(names: list[str], thorough: bool, as_json: bool) -> int:
                 progress.console.print(_outcome_line(o), style=style, markup=False, highlight=False)
                 progress.advance(task)
             runs = run_proofs(names, thorough=thorough, on_start=start, on_done=done)
-    else:
+    else:  # piped: plain lines, folded to the 80 columns of the rest of the command line
+        con = _console()
+
         def start(name, test):
             print(f"proving {name}.{test} ...", file=sys.stderr, flush=True)
 
         def done(o):
-            print(_outcome_line(o), flush=True)
+            con.print(_outcome_line(o), markup=False, highlight=False)
+            con.file.flush()
         runs = run_proofs(names, thorough=thorough, on_start=start, on_done=done)
     ok = all(r.ok for r in runs)
     if as_json:
@@ -126,10 +131,11 @@ def _run_names(names: list[str], thorough: bool, as_json: bool) -> int:
         n_ok = sum(o.ok for r in runs for o in r.outcomes)
         n = sum(len(r.outcomes) for r in runs)
         secs = sum(r.seconds for r in runs)
-        print(f"{n_ok} of {n} statements proven ({len(runs)} proof file{'s' if len(runs) != 1 else ''}, "
-              f"{'thorough' if thorough else 'default'} sizes) in {secs:.1f} s"
-              + ("" if ok else "; FAILED: " + ", ".join(f"{o.proof}.{o.test}" for r in runs for o in r.outcomes
-                                                        if not o.ok)))
+        _console().print(f"{n_ok} of {n} statements proven ({len(runs)} proof file{'s' if len(runs) != 1 else ''}, "
+                         f"{'thorough' if thorough else 'default'} sizes) in {secs:.1f} s"
+                         + ("" if ok else "; FAILED: " + ", ".join(f"{o.proof}.{o.test}" for r in runs
+                                                                   for o in r.outcomes if not o.ok)),
+                         markup=False, highlight=False)
     return 0 if ok else 1
 
 
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     target = args.target
     if target in SUBTARGETS:
         configure_sub, run_sub = SUBTARGETS[target]
-        sub = OneLineParser(prog=f"exacthess prove {target}", epilog=exit_text(["prove"]),
+        sub = OneLineParser(prog=f"exacthess prove {target}", epilog=exit_text([f"prove {target}"]),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
         configure_sub(sub)
         try:

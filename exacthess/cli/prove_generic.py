@@ -18,6 +18,7 @@ import sys
 
 from ..core.errors import ExactHessError
 from .architecture_args import add_cnn_options, add_fcn_options
+from .parser import exit_text
 from .progress import ProgressReporter
 from .render import console
 from .architecture_args import arch_from_args as parse_architecture
@@ -29,6 +30,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=None, metavar="N",
                    help="number of generic samples n (default 2 d, as verify)")
     p.add_argument("--bias", action="store_true", help="biases on every layer")
+    p.add_argument("--activation", default="linear", metavar="NAME",
+                   help="only linear (the default): the generic prover covers linear networks with the MSE "
+                        "loss; other activations are refused (exit 2); `exacthess verify` handles them at a point")
     p.add_argument("--seed", type=int, default=0, help="seed of the random evaluation points (default 0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -37,12 +41,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``fcn`` and ``cnn`` sub-commands to the ``prove generic`` parser."""
     sub = parser.add_subparsers(dest="generic_family", metavar="FAMILY")
     sub.required = True
+    codes = dict(epilog=exit_text(["prove generic"]), formatter_class=argparse.RawDescriptionHelpFormatter)
     f = sub.add_parser("fcn", help="deep linear fully-connected network",
-                       description="exacthess prove generic fcn --input-dim 4 --widths 3 --output-dim 2")
+                       description="exacthess prove generic fcn --input-dim 4 --widths 3 --output-dim 2", **codes)
     add_fcn_options(f)
     _common(f)
     c = sub.add_parser("cnn", help="deep linear CNN (convolutions + fully-connected output layer)",
-                       description="exacthess prove generic cnn --input-shape 8 --channels 2 --kernel-sizes 3 --output-dim 2")
+                       description="exacthess prove generic cnn --input-shape 8 --channels 2 --kernel-sizes 3 "
+                                   "--output-dim 2", **codes)
     add_cnn_options(c)
     _common(c)
 

@@ -26,7 +26,8 @@ def configure(subparsers) -> None:
         "sweep", help="run a grid of verifications on local processes or a Dask cluster (resumable)",
         description="Run every job of the grid in SPEC.toml ([sweep] table: keys named like the options of "
                     "`exacthess verify fcn|cnn`; a list is an axis, a scalar is fixed) and append one JSON line per "
-                    "finished job to --out. Running the same command again resumes.")
+                    "finished job to --out. Running the same command again resumes (for each job the newest record in "
+                    "--out wins).")
     p.add_argument("spec", metavar="SPEC.toml", help="the grid (see examples/sweep_fcn.toml)")
     p.add_argument("--out", required=True, metavar="FILE.jsonl", help="results file (JSON Lines; appended, resumable)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
@@ -34,7 +35,8 @@ def configure(subparsers) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on the Dask cluster at ADDRESS (e.g. tcp://host:8786; pip install \"exacthess[dask]\")")
     p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
-                   help="stop a job after SECONDS and record it as timed out (default: no limit)")
+                   help="stop a job after SECONDS and record it as timed out (default: no limit); a rerun "
+                        "with a larger budget or none runs the timed-out jobs again")
     p.add_argument("--yes", action="store_true", help=f"run grids of more than {CONFIRM_LIMIT} jobs")
 
 
@@ -126,8 +128,7 @@ def run(args) -> int:
         capacity = workers or os.cpu_count() or 1
         executor = local_executor(capacity)
         where = f"{capacity} local worker process{'es' if capacity > 1 else ''}"
-    axes = ", ".join(f"{k} ({n})" for k, n in grid.axes.items()) or "none"
-    print(f"sweep: {len(grid)} jobs (axes: {axes}) on {where}"
+    print(f"sweep: {grid.summary()} on {where}"
           + (f", budget {budget:g} s per job" if budget else "") + f"; results in {args.out}", file=sys.stderr)
     t0 = time.perf_counter()
     records, lost, code = [], [], 0

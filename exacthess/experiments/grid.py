@@ -29,9 +29,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import InvalidOptionError, InvalidTypeError, InvalidValueError, describe
+from ..core.errors import ExactHessError, InvalidOptionError, InvalidTypeError, InvalidValueError, describe
 from ..core.validate import check_bool, check_int, check_option, is_int
+from ..models.activations import activation as parse_activation
 from ..models.architectures import SPEC_KEYS
+from ..models.losses import loss as parse_loss
 
 __all__ = ["Grid", "load_spec", "expand", "job_key", "derived_seed", "spec_hash", "known_keys",
            "RUN_KEYS", "REQUIRED_KEYS"]
@@ -81,10 +83,21 @@ def _per_layer(minimum: int):
     return check
 
 
-def _string(value, name):
-    if not isinstance(value, str):
-        raise InvalidTypeError(f"{name} = {describe(value)} has type {type(value).__name__}; expected a string")
-    return value
+def _parsed_by(parse, what: str):
+    """A check that keeps the spec's string and refuses, up front, what ``parse`` (the library's own
+    parser of ``what``) refuses, the message naming the spec key (``sweep.activation[1] = 'tanh'
+    is not known; expected one of ...``)."""
+    def check(value, name):
+        if not isinstance(value, str):
+            raise InvalidTypeError(f"{name} = {describe(value)} has type {type(value).__name__}; expected a string")
+        try:
+            parse(value)
+        except ExactHessError as exc:
+            text = str(exc)
+            text = f"{name} = " + text[len(what) + 3:] if text.startswith(f"{what} = ") else f"{name}: {text}"
+            raise type(exc)(text) from None
+        return value
+    return check
 
 
 _CHECKS = {
@@ -94,7 +107,7 @@ _CHECKS = {
     "certify": lambda v, n: check_option(v, n, ("auto", "always", "never")),
     "widths": _size_list, "channels": _size_list, "input_shape": _shape,
     "kernel_sizes": _per_layer(1), "strides": _per_layer(1), "paddings": _per_layer(0),
-    "activation": _string, "loss": _string,
+    "activation": _parsed_by(parse_activation, "activation"), "loss": _parsed_by(parse_loss, "loss"),
 }
 
 
@@ -117,10 +130,30 @@ class Grid:
     def __len__(self) -> int:
         return len(self.jobs)
 
+    def summary(self) -> str:
+        """The jobs and the axes of each grid, in words (the header of ``exacthess sweep``).
+
+        >>> expand({"family": "fcn", "input_dim": [3, 4], "output_dim": [1, 2], "seed": 0}).summary()
+        '4 jobs (axes: input_dim (2), output_dim (2))'
+        >>> t = {"family": "fcn", "input_dim": [3, 4], "output_dim": 1, "seed": 0}
+        >>> expand([t, {**t, "output_dim": 2}]).summary()
+        '4 jobs in 2 grids (each with axes: input_dim (2))'
+        """
+        def axes(g):
+            return ", ".join(f"{k} ({len(v)})" for k, v in g.items() if isinstance(v, list) and len(v) > 1) or "none"
+        per = [axes(g) for g in self.grids]
+        if len(per) == 1:
+            return f"{len(self)} jobs (axes: {per[0]})"
+        what = f"each with axes: {per[0]}" if len(set(per)) == 1 else "axes: " + "; ".join(per)
+        return f"{len(self)} jobs in {len(per)} grids ({what})"
+
 
 def _normalise_grid(table, where: str) -> dict:
     if not isinstance(table, dict):
         raise InvalidTypeError(f"{where} = {describe(table)} has type {type(table).__name__}; expected a table of keys")
+    if "family" not in table:
+        raise InvalidValueError(f"{where} is missing key 'family'; expected family = "
+                                f"{' or '.join(repr(f) for f in SPEC_KEYS)} (then the keys of that family)")
     family = check_option(table.get("family"), f"{where}.family", tuple(SPEC_KEYS))
     known = known_keys(family)
     unknown = [k for k in table if k not in known]
@@ -183,6 +216,9 @@ def _tables(spec, where: str) -> list:
             raise InvalidOptionError(f"{where} has unknown top-level key {extra[0]!r}; expected only a [sweep] table "
                                      "or [[sweep]] tables")
         spec = spec["sweep"]
+    elif isinstance(spec, dict) and "family" not in spec and spec and all(isinstance(v, dict) for v in spec.values()):
+        raise InvalidValueError(f"{where} has no [sweep] table (it has {', '.join(f'[{k}]' for k in spec)}); expected "
+                                "a [sweep] table or [[sweep]] tables")
     if isinstance(spec, dict):
         return [(spec, "sweep")]
     if isinstance(spec, (list, tuple)) and spec:

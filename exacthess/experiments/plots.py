@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..core.errors import InvalidOptionError, InvalidValueError
 
-__all__ = ["value", "keys_of", "sqrt_law", "plot_records"]
+__all__ = ["value", "keys_of", "sqrt_law", "plot_records", "check_image_path"]
 
 _DERIVED = ("p", "seconds", "depth", "width", "kernel", "samples")
 
@@ -89,8 +89,26 @@ def _order(raw):
     return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(raw))
 
 
+def check_image_path(path, name: str = "path") -> Path:
+    """``path`` as a :class:`~pathlib.Path` when its extension is an image format matplotlib writes
+    (``.png``, ``.pdf``, ``.svg``, ...); otherwise :class:`InvalidOptionError` naming ``name``, the
+    value and the supported extensions.
+
+    >>> check_image_path("trend.svg").suffix
+    '.svg'
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    formats = sorted(FigureCanvasAgg.get_supported_filetypes())
+    p = Path(path)
+    if p.suffix.lower().lstrip(".") not in formats:
+        raise InvalidOptionError(f"{name} = {str(path)!r} has {'extension ' + repr(p.suffix) if p.suffix else 'no extension'}"
+                                 f"; expected an image file ending in one of {', '.join('.' + f for f in formats)}")
+    return p
+
+
 def plot_records(records: list, x: str, y: str, by: str | None = None, path=None) -> dict:
-    """Draw ``y`` against ``x`` (one series per value of ``by``) into a PNG at ``path``.
+    """Draw ``y`` against ``x`` (one series per value of ``by``) into an image at ``path`` (PNG, or
+    the format of its extension: see :func:`check_image_path`).
 
     Only records with status ``ok`` are drawn. Against ``x = "p"`` both axes are logarithmic,
     the line ``rank = p`` is shown for reference and each series gets its fitted ``c sqrt(p)``.
@@ -98,6 +116,8 @@ def plot_records(records: list, x: str, y: str, by: str | None = None, path=None
     Returns:
         per series label: ``{"points": n, "c": fitted c or None}``.
     """
+    if path is not None:
+        path = check_image_path(path)
     ok = [r for r in records if r.get("status") == "ok"]
     if not ok:
         raise InvalidValueError(f"no finished (status ok) records among {len(records)}; nothing to plot")

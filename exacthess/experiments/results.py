@@ -7,6 +7,15 @@ survives a crash of the process or the machine right after it was reported. A cr
 that write (a kill, a full disk) can leave a trailing line without its newline; opening the file
 again drops it (the job is simply run again) and says so.
 
+**A job recorded more than once: the newest record wins.** A job whose record says it timed out
+runs again when the sweep is rerun without a budget or with a larger one (:func:`rerun`), and its
+new record is appended below the old one; every reader (:class:`ResultFile`,
+:func:`read_records`, so ``exacthess plot`` and the sweep's summary) keeps, for each job, its
+*last* record, at the position of its first. Records with status ``ok`` or ``error`` are final:
+the job is deterministic (its seed is part of its spec), so an error would recur; the exception is
+an error saying the job process died (killed from outside, out of memory), which runs again like
+a timeout.
+
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "r.jsonl"
 >>> with ResultFile(path, "abc") as f:
@@ -24,11 +33,44 @@ from pathlib import Path
 from ..core.errors import InvalidValueError
 from .grid import job_key
 
-__all__ = ["ResultFile", "read_records", "json_lines"]
+__all__ = ["ResultFile", "read_records", "json_lines", "newest", "rerun", "DIED"]
+
+#: the start of the error of a job whose process died (see :mod:`~exacthess.experiments.jobs`)
+DIED = "the job process died"
+
+
+def newest(records) -> list:
+    """One record per job (per sweep): the last one, at the position of the job's first record.
+
+    >>> newest([{"job": {"a": 1}, "status": "timeout"}, {"job": {"a": 2}, "status": "ok"},
+    ...         {"job": {"a": 1}, "status": "ok"}])
+    [{'job': {'a': 1}, 'status': 'ok'}, {'job': {'a': 2}, 'status': 'ok'}]
+    """
+    latest: dict = {}
+    for r in records:
+        latest[(r.get("sweep"), job_key(r["job"]))] = r
+    return list(latest.values())
+
+
+def rerun(record: dict, budget_seconds: float | None) -> bool:
+    """Whether a rerun of the sweep with ``budget_seconds`` (None: no limit) runs this job again:
+    a timeout under a smaller budget (the record's ``budget``, else its ``seconds``), or a job
+    whose process died.
+
+    >>> t = {"status": "timeout", "budget": 2.0, "seconds": 2.01}
+    >>> rerun(t, 2.0), rerun(t, 3.0), rerun(t, None), rerun({"status": "ok"}, None)
+    (False, True, True, False)
+    """
+    status = record.get("status")
+    if status == "timeout":
+        spent = record.get("budget", record.get("seconds", 0.0))
+        return budget_seconds is None or budget_seconds > float(spent)
+    return status == "error" and str(record.get("error") or "").startswith(DIED)
 
 
 def read_records(path) -> list:
-    """Every complete record of a results file (of any sweep); a trailing partial line is ignored."""
+    """The records of a results file (of any sweep): the newest of each job (see the module doc); a
+    trailing partial line is ignored."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -36,8 +78,8 @@ def read_records(path) -> list:
         raise InvalidValueError(f"results = {str(path)!r} cannot be read ({exc.strerror or exc}); expected a JSON "
                                 "Lines file written by exacthess sweep") from None
     end = data.rfind(b"\n") + 1
-    return [record for _, record in json_lines(data[:end], f"results = {str(path)!r}", "a JSON Lines file written "
-                                              "by exacthess sweep") if isinstance(record, dict) and "job" in record]
+    return newest(record for _, record in json_lines(data[:end], f"results = {str(path)!r}", "a JSON Lines file "
+                  "written by exacthess sweep") if isinstance(record, dict) and "job" in record)
 
 
 def json_lines(data: bytes, name: str, expected: str):
@@ -63,16 +105,18 @@ class ResultFile:
 
     Attributes:
         path: the file.
-        records: the records already in the file, in file order.
+        records: the records already in the file, the newest of each job (see the module doc).
         done: their job keys (:func:`~exacthess.experiments.grid.job_key`).
+        superseded: the number of older records of a job recorded again.
         dropped: the number of bytes of a trailing partial line (0 when there is none).
     """
 
     def __init__(self, path, spec_hash: str):
         self.path = Path(path)
         self.spec_hash = spec_hash
-        self.records: list = []
+        self._latest: dict = {}
         self.done: set = set()
+        self.superseded = 0
         self.dropped = 0
         self._good = self._size = 0
         self._fd = None
@@ -96,10 +140,17 @@ class ResultFile:
                     f"out = {str(self.path)!r} holds results of a different sweep (line {number}: spec "
                     f"{record.get('sweep')}, this spec {self.spec_hash}); write to another file or move this one "
                     "away (nothing was changed)")
-            key = job_key(record["job"])
-            if key not in self.done:
-                self.done.add(key)
-                self.records.append(record)
+            self._keep(record)
+
+    def _keep(self, record: dict) -> None:
+        key = job_key(record["job"])
+        self.superseded += key in self._latest
+        self._latest[key] = record
+        self.done.add(key)
+
+    @property
+    def records(self) -> list:
+        return list(self._latest.values())
 
     def open_for_append(self) -> None:
         """Open for appending (locked against a second sweep on the same file); a trailing partial
@@ -118,7 +169,7 @@ class ResultFile:
                 raise InvalidValueError(f"out = {str(self.path)!r} is being written by another running sweep; wait "
                                         "for it or write to another file") from None
         if os.fstat(fd).st_size != self._size:  # written to since we read it: read again under the lock
-            self.records, self.done = [], set()
+            self._latest, self.done, self.superseded = {}, set(), 0
             try:
                 self._read()
             except BaseException:
@@ -138,10 +189,7 @@ class ResultFile:
         while view:  # a regular file takes the whole line in one write; loop only on a short write
             view = view[os.write(self._fd, view):]
         os.fsync(self._fd)
-        key = job_key(record["job"])
-        if key not in self.done:
-            self.done.add(key)
-            self.records.append(record)
+        self._keep(record)
 
     def close(self) -> None:
         if self._fd is not None:

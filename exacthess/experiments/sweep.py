@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import multiprocessing.context
 import os
 import signal
 from collections import deque
@@ -28,8 +29,8 @@ from dataclasses import dataclass
 from ..core.errors import ExactHessError, InvalidTypeError, InvalidValueError, describe
 from ..core.validate import check_callable, check_int, check_real
 from .grid import Grid, expand, job_key
-from .jobs import exit_with_parent, run_job
-from .results import ResultFile
+from .jobs import ONE_THREAD_ENV, exit_with_parent, run_job
+from .results import ResultFile, rerun
 
 __all__ = ["sweep", "run_grid", "SweepStatus", "SweepIncompleteError", "local_executor", "shutdown_pool"]
 
@@ -71,11 +72,33 @@ class SweepStatus:
     message: str | None = None
 
 
+class _OneThreadProcess(multiprocessing.context.SpawnProcess):
+    """A ``spawn`` process started with :func:`~exacthess.experiments.jobs.one_thread_env`: one
+    BLAS thread, set before the child imports numpy (the parent's environment is restored as
+    soon as the child is started)."""
+
+    @staticmethod
+    def _Popen(process_obj):
+        added = {k: v for k, v in ONE_THREAD_ENV.items() if k not in os.environ}
+        os.environ.update(added)
+        try:
+            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+        finally:
+            for k in added:
+                os.environ.pop(k, None)
+
+
+class _OneThreadSpawn(multiprocessing.context.SpawnContext):
+    Process = _OneThreadProcess
+
+
 def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     """A pool of ``workers`` (default: the number of CPUs) fresh worker processes (``spawn``) that
-    ignore Ctrl-C (this process stops them) and end when this process ends, even when it is killed."""
+    ignore Ctrl-C (this process stops them), end when this process ends, even when it is killed,
+    and use one BLAS thread each (:data:`~exacthess.experiments.jobs.ONE_THREAD_ENV`; a variable
+    set by the user is kept), so that ``N`` workers run ``N`` threads, not ``N**2``."""
     workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=_OneThreadSpawn(),
                                   initializer=_init_worker, initargs=(os.getpid(),))
 
 
@@ -120,6 +143,10 @@ class _Runner:
         if results is not None:
             results.open_for_append()  # locked from here on: a second sweep on the same file is refused
         self.have = {job_key(r["job"]): r for r in results.records} if results is not None else {}
+        again = [self.have.pop(k)["status"] for k in [k for k, r in self.have.items() if rerun(r, budget_seconds)]]
+        # rerun: their new records will supersede the old ones (the newest record of a job wins)
+        self.again = {"timed out under a smaller budget": again.count("timeout"),
+                      "whose job process died": again.count("error")}
         self.todo = deque(j for j in grid.jobs if job_key(j) not in self.have)
         self.running: dict = {}
         self.lost: list = []
@@ -135,9 +162,13 @@ class _Runner:
         if res is not None and res.dropped:
             self.tell(message=f"{res.path}: dropped a partial last line ({res.dropped} bytes) left by an interrupted "
                               "run; that job runs again")
-        if self.have:
+        if res is not None and res.records:
+            why = [f"{n} {what}" for what, n in self.again.items() if n]
+            kept = sum(r["status"] == "timeout" for r in self.have.values())
             self.tell(message=f"{res.path}: {len(self.have)} of {len(self.grid)} jobs already done; "
-                              f"{len(self.todo)} remain")
+                              f"{len(self.todo)} remain" + (f" (run again: {', '.join(why)})" if why else "")
+                              + (f"; {kept} timed out under this budget and run again only with a larger budget "
+                                 "or none" if kept else ""))
         self.tell()
         try:
             while self.todo or self.running:

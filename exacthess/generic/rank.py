@@ -24,14 +24,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from ..core.errors import InvalidDataError, InvalidTypeError, ProblemTooLargeError, describe
+from ..core.errors import InvalidArchitectureError, InvalidDataError, InvalidTypeError, ProblemTooLargeError, describe
 from ..core.validate import check_int, check_option
 from ..models.architectures import Architecture
-from ..models.toeplitz import parameter_map
 
-__all__ = ["GenericRank", "generic_rank", "quantities", "default_samples", "symbolic_size", "check_size",
+__all__ = ["GenericRank", "generic_rank", "quantities", "default_samples", "symbolic_size", "check_size", "paths",
            "MAX_VARIABLES", "MAX_GIGABYTES", "BYTES_PER_TERM_VARIABLE"]
 
 #: refuse problems whose polynomial ring would have more variables than this
@@ -103,18 +100,25 @@ def default_samples(arch: Architecture) -> int:
     return 2 * arch.input_dim
 
 
-def _paths(arch: Architecture) -> float:
-    """Monomials of the end-to-end matrix: paths through the 0/1 pattern of the operators."""
+def paths(arch: Architecture) -> int:
+    r"""Monomials of the end-to-end matrix: paths through the 0/1 pattern of the operators,
+    from the layer sizes alone (no operator is built, so any size is cheap).
+
+    Every output of layer ``l`` reads ``t_l = c_in k_h k_w`` inputs (plus the constant through the
+    bias), so with :math:`m_0 = 1` the paths into any unit satisfy
+    :math:`m_l \le t_l m_{l-1} + b` and the end-to-end matrix has at most :math:`K m_{L+1}`
+    monomials. Equality holds for dense layers and for convolutions without zero padding (every
+    output reads ``t_l`` real inputs); zero padding makes it an upper bound.
+
+    >>> import exacthess as eh
+    >>> paths(eh.FCN(4, (3,), 2, bias=True))   # 2 * (3 * (4 + 1) + 1)
+    32
+    """
     aug = int(arch.bias)
-    vec = np.ones(arch.input_dim + aug)
+    m = 1
     for layer in arch.layers:
-        rows, cols, _ = parameter_map(layer)
-        A = np.zeros((layer.n_out + aug, layer.n_in + aug))
-        np.add.at(A, (rows, cols), 1.0)
-        if aug:
-            A[-1, -1] = 1.0
-        vec = A @ vec
-    return float(vec[: arch.output_dim].sum())
+        m = (layer.n_taps - int(layer.bias)) * m + aug
+    return arch.output_dim * m
 
 
 def symbolic_size(arch: Architecture, n_samples: int) -> dict:
@@ -127,7 +131,7 @@ def symbolic_size(arch: Architecture, n_samples: int) -> dict:
     data = K * (d + aug) if moments else n_samples * d + K * n_samples
     extra = max(l.n_out for l in arch.layers) + max(l.n_in for l in arch.layers) + aug
     variables = arch.n_params + data + extra
-    terms = _paths(arch) * (1 if moments else n_samples)
+    terms = float(paths(arch)) * (1 if moments else n_samples)
     return {"variables": variables, "terms": terms,
             "gigabytes": BYTES_PER_TERM_VARIABLE * terms * variables / 1e9}
 
@@ -139,7 +143,7 @@ def check_size(arch: Architecture, n_samples: int) -> dict:
         raise ProblemTooLargeError(
             f"{arch!r} with n_samples = {n_samples} is too large for the symbolic route: its polynomial "
             f"ring would have {size['variables']} variables and the loss polynomial about "
-            f"{size['terms']:.3g} terms, about {size['gigabytes']:.1f} GB in memory (limits "
+            f"{size['terms']:.3g} terms, about {size['gigabytes']:.3g} GB in memory (limits "
             f"{MAX_VARIABLES} variables, {MAX_GIGABYTES} GB); exacthess.verify(arch, n_samples={n_samples}) "
             "gives certified exact ranks at one point instead")
     return size
@@ -149,6 +153,12 @@ def validate(arch, quantity: str | None, n_samples) -> int:
     """Check the arguments; return the number of samples."""
     if not isinstance(arch, Architecture):
         raise InvalidTypeError(f"arch = {describe(arch)} has type {type(arch).__name__}; expected FCN(...) or CNN(...)")
+    if not arch.activation.is_linear:
+        raise InvalidArchitectureError(
+            f"activation = {arch.activation.name!r} is not supported by the generic prover; expected "
+            "'linear' (it proves generic ranks of linear networks with the MSE loss only); "
+            f"verify (exacthess.verify or `exacthess verify`) gives certified exact ranks at one point for "
+            f"{arch.activation.name!r}")
     if quantity is not None:
         check_option(quantity, "quantity", quantities(arch))
     if n_samples is None:
@@ -189,7 +199,9 @@ def generic_rank(arch: Architecture, quantity: str, *, n_samples: int | None = N
     """Proven bounds on the generic rank of ``quantity`` of ``arch``.
 
     Args:
-        arch: :class:`~exacthess.FCN` or :class:`~exacthess.CNN` (linear, MSE loss).
+        arch: :class:`~exacthess.FCN` or :class:`~exacthess.CNN` with the linear activation (the
+            statements are about the MSE loss); any other activation raises
+            :class:`~exacthess.core.errors.InvalidArchitectureError`.
         quantity: ``"H_o"``, ``"H_f"``, ``"H_L"`` or ``"H_f[:,l]"`` (block column, l = 1..L+1).
         n_samples: number of samples ``n`` (default ``2 d``, as :func:`exacthess.verify`);
             inputs and targets are generic.
@@ -200,6 +212,8 @@ def generic_rank(arch: Architecture, quantity: str, *, n_samples: int | None = N
         a :class:`GenericRank`; ``.proven`` tells whether ``lower == upper``.
 
     Raises:
+        InvalidArchitectureError: a non-linear activation (ReLU, leaky ReLU, polynomial): the
+            polynomial network behind the null vectors is the linear one.
         ProblemTooLargeError: the polynomial objects would be too large (see :func:`check_size`).
     """
     from .prover import GenericProver

@@ -57,3 +57,16 @@ def test_bad_input_exits_2_with_one_line(capsys):
                  ["fcn", "--input-dim", "400", "--widths", "40,40", "--output-dim", "40"]):
         code, out, err = _run(argv, capsys)
         assert code == 2 and err.startswith("error: ") and err.strip().count("\n") == 0, (argv, err)
+
+
+def test_non_linear_activation_is_refused_with_exit_2(capsys):
+    code, out, err = _run(["fcn", "--input-dim", "4", "--widths", "3", "--output-dim", "2",
+                           "--activation", "relu"], capsys)
+    assert code == 2 and err.startswith("error: activation = 'relu'") and "'linear'" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_huge_cnn_is_refused_at_once_with_exit_2(capsys):
+    code, _, err = _run(["cnn", "--input-shape", "400x400", "--channels", "64,64", "--kernel-sizes", "3",
+                         "--output-dim", "10"], capsys)
+    assert code == 2 and "too large for the symbolic route" in err and "verify" in err
