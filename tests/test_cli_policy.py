@@ -164,11 +164,14 @@ def test_every_option_has_help_and_every_command_its_exit_codes():
         assert "0" in p.epilog and "2  bad input" in p.epilog, path
 
 
-def test_help_of_every_command_prints_its_exit_codes(capsys):
+def test_help_of_every_command_prints_its_exit_codes(capsys, monkeypatch):
+    """... and fits 80 columns (the width argparse uses when the output is piped)."""
+    monkeypatch.setenv("COLUMNS", "80")
     for path, _ in walk(build_parser()):
         assert main([*path, "--help"]) == 0
         out = capsys.readouterr().out
         assert "exit codes:" in out and "70" in out, path
+        assert max(len(line) for line in out.splitlines()) <= 80, (path, [ln for ln in out.splitlines() if len(ln) > 80])
 
 
 def test_version(capsys):

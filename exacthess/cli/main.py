@@ -26,7 +26,7 @@ from . import search as search_cli
 from . import statements as statements_cli
 from . import torch_model
 from .architecture_args import add_cnn_options, add_fcn_options, arch_from_args
-from .parser import EXIT_CODES, OneLineParser, add_exit_codes, exit_text
+from .parser import EXIT_CODES, HelpFormatter, OneLineParser, add_exit_codes, exit_text
 from .progress import ProgressReporter
 
 __all__ = ["main", "build_parser", "EXIT_TEXT"]
@@ -63,7 +63,7 @@ def _add_common(p: argparse.ArgumentParser, architecture: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     parser = OneLineParser(
-        prog="exacthess", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="exacthess", formatter_class=HelpFormatter,
         description="Exact, certified ranks of neural-network Hessians and exact checks of published statements. "
                     "Progress of long computations goes to stderr (plain lines when it is not a terminal).")
     parser.add_argument("--version", action="version", version=f"exacthess {__version__}",
@@ -129,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "the command that reproduces the counterexample.")
     statements_cli.configure(pst)
     prove_cli.configure(sub)
-    from . import plot as plot_cli, sweep as sweep_cli
+    from . import plot as plot_cli
+    from . import sweep as sweep_cli
     sweep_cli.configure(sub)
     plot_cli.configure(sub)
     return add_exit_codes(parser)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["OneLineParser", "EXIT_CODES", "COMMON_CODES", "exit_text", "add_exit_codes", "walk", "writable"]
+__all__ = ["OneLineParser", "HelpFormatter", "EXIT_CODES", "COMMON_CODES", "exit_text", "add_exit_codes", "walk", "writable"]
 
 _VERIFY = """  0  every statement decided and holding
   1  a statement VIOLATED (published or proven) or refuted (conjecture or derived)
@@ -75,6 +75,39 @@ def exit_text(commands) -> str:
     return "\n".join(lines)
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs keep their line breaks (tables of exit codes), and every line longer
+    than the help width (the terminal's, 80 columns when piped) is folded at spaces, continuation
+    lines indented past the line's own indent (past the code, for a row of exit codes)."""
+
+    def _fill_text(self, text, width, indent):
+        import re
+        import textwrap
+        out, prose = [], []
+
+        def fill(line, lead, more):
+            return textwrap.fill(line, width, initial_indent=indent + lead, subsequent_indent=indent + more,
+                                 break_long_words=False, break_on_hyphens=False)
+
+        def flush():
+            if prose:
+                out.append(fill(" ".join(prose), "", ""))
+                prose.clear()
+        for line in text.splitlines():
+            if line and not line[0].isspace():  # prose: consecutive lines form one paragraph
+                prose.append(line.strip())
+                continue
+            flush()
+            if len(indent) + len(line) <= width:
+                out.append(indent + line)
+                continue
+            lead = line[:len(line) - len(line.lstrip())]
+            code = re.match(r"\s+\d+\s+", line)
+            out.append(fill(line.strip(), lead, " " * len(code.group(0)) if code else lead + "  "))
+        flush()
+        return "\n".join(out)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse with one-line errors: ``error: ...`` on stderr, exit code 2."""
 
@@ -102,7 +135,7 @@ def add_exit_codes(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
             continue
         text = exit_text(cmds)
         p.epilog = f"{p.epilog}\n\n{text}" if p.epilog and "exit codes:" not in p.epilog else (p.epilog or text)
-        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        p.formatter_class = HelpFormatter
     return parser
 
 

@@ -21,7 +21,7 @@ import sys
 from types import ModuleType
 from typing import Callable
 
-from .parser import OneLineParser, exit_text
+from .parser import HelpFormatter, OneLineParser, exit_text
 
 __all__ = ["configure", "run", "script_main", "SUBTARGETS"]
 
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     if target in SUBTARGETS:
         configure_sub, run_sub = SUBTARGETS[target]
         sub = OneLineParser(prog=f"exacthess prove {target}", epilog=exit_text([f"prove {target}"]),
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+                            formatter_class=HelpFormatter)
         configure_sub(sub)
         try:
             sub_args = sub.parse_args(args.rest)

@@ -18,10 +18,10 @@ import sys
 
 from ..core.errors import ExactHessError
 from .architecture_args import add_cnn_options, add_fcn_options
-from .parser import exit_text
+from .architecture_args import arch_from_args as parse_architecture
+from .parser import HelpFormatter, exit_text
 from .progress import ProgressReporter
 from .render import console
-from .architecture_args import arch_from_args as parse_architecture
 
 __all__ = ["configure", "run", "arch_from_args", "render"]
 
@@ -41,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``fcn`` and ``cnn`` sub-commands to the ``prove generic`` parser."""
     sub = parser.add_subparsers(dest="generic_family", metavar="FAMILY")
     sub.required = True
-    codes = dict(epilog=exit_text(["prove generic"]), formatter_class=argparse.RawDescriptionHelpFormatter)
+    codes = dict(epilog=exit_text(["prove generic"]), formatter_class=HelpFormatter)
     f = sub.add_parser("fcn", help="deep linear fully-connected network",
                        description="exacthess prove generic fcn --input-dim 4 --widths 3 --output-dim 2", **codes)
     add_fcn_options(f)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.errors import InvalidDataError, InvalidValueError
 from ..models.torch_check import require_torch
+from .parser import HelpFormatter
 
 __all__ = ["configure", "load", "parse_shape"]
 
@@ -31,7 +32,7 @@ files you trust. Needs PyTorch: pip install 'exacthess[torch]'.""")
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the arguments of ``exacthess verify torch`` to *parser* (its description included)."""
     parser.description = _DESCRIPTION
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.formatter_class = HelpFormatter
     parser.add_argument("model", metavar="MODEL.pt",
                         help="a whole module saved with torch.save(model) (unpickled: trusted files only)")
     parser.add_argument("--input-shape", required=True, metavar="SHAPE",
