@@ -72,6 +72,12 @@ def test_wrong_generic_formula_is_undecided_unless_a_proven_bound_decides(monkey
     monkeypatch.setitem(REGISTRY, "symmetry.H_o", Statement(
         id="symmetry.H_o", quantity="H_o", kind=Kind.DERIVED, relation=Relation.LE, formula="", condition="",
         citation="", predict=lambda ctx: ctx.p, family=("fcn", "cnn")))  # without a usable bound
+    # exacthess.generic_rank proves the generic rank of this linear network is 1 (null vectors in a polynomial ring)
+    row = next(r for r in verify(arch, **DEGENERATE, float_check=False).rows if r.statement == "test.wrong")
+    assert row.verdict == "VIOLATED" and "polynomial ring" in row.note
+    # with no proven generic bound at all: the Schwartz-Zippel probability, undecided
+    from exacthess.experiments.generic import GenericSampler
+    monkeypatch.setattr(GenericSampler, "proven_upper", lambda self, quantity: (None, ""))
     report = verify(arch, **DEGENERATE, float_check=False)
     row = next(r for r in report.rows if r.statement == "test.wrong")
     assert row.verdict == "undecided" and 0 < row.failure_bound < 1e-15 and "Schwartz-Zippel" in row.note

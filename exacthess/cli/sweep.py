@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import textwrap
 import time
 
 from ..core.errors import InvalidValueError
@@ -64,8 +65,15 @@ class _Display:
 
     def __enter__(self):
         if self.tty:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             from .render import console
             self.bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("running {task.fields[running]}  failed {task.fields[failed]}"),
@@ -128,8 +136,9 @@ def run(args) -> int:
         capacity = workers or os.cpu_count() or 1
         executor = local_executor(capacity)
         where = f"{capacity} local worker process{'es' if capacity > 1 else ''}"
-    print(f"sweep: {grid.summary()} on {where}"
-          + (f", budget {budget:g} s per job" if budget else "") + f"; results in {args.out}", file=sys.stderr)
+    print(textwrap.fill(f"sweep: {grid.summary()} on {where}" + (f", budget {budget:g} s per job" if budget else "")
+                        + f"; results in {args.out}", width=80, subsequent_indent="  ", break_long_words=False),
+          file=sys.stderr)
     t0 = time.perf_counter()
     records, lost, code = [], [], 0
     try:
@@ -158,7 +167,8 @@ def _summary(records: list, lost: list, total: int, out: str, seconds: float) ->
     counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "error", "timeout")}
     violated = sum(1 for r in records if r["status"] == "ok" and not r["report"]["ok"])
     uncertified = sum(1 for r in records if r["status"] == "ok" and not r["report"]["certified"])
-    print(f"{len(records)} of {total} jobs in {out}: {counts['ok']} ok, {counts['error']} errors, "
-          f"{counts['timeout']} timed out" + (f", {len(lost)} lost (rerun to retry)" if lost else "")
-          + f"; {violated} with a violated statement; {uncertified} not fully certified; this run {seconds:.1f} s")
+    print(textwrap.fill(f"{len(records)} of {total} jobs in {out}: {counts['ok']} ok, {counts['error']} errors, "
+                        f"{counts['timeout']} timed out" + (f", {len(lost)} lost (rerun to retry)" if lost else "")
+                        + f"; {violated} with a violated statement; {uncertified} not fully certified; this run "
+                        f"{seconds:.1f} s", width=80, subsequent_indent="  ", break_long_words=False))
     return 0 if counts["ok"] == total and not violated else 1
