@@ -43,12 +43,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
-from flint import fmpq, fmpq_mat, fmpz_mat, nmod_mat
+from flint import fmpq, fmpq_mat, fmpz_mat
 
 from ..core.errors import InvalidMatrixError, InvalidTypeError, InvalidValueError, NonFiniteError, describe
 from ..core.resources import require_memory
 from ..core.exact import to_rational
-from ..core.modular import PRIME_BITS, failure_bound, random_prime
+from ..core.modular import PRIME_BITS, failure_bound, random_prime, rank_mod_p
 from ..core.validate import check_int, check_option, check_real
 from .bounds import LOWER, UPPER, Bound
 
@@ -274,7 +274,7 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
     for _ in range(max(1, n_primes)):
         p = random_prime(rng)
         t1 = time.perf_counter()
-        k = max(k, nmod_mat(Z, p).rank())
+        k = max(k, rank_mod_p(Z, p))
         t_rank = time.perf_counter() - t1
         primes.append(p)
     upper, method = full, "trivial"
@@ -312,7 +312,7 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
             while have_bits <= need_bits:
                 p = random_prime(rng)
                 primes.append(p)
-                kp = nmod_mat(Z, p).rank()
+                kp = rank_mod_p(Z, p)
                 have_bits += math.log2(p)
                 if kp > k:  # a better lower bound: the target moves up
                     k = kp

@@ -36,7 +36,7 @@ from flint import fmpz, fmpz_mat, nmod_mat
 __all__ = [
     "PRIME_BITS", "SMALL_PRIME_BITS", "ENGINE_PRIME_BITS", "random_prime", "random_small_prime",
     "random_engine_prime", "primes_in_range", "failure_bound", "reduce_mod", "nmod_matrix", "rank_mod_p", "det_mod_p",
-    "adjugate_mod_p", "pivot_rows", "pivot_cols",
+    "adjugate_mod_p", "inverse_mod_p", "nullspace_mod_p", "pivot_rows", "pivot_cols",
     "crt", "symmetric", "primes_one_mod", "primitive_root_of_unity", "totient", "prime_factors",
     "dft_matrix", "dft_mod", "mod_array", "DFT_PRIME_LIMIT",
 ]
@@ -93,17 +93,38 @@ def reduce_mod(arr, p: int) -> np.ndarray:
     return np.array(flat, dtype=np.int64).reshape(np.shape(arr))
 
 
-def nmod_matrix(a: np.ndarray, p: int) -> nmod_mat:
-    """FLINT ``nmod_mat`` of an int64 (or integer object) array modulo ``p``."""
+def nmod_matrix(a, p: int) -> nmod_mat:
+    """FLINT ``nmod_mat`` of an int64 (or integer object) array, or an ``fmpz_mat``, modulo ``p``."""
+    if isinstance(a, fmpz_mat):
+        return nmod_mat(a, p)
     m, n = a.shape
     if not (m and n):
         return nmod_mat(m, n, p)
     return nmod_mat(fmpz_mat(a.tolist()), p)  # measured fastest route from numpy
 
 
-def rank_mod_p(a: np.ndarray, p: int) -> int:
-    """Rank of an integer array modulo ``p`` (0 for an empty array)."""
+def rank_mod_p(a, p: int) -> int:
+    """Rank of an integer array (or ``fmpz_mat``) modulo ``p`` (0 for an empty one)."""
+    if isinstance(a, fmpz_mat):
+        return nmod_mat(a, p).rank() if a.nrows() and a.ncols() else 0
     return nmod_matrix(a, p).rank() if a.size else 0
+
+
+def inverse_mod_p(a: np.ndarray, p: int) -> np.ndarray:
+    """The inverse of a square integer array modulo ``p`` (it must be invertible), as int64."""
+    inv = nmod_matrix(np.asarray(a), p).inv()
+    return np.array([int(v) for v in inv.entries()], dtype=np.int64).reshape(inv.nrows(), inv.ncols())
+
+
+def nullspace_mod_p(a: np.ndarray, p: int) -> np.ndarray:
+    """A basis (columns, int64) of ``{w : a w = 0}`` modulo ``p``."""
+    T = a.shape[1]
+    if a.shape[0] == 0:
+        return np.eye(T, dtype=np.int64)
+    K, k = nmod_matrix(np.asarray(a), p).nullspace()
+    if k == 0:
+        return np.zeros((T, 0), dtype=np.int64)
+    return np.array([int(v) for v in K.entries()], dtype=np.int64).reshape(T, K.ncols())[:, :k]
 
 
 def det_mod_p(a: np.ndarray, p: int) -> int:

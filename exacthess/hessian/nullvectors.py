@@ -40,10 +40,9 @@ rational ones because the ranks of the :math:`S_o` mod p equal their certified r
 from __future__ import annotations
 
 import numpy as np
-from flint import fmpz_mat, nmod_mat
 
 from ..certify.small import SmallRanks
-from ..core.modular import pivot_rows, rank_mod_p
+from ..core.modular import inverse_mod_p, nullspace_mod_p, pivot_rows, rank_mod_p
 from .composite import reachable
 from .taps import gather_sources
 
@@ -83,8 +82,7 @@ class NullVectors:
             if not K.shape[1]:
                 continue
             P = pivot_rows(K, p)
-            inv = nmod_mat(fmpz_mat(K[P].tolist()), p).inv()
-            Kinv = np.array([int(v) for v in inv.entries()], dtype=np.int64).reshape(len(P), len(P))
+            Kinv = inverse_mod_p(K[P], p)
             rows = np.asarray(rows)
             coef = (Kinv @ R[rows[P]] % p) if R.size else R[rows[P]]  # small exact products (< 2**62)
             R[rows] = (R[rows] - _mulmod(K, coef, p)) % p
@@ -98,18 +96,6 @@ class NullVectors:
 def _mulmod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
     from ..core.domains import GF
     return GF(p).matmul(a % p, b % p)
-
-
-def _nullspace_mod_p(S: np.ndarray, p: int) -> np.ndarray:
-    """A basis (columns) of ``{w : S w = 0}`` modulo p."""
-    T = S.shape[1]
-    if S.shape[0] == 0:
-        return np.eye(T, dtype=np.int64)
-    K, k = nmod_mat(fmpz_mat(S.tolist()), p).nullspace()
-    if k == 0:
-        return np.zeros((T, 0), dtype=np.int64)
-    ent = np.array([int(v) for v in K.entries()], dtype=np.int64).reshape(T, K.ncols())
-    return ent[:, :k]
 
 
 def _relevant(fw, arch, l: int, o: int) -> np.ndarray:
@@ -151,7 +137,7 @@ def locally_constant(engine, small: SmallRanks, second_order: bool = True) -> Nu
                 r_q = small.get(("S", l, o), exact) if S.size else 0
                 if r_q is None or r_q != r_p:
                     return None
-                K = _nullspace_mod_p(S, p)  # (T, T - r) in tap order
+                K = nullspace_mod_p(S, p)  # (T, T - r) in tap order
                 blocks.append((offset + channel_rows(layer, o), K))
         offset += layer.n_params
     return NullVectors(blocks, arch.n_params, "loss locally constant along in-weights orthogonal to the active patches")
