@@ -151,6 +151,7 @@ class GenericSampler:
         self.problem, self.seed, self.n_points = problem, seed, n_points
         self._points: dict = {}
         self._upper: dict = {}
+        self._prover = None  # the generic prover, built on first use (False: none applies)
         self.L = len(problem.arch.layers) - 1
 
     def _point(self, i: int, omega_rank: int | None) -> _Point:
@@ -181,19 +182,28 @@ class GenericSampler:
 
     def proven_upper(self, quantity: str) -> tuple:
         """A proven upper bound on the generic rank of ``quantity`` (over weights, targets and data,
-        hence also for these data), from :func:`exacthess.generic_rank`: linear networks with the MSE
-        loss, within its size limits; ``(None, "")`` otherwise."""
-        if quantity in self._upper:
-            return self._upper[quantity]
-        problem, out = self.problem, (None, "")
-        supported = quantity in ("H_o", "H_f", "H_L") or quantity.startswith("H_f[:,")
-        if supported and problem.arch.activation.is_linear and problem.loss.name == "mse":
-            from ..core.errors import ProblemTooLargeError
-            from ..generic import generic_rank
-            try:
-                g = generic_rank(problem.arch, quantity, n_samples=problem.n_samples, seed=self.seed)
-                out = (g.upper, "null vectors proven in a polynomial ring (exacthess.generic_rank)")
-            except ProblemTooLargeError:  # too large for the symbolic route: no proven generic upper bound
-                pass
-        self._upper[quantity] = out
-        return out
+        hence also for these data), from the null vectors of :func:`exacthess.generic_rank`: linear
+        networks with the MSE loss, within its size limits; ``(None, "")`` otherwise. One prover
+        serves every quantity of the report."""
+        if quantity not in self._upper:
+            supported = quantity in ("H_o", "H_f", "H_L") or quantity.startswith("H_f[:,")
+            prover = self._generic_prover() if supported else None
+            self._upper[quantity] = (None, "") if prover is None else (
+                prover.bounds(quantity)["upper"], "null vectors proven in a polynomial ring (exacthess.generic_rank)")
+        return self._upper[quantity]
+
+    def _generic_prover(self):
+        """The generic prover of this problem's architecture and sample count, or None (not a linear
+        MSE network, or too large for the symbolic route)."""
+        if self._prover is None:
+            problem, self._prover = self.problem, False
+            if problem.arch.activation.is_linear and problem.loss.name == "mse":
+                from ..core.errors import ProblemTooLargeError
+                from ..generic.prover import GenericProver
+                from ..generic.rank import check_size
+                try:
+                    check_size(problem.arch, problem.n_samples)
+                    self._prover = GenericProver(problem.arch, problem.n_samples, seed=self.seed)
+                except ProblemTooLargeError:  # too large for the symbolic route: no proven generic upper bound
+                    pass
+        return self._prover or None
