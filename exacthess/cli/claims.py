@@ -69,13 +69,11 @@ def _wrapped(line: str, width: int) -> list:
     ``reproduce:`` command is split with shell continuations so it can still be pasted."""
     import textwrap
 
-    from .render import shell_lines
+    from .render import reproduce_lines
     indent = line[:len(line) - len(line.lstrip())]
     body = line.strip()
     if body.startswith("reproduce: "):
-        head = f"{indent}reproduce: "
-        cmd = shell_lines(body[len("reproduce: "):], width - len(head))
-        return [head + cmd[0]] + [" " * len(head) + c for c in cmd[1:]]
+        return reproduce_lines(body[len("reproduce: "):], width, indent)
     return textwrap.wrap(body, width, initial_indent=indent, subsequent_indent=indent + "  ",
                          break_long_words=False, break_on_hyphens=False) or [""]
 

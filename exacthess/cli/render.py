@@ -23,7 +23,7 @@ import sys
 from collections import defaultdict
 
 __all__ = ["report_table", "ranks_table", "summary_line", "render_text", "print_report", "console",
-           "print_block", "shell_lines", "VERDICT_STYLE", "WIDTH"]
+           "print_block", "shell_lines", "reproduce_lines", "VERDICT_STYLE", "WIDTH"]
 
 #: rich styles of the verdicts
 VERDICT_STYLE = {"holds": "green", "VIOLATED": "bold red", "refuted": "yellow", "undecided": "magenta",
@@ -145,8 +145,8 @@ def _print(report, con) -> None:
         con.print(escape(f"note: {n}"))
     con.print(escape(summary_line(report)))
     if report.command:
-        for line in shell_lines(f"reproduce: {report.command}", con.width):
-            con.print(line, soft_wrap=True, markup=False, highlight=False)
+        con.print("\n".join(reproduce_lines(report.command, con.width)), soft_wrap=True, markup=False,
+                  highlight=False)
 
 
 def render_text(report, width: int = WIDTH) -> str:
@@ -200,3 +200,15 @@ def shell_lines(command: str, width: int = WIDTH) -> list[str]:
         else:
             cur = f"{cur} {g}" if cur else g
     return lines + [cur]
+
+
+def reproduce_lines(command: str, width: int = WIDTH, indent: str = "") -> list[str]:
+    r"""``{indent}reproduce: <command>`` in lines of at most ``width`` columns: the command split by
+    :func:`shell_lines`, its continuation lines aligned under its first word.
+
+    >>> reproduce_lines("exacthess verify fcn --input-dim 25 --widths 5,10 --output-dim 10", 50, "  ")
+    ['  reproduce: exacthess verify fcn --input-dim 25 \\', '             --widths 5,10 --output-dim 10']
+    """
+    head = f"{indent}reproduce: "
+    lines = shell_lines(command, max(40, width - len(head)))
+    return [head + lines[0]] + [" " * len(head) + line.lstrip() for line in lines[1:]]

@@ -46,8 +46,6 @@ def run(args) -> int:
                          + (f"  ({r.note})" if r.note else "")))
     for r in ce.related:
         con.print(escape(f"  also checked: {r.statement} ({r.kind}): {r.exact} {r.relation} {r.predicted}: {r.verdict}"))
-    from .render import shell_lines
-    lines = shell_lines(ce.command, max(40, con.width - 13))
-    con.print("\n".join(["  reproduce: " + lines[0]] + ["             " + x for x in lines[1:]]),
-              markup=False, highlight=False, soft_wrap=True)
+    from .render import reproduce_lines
+    con.print("\n".join(reproduce_lines(ce.command, con.width, "  ")), markup=False, highlight=False, soft_wrap=True)
     return 1

@@ -44,7 +44,7 @@ def run(args) -> int:
         return 0
     from rich.markup import escape
 
-    from .render import console, print_block, shell_lines
+    from .render import console, print_block, reproduce_lines
     con = console()
     con.print(f"[bold]{len(records)} registered statements[/] (sources: docs/references.md)")
     for r in records:
@@ -55,7 +55,6 @@ def run(args) -> int:
                     [f"rank {r['quantity']} {r['relation']} {r['formula']}", f"condition: {r['condition']}",
                      f"source: {r['citation']}"], styles={2: "dim"})
         if refuted:  # one command, split with shell continuations so that it can be pasted
-            lines = shell_lines(r["counterexample"], max(40, con.width - 13))
-            con.print("\n".join(["  reproduce: " + lines[0]] + ["             " + x for x in lines[1:]]),
-                      markup=False, highlight=False, soft_wrap=True)
+            con.print("\n".join(reproduce_lines(r["counterexample"], con.width, "  ")), markup=False,
+                      highlight=False, soft_wrap=True)
     return 0
