@@ -208,13 +208,12 @@ def _judge_generic(stmt, quantity, lo, hi, a, b, false, evidence, generic_upper)
         return Judgement(false, f"the generic rank is >= {ev.lower} > {pred}: rank at a random point modulo a prime "
                                 f"({ev.how})")
     if ev.lower == pred:
-        if ev.upper is not None and ev.upper <= pred:
+        upper = (ev.upper_how if ev.upper is not None and ev.upper <= pred else
+                 f"the proven bound {generic_upper.source}" if generic_upper is not None and generic_upper.value <= pred
+                 else None)
+        if upper is not None:
             return Judgement(Verdict.HOLDS, f"below the generic value here ({here}): a degenerate point; the generic "
-                                            f"rank is {pred}: >= by a random point ({ev.how}), <= by {ev.upper_how}")
-        if generic_upper is not None and generic_upper.value <= pred:
-            return Judgement(Verdict.HOLDS, f"below the generic value here ({here}): a degenerate point; the generic "
-                                            f"rank is {pred}: >= by a random point ({ev.how}), <= by the proven bound "
-                                            f"{generic_upper.source}")
+                                            f"rank is {pred}: >= by a random point ({ev.how}), <= by {upper}")
         return Judgement(Verdict.UNDECIDED, f"below the generic value here ({here}): a degenerate point, or the formula "
                                             f"is too low: the generic rank is >= {pred} (a random point, {ev.how}); "
                                             "= needs a generic upper bound (`exacthess prove generic` for linear "
