@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+import textwrap
 
 __all__ = ["OneLineParser", "HelpFormatter", "EXIT_CODES", "COMMON_CODES", "exit_text", "add_exit_codes", "walk", "writable"]
 
@@ -81,8 +83,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     lines indented past the line's own indent (past the code, for a row of exit codes)."""
 
     def _fill_text(self, text, width, indent):
-        import re
-        import textwrap
         out, prose = [], []
 
         def fill(line, lead, more):
