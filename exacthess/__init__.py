@@ -17,7 +17,7 @@ import warnings as _warnings
 from .certify.bounds import Bound
 from .certify.rank import RankResult, rank
 from .core.domains import ABS, GF, QQ, SR
-from .core.errors import (ExactHessError, InvalidArchitectureError, InvalidDataError, InvalidMatrixError,
+from .core.errors import (ExactHessError, InternalError, InvalidArchitectureError, InvalidDataError, InvalidMatrixError,
                           InvalidOptionError, InvalidTypeError, InvalidValueError, MissingDependencyError,
                           NonDifferentiableError, NonFiniteError, ParamsMismatchError, ProblemTooLargeError,
                           UnknownStatementError, UnsupportedModuleError)
@@ -28,6 +28,7 @@ from .experiments.gn_scaling import curvature_scaling
 from .experiments.report import Report, Row
 from .experiments.search import SearchResult, search
 from .experiments.sweep import SweepIncompleteError, sweep
+from .experiments.check import CheckResult, check
 from .experiments.verify import verify
 from .generic import GenericRank, generic_rank, prove_generic
 from .hessian.matrices import HessianResult, hessian
@@ -62,7 +63,7 @@ __all__ = [
     # the source documents' claims, settled exactly; the Gauss-Newton error
     "claims", "gauss_newton_gap", "GaussNewtonGap", "curvature_scaling",
     # statements, verification and counterexample search
-    "verify", "Report", "Row", "Verdict", "REGISTRY", "Statement", "Kind", "Relation", "get_statement",
+    "verify", "check", "CheckResult", "Report", "Row", "Verdict", "REGISTRY", "Statement", "Kind", "Relation", "get_statement",
     "search", "SearchResult",
     # generic ranks over Q(theta, x, y), proven
     "generic_rank", "GenericRank", "prove_generic",
@@ -76,7 +77,7 @@ __all__ = [
     "InvalidDataError", "NonFiniteError", "ParamsMismatchError", "UnknownStatementError", "InvalidMatrixError",
     "ProblemTooLargeError", "NonDifferentiableError", "UnsupportedModuleError", "MissingDependencyError",
     "KernelRangeError", "InvalidKernelError", "InvalidInputShapeError", "InvalidStrideError", "InvalidPaddingError",
-    "InvalidBoundError", "InvalidClaimError", "SweepIncompleteError",
+    "InvalidBoundError", "InvalidClaimError", "SweepIncompleteError", "InternalError",
 ]
 
 

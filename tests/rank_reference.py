@@ -14,11 +14,12 @@ def qrank(a: np.ndarray) -> int:
 
 
 def check_certified_ranks(arch, n: int, seed: int = 0, loss="mse") -> dict:
-    """Certify with the structure only (``certify="never"``: no Hadamard stage), then assert for every
-    quantity that its proven bounds bracket the exact rank and a certified value equals it; returns the
-    rank infos."""
+    """Certify, then assert for every quantity that its proven bounds bracket the exact rank, that a
+    certified value equals it, and that no structural proposal was rejected by the checker (a
+    rejected proposal is a bug in the structure code, even when the checker saved the result);
+    returns the rank infos (``bounds[1].how`` says what proved each upper bound)."""
     prob = make_problem(arch, n_samples=n, seed=seed, loss=loss)
-    _, info, qq = certified_ranks(prob, seed=seed, certify="never")
+    _, info, qq = certified_ranks(prob, seed=seed)
     offs = arch.layer_offsets
     for key, r in info.items():
         if key.startswith("H_f["):
@@ -27,6 +28,7 @@ def check_certified_ranks(arch, n: int, seed: int = 0, loss="mse") -> dict:
         else:
             M = qq.full(key)
         exact = qrank(M)
+        assert not r.failures, (arch, loss, key, r.failures)
         assert r.lower <= exact <= r.upper, (arch, loss, key, r, exact)
         if r.certified:
             assert r.value == exact, (arch, loss, key, r.how, exact)

@@ -60,10 +60,15 @@ def test_uncertified_results_state_a_failure_bound():
     assert "P(rank != 5)" in r.how
 
 
-def test_caller_certificate_is_used():
+def test_a_caller_bound_is_not_a_certificate():
+    """A (bound, reason) pair is shown, never trusted: the rank is certified only by what exacthess
+    proves itself (here Hadamard's bound), and without an upper-bound certificate it stays uncertified."""
     M = np.array([[1, 2, 3], [2, 4, 6], [1, 1, 1]], dtype=object)
     r = rank(M, upper_bound=(2, "two rows are proportional"))
-    assert r.certified and r.value == 2 and "proportional" in r.method
+    assert r.certified and r.value == 2 and r.method == "hadamard"
+    r = rank(M, upper_bound=(2, "two rows are proportional"), certify="never")
+    assert not r.certified and r.lower == 2 and r.upper == 3
+    assert "two rows are proportional" in r.bounds[1].how and "not a certificate" in r.bounds[1].how
 
 
 @pytest.mark.parametrize("bad, err, match", [

@@ -43,3 +43,6 @@ def test_padded_cnns_are_certified_by_composites(arch):
     info = check(arch, 2 * arch.input_dim)
     # the composites certify H_f, H_L and every block column (H_o of the strided net needs the Hadamard stage)
     assert all(r.certified for k, r in info.items() if k != "H_o")
+    # by the structure, not by Hadamard's bound or exact elimination
+    assert all(not r.failures and not r.bounds[1].how.startswith("exact elimination") and "Hadamard" not in r.bounds[1].how
+               for k, r in info.items() if k != "H_o"), {k: r.bounds[1].how for k, r in info.items()}

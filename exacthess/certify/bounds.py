@@ -11,7 +11,7 @@ Hadamard's inequality against a product of primes, or the trivial size bound). A
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Bound", "LOWER", "UPPER"]
 
@@ -28,12 +28,15 @@ class Bound:
         stage: which stage proved it: ``"mod p"``, ``"trivial"``, ``"zero"``, ``"structure"``,
             ``"core"``, ``"hadamard"`` or ``"caller"`` (supplied with its own proof).
         how: one line saying why it holds.
+        certificate: for an upper bound, the record the checker verifies
+            (:mod:`exacthess.certify.certificate`), or None.
     """
 
     value: int
     side: str
     stage: str
     how: str
+    certificate: object = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:

@@ -36,7 +36,7 @@ import numpy as np
 from ..core.modular import pivot_rows
 from .bounds import Bound
 
-__all__ = ["BlockRowSpace", "choose_core", "rows_without_null_pivots"]
+__all__ = ["BlockRowSpace", "choose_core"]
 
 
 @dataclass
@@ -91,26 +91,3 @@ def choose_core(spaces, sizes, p: int):
         bounds.append(min(space.bound.value, n))
         met.append(piv is not None)
     return rows, bounds, met
-
-
-def rows_without_null_pivots(blocks, sizes, p: int):
-    r"""Core coordinates from exact null vectors: drop rows ``P`` where the null vectors are invertible.
-
-    If :math:`H N = 0` over :math:`\mathbb Q` and :math:`N[P]` is invertible, then
-    :math:`H[:, P] = -H[:, I]\,N[I]\,N[P]^{-1}`, so :math:`\mathrm{rank}\,H = \mathrm{rank}\,H[:, I]
-    = \mathrm{rank}\,H[I, I]` (``H`` symmetric). The null vectors come in blocks ``(rows, K)``
-    with disjoint rows and independent columns mod p; each block's pivot rows make its square
-    part invertible mod p (hence over Q), and disjoint blocks give a block-diagonal ``N[P]``.
-
-    Returns:
-        ``(rows, bounds)`` per block of ``H``: local row indices kept, and how many are kept.
-    """
-    drop = set()
-    for rows, K in blocks:
-        if K.size:
-            drop.update(int(rows[i]) for i in pivot_rows(K, p))
-    out, start = [], 0
-    for n in sizes:
-        out.append([i for i in range(n) if start + i not in drop])
-        start += n
-    return out, [len(r) for r in out]

@@ -1,101 +1,93 @@
-r"""Certification as one pipeline: every rank goes through the same stages.
+r"""Certification as one pipeline: structure proposes, the checker decides.
 
-1. **Lower bound** -- the rank of the matrix (or of a smaller matrix with the same rank) modulo
-   a prime: proven for any prime (a minor mod p is the image of a minor).
+Every rank goes through the same stages, each of which only *proposes* a
+:class:`~exacthess.certify.certificate.RankCertificate`:
+
+1. **Lower bound** -- a nonsingular minor modulo a prime (of the matrix, or of a core of it).
 2. **Structural upper bound** -- from hints computed by the caller: a factorisation
-   ``H = J^T G J`` with ``G`` positive definite (``rank H = rank J <= bound``), or per block row a
-   space of proven dimension containing its image (:class:`~exacthess.certify.core.BlockRowSpace`).
-3. **Core** -- :func:`~exacthess.certify.core.choose_core` restricts a symmetric matrix to a core
-   ``H[I, I]`` with the same rank; a core of full rank mod p certifies ``rank H = |I|``.
-4. **Hadamard** -- :func:`~exacthess.certify.rank.rank` on the exact core: ranks modulo primes
-   whose product exceeds Hadamard's bound on every ``(k+1)``-minor (deterministic).
-5. **Probabilistic** -- when Hadamard would exceed the budget (or the core is too large to form
-   exactly): a second prime, proven bounds, and a stated failure probability
-   (:func:`~exacthess.core.modular.failure_bound`).
+   ``H = J^T G J`` (``rank H = rank J``, a theorem whose premises are checked), per block column a
+   theorem on certified ranks of named factors, or exact null vectors.
+3. **Core** -- :func:`~exacthess.certify.core.choose_core` restricts ``H`` to coordinates ``I``
+   where a full-rank minor certifies ``rank H = |I|`` together with the upper bound.
+4. **Hadamard** -- :func:`~exacthess.certify.rank.rank` on an exact matrix: ranks modulo primes
+   whose product exceeds Hadamard's bound (deterministic).
+5. **Probabilistic** -- when Hadamard would exceed the budget: a second prime, proven bounds, and
+   a stated failure probability (:func:`~exacthess.core.modular.failure_bound`).
 
-The pipeline knows matrices and hints only, never what produced them: the Hessian side
-(:mod:`exacthess.hessian.ranks`) supplies a :class:`SymmetricProblem` or a :class:`FactoredProblem`.
+Each proposal is verified by :func:`~exacthess.certify.checker.check` against the matrix (a
+*matrix source*, :mod:`exacthess.hessian.source`) before anything is reported as certified; a
+proposal that fails is dropped, the failure is reported in ``how``, and the next stage runs.
+
+The pipeline knows matrices (by name, through the source) and hints only, never what produced them.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
-from ..core.modular import failure_bound, random_small_prime, rank_mod_p, SMALL_PRIME_BITS
+from ..core.modular import SMALL_PRIME_BITS, failure_bound, random_small_prime, rank_mod_p
 from .bounds import LOWER, UPPER, Bound
-from .core import choose_core, rows_without_null_pivots
+from .certificate import Minor, NullVectors, RankCertificate, Theorem, Trivial
+from .checker import check
+from .core import choose_core
 from .rank import RankResult, rank
+from .small import modular_minor
 
 __all__ = ["Certifier", "SymmetricProblem", "FactoredProblem", "GENERIC_CORE_LIMIT"]
 
-#: Above this core size the exact (QQ) core is not formed: ranks are proven lower bounds from
-#: two primes, reported as probabilistic with a stated failure bound.
+#: Above this size an exact (QQ) matrix is not formed for Hadamard's argument: ranks are proven
+#: lower bounds from two primes, reported as probabilistic with a stated failure bound.
 GENERIC_CORE_LIMIT = 1500
 
 
 @dataclass
 class FactoredProblem:
-    """``H = J^T G J`` with ``G`` positive definite, so ``rank H = rank J``.
+    """``rank H = rank F`` by a theorem (``"gram"``: ``H = J^T (G (x) I) J`` with ``G`` positive
+    definite; ``"gauss_newton"``: ``H = sum_i J_i^T A_i J_i``, ``F = C J`` with ``ker C_i = ker A_i``).
 
     Attributes:
-        key: the name of ``H`` (e.g. ``"H_o"``).
-        shape: shape of ``H``.
-        jacobian_mod_p: ``J`` modulo ``p``.
-        p: the prime.
-        upper: a proven bound on ``rank J`` (or None).
-        exact: returns ``J`` over Q (for the generic stages).
-        why: one line saying why ``rank H = rank J``.
+        key: the name of ``H`` (``"H_o"``).
+        factor: the name of ``F`` for the matrix source (``"J"`` or ``"CJ"``).
+        theorem: ``"gram"`` or ``"gauss_newton"``.
+        p: the prime of the lower bound.
+        upper: a proposed bound on ``rank F`` carrying its certificate, or None.
+        why: one line saying why ``rank H = rank F``.
     """
 
     key: str
-    shape: tuple
-    jacobian_mod_p: np.ndarray
+    factor: str
+    theorem: str
     p: int
-    upper: Bound | None
-    exact: Callable[[], np.ndarray]
+    upper: Bound | None = None
     why: str = "rank H = rank J"
 
 
 @dataclass
 class SymmetricProblem:
-    """A symmetric matrix given block by block, with per-block-row structural hints.
+    """A symmetric matrix given block by block, with per-block-column hints.
 
     Attributes:
-        key: the name of ``H`` (e.g. ``"H_f"``).
+        key: the name of ``H`` for the matrix source (``"H_f"`` or ``"H_L"``).
         sizes: block sizes ``n_l``.
-        p: the prime of the hints and of ``core_mod_p``.
-        spaces: one :class:`~exacthess.certify.core.BlockRowSpace` or None per block row.
-        core_mod_p: ``rows_per_block -> H[I, I] mod p``.
-        core_exact: ``rows_per_block -> H[I, I]`` over Q.
-        core_magnitudes: ``rows_per_block ->`` float upper bounds on ``|H[I, I]|`` entrywise
-            (for failure bounds of large cores).
-        core_mod_q: ``(rows_per_block, q) -> H[I, I] mod q`` for a second prime ``q``.
-        denominator_bits: log2 of a bound on the common denominator of the entries.
-        zero_diagonal: the diagonal blocks are zero (then a block column has at most
-            ``n - n_l`` nonzero rows).
+        p: the prime of the hints.
+        spaces: one :class:`~exacthess.certify.core.BlockRowSpace` or None per block (its bound
+            carries the theorem's certificate).
         column_keys: names of the block columns to certify as well (e.g. ``"H_f[:,1]"``), or ().
-        null_vectors: optional ``(blocks, how)``: blocks ``(rows, K)`` (disjoint rows, ``K`` mod p with
-            independent columns) reducing exact rational null vectors of ``H``; the core then drops
-            the rows where they are invertible (``rank H = rank H[I, I] <= n - k``).
-        upper_hint: a further proven upper bound on ``rank H`` from elsewhere (e.g. subadditivity).
+        null_vectors: exact null vectors of ``H`` (a :class:`~exacthess.certify.certificate.NullVectors`
+            record over the prime ``p``), or None.
+        upper_hint: a further proposed upper bound on ``rank H`` carrying its certificate.
     """
 
     key: str
     sizes: tuple
     p: int
     spaces: list
-    core_mod_p: Callable
-    core_exact: Callable
-    core_magnitudes: Callable
-    core_mod_q: Callable
-    denominator_bits: float = 0.0
-    zero_diagonal: bool = False
     column_keys: tuple = ()
-    null_vectors: tuple | None = None
+    null_vectors: NullVectors | None = None
     upper_hint: Bound | None = None
 
 
@@ -104,13 +96,16 @@ class Certifier:
     """Runs the stages; options as in :func:`exacthess.verify`.
 
     Attributes:
+        source: the matrix source (names -> exact matrices and their reductions).
         seed: seed of every prime drawn.
-        certify: ``"auto"``, ``"always"`` or ``"never"`` (the Hadamard stage).
+        certify: ``"auto"``, ``"always"`` or ``"never"`` (``"never"``: no upper-bound certificate
+            at all; a rank is certified only when its lower bound is ``min(rows, cols)``).
         budget_seconds: cost limit of the Hadamard stage in ``"auto"`` mode.
-        core_limit: largest core formed over Q.
+        core_limit: largest matrix formed over Q for Hadamard's argument.
         progress: callable receiving short messages, or None.
     """
 
+    source: object
     seed: int = 0
     certify: str = "auto"
     budget_seconds: float = 60.0
@@ -121,134 +116,168 @@ class Certifier:
     def __post_init__(self):
         self._say = self.progress or (lambda msg: None)
 
-    def _generic(self, matrix, upper: Bound | None) -> RankResult:
-        return rank(matrix, seed=self.seed, certify=self.certify, budget_seconds=self.budget_seconds,
-                    upper_bound=upper)
+    # ----- acceptance -------------------------------------------------------------------------
+    def accept(self, key: str, cert: RankCertificate, t0: float, primes=(), failure: float = 1.0,
+               dropped=()) -> RankResult:
+        """Check ``cert`` and report what verified (``certified`` only when the bounds meet)."""
+        res = check(cert, self.source, cross_check=self.certify != "never")
+        shape = _shape(cert, self.source)
+        failures = tuple(dropped) + tuple(res.failures)
+        ok = res.certified
+        lower = Bound(res.lower, LOWER, "mod p", "a nonsingular minor modulo a prime")
+        upper = Bound(res.upper, UPPER, "checked", res.upper_by)
+        method = ("certificate: " + res.upper_by) if ok else "probabilistic"
+        note = ("; dropped: " + "; ".join(failures)) if failures else ""
+        return RankResult(res.lower, res.lower, res.upper, ok, method + note, shape, tuple(primes),
+                          0.0 if ok else failure, time.perf_counter() - t0, (lower, upper), certificate=cert,
+                          failures=failures)
 
-    def dense(self, key: str, matrix: Callable[[], np.ndarray], upper: Bound | None = None) -> RankResult:
-        """Stages 1, 4, 5 on an exact matrix without structural hints."""
+    def dense(self, key: str, name: str, rows=None, cols=None, upper: Bound | None = None,
+              dropped=()) -> RankResult:
+        """Stages 1, 4, 5 on the exact matrix ``name[rows, cols]`` (no structure)."""
         self._say(f"{key} (generic certificate)")
-        return self._generic(matrix(), upper)
-
-    # ----- H = J^T G J --------------------------------------------------------------------
-    def factored(self, prob: FactoredProblem) -> RankResult:
-        """Stages 1-2 on ``J``; stage 4-5 on the exact ``J`` when they do not meet."""
+        shape = _shape(RankCertificate(matrix=name, value=0, rows=rows, cols=cols), self.source)
+        if self.certify != "never" and max(shape) > self.core_limit and min(shape) > 0:
+            return self._large(key, name, rows, cols, upper, dropped)
         t0 = time.perf_counter()
-        lo = rank_mod_p(prob.jacobian_mod_p, prob.p)
-        lower = Bound(lo, LOWER, "mod p", f"rank of J modulo a {prob.p.bit_length()}-bit prime; {prob.why}")
-        if prob.upper is not None and prob.upper.value == lo:
-            return _result(lower, prob.upper, prob.shape, (prob.p,), t0)
-        self._say(f"{prob.key} (generic certificate)")
-        res = self._generic(prob.exact(), prob.upper)
-        return _with_note(res, prob.why)
+        r = rank(self.source.exact(name, rows, cols), seed=self.seed, certify=self.certify,
+                 budget_seconds=self.budget_seconds, upper_bound=upper if self.certify != "never" else None)
+        cert = replace(r.certificate, matrix=name, rows=rows, cols=cols)
+        res = self.accept(key, cert, t0, r.primes, r.failure_bound, dropped=tuple(dropped) + r.failures)
+        return res if res.certified else replace(res, failure_bound=r.failure_bound)
 
-    # ----- symmetric, block-structured ---------------------------------------------------
+    # ----- rank H = rank F --------------------------------------------------------------------
+    def lower_only(self, key: str, name: str, p: int) -> RankResult:
+        """``certify="never"``: a nonsingular minor modulo ``p`` of the matrix itself, and no upper bound."""
+        t0 = time.perf_counter()
+        minor = modular_minor(self.source.mod(name, p), p)
+        return self.accept(key, RankCertificate(matrix=name, value=len(minor.rows), lower=minor, upper=Trivial()),
+                           t0, (p,))
+
+    def factored(self, prob: FactoredProblem) -> RankResult:
+        """Stages 1-2 on the factor ``F``; Hadamard on the exact ``F`` when they do not meet."""
+        if self.certify == "never":
+            return self.lower_only(prob.key, prob.key, prob.p)
+        t0 = time.perf_counter()
+        Fp = self.source.mod(prob.factor, prob.p)
+        minor = modular_minor(Fp, prob.p)
+        node = Trivial() if prob.upper is None else prob.upper.certificate
+        part = RankCertificate(matrix=prob.factor, value=len(minor.rows), lower=minor, upper=node)
+        eq = Theorem(name=prob.theorem, parts=(part,), how=prob.why)
+        res = self.accept(prob.key, RankCertificate(matrix=prob.key, value=part.value, equal=eq), t0, (prob.p,))
+        if res.certified:
+            return res
+        self._say(f"{prob.key} (generic certificate)")
+        sub = self.dense(prob.factor, prob.factor, upper=prob.upper)
+        eq = Theorem(name=prob.theorem, parts=(sub.certificate,), how=prob.why)
+        out = self.accept(prob.key, RankCertificate(matrix=prob.key, value=sub.value, equal=eq), t0, sub.primes,
+                          sub.failure_bound, dropped=res.failures)
+        if out.failures and any("does not apply" in f for f in out.failures):  # the theorem's premises fail
+            return self.dense(prob.key, prob.key, dropped=out.failures)
+        return out if out.certified else replace(out, failure_bound=sub.failure_bound)
+
+    # ----- symmetric, block-structured ------------------------------------------------------
     def symmetric(self, prob: SymmetricProblem) -> dict:
         """Certified ranks of ``H`` and of its requested block columns."""
         t0 = time.perf_counter()
-        n = sum(prob.sizes)
-        if prob.null_vectors is not None:
-            rows, bounds = rows_without_null_pivots(prob.null_vectors[0], prob.sizes, prob.p)
+        starts = np.concatenate([[0], np.cumsum(prob.sizes)]).astype(int)
+        nv = prob.null_vectors if self.certify != "never" else None
+        if nv is not None:
+            drop = {int(i) for i in nv.pivots}
+            rows = [[i for i in range(s) if int(starts[l]) + i not in drop] for l, s in enumerate(prob.sizes)]
         else:
-            rows, bounds, met = choose_core(prob.spaces, prob.sizes, prob.p)
-        if prob.zero_diagonal:
-            bounds = [min(b, n - s) for b, s in zip(bounds, prob.sizes)]
-        size_I = sum(len(r) for r in rows)
-        core = prob.core_mod_p(rows)
-        k = rank_mod_p(core, prob.p)
-        full = k == size_I
-        shape = (n, n)
-        lower = Bound(k, LOWER, "mod p", f"rank of the core H[I, I] modulo a {prob.p.bit_length()}-bit prime")
+            rows = choose_core(prob.spaces, prob.sizes, prob.p)[0]
+        I = tuple(int(starts[l]) + i for l, r in enumerate(rows) for i in r)
+        core = self.source.mod(prob.key, prob.p, I, I)
+        minor = modular_minor(core, prob.p)
+        k = len(minor.rows)
+        lower = Minor(prime=prob.p, rows=tuple(I[i] for i in minor.rows), cols=tuple(I[j] for j in minor.cols))
+        blocks = [tuple(range(int(starts[l]), int(starts[l + 1]))) for l in range(len(prob.sizes))]
         out = {}
-        parts = []
-        if prob.null_vectors is not None and n > size_I:
-            parts.append(f"{n - size_I} exact null vectors ({prob.null_vectors[1]})")
-        elif prob.null_vectors is None:
-            parts.append("the block rows' spaces")
-        if prob.zero_diagonal and not full:
-            parts.append("zero diagonal blocks")
-        why = " and ".join(parts) or "no structure (all coordinates)"
-        if full:
-            up = Bound(k, UPPER, "core", f"core of {size_I} coordinates has full rank mod p" +
-                       (f" (rank H = rank H[I, I] by {why})" if size_I < n else ""))
-            out[prob.key] = _result(lower, up, shape, (prob.p,), t0)
-        else:
-            up = Bound(min(size_I, sum(bounds)), UPPER, "structure",
-                       f"rank H <= min(|I|, sum of block-column bounds) by {why}")
-            if prob.upper_hint is not None and prob.upper_hint.value < up.value:
-                up = prob.upper_hint
-            out[prob.key] = self._fallback(prob, rows, None, lower, up, t0)
-        start = 0
+        upper = self._upper(prob, nv, blocks)
+        res = self.accept(prob.key, RankCertificate(matrix=prob.key, value=k, lower=lower, upper=upper), t0, (prob.p,))
+        if not res.certified and self.certify != "never":
+            res = self._fallback(prob, nv, I, k, res)
+        out[prob.key] = res
         for l, key in enumerate(prob.column_keys):
-            n_rows = len(rows[l])
-            # rows of a full-rank core are independent: no further modular rank needed
-            lb = n_rows if full else rank_mod_p(core[start:start + n_rows], prob.p)
-            start += n_rows
-            space = prob.spaces[l]
-            kind = space.kind if space is not None else "trivial"
-            lo_l = Bound(lb, LOWER, "mod p", "rank of the block column's core rows modulo a prime")
-            up_l = Bound(bounds[l], UPPER, "structure", f"block-row {kind} bound")
-            if lb == bounds[l]:
-                up_l = Bound(bounds[l], UPPER, "structure", f"block-row {kind} bound met mod p")
-                out[key] = _result(lo_l, up_l, (n, prob.sizes[l]), (prob.p,), t0)
-            else:
-                out[key] = self._fallback(prob, rows, l, lo_l, up_l, t0)
+            out[key] = self._column(prob, l, blocks[l], I, core, t0)
         return out
 
-    def _fallback(self, prob: SymmetricProblem, rows, column, lower: Bound, upper: Bound, t0) -> RankResult:
-        """Stages 4-5 on the core (or on the core rows of one block column)."""
-        key = prob.key if column is None else prob.column_keys[column]
-        self._say(f"{key} (generic certificate)")
-        size_I = sum(len(r) for r in rows)
-        cols = None
-        if column is not None:
-            start = sum(len(r) for r in rows[:column])
-            cols = slice(start, start + len(rows[column]))
-        shape = (sum(prob.sizes),) * 2 if column is None else (sum(prob.sizes), prob.sizes[column])
-        if size_I > self.core_limit:
-            return self._large_core(prob, rows, cols, lower, upper, shape, t0)
-        core = prob.core_exact(rows)
-        if cols is not None:
-            core = core[:, cols]
-        res = self._generic(core, upper)
-        return RankResult(res.value, res.lower, res.upper, res.certified, res.method, shape, res.primes,
-                          res.failure_bound, res.seconds, res.bounds)
+    def _upper(self, prob, nv, blocks):
+        """The proposed upper bound of the whole matrix."""
+        if self.certify == "never":
+            return Trivial()
+        if nv is not None:
+            return nv
+        parts, kinds = [], []
+        for l, cols in enumerate(blocks):
+            space = prob.spaces[l]
+            node = space.bound.certificate if space is not None and space.bound.certificate is not None else Trivial()
+            kinds.append(space.kind if space is not None and space.bound.certificate is not None else "size")
+            parts.append(RankCertificate(matrix=prob.key, value=0, upper=node, cols=cols))
+        up = Theorem(name="block_columns", parts=tuple(parts), how=f"block columns' bounds ({', '.join(kinds)}), summed")
+        hint = prob.upper_hint
+        if hint is not None and hint.certificate is not None:
+            spaces_sum = sum(min(s.bound.value, len(c)) if s is not None else len(c) for s, c in zip(prob.spaces, blocks))
+            if hint.value < spaces_sum:
+                return hint.certificate
+        return up
 
-    def _large_core(self, prob, rows, cols, lower: Bound, upper: Bound, shape, t0) -> RankResult:
-        """A second uniform prime and a failure bound from Hadamard's bound on the core.
+    def _fallback(self, prob, nv, I, k, res) -> RankResult:
+        """Hadamard (or two primes) on the core when exact null vectors reduce the rank to it, else on
+        the whole matrix."""
+        if nv is not None and len(I) < sum(prob.sizes):
+            sub = self.dense(prob.key, prob.key, rows=I, cols=I)
+            up = replace(nv, core=sub.certificate)
+            t0 = time.perf_counter()
+            lower = sub.certificate.lower
+            lower = None if lower is None else Minor(prime=lower.prime, rows=tuple(I[i] for i in lower.rows),
+                                                      cols=tuple(I[j] for j in lower.cols))
+            out = self.accept(prob.key, RankCertificate(matrix=prob.key, value=sub.value, lower=lower, upper=up),
+                              t0, sub.primes, sub.failure_bound, dropped=res.failures)
+            return out if out.certified else replace(out, failure_bound=sub.failure_bound,
+                                                      lower=max(out.lower, res.lower), value=max(out.lower, res.lower))
+        upper = Bound(res.upper, UPPER, "checked", "", certificate=res.certificate.upper) \
+            if res.upper < sum(prob.sizes) else None
+        return self.dense(prob.key, prob.key, upper=upper, dropped=res.failures)
 
-        The magnitudes bound ``|entry|`` (every input replaced by its absolute value and every
-        subtraction by an addition; float rounding is covered by a factor 2), and the common
-        denominator of the entries is at most ``2**denominator_bits``, so every nonzero minor of
-        the integer-scaled core has ``log2 |minor| <= log2H``."""
-        q = random_small_prime(np.random.default_rng([self.seed, 13]))
-        core, mag = prob.core_mod_q(rows, q), prob.core_magnitudes(rows)
-        if cols is not None:
-            core, mag = core[:, cols], mag[:, cols]
-        k2 = rank_mod_p(core, q)
-        lo = max(lower.value, k2)
+    def _column(self, prob, l, cols, I, core, t0) -> RankResult:
+        """Block column ``l``: a minor inside the core's rows, and the block's proposed bound."""
+        key = prob.column_keys[l]
+        local = [j for j, i in enumerate(I) if cols[0] <= i <= cols[-1]]
+        sub = np.ascontiguousarray(core[:, local])
+        m = modular_minor(sub, prob.p)
+        lower = Minor(prime=prob.p, rows=tuple(I[i] for i in m.rows), cols=tuple(I[local[j]] - cols[0] for j in m.cols))
+        space = prob.spaces[l]
+        node = Trivial() if (space is None or space.bound.certificate is None or self.certify == "never") \
+            else space.bound.certificate
+        cert = RankCertificate(matrix=prob.key, value=len(m.rows), lower=lower, upper=node, cols=cols)
+        res = self.accept(key, cert, t0, (prob.p,))
+        if res.certified or self.certify == "never":
+            return res
+        upper = Bound(res.upper, UPPER, "checked", "", certificate=node) if res.upper < len(cols) else None
+        return self.dense(key, prob.key, cols=cols, upper=upper, dropped=res.failures)
+
+    def _large(self, key, name, rows, cols, upper: Bound | None, dropped) -> RankResult:
+        """Two primes and a failure bound from Hadamard's bound (magnitudes of the entries)."""
+        t0 = time.perf_counter()
+        src = self.source
+        rng = np.random.default_rng([self.seed, 13])
+        p, q = random_small_prime(rng), random_small_prime(rng)
+        Mp, Mq = src.mod(name, p, rows, cols), src.mod(name, q, rows, cols)
+        kp, kq = rank_mod_p(Mp, p), rank_mod_p(Mq, q)
+        prime, M = (p, Mp) if kp >= kq else (q, Mq)
+        mag = src.magnitudes(name, rows, cols)
         with np.errstate(divide="ignore"):
             norms = np.log2(np.sqrt((mag * mag).sum(axis=1)) * 2 + 1)
         size = min(mag.shape)
-        log2H = float(np.sort(norms)[::-1][:size].sum()) + size * prob.denominator_bits
-        low = Bound(lo, LOWER, "mod p", "rank of the core modulo two primes")
-        if lo == upper.value:
-            return _result(low, upper, shape, (prob.p, q), t0)
-        return RankResult(lo, lo, upper.value, False, "probabilistic", shape, (prob.p, q),
-                          failure_bound(log2H, 2, bits=SMALL_PRIME_BITS), time.perf_counter() - t0, (low, upper))
+        log2H = float(np.sort(norms)[::-1][:size].sum()) + size * src.denominator_log2(name)
+        node = upper.certificate if upper is not None and upper.certificate is not None else Trivial()
+        cert = RankCertificate(matrix=name, value=max(kp, kq), lower=modular_minor(M, prime), upper=node,
+                               rows=rows, cols=cols)
+        return self.accept(key, cert, t0, (p, q), failure_bound(log2H, 2, bits=SMALL_PRIME_BITS), dropped=dropped)
 
 
-def _result(lower: Bound, upper: Bound, shape, primes, t0) -> RankResult:
-    ok = lower.value == upper.value
-    method = ("certificate: " + upper.how) if ok else "probabilistic"
-    return RankResult(lower.value, lower.value, upper.value, ok, method, shape, tuple(primes),
-                      0.0 if ok else 1.0, time.perf_counter() - t0, (lower, upper))
-
-
-def _with_note(res: RankResult, why: str) -> RankResult:
-    lo = res.bounds[0] if res.bounds else None
-    if lo is None:
-        return res
-    note = Bound(lo.value, lo.side, lo.stage, f"{lo.how}; {why}")
-    return RankResult(res.value, res.lower, res.upper, res.certified, res.method, res.shape, res.primes,
-                      res.failure_bound, res.seconds, (note,) + tuple(res.bounds[1:]))
+def _shape(cert: RankCertificate, source) -> tuple:
+    m, n = source.shape(cert.matrix)
+    return (m if cert.rows is None else len(cert.rows), n if cert.cols is None else len(cert.cols))

@@ -16,8 +16,14 @@ How a rank is known (the ``method`` of a :class:`RankResult`):
     ``(k+1)``-minor ``D \ne 0`` exists; every :math:`p_i` divides it (all ``(k+1)``-minors
     vanish mod :math:`p_i`), so :math:`\prod p_i \le |D| \le H_{k+1}` by Hadamard's
     inequality -- a contradiction. Deterministic: no probability involved.
-  - ``certificate``: an upper bound supplied by the caller with its own proof (used by the
-    Hessian code for structure: e.g. ``rank H_o = rank J`` with ``J`` having few rows).
+  - ``certificate``: a structural upper bound from exacthess (a :class:`Bound` carrying a
+    certificate: null vectors, a theorem on certified factor ranks).
+
+  Every bound is written down as a :class:`~exacthess.certify.certificate.RankCertificate`
+  (the lower bound as a nonsingular minor modulo a prime) and verified by
+  :func:`~exacthess.certify.checker.check`, which shares no code with this module, before the
+  rank is reported as certified; a ``(bound, reason)`` pair from a caller is shown, never
+  trusted.
 
 * When the Hadamard argument would cost more than the budget, the result is
   **probabilistic**: ``certified`` is False, ``upper`` is the best proven bound, and
@@ -39,11 +45,11 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+
 from fractions import Fraction
 
 import numpy as np
-from flint import fmpq, fmpq_mat, fmpz_mat
+from flint import fmpq, fmpq_mat, fmpz_mat, nmod_mat
 
 from ..core.errors import InvalidMatrixError, InvalidTypeError, InvalidValueError, NonFiniteError, describe
 from ..core.resources import require_memory
@@ -51,71 +57,14 @@ from ..core.exact import to_rational
 from ..core.modular import PRIME_BITS, failure_bound, random_prime, rank_mod_p
 from ..core.validate import check_int, check_option, check_real
 from .bounds import LOWER, UPPER, Bound
+from .certificate import Assumed, Hadamard, Minor, RankCertificate, Trivial, Zero, describe_upper
+from .checker import ExplicitSource, check
+from .result import RankResult, named
 
-__all__ = ["RankResult", "rank", "integer_matrix", "CERTIFY_OPTIONS"]
+__all__ = ["RankResult", "rank", "named", "integer_matrix", "rank_minor", "CERTIFY_OPTIONS"]
 
 #: values of the ``certify`` option everywhere in exacthess
 CERTIFY_OPTIONS = ("auto", "always", "never")
-
-
-@dataclass(frozen=True)
-class RankResult:
-    """The rank of a rational matrix and how it is known.
-
-    Attributes:
-        value: the rank (exact when ``certified``; otherwise the best lower bound, which is
-            the true rank except with probability at most ``failure_bound``).
-        lower: proven lower bound.
-        upper: proven upper bound.
-        certified: ``lower == upper``.
-        method: how the upper bound was proven (``full``, ``zero``, ``hadamard``,
-            ``certificate: ...``) or ``probabilistic``.
-        shape: matrix shape.
-        primes: the primes whose modular ranks were computed.
-        failure_bound: for uncertified results, an upper bound on the probability that
-            ``value`` is wrong; ``0.0`` when certified.
-        seconds: wall time spent.
-        bounds: the :class:`~exacthess.certify.bounds.Bound` objects behind ``lower`` and
-            ``upper`` (which stage proved each, and how).
-    """
-
-    value: int
-    lower: int
-    upper: int
-    certified: bool
-    method: str
-    shape: tuple
-    primes: tuple = field(default=(), repr=False)
-    failure_bound: float = 0.0
-    seconds: float = 0.0
-    bounds: tuple = field(default=(), repr=False)
-
-    def __int__(self) -> int:
-        return self.value
-
-    def __index__(self) -> int:
-        return self.value
-
-    @property
-    def how(self) -> str:
-        """One-line description of how the rank is known."""
-        if self.certified:
-            if self.method == "full":
-                return "certified: full rank mod p"
-            if self.method == "zero":
-                return "certified: zero matrix"
-            if self.method == "hadamard":
-                return f"certified: {len(self.primes)} primes > Hadamard bound"
-            return "certified: " + self.method.removeprefix("certificate: ")
-        return (f"probabilistic: proven {self.lower} <= rank <= {self.upper}; "
-                f"P(rank != {self.value}) <= {self.failure_bound:.1e}")
-
-    def to_dict(self) -> dict:
-        return {"value": self.value, "lower": self.lower, "upper": self.upper,
-                "certified": self.certified, "method": self.method,
-                "how": self.how, "n_primes": len(self.primes),
-                "failure_bound": self.failure_bound, "shape": list(self.shape),
-                "bounds": [b.to_dict() for b in self.bounds]}
 
 
 #: at most this many primes for the lower bound (each multiplies the failure bound by about 2**-55)
@@ -229,17 +178,47 @@ def _hadamard_log2(row_norms: np.ndarray, col_norms: np.ndarray, size: int) -> f
     return min(bound(row_norms), bound(col_norms))
 
 
+def _pivots(A: nmod_mat) -> list:
+    """Pivot columns of the reduced row echelon form of ``A`` (its column rank profile)."""
+    R, r = A.rref()
+    out, j = [], 0
+    for i in range(r):
+        while R[i, j] == 0:
+            j += 1
+        out.append(j)
+        j += 1
+    return out
+
+
+def rank_minor(Z: fmpz_mat, p: int) -> Minor:
+    """A nonsingular ``k x k`` minor of ``Z`` modulo ``p``, ``k = rank_p Z``: the row rank profile
+    and the column rank profile (a row basis and a column basis always meet in a nonsingular minor:
+    ``Z = Z[:, C] X`` gives ``Z[R, :] = Z[R, C] X``, of rank ``k``)."""
+    if not (Z.nrows() and Z.ncols()):
+        return Minor(prime=p, rows=(), cols=())
+    A = nmod_mat(Z, p)
+    return Minor(prime=p, rows=tuple(_pivots(A.transpose())), cols=tuple(_pivots(A)))
+
+
 def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.0,
          upper_bound: "tuple[int, str] | Bound | None" = None, n_primes: int = 1) -> RankResult:
     """Rank of a rational matrix over Q, certified when affordable.
 
+    Every certified result carries a :class:`~exacthess.certify.certificate.RankCertificate` (a
+    nonsingular minor modulo a prime, and the proof of the upper bound) that
+    :func:`~exacthess.certify.checker.check` has verified against the matrix.
+
     Args:
         M: the matrix (see :func:`integer_matrix` for accepted types).
         certify: ``"auto"`` (certify if the estimated cost is within ``budget_seconds``),
-            ``"always"`` or ``"never"``.
+            ``"always"`` or ``"never"`` (no upper-bound certificate: the rank is certified only
+            when its lower bound is ``min(rows, cols)``).
         seed: seed of the random primes (results are reproducible).
         budget_seconds: the cost limit of ``"auto"``.
-        upper_bound: ``(bound, reason)`` proven by the caller; used as a certificate.
+        upper_bound: a bound you know. A ``(bound, reason)`` pair is *not* a certificate: it is
+            shown (``how``), never used to certify. A :class:`~exacthess.certify.bounds.Bound`
+            carrying a certificate (as exacthess's own structural bounds do) is checked, and used
+            when it verifies.
         n_primes: number of random primes for the lower bound, 1 to :data:`MAX_PRIMES` (more
             primes shrink ``failure_bound`` of uncertified results).
 
@@ -266,59 +245,98 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
     shape = (m, n)
     full = min(m, n)
     if full == 0:
-        return RankResult(0, 0, 0, True, "full", shape, seconds=time.perf_counter() - t0)
+        cert = RankCertificate(matrix="M", value=0, lower=None, upper=Trivial())
+        return RankResult(0, 0, 0, True, "full", shape, seconds=time.perf_counter() - t0, certificate=cert)
     rng = np.random.default_rng([seed, 7])
     primes: list[int] = []
-    k = -1
+    k, best = -1, None
     t_rank = 0.0
     for _ in range(max(1, n_primes)):
         p = random_prime(rng)
         t1 = time.perf_counter()
-        k = max(k, rank_mod_p(Z, p))
+        kp = rank_mod_p(Z, p)
         t_rank = time.perf_counter() - t1
         primes.append(p)
-    upper, method = full, "trivial"
+        if kp > k:
+            k, best = kp, p
     if isinstance(upper_bound, Bound):
-        upper_bound = (upper_bound.value, upper_bound.how)
-    if upper_bound is not None and upper_bound[0] < k:
+        caller = (upper_bound.value, upper_bound.how, upper_bound.certificate)
+    else:
+        caller = None if upper_bound is None else (int(upper_bound[0]), str(upper_bound[1]), None)
+    if caller is not None and caller[0] < k:
         raise InvalidValueError(f"upper_bound = {describe(upper_bound)} is below the proven lower bound {k} (the rank "
                                 "modulo a prime); expected a proven upper bound >= the rank: the certificate is wrong")
-    if upper_bound is not None and upper_bound[0] < upper:
-        upper, method = int(upper_bound[0]), f"certificate: {upper_bound[1]}"
+    rows, cols = _log2_norms(Z) if k < full else (None, None)
 
-    def done(lower, upper, method, failure=0.0):
-        cert = lower == upper
-        stage = {"full": "trivial", "zero": "zero", "hadamard": "hadamard", "trivial": "trivial"}.get(method, "caller")
-        why = {"full": "min(rows, cols)", "zero": "the matrix is exactly zero", "trivial": "min(rows, cols)",
-               "hadamard": f"{len(primes)} primes whose product exceeds Hadamard's bound on every "
-                           f"({upper + 1})-minor"}.get(method, method.removeprefix("certificate: "))
-        bounds = (Bound(lower, LOWER, "mod p", f"rank modulo {len(primes)} prime(s) of {PRIME_BITS} bits"),
-                  Bound(upper, UPPER, stage, why))
-        return RankResult(lower, lower, upper, cert, method if cert else "probabilistic", shape,
-                          tuple(primes), 0.0 if cert else failure, time.perf_counter() - t0, bounds)
+    def propose():
+        """``(upper-bound record, method)``: the cheapest proof exacthess can offer."""
+        proven = caller is not None and caller[2] is not None and certify != "never"
+        if k == full:
+            return Trivial(), "full"
+        if proven and caller[0] == k:
+            return caller[2], "certificate: " + caller[1]
+        if k == 0 and Z.is_zero() and certify != "never":
+            return Zero(), "zero"
+        if certify != "never":
+            need_bits = _hadamard_log2(rows, cols, k + 1)
+            have_bits = sum(math.log2(q) for q in primes)
+            est = max(0, math.ceil((need_bits - have_bits) / (PRIME_BITS - 1))) * max(t_rank, 1e-4)
+            if certify == "always" or est <= budget_seconds:
+                return "hadamard", "hadamard"
+        if proven:  # a proven bound above the lower bound: still the best upper bound there is
+            return caller[2], "certificate: " + caller[1]
+        if caller is not None:
+            return Assumed(value=caller[0], reason=caller[1]), "assumed"
+        return None, "probabilistic"
 
-    if k == full:
-        return done(k, k, "full")
-    if k == upper:
-        return done(k, k, method)
-    if k == 0 and Z.is_zero():
-        return done(0, 0, "zero")
-    rows, cols = _log2_norms(Z)
-    if certify != "never":
-        need_bits = _hadamard_log2(rows, cols, k + 1)
-        have_bits = sum(math.log2(p) for p in primes)
-        est = max(0, math.ceil((need_bits - have_bits) / (PRIME_BITS - 1))) * max(t_rank, 1e-4)
-        if certify == "always" or est <= budget_seconds:
-            while have_bits <= need_bits:
-                p = random_prime(rng)
-                primes.append(p)
-                kp = rank_mod_p(Z, p)
-                have_bits += math.log2(p)
-                if kp > k:  # a better lower bound: the target moves up
-                    k = kp
-                    if k == full:
-                        return done(k, k, "full")
-                    need_bits = _hadamard_log2(rows, cols, k + 1)
-            return done(k, k, "hadamard")
-    all_bits = _hadamard_log2(rows, cols, full)
-    return done(k, upper, method, failure_bound(all_bits, len(primes)))
+    node, method = propose()
+    if node == "hadamard":
+        node, k, best = _hadamard_primes(Z, rng, primes, k, best, rows, cols, full)
+        method = "full" if isinstance(node, Trivial) else "hadamard"
+    cert = RankCertificate(matrix="M", value=k, lower=rank_minor(Z, best), upper=node)
+    all_bits = _hadamard_log2(rows, cols, full) if rows is not None else 0.0
+    return _accepted(cert, ExplicitSource(_entries(Z)), method, shape, primes, t0, full, all_bits)
+
+
+def _entries(Z: fmpz_mat) -> np.ndarray:
+    return np.array([int(v) for v in Z.entries()], dtype=object).reshape(Z.nrows(), Z.ncols())
+
+
+def _hadamard_primes(Z, rng, primes, k, best, rows, cols, full):
+    """More primes until their product exceeds Hadamard's bound on the ``(k + 1)``-minors (the
+    target moves up when a prime shows a larger rank)."""
+    need_bits = _hadamard_log2(rows, cols, k + 1)
+    have_bits = sum(math.log2(q) for q in primes)
+    while have_bits <= need_bits:
+        p = random_prime(rng)
+        primes.append(p)
+        kp = rank_mod_p(Z, p)
+        have_bits += math.log2(p)
+        if kp > k:
+            k, best = kp, p
+            if k == full:
+                return Trivial(), k, best
+            need_bits = _hadamard_log2(rows, cols, k + 1)
+    return Hadamard(primes=tuple(primes)), k, best
+
+
+def _accepted(cert, source, method, shape, primes, t0, full, all_bits: float) -> RankResult:
+    """Check the proposal and build the result from what verified."""
+    res = check(cert, source)
+    lower = Bound(res.lower, LOWER, "mod p", f"a nonsingular {res.lower}-minor modulo a {PRIME_BITS}-bit prime")
+    stage = {Trivial: "trivial", Zero: "zero", Hadamard: "hadamard", Assumed: "trivial"}.get(type(cert.upper), "caller")
+    why = ("min(rows, cols)" if res.upper == full and not isinstance(cert.upper, (Zero, Hadamard)) else
+           describe_upper(cert.upper))
+    if res.failures:
+        method = "probabilistic"
+        why = "min(rows, cols) (the proposed certificate did not verify: " + "; ".join(res.failures) + ")"
+        stage = "trivial"
+    upper = Bound(res.upper, UPPER, stage, why)
+    ok = res.certified and res.lower == cert.value
+    failure = 0.0 if ok else failure_bound(all_bits, len(primes))
+    if isinstance(cert.upper, Assumed) and not ok:
+        upper = Bound(res.upper, UPPER, "trivial", f"min(rows, cols); the caller's bound {cert.upper.value} "
+                      f"({cert.upper.reason}) is not a certificate")
+    value = res.lower if (ok or res.lower < cert.value) else cert.value
+    return RankResult(value, res.lower, res.upper, ok, method if ok else "probabilistic", shape, tuple(primes),
+                      failure, time.perf_counter() - t0, (lower, upper), certificate=cert, failures=tuple(res.failures))

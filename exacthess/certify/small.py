@@ -1,61 +1,99 @@
-"""Certified ranks of the small exact matrices that structural bounds are computed from.
+"""Certified ranks of the small named matrices that structural theorems are built from.
 
 >>> import numpy as np
->>> SmallRanks(p=1048573).get("A", np.array([[1, 2], [2, 4]]), mod_p=np.array([[1, 2], [2, 4]]))
+>>> from exacthess.certify.checker import ExplicitSource
+>>> SmallRanks(ExplicitSource(np.array([[1, 2], [2, 4]])), p=1048573).get("M").value
 1
 """
 
 from __future__ import annotations
 
-from ..core.modular import rank_mod_p
+from dataclasses import replace
+
+from ..core.modular import pivot_cols, pivot_rows, rank_mod_p
+from .certificate import Minor, RankCertificate, Theorem, Trivial
+from .checker import check
 from .rank import rank
 
-__all__ = ["SmallRanks"]
+__all__ = ["SmallRanks", "modular_minor"]
+
+
+def modular_minor(Mp, p: int) -> Minor:
+    """A nonsingular minor of an int64 matrix modulo ``p`` of the size of its rank: the row rank
+    profile and the column rank profile (a row basis and a column basis meet in a nonsingular
+    minor); all rows or all columns when the rank is full."""
+    m, n = Mp.shape
+    if not Mp.size:
+        return Minor(prime=p, rows=(), cols=())
+    r = rank_mod_p(Mp, p)
+    if r == m == n:
+        return Minor(prime=p, rows=tuple(range(m)), cols=tuple(range(n)))
+    rows = tuple(range(m)) if r == m else tuple(pivot_rows(Mp, p))
+    cols = tuple(range(n)) if r == n else tuple(pivot_cols(Mp, p))
+    return Minor(prime=p, rows=rows, cols=cols)
 
 
 class SmallRanks:
-    """Certified ranks over Q of small exact matrices, computed once per key.
+    """Certified ranks over Q of small matrices named for a matrix source, computed once per name.
 
-    A rank is certified, in order of cost:
+    A rank is proposed, in order of cost, as
 
-    1. *full*: the rank modulo the prime ``p`` is ``min(rows, cols)``;
-    2. *factors*: the matrix is a product (possibly with rows or columns dropped) of factors
-       whose ranks are certified, so its rank is at most the smallest of them; when the rank mod
-       ``p`` reaches that, it is certified -- whatever the bit size of the entries;
-    3. *Hadamard* (:func:`exacthess.certify.rank.rank`) on the exact matrix, within the budget.
+    1. *full*: the rank modulo ``p`` is ``min(rows, cols)`` (a minor and the trivial bound);
+    2. *product*: the matrix is a product of factors (the source's definition,
+       ``premise(("factors", name))``) whose ranks are certified, and its rank modulo ``p``
+       reaches the smallest of them -- whatever the bit size of the entries;
+    3. *Hadamard* (:func:`exacthess.certify.rank.rank`) on the exact matrix, within the budget;
 
-    :meth:`get` returns the certified rank, or ``None`` when it cannot be certified within the
-    budget (then no structural bound may be built from it).
+    and every proposal is verified by :func:`~exacthess.certify.checker.check` before it is
+    used. :meth:`get` returns the checked :class:`~exacthess.certify.certificate.RankCertificate`,
+    or None when no certificate could be found or verified (then no structural bound may be built
+    from it).
     """
 
-    def __init__(self, seed: int = 0, budget_seconds: float = 60.0, p: int | None = None):
-        self.seed, self.budget, self.p = seed, budget_seconds, p
+    def __init__(self, source, p: int, seed: int = 0, budget_seconds: float = 60.0):
+        self.source, self.p, self.seed, self.budget = source, p, seed, budget_seconds
         self._cache: dict = {}
-        self.how: dict = {}
+        self.failures: list = []
 
-    def get(self, key, matrix, *, mod_p=None, factors=()) -> int | None:
-        """Certified rank of ``matrix`` (exact; a callable is built only when needed).
-
-        Args:
-            mod_p: the same matrix modulo ``self.p`` (array or callable), to avoid exact products.
-            factors: ``(key, exact, mod_p)`` triples of matrices whose product contains ``matrix``
-                (``rank matrix <= min rank(factor)``).
-        """
+    def get(self, name: str, rows=None, cols=None) -> RankCertificate | None:
+        """The checked certificate of the rank of ``name[rows, cols]``, or None."""
+        key = (name, rows, cols)
         if key in self._cache:
             return self._cache[key]
-        out = None
-        if mod_p is not None and self.p is not None:
-            m = mod_p() if callable(mod_p) else mod_p
-            lo = rank_mod_p(m, self.p)
-            if lo == min(m.shape):
-                out, self.how[key] = lo, "full"
-            elif factors:
-                ub = [self.get(k, e, mod_p=mp) for k, e, mp in factors]
-                if all(b is not None for b in ub) and lo == min(ub):
-                    out, self.how[key] = lo, "factors"
-        if out is None:
-            r = rank(matrix() if callable(matrix) else matrix, seed=self.seed, budget_seconds=self.budget)
-            out = r.value if r.certified else None
-            self.how[key] = r.method
-        self._cache[key] = out
-        return out
+        src, p = self.source, self.p
+        Mp = src.mod(name, p, rows, cols)
+        lo = rank_mod_p(Mp, p) if Mp.size else 0
+        cert = None
+        if lo == min(Mp.shape):
+            cert = RankCertificate(matrix=name, value=lo, lower=modular_minor(Mp, p), upper=Trivial(),
+                                   rows=rows, cols=cols)
+        elif rows is None and cols is None:
+            factors = _factors(src, name)
+            if factors:
+                subs = [self.get(f) for f in factors]
+                if all(s is not None for s in subs) and lo == min(s.value for s in subs):
+                    cert = RankCertificate(matrix=name, value=lo, lower=modular_minor(Mp, p), rows=rows, cols=cols,
+                                           upper=Theorem(name="product", parts=tuple(subs),
+                                                         how=f"{name} is a product of " + ", ".join(factors)))
+        if cert is None:
+            r = rank(src.exact(name, rows, cols), seed=self.seed, budget_seconds=self.budget)
+            cert = replace(r.certificate, matrix=name, rows=rows, cols=cols) if r.certified else None
+        if cert is not None:
+            res = check(cert, src)
+            if res.failures or not res.certified or res.lower != cert.value:
+                self.failures += res.failures
+                cert = None
+        self._cache[key] = cert
+        return cert
+
+    def value(self, name: str, rows=None, cols=None) -> int | None:
+        """The certified rank of ``name[rows, cols]``, or None."""
+        cert = self.get(name, rows, cols)
+        return None if cert is None else cert.value
+
+
+def _factors(source, name) -> list:
+    try:
+        return list(source.premise(("factors", name)))
+    except KeyError:
+        return []

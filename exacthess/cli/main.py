@@ -1,5 +1,5 @@
-"""The ``exacthess`` command line: ``verify``, ``search``, ``reproduce``, ``statements``, ``prove``,
-``sweep``, ``plot``.
+"""The ``exacthess`` command line: ``verify``, ``check``, ``search``, ``reproduce``, ``statements``,
+``prove``, ``sweep``, ``plot``.
 
 Exit codes (:data:`EXIT_TEXT`, :mod:`exacthess.cli.parser`; every command's ``--help`` ends with
 its own): ``verify``: 0 every statement decided and holding, 1 a statement violated or refuted, 2
@@ -45,8 +45,10 @@ def _add_common(p: argparse.ArgumentParser, architecture: bool = True) -> None:
     p.add_argument("--loss", default="mse", metavar="NAME",
                    help="mse (default), weighted_mse(w1,...,wK), cross_entropy, bce")
     p.add_argument("--certify", choices=["auto", "always", "never"], default="auto",
-                   help="certify upper bounds: auto (within --budget), always, never (then verdicts that "
-                        "need an upper bound are undecided: exit code 3)")
+                   help="upper-bound certificates: auto (Hadamard's bound within --budget), always, never (lower "
+                        "bounds only: a rank is certified only when it is full; verdicts that need an upper "
+                        "bound are undecided: exit code 3). Every certificate is checked before a rank is "
+                        "called certified")
     p.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
                    help="certification budget per rank in auto mode (default 60)")
     p.add_argument("--point", default="gaussian", metavar="{gaussian,integers}",
@@ -128,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "status ('holds on every case tried' or 'refuted') and, for refuted ones, "
                                      "the command that reproduces the counterexample.")
     statements_cli.configure(pst)
+    from . import check as check_cli
+    check_cli.configure(sub)
     prove_cli.configure(sub)
     from . import plot as plot_cli
     from . import sweep as sweep_cli
@@ -207,6 +211,11 @@ def _cmd_sweep(args) -> int:
     return sweep_cli.run(args)
 
 
+def _cmd_check(args) -> int:
+    from . import check as check_cli
+    return check_cli.run(args)
+
+
 def _cmd_plot(args) -> int:
     from . import plot as plot_cli
     return plot_cli.run(args)
@@ -227,7 +236,7 @@ def main(argv=None) -> int:
     try:
         handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
                    "statements": _cmd_statements, "search": _cmd_search, "sweep": _cmd_sweep,
-                   "plot": _cmd_plot, "prove": prove_cli.run}[args.command]
+                   "plot": _cmd_plot, "prove": prove_cli.run, "check": _cmd_check}[args.command]
         return handler(args)
     except ExactHessError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)

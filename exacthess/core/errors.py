@@ -31,6 +31,7 @@ __all__ = [
     "NonDifferentiableError",
     "UnsupportedModuleError",
     "MissingDependencyError",
+    "InternalError",
     "describe",
 ]
 
@@ -117,6 +118,13 @@ class UnsupportedModuleError(InvalidArchitectureError):
 class MissingDependencyError(ExactHessError, ImportError):
     """An optional dependency (e.g. PyTorch for :func:`~exacthess.from_torch`) is not installed;
     the message says which extra to install."""
+
+
+class InternalError(RuntimeError):
+    """A consistency check inside exacthess failed: a bug, never a property of the input.
+
+    Deliberately *not* an :class:`ExactHessError` (those are the user's to fix): the command line
+    reports it as an internal error (exit code 70) and asks for a bug report."""
 
 
 def describe(value: object, limit: int = 60) -> str:

@@ -22,7 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..certify.rank import RankResult, rank
+from ..certify.certificate import RankCertificate, Theorem, Trivial
+from ..certify.checker import check
+from ..core.errors import InternalError
+from ..hessian.source import ProblemSource
+from ..certify.rank import RankResult, named, rank
 from ..core.domains import QQ
 from ..statements.registry import ALL
 from .points import is_perfect_fit, output_jacobian
@@ -40,13 +44,16 @@ def probability_jacobian(problem, engine) -> np.ndarray:
     return np.ascontiguousarray(QQ.bmatmul(A, Jr).reshape(n * K, -1))
 
 
-def sum_of_ranks(results, shape) -> RankResult:
-    """The rank of a block-diagonal matrix from its blocks' ranks (bounds add up)."""
+def sum_of_ranks(results, shape, name: str = "C_within") -> RankResult:
+    """The rank of a block-diagonal matrix from its blocks' ranks (bounds add up; the certificate is
+    the ``block_diagonal`` theorem on the blocks' certificates)."""
     lo = sum(r.lower for r in results)
     hi = sum(r.upper for r in results)
     ok = all(r.certified for r in results)
+    node = Theorem(name="block_diagonal", parts=tuple(r.certificate for r in results), how="sum of the blocks' ranks")
+    cert = RankCertificate(matrix=name, value=sum(r.value for r in results), equal=node)
     return RankResult(sum(r.value for r in results), lo, hi, ok, "sum of block ranks" if ok else "probabilistic",
-                      shape, failure_bound=sum(r.failure_bound for r in results))
+                      shape, failure_bound=sum(r.failure_bound for r in results), certificate=cert)
 
 
 def _in_scope(st, problem) -> bool:
@@ -83,29 +90,44 @@ def point_quantities(problem, engine, statements, *, seed: int = 0, certify: str
     info = {}
     p = problem.arch.n_params
 
-    def crank(M):
-        return rank(M, seed=seed, certify=certify, budget_seconds=budget_seconds)
+    def crank(M, name, rows=None, cols=None):
+        return named(rank(M, seed=seed, certify=certify, budget_seconds=budget_seconds), name, rows, cols)
     if problem.loss.name == "cross_entropy" and extra["perfect_fit"]:
         L = len(problem.arch.layers) - 1
         extra["last_hidden_nonzero"] = any(v != 0 for v in problem.forward.post[L].flat)
     if "J_f" in needs:
-        info["J_f"] = crank(output_jacobian(engine))
+        info["J_f"] = crank(output_jacobian(engine), "J_f")
     if "J_p" in needs and problem.loss.name == "cross_entropy":
-        info["J_p"] = crank(probability_jacobian(problem, engine))
+        info["J_p"] = crank(probability_jacobian(problem, engine), "J_p")
     counts = problem.arch.layer_param_counts
     curved = problem.arch.activation.has_curvature
-    structural = RankResult(0, 0, 0, True, "certificate: zero by structure (sigma'' = 0 and each layer linear in "
-                            "its own weights)", (p, p))
+
+    source = ProblemSource(problem)
+
+    def structural(name):
+        if certify == "never":  # no upper-bound certificate: the trivial bounds
+            return RankResult(0, 0, p, p == 0, "probabilistic", (p, p), failure_bound=1.0,
+                              certificate=RankCertificate(matrix=name, value=0, upper=Trivial()))
+        node = Theorem(name="no_curvature", how="sigma'' = 0 and each layer linear in its own weights")
+        cert = RankCertificate(matrix=name, value=0, upper=node)
+        res = check(cert, source)
+        if not res.certified:
+            raise InternalError(f"{name}: the zero-by-structure certificate did not verify: {res.failures}")
+        return RankResult(0, 0, 0, True, "certificate: zero by structure (sigma'' = 0 and each layer linear in "
+                          "its own weights)", (p, p), certificate=cert)
     if "C_act" in needs:
         if curved:
             ps = engine.per_sample
             L1 = len(counts)
             M = np.concatenate([np.concatenate([ps.block_act(l, m) for m in range(1, L1 + 1)], axis=1)
                                 for l in range(1, L1 + 1)], axis=0)
-            info["C_act"] = crank(M)
+            info["C_act"] = crank(M, "C_act")
         else:
-            info["C_act"] = structural
+            info["C_act"] = structural("C_act")
     if "C_within" in needs:
-        info["C_within"] = sum_of_ranks([crank(engine.block("H_f", l, l)) for l in range(1, len(counts) + 1)],
-                                        (p, p)) if curved else structural
+        offs = problem.arch.layer_offsets
+        info["C_within"] = sum_of_ranks(
+            [crank(engine.block("H_f", l, l), "H_f", tuple(range(offs[l - 1], offs[l - 1] + c)),
+                   tuple(range(offs[l - 1], offs[l - 1] + c))) for l, c in enumerate(counts, start=1)],
+            (p, p)) if curved else structural("C_within")
     return info, extra

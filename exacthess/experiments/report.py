@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from ..certify.certificate import to_data
 from ..statements.verdicts import Verdict, exit_code
 
 __all__ = ["Row", "Report"]
@@ -75,6 +76,9 @@ class Report:
         notes: remarks printed under the table.
         warnings: findings printed prominently above the table (e.g. float data whose exact rank
             exceeds their float64 numerical rank: the exact ranks then describe rounding).
+        point: the exact point as plain data (:mod:`exacthess.hessian.saved`), so that
+            :func:`exacthess.check` can recompute the matrices and verify every certificate again;
+            None for a custom loss.
     """
 
     arch: object
@@ -86,6 +90,7 @@ class Report:
     command: str = ""
     notes: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    point: dict | None = field(default=None, repr=False)
 
     def _with(self, *verdicts) -> list:
         return [r for r in self.rows if r.verdict in verdicts]
@@ -143,6 +148,9 @@ class Report:
             "warnings": list(self.warnings),
             "seconds": self.seconds,
             "command": self.command,
+            "point": self.point,
+            "certificates": {k: to_data(v.certificate) for k, v in self.rank_info.items()
+                             if getattr(v, "certificate", None) is not None},
         }
 
     def to_json(self, **kw) -> str:

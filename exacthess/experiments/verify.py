@@ -15,7 +15,7 @@ from ..core.validate import check_bool, check_option, check_progress, check_real
 from ..certify.rank import CERTIFY_OPTIONS
 from ..hessian.cost import FLOAT_CHECK_LIMIT, require_fits, sample_count, verify_cost
 from ..hessian.engine import Engine
-from ..hessian.ranks import certified_ranks
+from ..hessian.ranks import certified_ranks, check_consistency
 from ..certify.rank import rank
 from .floats import float_ranks
 from .report import Report, Row
@@ -23,6 +23,7 @@ from ..statements import Context, Statement, get_statement, statements_for
 from ..statements.verdicts import GenericBound, judge
 from .generic import GenericSampler
 from ..hessian.rounding import grid_step, round_inputs, rounding_findings
+from ..hessian.saved import problem_to_data
 from .point_ranks import point_quantities
 from .points import perfect_fit as fit_targets
 
@@ -144,7 +145,10 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             :class:`~exacthess.models.losses.Loss`. Statements speak about the activations and losses
             they were published for (the others are ``n/a`` with the reason); softmax and sigmoid
             are evaluated at exact rational stand-ins (:mod:`exacthess.models.losses`) and the rows say so.
-        certify: ``"auto"``, ``"always"`` or ``"never"`` (see :func:`exacthess.rank`).
+        certify: ``"auto"``, ``"always"`` or ``"never"`` (see :func:`exacthess.rank`; ``"never"``: no
+            upper-bound certificate at all, a rank is certified only when it is full). Every
+            certificate is checked (:mod:`exacthess.certify.checker`) before a rank is certified;
+            ``Report.to_dict()`` saves them with the exact point for :func:`exacthess.check`.
         budget_seconds: certification budget per rank in ``"auto"`` mode.
         float_check: also compute each matrix in float32 and in float64 from the same point
             (the whole pipeline in that precision, :mod:`exacthess.experiments.floats`), take
@@ -195,6 +199,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
                                                budget_seconds=budget_seconds)  # Statement.needs: J_f, ...
     info.update(point_info)
     ranks.update({k: v.value for k, v in point_info.items()})
+    check_consistency(info)
     ctx, summary, uncertain = _context(arch, engine, ranks, seed)
     ctx.extra.update(point_extra)
     summary["point"] = "perfect fit" if perfect_fit else ("given" if data is not None and params is not None else point)
@@ -266,7 +271,8 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
                                  budget=None if budget_seconds == 60.0 else budget_seconds,
                                  no_float=not float_check)
     return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context=summary,
-                  seconds=time.perf_counter() - t0, command=command, notes=notes, warnings=warnings)
+                  seconds=time.perf_counter() - t0, command=command, notes=notes, warnings=warnings,
+                  point=problem_to_data(problem))
 
 
 def _rounding(data, params, seed: int) -> list:

@@ -65,8 +65,8 @@ import numpy as np
 
 from ..models.geometry import ConvLayer
 from ..certify.bounds import UPPER, Bound
+from ..certify.certificate import Theorem
 from ..certify.core import BlockRowSpace
-from ..certify.rank import rank
 from ..core.exact import rational_array
 from ..core.modular import pivot_cols, rank_mod_p
 
@@ -241,49 +241,53 @@ def block_row_space(hints, l: int, with_o: bool):
     r"""Composite bound for block row ``l`` of ``H_f`` (or ``H_L`` when ``with_o``).
 
     Args:
-        hints: the :class:`~exacthess.hessian.structure.StructureHints` (engines over QQ and
-            GF(p), and certified small ranks).
+        hints: the :class:`~exacthess.hessian.structure.StructureHints` (the matrix source,
+            engines over QQ and GF(p), and certified small ranks).
 
     Returns:
         a :class:`~exacthess.certify.core.BlockRowSpace` whose bound is
         :math:`c_l\,\mathrm{rank}\,\varepsilon + c_{l-1}\,\mathrm{rank}\,\phi - [g_l \ne 0]`
-        and whose spanning matrix (mod p) spans over Q a space containing the image; or ``None``
-        when a small rank could not be certified.
+        (with the ``composite`` theorem's certificate) and whose spanning matrix (mod p) spans over
+        Q a space containing the image; or ``None`` when a small rank could not be certified.
     """
-    qq, gf, p = hints.qq, hints.gf, hints.p
-    small = hints.small
-    layer = qq.arch.layers[l - 1]
-    eq, fq = pieces(qq, l, with_o)
+    gf, p, small = hints.gf, hints.p, hints.small
+    layer = gf.arch.layers[l - 1]
     ep, fp = pieces(gf, l, with_o)
-    dim = 0
-    chosen, chosen_q = [], []
-    for key, (mq, mp), copies in ((f"eps{l},{int(with_o)}", (eq, ep), layer.c_out),
-                                  (f"phi{l}", (fq, fp), layer.c_in)):
-        if mq is None:
+    names = (f"eps{l},{int(with_o)}", f"phi{l}")
+    dim, parts, chosen = 0, [], []
+    for name, mp, copies in ((names[0], ep, layer.c_out), (names[1], fp, layer.c_in)):
+        if mp is None:
             chosen.append(None)
-            chosen_q.append(None)
             continue
-        r_q = small.get(key, mq, mod_p=mp)
+        cert = small.get(name)
         piv = pivot_cols(mp, p)
-        if r_q is None or len(piv) != r_q:
+        if cert is None or len(piv) != cert.value:
             return None  # the chosen columns must span over Q: rank mod p = certified rank
-        dim += copies * r_q
+        dim += copies * cert.value
+        parts.append(cert)
         chosen.append(np.ascontiguousarray(mp[:, piv]))
-        chosen_q.append(np.ascontiguousarray(mq[:, piv]))
-    if eq is not None and fq is not None:
-        if not qq.aug:
-            if gradient(gf, l).any():
-                dim -= 1  # g_l lies in both parts
-        elif data_gradient_shared(hints, layer, l, eq):
-            dim -= 1
+    minus = 0
+    if ep is not None and fp is not None:
+        if not gf.aug:
+            g = small.get(f"grad{l}")
+            if g is not None and g.value >= 1:  # g_l lies in both parts
+                minus, parts = 1, parts + [g]
+        else:
+            shared = data_gradient_shared(hints, l, with_o)
+            if shared:
+                minus, parts = 1, parts + list(shared)
+    dim -= minus
     E = assemble(gf.ring, layer, *chosen)
-    if eq is not None and fq is not None and rank_mod_p(E, p) < dim:
+    if ep is not None and fp is not None and rank_mod_p(E, p) < dim:
         # the parts share more than the gradient (e.g. strided, non-overlapping taps): the
-        # dimension of their sum is the rank over Q of the spanning matrix, if certifiable
-        r = rank(assemble(qq.ring, layer, *chosen_q), seed=small.seed, budget_seconds=small.budget)
-        if r.certified:
-            dim = min(dim, r.value)
-    return BlockRowSpace(Bound(dim, UPPER, "structure", "channel x spatial composite"), E, "composite")
+        # dimension of their sum is the rank over Q of the whole spanning matrix, if certifiable
+        full = small.get(f"Efull{l},{int(with_o)}")
+        if full is not None and full.value < dim:
+            dim, parts = full.value, parts + [full]
+    node = Theorem(name="composite", args={"layer": l, "with_o": with_o, "minus": minus}, parts=tuple(parts),
+                   how="channel x spatial composite")
+    return BlockRowSpace(Bound(dim, UPPER, "structure", "channel x spatial composite", certificate=node), E,
+                         "composite")
 
 
 def data_gradient(e, l: int) -> np.ndarray:
@@ -297,22 +301,18 @@ def data_gradient(e, l: int) -> np.ndarray:
     return e.ring.sum(g[[b * K + b for b in range(K)]], axis=0)
 
 
-def data_gradient_shared(hints, layer: ConvLayer, l: int, eps_q) -> bool:
+def data_gradient_shared(hints, l: int, with_o: bool):
     r"""With biases: does ``g_l^0`` (:func:`data_gradient`) lie in both parts?
 
     Lower part: always (take :math:`\tilde D = [T_{<l} \mid 0]`, a bias-free composite).
     Upper part: iff every output channel's slice lies in ``col(eps)``, checked as
     ``rank [eps | W] = rank eps`` over Q with both ranks certified (``W`` holds the slices).
-    Then the parts share a nonzero vector when ``g_l^0 != 0`` (checked mod p)."""
-    T = layer.n_taps
-    gp = data_gradient(hints.gf, l)
-    if not np.asarray(gp).any():
-        return False
-    gq = data_gradient(hints.qq, l)
-    tq = np.empty(len(gq), dtype=object)
-    tq[layer.tap_to_documented] = gq
-    Wq = np.ascontiguousarray(tq.reshape(layer.c_out, T).T)
-    seed, budget = hints.small.seed, hints.small.budget
-    r_eps = rank(eps_q, seed=seed, budget_seconds=budget)
-    r_both = rank(np.concatenate([eps_q, Wq], axis=1), seed=seed, budget_seconds=budget)
-    return r_eps.certified and r_both.certified and r_eps.value == r_both.value
+    Then the parts share a nonzero vector when ``g_l^0 != 0`` (a nonzero entry modulo p).
+
+    Returns:
+        the certificates proving it (``[eps | W]`` and ``g_l^0``), or None."""
+    small = hints.small
+    eps, both, g = small.get(f"eps{l},{int(with_o)}"), small.get(f"epsW{l},{int(with_o)}"), small.get(f"datagrad{l}")
+    if eps is None or both is None or g is None or g.value < 1 or both.value != eps.value:
+        return None
+    return [both, g]

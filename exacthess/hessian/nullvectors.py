@@ -29,73 +29,55 @@ by :math:`\alpha > 0` and every weight of layer ``l + 1`` that reads channel ``o
 :math:`1/\alpha` leaves ``F`` unchanged near the point; the derivative at :math:`\alpha = 1`,
 :math:`v_o = (\theta^{\mathrm{in}}_o, -\theta^{\mathrm{out}}_o)`, satisfies :math:`J v_o = 0`.
 
-Given null vectors whose reductions mod p have full rank ``k`` (a proven lower bound on the
-dimension of their span over :math:`\mathbb Q`), ``rank H <= p - k``; and with rows ``P``
-where the null vectors' block is invertible, ``rank H = rank H[I, I]`` on the complement ``I``
-(so a full-rank core certifies ``rank H = p - k``). The null vectors mod p are reductions of
-rational ones because the ranks of the :math:`S_o` mod p equal their certified ranks over
-:math:`\mathbb Q`.
+All vectors are computed exactly over :math:`\mathbb Q` (null spaces of the small matrices
+:math:`S_o` by exact elimination) and handed to the pipeline as a
+:class:`~exacthess.certify.certificate.NullVectors` proposal, with ``k`` pivot coordinates where
+they are independent modulo a prime. They are *proposals*: the checker verifies ``H v = 0``
+(or ``J v = 0``) against the matrix before they bound anything (``rank H <= p - k``; with the
+pivots ``P``, ``rank H = rank H[I, I]`` on the complement ``I``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from flint import fmpq, fmpq_mat
 
-from ..certify.small import SmallRanks
-from ..core.modular import inverse_mod_p, nullspace_mod_p, pivot_rows, rank_mod_p
+from ..certify.certificate import NullBlock, NullVectors
+from ..core.domains import QQ
+from ..core.modular import pivot_cols, pivot_rows
 from .composite import reachable
 from .taps import gather_sources
 
-__all__ = ["NullVectors", "locally_constant", "rescalings", "channel_rows"]
+__all__ = ["locally_constant", "rescalings", "channel_rows", "exact_nullspace"]
+
+_ONE, _ZERO = fmpq(1), fmpq(0)
 
 
-class NullVectors:
-    """Exact null vectors reduced modulo ``p``, block by block.
-
-    Attributes:
-        blocks: ``(rows, K)`` pairs with disjoint ``rows`` (global parameter indices); the columns
-            of ``K`` (``len(rows) x k``) are independent mod p and supported on ``rows``.
-        dimension: ``sum k``, a proven lower bound on the dimension of their span over Q.
-        how: one line saying where they come from.
-    """
-
-    def __init__(self, blocks: list, n: int, how: str):
-        self.blocks, self.n, self.how = blocks, n, how
-        self.dimension = sum(K.shape[1] for _, K in blocks)
-
-    @property
-    def vectors(self) -> np.ndarray:
-        """All null vectors as one dense ``(n, dimension)`` array."""
-        V = np.zeros((self.n, self.dimension), dtype=np.int64)
-        c = 0
-        for rows, K in self.blocks:
-            V[rows, c:c + K.shape[1]] = K
-            c += K.shape[1]
-        return V
-
-    def rank_with(self, R: np.ndarray, p: int) -> int:
-        """``rank [N | R]`` mod p: ``dimension`` plus the rank of ``R`` reduced against every block
-        (``R[rows] -= K K[P]^{-1} R[P]`` with ``P`` the block's pivot rows), on the other rows."""
-        R = R.copy() % p
-        keep = np.ones(self.n, dtype=bool)
-        for rows, K in self.blocks:
-            if not K.shape[1]:
-                continue
-            P = pivot_rows(K, p)
-            Kinv = inverse_mod_p(K[P], p)
-            rows = np.asarray(rows)
-            coef = (Kinv @ R[rows[P]] % p) if R.size else R[rows[P]]  # small exact products (< 2**62)
-            R[rows] = (R[rows] - _mulmod(K, coef, p)) % p
-            keep[rows[P]] = False
-        return self.dimension + (rank_mod_p(np.ascontiguousarray(R[keep]), p) if R.size else 0)
-
-    def __repr__(self) -> str:
-        return f"NullVectors(dimension={self.dimension}, how={self.how!r})"
-
-
-def _mulmod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
-    from ..core.domains import GF
-    return GF(p).matmul(a % p, b % p)
+def exact_nullspace(S: np.ndarray) -> tuple:
+    """``(K, free)``: a basis of ``{w : S w = 0}`` over Q (columns of the object array ``K``) with
+    ``K[free] = I`` (the free columns of the reduced row echelon form of ``S``)."""
+    m, T = S.shape
+    if m == 0:
+        K = np.empty((T, T), dtype=object)
+        K.fill(_ZERO)
+        for i in range(T):
+            K[i, i] = _ONE
+        return K, list(range(T))
+    R, r = fmpq_mat(m, T, list(S.flat)).rref()
+    piv, j = [], 0
+    for i in range(r):
+        while R[i, j] == 0:
+            j += 1
+        piv.append(j)
+        j += 1
+    free = [c for c in range(T) if c not in set(piv)]
+    K = np.empty((T, len(free)), dtype=object)
+    K.fill(_ZERO)
+    for c, f in enumerate(free):
+        K[f, c] = _ONE
+        for i, pj in enumerate(piv):
+            K[pj, c] = -R[i, f]
+    return K, free
 
 
 def _relevant(fw, arch, l: int, o: int) -> np.ndarray:
@@ -110,41 +92,77 @@ def _relevant(fw, arch, l: int, o: int) -> np.ndarray:
     return keep
 
 
-def locally_constant(engine, small: SmallRanks, second_order: bool = True) -> NullVectors | None:
-    """Locally constant directions (see the module docstring) over the GF(p) engine ``engine``:
-    null vectors of ``H_L``, ``H_o`` and ``H_f`` (``second_order``), or of ``J`` only.
-
-    Returns None when the rank of some ``S_o`` cannot be certified (then no bound is claimed)."""
-    ps, arch, p = engine.per_sample, engine.arch, engine.ring.p
-    fw = engine.problem.forward
-    blocks = []
+def locally_constant(problem, p: int, second_order: bool = True, with_rescalings: bool = False) -> NullVectors | None:
+    """Locally constant directions (see the module docstring), exact: proposed null vectors of ``H_L``,
+    ``H_o`` and ``H_f`` (``second_order``), or of ``J`` only; with ``with_rescalings`` the rescaling
+    directions of a positively homogeneous activation join them. None when there are none."""
+    arch = problem.arch
+    fw = problem.forward
+    blocks, free = [], []
     offset = 0
     for l, layer in enumerate(arch.layers, start=1):
-        T = layer.n_taps
-        patches_p = gather_sources(engine.ring, ps.post[l - 1], layer)  # (T, N, n)
         if second_order and l >= 2:
-            blocks += _flat_taps(fw, arch, l, offset)
+            for rows, taps in _flat_taps(fw, arch, l, offset):
+                K = np.empty((len(rows), len(taps)), dtype=object)
+                K.fill(_ZERO)
+                for c, t in enumerate(taps):
+                    K[t, c] = _ONE
+                blocks.append(NullBlock(rows=tuple(int(i) for i in rows), vectors=K))
+                free += [int(rows[t]) for t in taps]
             offset += layer.n_params
             continue
+        patches = gather_sources(QQ, fw.post[l - 1], layer)  # (T, N, n) exact
         for o in range(layer.c_out):
             keep = _relevant(fw, arch, l, o)
-            S = np.ascontiguousarray(patches_p.transpose(2, 1, 0)[keep])  # (#relevant, T) mod p
-            r_p = rank_mod_p(S, p) if S.size else 0
-            if r_p < T:
-                def exact(l=l, layer=layer, keep=keep):
-                    from ..core.domains import QQ
-                    return np.ascontiguousarray(gather_sources(QQ, fw.post[l - 1], layer).transpose(2, 1, 0)[keep])
-                r_q = small.get(("S", l, o), exact) if S.size else 0
-                if r_q is None or r_q != r_p:
-                    return None
-                K = nullspace_mod_p(S, p)  # (T, T - r) in tap order
-                blocks.append((offset + channel_rows(layer, o), K))
+            S = np.ascontiguousarray(patches.transpose(2, 1, 0)[keep])  # (#relevant, T)
+            K, fr = exact_nullspace(S)
+            if K.shape[1]:
+                rows = offset + channel_rows(layer, o)
+                blocks.append(NullBlock(rows=tuple(int(i) for i in rows), vectors=K))
+                free += [int(rows[t]) for t in fr]
         offset += layer.n_params
-    return NullVectors(blocks, arch.n_params, "loss locally constant along in-weights orthogonal to the active patches")
+    how = "loss locally constant along in-weights orthogonal to the active patches"
+    if second_order:
+        how = "taps reading only identically-zero units, and in-weights of layer 1 orthogonal to the active patches"
+    if with_rescalings and arch.activation.piecewise:
+        extra = _rescaling_block(problem, blocks, free, p)
+        if extra is not None:
+            block, piv = extra
+            blocks.append(block)
+            free += piv
+            how += "; rescalings"
+    if not blocks:
+        return None
+    return NullVectors(prime=p, blocks=tuple(blocks), pivots=tuple(free), how=how)
+
+
+def _rescaling_block(problem, blocks, free, p):
+    """The rescaling directions independent of the given blocks (whose vectors are the identity at
+    ``free``), and pivot coordinates completing ``free``: ``(NullBlock, pivots)`` or None."""
+    R = rescalings(problem)  # (n, r) exact
+    if not R.shape[1]:
+        return None
+    from ..core.modular import reduce_mod
+    Rp = reduce_mod(R, p)
+    for b in blocks:  # subtract each block's part: R -= K R[free of the block]
+        rows = np.asarray(b.rows)
+        Kp = reduce_mod(b.vectors, p)
+        fr = [i for i, r in enumerate(b.rows) if r in set(free)]
+        if fr:
+            coef = Rp[rows[fr]]
+            Rp[rows] = (Rp[rows] - (Kp @ coef) % p) % p  # small exact products (entries < 2**42 * width)
+    other = np.array([i for i in range(R.shape[0]) if i not in set(free)], dtype=np.int64)
+    Rr = np.ascontiguousarray(Rp[other])
+    sel = pivot_cols(Rr, p)
+    if not sel:
+        return None
+    piv = [int(other[i]) for i in pivot_rows(np.ascontiguousarray(Rr[:, sel]), p)]
+    support = np.flatnonzero(np.array([any(v != 0 for v in row) for row in R[:, sel]]))
+    return NullBlock(rows=tuple(int(i) for i in support), vectors=np.ascontiguousarray(R[np.ix_(support, sel)])), piv
 
 
 def _flat_taps(fw, arch, l: int, offset: int) -> list:
-    """Per channel of layer ``l``, the unit vectors of the taps whose every relevant read is
+    """Per channel of layer ``l``, ``(rows, taps)``: the taps whose every relevant read is
     identically zero near the point (null vectors of the Hessians, not only of ``J``)."""
     layer = arch.layers[l - 1]
     prev = fw.flat[l - 1]  # (dim(l-1), n)
@@ -156,9 +174,7 @@ def _flat_taps(fw, arch, l: int, offset: int) -> list:
         keep = _relevant(fw, arch, l, o)
         taps = np.flatnonzero(reads[keep].all(axis=0)) if keep.any() else np.arange(layer.n_taps)
         if len(taps):
-            K = np.zeros((layer.n_taps, len(taps)), dtype=np.int64)
-            K[taps, np.arange(len(taps))] = 1
-            out.append((offset + channel_rows(layer, o), K))
+            out.append((offset + channel_rows(layer, o), [int(t) for t in taps]))
     return out
 
 
@@ -169,22 +185,25 @@ def channel_rows(layer, o: int) -> np.ndarray:
     return inv[o * layer.n_taps:(o + 1) * layer.n_taps]
 
 
-def rescalings(engine) -> np.ndarray:
-    """The rescaling null vectors of ``J`` for a positively homogeneous activation, as the columns
-    of an ``(n_params, sum of hidden channels)`` array mod p."""
-    arch, p = engine.arch, engine.ring.p
-    w = engine.weights  # per layer (c_out, n_taps) in tap order, mod p
+def rescalings(problem) -> np.ndarray:
+    """The rescaling null vectors of ``J`` for a positively homogeneous activation, exactly, as the
+    columns of an ``(n_params, sum of hidden channels)`` object array."""
+    arch = problem.arch
+    w = problem.weights  # per layer (c_out, n_taps) in tap order, exact
     offsets = arch.layer_offsets
     vecs = []
     for l in range(1, len(arch.layers)):
         layer, nxt = arch.layers[l - 1], arch.layers[l]
         k_sp = nxt.kernel[0] * nxt.kernel[1]
         for o in range(layer.c_out):
-            v = np.zeros(arch.n_params, dtype=np.int64)
+            v = np.empty(arch.n_params, dtype=object)
+            v.fill(_ZERO)
             v[offsets[l - 1] + channel_rows(layer, o)] = w[l - 1][o]
             # taps of layer l + 1 reading input channel o: tap index o * k_sp + a (spatial a), every output channel
             for c in range(nxt.c_out):
                 rows = offsets[l] + channel_rows(nxt, c)[o * k_sp:(o + 1) * k_sp]
-                v[rows] = (-w[l][c, o * k_sp:(o + 1) * k_sp]) % p
+                v[rows] = [-x for x in w[l][c, o * k_sp:(o + 1) * k_sp]]
             vecs.append(v)
-    return np.stack(vecs, axis=1) if vecs else np.zeros((arch.n_params, 0), dtype=np.int64)
+    if not vecs:
+        return np.empty((arch.n_params, 0), dtype=object)
+    return np.stack(vecs, axis=1)

@@ -1,63 +1,42 @@
-"""Certified ranks of ``H_o``, ``H_f``, ``H_L`` and the block columns of ``H_f`` for one problem.
+r"""Certified ranks of ``H_o``, ``H_f``, ``H_L`` and the block columns of ``H_f`` for one problem.
 
 This module knows the structure of the Hessians and hands the certification pipeline
-(:mod:`exacthess.certify.pipeline`) matrices and hints:
+(:mod:`exacthess.certify.pipeline`) matrices (by name, through a
+:class:`~exacthess.hessian.source.ProblemSource`) and *proposals*:
 
-* ``H_o = J^T (G (x) I_K) J`` with ``G`` positive definite (``Sigma~ = R G R^T``), so
-  ``rank H_o = rank J``, bounded by the layer chain (:meth:`StructureHints.jacobian_bound`);
-* ``H_f`` and ``H_L``: per block row the smaller of the chain and the composite (channel x
-  spatial) bounds, with spanning vectors for the core argument.
+* ``H_o = J^T (G (x) I_K) J`` with ``G`` positive definite (``Sigma~ = R G R^T``), or
+  ``H_o = sum_i J_i^T A_i J_i`` with a rational factor ``C_i``, ``ker C_i = ker A_i``: so
+  ``rank H_o = rank J`` (``rank (C J)``), bounded by the layer chain
+  (:meth:`~exacthess.hessian.structure.StructureHints.jacobian_bound`) or by exact null vectors
+  of ``J`` (:mod:`exacthess.hessian.nullvectors`);
+* ``H_f`` and ``H_L``: per block column the smaller of the chain and the composite (channel x
+  spatial) bounds, with spanning vectors for the core argument, or exact null vectors.
+
+Every proposal is checked (:mod:`exacthess.certify.checker`) before it certifies anything; the
+free consistency facts ``|rank H_o - rank H_f| <= rank H_L <= rank H_o + rank H_f`` are checked
+on every result (a violation is an :class:`~exacthess.core.errors.InternalError`).
 """
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
-from ..certify.small import SmallRanks
 from ..certify.bounds import UPPER, Bound
+from ..certify.certificate import Minor, RankCertificate, Theorem
 from ..certify.pipeline import Certifier, FactoredProblem, SymmetricProblem
-from ..certify.rank import rank
-from ..core.domains import ABS, GF, QQ
-from ..core.modular import random_engine_prime, rank_mod_p
+from ..certify.small import SmallRanks, modular_minor
+from ..core.domains import QQ
+from ..core.errors import InternalError
+from ..core.modular import random_engine_prime
 from .composite import block_row_space as composite_row_space
 from .engine import Engine
-from .nullvectors import locally_constant, rescalings
+from .nullvectors import channel_rows, locally_constant
+from .source import ProblemSource, output_factor
 from .structure import StructureHints
 
-__all__ = ["certified_ranks", "core_matrix"]
-
-
-def core_matrix(engine: Engine, name: str, rows_per_block) -> np.ndarray:
-    """``H[I, I]`` over the engine's domain, assembled block by block (``I`` given per layer)."""
-    L1 = len(rows_per_block)
-    out = []
-    for l in range(L1):
-        row = []
-        for m in range(L1):
-            rl, rm = rows_per_block[l], rows_per_block[m]
-            if len(rl) == 0 or len(rm) == 0:
-                row.append(engine.ring.zeros((len(rl), len(rm))))
-                continue
-            row.append(engine.block(name, l + 1, m + 1, rows=np.asarray(rl), cols=np.asarray(rm)))
-        out.append(np.concatenate(row, axis=1))
-    return np.concatenate(out, axis=0)
-
-
-def _denominator_bits(problem) -> float:
-    """log2 of a bound on the common denominator of the Hessian entries (0 for integer inputs).
-
-    Entries are polynomials of total degree at most ``2 (L + 1) + 2`` in the inputs, so their
-    denominators divide ``D ** (2L + 4)`` where ``D`` is the lcm of the inputs' denominators."""
-    den = 1
-    for arr in list(problem.weights) + [problem.sigma, problem.yhat]:
-        for v in np.asarray(arr, dtype=object).flat:
-            q = int(getattr(v, "q", 1))
-            if q != 1:
-                den = den * q // math.gcd(den, q)
-    return 0.0 if den == 1 else (2 * len(problem.arch.layers) + 4) * math.log2(den)
+__all__ = ["certified_ranks", "check_consistency"]
 
 
 def _block_row_space(hints: StructureHints, l: int, with_o: bool, n_l: int):
@@ -77,92 +56,91 @@ def _block_row_space(hints: StructureHints, l: int, with_o: bool, n_l: int):
     return min(met or candidates, key=lambda c: c.bound.value)
 
 
-def _linear_H_o(problem, qq, gf, hints, cert, seed, say):
-    """``H_o`` of a linear network: ``rank H_o = rank (C J)``, bounded by the layer chain."""
+def _linear_H_o(problem, hints, cert, p, say):
+    """``H_o`` of a linear network: ``rank H_o = rank J`` (``rank (C J)``), bounded by the layer chain."""
+    say("H_o")
+    if problem.sample_free:
+        return cert.factored(FactoredProblem(
+            key="H_o", factor="J", theorem="gram", p=p, upper=hints.jacobian_bound(),
+            why="rank H_o = rank J, G > 0"))
+    if problem.forward.kernel_factors is None:
+        return cert.lower_only("H_o", "H_o", p) if cert.certify == "never" else cert.dense("H_o", "H_o")
+    return cert.factored(FactoredProblem(
+        key="H_o", factor="CJ", theorem="gauss_newton", p=p, upper=hints.jacobian_bound(),
+        why="rank H_o = rank (C J), ker C_i = ker A_i"))
+
+
+def _nonlinear_H_o(problem, cert, p, say):
+    """``H_o`` with a nonlinear activation: ``rank (C J) <= p - k`` (exact null vectors of ``J``)."""
     say("H_o")
     n = problem.arch.n_params
-    if problem.sample_free:
-        G = problem.G
-        gram_pd = problem.gram_is_identity or rank(G, seed=seed).lower == G.shape[0]  # full-rank Gram => PD
-        if not gram_pd:
-            return cert.dense("H_o", lambda: qq.full("H_o"))
-        return cert.factored(FactoredProblem(
-            "H_o", (n, n), gf.jacobian_stack, p=gf.ring.p, upper=hints.jacobian_bound(),
-            exact=lambda: qq.jacobian_stack, why="H_o = J^T (G (x) I) J with G positive definite"))
-    Jp = gf.per_sample.factored_jacobian()
-    if Jp is None:
-        return cert.dense("H_o", lambda: qq.full("H_o"))
+    if problem.forward.kernel_factors is None or cert.certify == "never":
+        return cert.lower_only("H_o", "H_o", p) if cert.certify == "never" else cert.dense("H_o", "H_o")
+    nv = locally_constant(problem, p, second_order=False, with_rescalings=True)
+    upper = None
+    if nv is not None:
+        k = len(nv.pivots)
+        upper = Bound(n - k, UPPER, "structure", f"{k} exact null vectors of J ({nv.how})", certificate=nv)
     return cert.factored(FactoredProblem(
-        "H_o", (n, n), Jp, p=gf.ring.p, upper=hints.jacobian_bound(),
-        exact=lambda: qq.per_sample.factored_jacobian(),
-        why="H_o = sum_i J_i^T A_i J_i, rank H_o = rank (C J) with ker C_i = ker A_i"))
+        key="H_o", factor="CJ", theorem="gauss_newton", p=p, upper=upper,
+        why="rank H_o = rank (C J), ker C_i = ker A_i"))
 
 
-def _nonlinear_H_o(problem, qq, gf, null, cert, say):
-    """``H_o`` with a nonlinear activation: ``rank (C J) <= p - dim`` (exact null vectors of ``J``)."""
-    say("H_o")
-    arch = problem.arch
-    n = arch.n_params
-    Jp = gf.per_sample.factored_jacobian()
-    if Jp is None:
-        return cert.dense("H_o", lambda: qq.full("H_o"))
-    hows = ["locally constant directions"] if null is not None else []
-    R = rescalings(gf) if arch.activation.piecewise else np.zeros((n, 0), dtype=np.int64)
-    if R.shape[1]:
-        hows.append("rescalings")
-    if null is not None:
-        k = null.rank_with(R, gf.ring.p)
-    else:
-        k = rank_mod_p(R, gf.ring.p) if R.size else 0
-    rows = Jp.shape[0]
-    if rows <= n - k:
-        upper = Bound(rows, UPPER, "trivial", f"C J has {rows} rows")
-    else:
-        upper = Bound(n - k, UPPER, "structure", f"{k} independent exact null vectors of J ({', '.join(hows)})")
-    return cert.factored(FactoredProblem(
-        "H_o", (n, n), Jp, p=gf.ring.p, upper=upper, exact=lambda: qq.per_sample.factored_jacobian(),
-        why="H_o = sum_i J_i^T A_i J_i, rank H_o = rank (C J) with ker C_i = ker A_i"))
-
-
-def _one_hidden_H_f(problem, qq, gf, small, t0):
+def _one_hidden_H_f(problem, source, small, cert, p):
     r"""``H_f`` of a one-hidden-layer network without activation curvature (linear or ReLU-type).
 
     ``H_f = [[0, B], [B^T, 0]]`` (no within-layer blocks; the only pair of layers is (1, 2)), so
     ``rank H_f = 2 rank B``. A hidden channel ``o``'s parameters meet only the output weights that
     read channel ``o`` (:math:`\partial \tilde h_1 / \partial \theta_{1,o}` lives on channel ``o``),
     so ``B`` is block diagonal after permutation: ``rank B = sum_o rank B_o`` with small blocks
-    ``B_o`` whose ranks are certified one by one (:class:`SmallRanks`)."""
-    from ..certify.bounds import LOWER
-    from ..certify.rank import RankResult
-    from .nullvectors import channel_rows
+    ``B_o`` whose ranks are certified one by one (the ``one_hidden`` theorem)."""
+    t0 = time.perf_counter()
     arch = problem.arch
     l1, l2 = arch.layers
+    n1 = l1.n_params
     k_sp = l2.kernel[0] * l2.kernel[1]
-    Bp = gf.per_sample.block_cross(1, 2)
-    total = 0
+    parts = []
     for o in range(l1.c_out):
-        rows = channel_rows(l1, o)
-        cols = np.concatenate([channel_rows(l2, c)[o * k_sp:(o + 1) * k_sp] for c in range(l2.c_out)])
-        r_o = small.get(("B", o), lambda rows=rows, cols=cols: qq.per_sample.block_cross(1, 2)[np.ix_(rows, cols)],
-                        mod_p=np.ascontiguousarray(Bp[np.ix_(rows, cols)]))
-        if r_o is None:
+        rows = tuple(int(i) for i in channel_rows(l1, o))
+        cols = tuple(int(n1 + j) for c in range(l2.c_out) for j in channel_rows(l2, c)[o * k_sp:(o + 1) * k_sp])
+        part = small.get("H_f", rows=rows, cols=cols)
+        if part is None:
             return None
-        total += r_o
-    n = arch.n_params
-    lower = Bound(rank_mod_p(Bp, gf.ring.p) * 2, LOWER, "mod p", "2 rank B modulo a prime")
-    upper = Bound(2 * total, UPPER, "structure", "H_f = [[0, B], [B^T, 0]], B block diagonal over hidden channels: "
-                                                 "2 x sum of certified block ranks")
-    ok = lower.value == upper.value
-    return RankResult(lower.value, lower.value, upper.value, ok, ("certificate: " + upper.how) if ok else "probabilistic",
-                      (n, n), (gf.ring.p,), 0.0 if ok else 1.0, time.perf_counter() - t0, (lower, upper))
+        parts.append(part)
+    Bp = source.mod("H_f", p, tuple(range(n1)), tuple(range(n1, n1 + l2.n_params)))
+    m = modular_minor(Bp, p)
+    S = tuple(m.rows) + tuple(n1 + j for j in m.cols)
+    node = Theorem(name="one_hidden", parts=tuple(parts),
+                   how="H_f = [[0, B], [B^T, 0]], B block diagonal over hidden channels")
+    proposal = RankCertificate(matrix="H_f", value=2 * len(m.rows), lower=Minor(prime=p, rows=S, cols=S), upper=node)
+    return cert.accept("H_f", proposal, t0, (p,))
 
 
 def _subadditive(info: dict):
-    """``rank H_L <= rank H_o + rank H_f`` when both are certified."""
+    """``rank H_L <= rank H_o + rank H_f`` when both are certified (the ``sum`` theorem)."""
     ho, hf = info.get("H_o"), info.get("H_f")
     if ho is None or hf is None or not (ho.certified and hf.certified):
         return None
-    return Bound(ho.value + hf.value, UPPER, "structure", "rank H_L <= rank H_o + rank H_f (both certified)")
+    node = Theorem(name="sum", parts=(ho.certificate, hf.certificate), how="rank H_L <= rank H_o + rank H_f")
+    return Bound(ho.value + hf.value, UPPER, "structure", "rank H_L <= rank H_o + rank H_f (both certified)",
+                 certificate=node)
+
+
+def check_consistency(info: dict) -> None:
+    """The facts that cost nothing: every value within its proven bounds, and
+    ``|rank H_o - rank H_f| <= rank H_L <= rank H_o + rank H_f`` possible within the bounds.
+
+    Raises:
+        InternalError: a violation (a bug in exacthess, never a verdict)."""
+    for key, r in info.items():
+        if not r.lower <= r.value <= r.upper or (r.certified and r.lower != r.upper):
+            raise InternalError(f"rank {key}: value {r.value} outside its proven bounds [{r.lower}, {r.upper}]")
+    if all(k in info for k in ("H_o", "H_f", "H_L")):
+        o, f, L = info["H_o"], info["H_f"], info["H_L"]
+        if L.lower > o.upper + f.upper or L.upper < max(0, o.lower - f.upper, f.lower - o.upper):
+            raise InternalError(f"proven bounds contradict rank(A + B) <= rank A + rank B and its converse: "
+                                f"H_o in [{o.lower}, {o.upper}], H_f in [{f.lower}, {f.upper}], "
+                                f"H_L in [{L.lower}, {L.upper}]")
 
 
 def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds: float = 60.0,
@@ -171,60 +149,51 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
 
     Returns:
         ``(ranks, rank_info, engine)``: values, :class:`~exacthess.certify.rank.RankResult` per
-        key, and the exact engine over QQ.
+        key (each with its checked certificate), and the exact engine over QQ.
     """
     say = progress or (lambda msg: None)
     rng = np.random.default_rng([seed, 11])
+    source = ProblemSource(problem)
     p = random_engine_prime(rng)
-    while problem.denominator % p == 0:  # the inputs must reduce modulo p
+    while source.denominator() % p == 0:  # the inputs must reduce modulo p
         p = random_engine_prime(rng)
-    qq, gf = Engine(problem, QQ), Engine(problem, GF(p))
-    small = SmallRanks(seed, budget_seconds, p)
-    hints = StructureHints(qq, gf, small)
-    cert = Certifier(seed=seed, certify=certify, budget_seconds=budget_seconds, progress=say)
+    small = SmallRanks(source, p, seed, budget_seconds if certify != "never" else 0.0)
+    cert = Certifier(source=source, seed=seed, certify=certify, budget_seconds=budget_seconds, progress=say)
     arch = problem.arch
     counts = arch.layer_param_counts
     info: dict = {}
-
-    if arch.activation.is_linear:
-        factors = None if problem.sample_free else problem.forward.kernel_factors
-        if factors is not None and not isinstance(factors, str) and all((f == factors[0]).all() for f in factors):
-            hints.use_output_factor(factors[0])  # e.g. softmax: H_o's rows live in C T_{>l}
-        info["H_o"] = _linear_H_o(problem, qq, gf, hints, cert, seed, say)
-        spaces = {name: [_block_row_space(hints, l, with_o, counts[l - 1]) for l in range(1, len(arch.layers) + 1)]
-                  for name, with_o in (("H_f", False), ("H_L", True))}
-        null = None
+    null = None
+    spaces = {name: [None] * len(arch.layers) for name in ("H_f", "H_L")}
+    if arch.activation.is_linear and certify != "never":
+        hints = StructureHints(source, p, small)
+        of = output_factor(problem)
+        if of is not None:
+            hints.use_output_factor(of)  # e.g. softmax: H_o's rows live in C T_{>l}
+        info["H_o"] = _linear_H_o(problem, hints, cert, p, say)
+        if certify != "never":
+            spaces = {name: [_block_row_space(hints, l, with_o, counts[l - 1]) for l in range(1, len(arch.layers) + 1)]
+                      for name, with_o in (("H_f", False), ("H_L", True))}
+    elif arch.activation.is_linear:
+        info["H_o"] = cert.lower_only("H_o", "H_o", p)
     else:
-        null = locally_constant(gf, small, second_order=True)
-        info["H_o"] = _nonlinear_H_o(problem, qq, gf, locally_constant(gf, small, second_order=False), cert, say)
-        spaces = {name: [None] * len(arch.layers) for name in ("H_f", "H_L")}
+        info["H_o"] = _nonlinear_H_o(problem, cert, p, say)
+        null = locally_constant(problem, p, second_order=True) if certify != "never" else None
+    if not arch.activation.is_linear:
         block_columns = False  # the block-column statements are about linear networks
-
-    engines = {}
-
-    def on(domain):
-        if domain not in engines:
-            engines[domain] = Engine(problem, domain)
-        return engines[domain]
 
     for name in ("H_f", "H_L"):
         say(name)
-        if name == "H_f" and not arch.activation.is_linear and arch.depth == 1 and not arch.activation.has_curvature:
-            res = _one_hidden_H_f(problem, qq, gf, small, time.perf_counter())
+        if name == "H_f" and not arch.activation.is_linear and arch.depth == 1 and not arch.activation.has_curvature \
+                and certify != "never":
+            res = _one_hidden_H_f(problem, source, small, cert, p)
             if res is not None and res.certified:
                 info["H_f"] = res
                 continue
         keys = tuple(f"H_f[:,{l}]" for l in range(1, len(arch.layers) + 1)) if (name == "H_f" and block_columns) else ()
         info.update(cert.symmetric(SymmetricProblem(
-            key=name, sizes=counts, p=p, spaces=spaces[name],
-            core_mod_p=lambda rows, name=name: core_matrix(gf, name, rows),
-            core_exact=lambda rows, name=name: core_matrix(qq, name, rows),
-            core_magnitudes=lambda rows, name=name: core_matrix(on(ABS), name, rows),
-            core_mod_q=lambda rows, q, name=name: core_matrix(on(GF(q)), name, rows),
-            denominator_bits=_denominator_bits(problem), column_keys=keys,
-            zero_diagonal=name == "H_f" and not arch.activation.has_curvature,
-            null_vectors=None if null is None else (null.blocks, null.how),
+            key=name, sizes=counts, p=p, spaces=spaces[name], column_keys=keys, null_vectors=null,
             upper_hint=_subadditive(info) if name == "H_L" else None)))
     order = ["H_o", "H_f", "H_L"] + [k for k in info if k.startswith("H_f[")]
     info = {k: info[k] for k in order if k in info}
-    return {k: v.value for k, v in info.items()}, info, qq
+    check_consistency(info)
+    return {k: v.value for k, v in info.items()}, info, source.engine(QQ)

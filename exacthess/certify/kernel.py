@@ -1,0 +1,154 @@
+"""The checker's own arithmetic: exact products, determinants and ranks, shared with no proposer.
+
+Everything the checker (:mod:`exacthess.certify.checker`) computes goes through here or through
+FLINT directly; nothing is imported from the certification pipeline, the structural hints or the
+modular layer of :mod:`exacthess.core`, so a bug there cannot make a wrong certificate verify.
+
+>>> import numpy as np
+>>> mulmod(np.array([[3, 4]]), np.array([[5], [6]]), 7).tolist()
+[[4]]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from flint import fmpq, fmpq_mat, fmpz, nmod_mat
+
+__all__ = ["reduce", "mulmod", "nonsingular_mod", "qmat", "exact_rank", "integer_rows", "hadamard_exceeded",
+           "is_prime", "ExplicitSource"]
+
+
+def reduce(values, p: int) -> np.ndarray:
+    """Exact rationals (``fmpq``, ints) reduced modulo ``p`` as int64."""
+    out = []
+    for v in np.asarray(values, dtype=object).flat:
+        num, den = (int(v.p), int(v.q)) if hasattr(v, "q") else (int(v), 1)
+        out.append(num * pow(den, -1, p) % p)
+    return np.array(out, dtype=np.int64).reshape(np.shape(values))
+
+
+def mulmod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
+    """Exact ``a @ b mod p`` for residues in ``[0, p)``, ``p < 2^31``: float64 products whose every
+    partial sum stays below :math:`2^{53}` -- chunks of ``k`` inner terms with
+    ``k (p - 1)^2 < 2^53``, or, for larger ``p``, the entries split into 16-bit halves (four
+    products, chunks of ``2^20`` terms); FLINT beyond ``2^31``."""
+    m, k = a.shape
+    n = b.shape[1]
+    if p >= 1 << 31 or a.size == 0 or b.size == 0:
+        A = nmod_mat(m, k, [int(v) for v in a.flat], p) if a.size else nmod_mat(m, k, p)
+        B = nmod_mat(k, n, [int(v) for v in b.flat], p) if b.size else nmod_mat(k, n, p)
+        return np.array([int(v) for v in (A * B).entries()], dtype=np.int64).reshape(m, n)
+    a, b = np.asarray(a, dtype=np.int64) % p, np.asarray(b, dtype=np.int64) % p
+    chunk = (1 << 53) // ((p - 1) ** 2) if p > 1 else k
+    if chunk >= 64:
+        af, bf = a.astype(np.float64), b.astype(np.float64)
+        acc = np.zeros((m, n))
+        for s in range(0, k, chunk):
+            acc = np.fmod(acc + np.fmod(af[:, s:s + chunk] @ bf[s:s + chunk], p), p)
+        return acc.astype(np.int64)
+    a1, a0 = (a >> 16).astype(np.float64), (a & 0xFFFF).astype(np.float64)
+    b1, b0 = (b >> 16).astype(np.float64), (b & 0xFFFF).astype(np.float64)
+    out = np.zeros((m, n), dtype=np.int64)
+    for s in range(0, k, 1 << 20):  # (2^16)^2 * 2^20 * 2 < 2^53
+        sl = slice(s, s + (1 << 20))
+        hi = (a1[:, sl] @ b1[sl]).astype(np.int64) % p
+        mid = (a1[:, sl] @ b0[sl] + a0[:, sl] @ b1[sl]).astype(np.int64) % p
+        lo = (a0[:, sl] @ b0[sl]).astype(np.int64) % p
+        out = (out + ((hi * 65536 % p + mid) % p * 65536 + lo)) % p
+    return out
+
+
+def nonsingular_mod(M: np.ndarray, p: int, inverse=None) -> bool:
+    """Whether the square int64 matrix ``M`` is invertible modulo ``p``: with a proposed inverse, by
+    the one product ``M X = I``; otherwise by FLINT's determinant."""
+    k = M.shape[0]
+    if M.shape != (k, k):
+        return False
+    if k == 0:
+        return True
+    if inverse is not None and inverse.shape == (k, k):
+        return bool((mulmod(M % p, np.asarray(inverse, dtype=np.int64) % p, p) == np.eye(k, dtype=np.int64)).all())
+    return int(nmod_mat(k, k, [int(v) for v in (M % p).flat], p).det()) != 0
+
+
+def qmat(A: np.ndarray) -> fmpq_mat:
+    """FLINT's exact rational matrix of an object array of rationals (or ints)."""
+    A = np.asarray(A, dtype=object)
+    if not A.size:
+        return fmpq_mat(A.shape[0], A.shape[1])
+    return fmpq_mat(A.shape[0], A.shape[1], [v if isinstance(v, fmpq) else fmpq(int(v)) for v in A.flat])
+
+
+def exact_rank(A: np.ndarray) -> int:
+    """Rank over Q by FLINT's exact elimination (no primes)."""
+    return qmat(A).rank() if np.size(A) else 0
+
+
+def integer_rows(A: np.ndarray) -> list:
+    """Rows of an exact matrix times the lcm of their denominators (same rank), as Python ints."""
+    out = []
+    for row in np.asarray(A, dtype=object):
+        den = 1
+        for v in row:
+            q = int(getattr(v, "q", 1))
+            den = den * q // math.gcd(den, q)
+        out.append([int(getattr(v, "p", v)) * (den // int(getattr(v, "q", 1))) for v in row])
+    return out
+
+
+def hadamard_exceeded(rows: list, order: int, primes) -> bool:
+    """Exactly: does the product of the primes exceed Hadamard's bound on every minor of the given
+    order? The bound is the product of the ``order`` largest row norms (or column norms); in
+    integers, ``(prod p)^2 > prod s_i`` over the ``order`` largest squared norms ``s_i``."""
+    prod = 1
+    for p in primes:
+        prod *= int(p)
+
+    def squares(vectors):
+        out = 1
+        for s in sorted((sum(v * v for v in vec) for vec in vectors), reverse=True)[:order]:
+            out *= s
+        return out
+    cols = [list(c) for c in zip(*rows)] if rows else []
+    return prod * prod > min(squares(rows), squares(cols))
+
+
+def is_prime(q: int) -> bool:
+    """FLINT's primality test."""
+    return fmpz(q).is_prime()
+
+
+class ExplicitSource:
+    """A matrix source holding one explicit exact matrix, named ``"M"`` (see :mod:`exacthess.certify.checker`)."""
+
+    def __init__(self, M, name: str = "M"):
+        self.M = np.asarray(M, dtype=object)
+        self.name = name
+
+    def _get(self, name, rows=None, cols=None):
+        if name != self.name:
+            raise KeyError(name)
+        A = self.M
+        if rows is not None:
+            A = A[list(rows)]
+        if cols is not None:
+            A = A[:, list(cols)]
+        return A
+
+    def shape(self, name):
+        return self._get(name).shape
+
+    def exact(self, name, rows=None, cols=None):
+        return self._get(name, rows, cols)
+
+    def mod(self, name, p, rows=None, cols=None):
+        return reduce(self._get(name, rows, cols), p)
+
+    def symmetric(self, name):
+        A = self._get(name)
+        return A.shape[0] == A.shape[1] and bool((A == A.T).all())
+
+    def premise(self, key):
+        raise KeyError(key)
