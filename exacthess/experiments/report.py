@@ -132,8 +132,10 @@ class Report:
         violated or refuted, 3 nothing violated or refuted but something undecided."""
         return exit_code(r.verdict for r in self.rows)
 
-    def to_dict(self) -> dict:
-        return {
+    def to_dict(self, certificates: bool = True) -> dict:
+        """The report as JSON data; with ``certificates`` (default) also the exact point and every
+        rank's certificate, so that :func:`exacthess.check` can verify it again."""
+        out = {
             "architecture": repr(self.arch),
             "n_params": self.arch.n_params,
             "ok": self.ok,
@@ -148,10 +150,12 @@ class Report:
             "warnings": list(self.warnings),
             "seconds": self.seconds,
             "command": self.command,
-            "point": self.point,
-            "certificates": {k: to_data(v.certificate) for k, v in self.rank_info.items()
-                             if getattr(v, "certificate", None) is not None},
         }
+        if certificates:
+            out["point"] = self.point
+            out["certificates"] = {k: to_data(v.certificate) for k, v in self.rank_info.items()
+                                   if getattr(v, "certificate", None) is not None}
+        return out
 
     def to_json(self, **kw) -> str:
         return json.dumps(self.to_dict(), **kw)
