@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 from ..core.modular import rank_mod_p
-from .rank import rank
+from .rank import integer_matrix, rank
 
-__all__ = ["SmallRanks"]
+__all__ = ["SmallRanks", "EXACT_RANK_LIMIT"]
+
+#: matrices with at most this many rows or columns are ranked exactly (fraction-free elimination)
+EXACT_RANK_LIMIT = 8
 
 
 class SmallRanks:
@@ -22,7 +25,12 @@ class SmallRanks:
     2. *factors*: the matrix is a product (possibly with rows or columns dropped) of factors
        whose ranks are certified, so its rank is at most the smallest of them; when the rank mod
        ``p`` reaches that, it is certified -- whatever the bit size of the entries;
-    3. *Hadamard* (:func:`exacthess.certify.rank.rank`) on the exact matrix, within the budget.
+    3. *exact*: a matrix with at most :data:`EXACT_RANK_LIMIT` rows or columns is ranked by
+       fraction-free elimination over the integers (FLINT's ``fmpz_mat.rank``): ``O(k^2 m)`` products
+       of entries for ``k = min(rows, cols)``, cheap even when the entries have millions of bits
+       (gradients at softmax/sigmoid stand-ins of saturated logits), where Hadamard's bound would
+       need a prime per 61 bits of the entries;
+    4. *Hadamard* (:func:`exacthess.certify.rank.rank`) on the exact matrix, within the budget.
 
     :meth:`get` returns the certified rank, or ``None`` when it cannot be certified within the
     budget (then no structural bound may be built from it).
@@ -54,7 +62,13 @@ class SmallRanks:
                 if all(b is not None for b in ub) and lo == min(ub):
                     out, self.how[key] = lo, "factors"
         if out is None:
-            r = rank(matrix() if callable(matrix) else matrix, seed=self.seed, budget_seconds=self.budget)
+            exact = matrix() if callable(matrix) else matrix
+            shape = getattr(exact, "shape", None)
+            if shape is not None and len(shape) == 2 and min(shape) <= EXACT_RANK_LIMIT:
+                out, self.how[key] = int(integer_matrix(exact).rank()), "exact"
+                self._cache[key] = out
+                return out
+            r = rank(exact, seed=self.seed, budget_seconds=self.budget)
             out = r.value if r.certified else None
             self.how[key] = r.method
         self._cache[key] = out
