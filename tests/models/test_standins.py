@@ -176,6 +176,15 @@ def test_cross_entropy_analogue(K):
                 assert abs(mp(H.H_L[a, b]) - true) <= 1e-12 * abs(true), (a, b)
 
 
+def test_hessian_refuses_logit_2_30_naming_the_sample():
+    with pytest.raises(ProblemTooLargeError, match="sample 1: logit f\\[0\\] = 1073741824"):
+        eh.hessian(eh.FCN(1, (), 1), params=[np.array([[Fraction(1, 8)]], dtype=object)],
+                   data=([[1], [2**33]], [[1], [1]]), loss="bce").H_L
+    with pytest.raises(ProblemTooLargeError, match="sample 1: logit f\\[0\\] = 1073741824"):
+        eh.verify(eh.FCN(1, (), 1), params=[np.array([[Fraction(1)]], dtype=object)],
+                  data=([[1], [2**30]], [[1], [1]]), loss="bce", float_check=False)
+
+
 # ----- properties -------------------------------------------------------------------------------
 #: property tests stay below 2^22 (denominators of a few million bits: milliseconds); the
 #: parametrised cases above go to 2^27
