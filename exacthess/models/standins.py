@@ -43,11 +43,12 @@ entries made from it twice that. Logits whose stand-ins would have a denominator
 :math:`1.86 \cdot 10^8`; for softmax the gap between the largest and the smallest logit) are refused
 up front with :class:`~exacthess.core.errors.ProblemTooLargeError`; the exact Hessians built on
 them are checked against the memory and time budgets before any stand-in is computed
-(:mod:`exacthess.hessian.forward`). Measured at a logit of :math:`2^{27}` on a 2-core machine: a
-one-parameter BCE network's ``hessian`` about 3 s and 0.7 GB, ``verify`` 2 s and 0.5 GB (4 s and
-0.9 GB with the float columns); the two-parameter cross-entropy analogue with logits
-:math:`\pm 2^{26}` about 12 s and 1.5 GB. Converting such a rational to a float takes about a
-second per :math:`4 \cdot 10^8` bits (and underflows to 0.0, as float64 does).
+(:mod:`exacthess.hessian.forward`). Measured (``benchmarks/bench_standins.py``, 2-core machine)
+at a logit of :math:`2^{27}`: a one-parameter BCE network's ``hessian`` 2 s and 0.7 GB, ``verify``
+1.3 s and 0.5 GB (2.8 s and 0.9 GB with the float columns); the two-parameter cross-entropy
+analogue with logits :math:`\pm 2^{26}` 8 s and 1.4 GB; at :math:`2^{30}`, were it allowed, the
+BCE ``hessian`` would take about a minute and 4.7 GB. Converting such a rational to a float takes
+about a second per :math:`4 \cdot 10^8` bits (and underflows to 0.0, as float64 does).
 
 >>> s = sigmoid(fmpq(40))
 >>> 0 < 1 - s < fmpq(1, 2**57) and (1 - s).q.bit_length() > 100   # sigma(-40) ~ 2^-57.7, kept relatively
