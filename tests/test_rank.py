@@ -89,3 +89,24 @@ def test_a_caller_bound_below_the_proven_rank_is_refused():
     import exacthess as eh
     with pytest.raises(eh.InvalidValueError, match=r"upper_bound = \(1, 'x'\) is below the proven lower bound 2"):
         eh.rank([[1, 2, 3], [2, 4, 6], [1, 0, 1], [0, 0, 0]], upper_bound=(1, "x"), certify="never")
+
+
+def test_huge_dyadic_denominators_are_read_and_ranked_fast():
+    """Rows with denominators of millions of bits (gradients at stand-ins of saturated logits): the
+    lcm is taken in FLINT (Python's gcd is quadratic), and SmallRanks ranks thin matrices exactly
+    instead of collecting a prime per 61 bits for Hadamard's bound."""
+    import time
+    from flint import fmpq, fmpz
+    from exacthess.certify.rank import integer_matrix
+    from exacthess.certify.small import SmallRanks
+    tiny = fmpq(12345, fmpz(1) << 3_000_000)
+    M = np.array([[tiny, 1 - tiny], [1 - tiny, fmpq(-1, 3)], [2 * tiny, 2 - 2 * tiny]], dtype=object)
+    t = time.perf_counter()
+    Z = integer_matrix(M)
+    assert Z.rank() == 2 and Z[0, 0] == 12345  # row 0 times 2^3000000
+    from exacthess.certify.certificate import Exact, Trivial
+    from exacthess.certify.checker import ExplicitSource
+    small = SmallRanks(ExplicitSource(M), p=2147483629)
+    cert = small.get("M")
+    assert cert.value == 2 and isinstance(cert.upper, (Exact, Trivial))
+    assert time.perf_counter() - t < 20

@@ -26,6 +26,8 @@ restricted to ``rows`` and ``cols``. Its parts:
   - :class:`Theorem`: a proven identity (named; its statement and proof are in
     ``docs/certificates.md``) applied to certified ranks of named factors, with premises the
     checker verifies;
+  - :class:`Exact`: the checker's own exact elimination over :math:`\mathbb Q` (few rows or
+    columns);
   - :class:`Assumed`: a bound supplied by a caller without a proof (never certified).
 
 * **equal** -- optionally a :class:`Theorem` saying ``rank M = rank N`` (e.g. ``rank H_o = rank
@@ -46,7 +48,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 from flint import fmpq
 
-__all__ = ["Minor", "Trivial", "Zero", "NullBlock", "NullVectors", "Hadamard", "Theorem", "Assumed",
+__all__ = ["Minor", "Trivial", "Zero", "NullBlock", "NullVectors", "Hadamard", "Theorem", "Exact", "Assumed",
            "RankCertificate", "to_data", "from_data", "describe_upper"]
 
 
@@ -155,6 +157,13 @@ class Theorem:
 
 
 @dataclass(frozen=True)
+class Exact:
+    """Both bounds: the rank computed by exact elimination over Q (FLINT's fraction-free elimination
+    of the rows scaled to integers), by the checker itself -- for matrices with few rows or columns,
+    whatever the size of their entries."""
+
+
+@dataclass(frozen=True)
 class Assumed:
     """An upper bound a caller supplied without a proof: reported, never certified."""
 
@@ -195,12 +204,13 @@ def describe_upper(node) -> str:
         return f"{k} exact null vectors" + (f" ({node.how})" if node.how else "")
     if isinstance(node, Hadamard):
         return f"{len(node.primes)} primes > Hadamard bound"
-    return {Trivial: "min(rows, cols)", Zero: "zero matrix", Assumed: "assumed"}.get(type(node), type(node).__name__)
+    return {Trivial: "min(rows, cols)", Zero: "zero matrix", Assumed: "assumed",
+            Exact: "exact elimination over Q"}.get(type(node), type(node).__name__)
 
 
 # ----- plain data -------------------------------------------------------------------------------
-_KINDS = {cls.__name__: cls for cls in (Minor, Trivial, Zero, NullBlock, NullVectors, Hadamard, Theorem, Assumed,
-                                        RankCertificate)}
+_KINDS = {cls.__name__: cls for cls in (Minor, Trivial, Zero, NullBlock, NullVectors, Hadamard, Theorem, Exact,
+                                        Assumed, RankCertificate)}
 
 
 def _plain(value):

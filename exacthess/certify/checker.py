@@ -14,6 +14,7 @@ What each record proves, and how it is checked:
   ``M X = I (mod p)`` (float64 products in chunks that stay below :math:`2^{53}`), otherwise by
   FLINT's determinant modulo ``p``;
 * ``Zero`` -- every exact entry is 0;
+* ``Exact`` -- the checker's own exact elimination over :math:`\mathbb Q` (both bounds);
 * ``NullVectors`` -- ``M[:, rows] V = 0`` exactly: over :math:`\mathbb Q` (FLINT) for small
   products, otherwise modulo the checker's own primes (the largest primes below :math:`2^{31}`)
   until their product exceeds twice a bound on the entries of ``(D M) V``, from the source's
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from flint import fmpq, fmpz_mat, nmod_mat
 
-from .certificate import Assumed, Hadamard, Minor, NullVectors, RankCertificate, Theorem, Trivial, Zero
+from .certificate import Assumed, Exact, Hadamard, Minor, NullVectors, RankCertificate, Theorem, Trivial, Zero
 from .kernel import (ExplicitSource, exact_rank, hadamard_exceeded, integer_rows, is_prime, mulmod, nonsingular_mod,
                      qmat, reduce)
 
@@ -265,6 +266,10 @@ def _check(cert: RankCertificate, source, cross_check: bool) -> Checked:
         up = _check_hadamard(cert, node, source, out)
     elif isinstance(node, Theorem):
         up = apply_theorem(cert, node, source, out, check)[1]
+    elif isinstance(node, Exact):
+        up = exact_rank(source.exact(cert.matrix, cert.rows, cert.cols))
+        out.lower = max(out.lower, up)
+        out.notes.append(f"rank <= {up}: exact elimination over Q")
     elif isinstance(node, Assumed):
         out.notes.append(f"rank <= {node.value} assumed by the caller ({node.reason}); not checked")
     else:

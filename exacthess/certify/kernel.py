@@ -11,10 +11,8 @@ modular layer of :mod:`exacthess.core`, so a bug there cannot make a wrong certi
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from flint import fmpq, fmpq_mat, fmpz, nmod_mat
+from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
 
 __all__ = ["reduce", "mulmod", "nonsingular_mod", "qmat", "exact_rank", "integer_rows", "hadamard_exceeded",
            "is_prime", "ExplicitSource"]
@@ -24,8 +22,8 @@ def reduce(values, p: int) -> np.ndarray:
     """Exact rationals (``fmpq``, ints) reduced modulo ``p`` as int64."""
     out = []
     for v in np.asarray(values, dtype=object).flat:
-        num, den = (int(v.p), int(v.q)) if hasattr(v, "q") else (int(v), 1)
-        out.append(num * pow(den, -1, p) % p)
+        num, den = (v.p, v.q) if hasattr(v, "q") else (int(v), 1)
+        out.append(int(num % p) * pow(int(den % p), -1, p) % p)
     return np.array(out, dtype=np.int64).reshape(np.shape(values))
 
 
@@ -82,19 +80,21 @@ def qmat(A: np.ndarray) -> fmpq_mat:
 
 
 def exact_rank(A: np.ndarray) -> int:
-    """Rank over Q by FLINT's exact elimination (no primes)."""
-    return qmat(A).rank() if np.size(A) else 0
+    """Rank over Q by FLINT's exact (fraction-free) elimination of the integer rows (no primes)."""
+    return fmpz_mat(integer_rows(A)).rank() if np.size(A) else 0
 
 
 def integer_rows(A: np.ndarray) -> list:
-    """Rows of an exact matrix times the lcm of their denominators (same rank), as Python ints."""
+    """Rows of an exact matrix times the lcm of their denominators (same rank), as FLINT integers
+    (FLINT's lcm: denominators of millions of bits stay cheap)."""
     out = []
     for row in np.asarray(A, dtype=object):
-        den = 1
+        den = fmpz(1)
         for v in row:
-            q = int(getattr(v, "q", 1))
-            den = den * q // math.gcd(den, q)
-        out.append([int(getattr(v, "p", v)) * (den // int(getattr(v, "q", 1))) for v in row])
+            q = getattr(v, "q", 1)
+            if q != 1:
+                den = den.lcm(fmpz(q))
+        out.append([fmpz(getattr(v, "p", v)) * (den // fmpz(getattr(v, "q", 1))) for v in row])
     return out
 
 

@@ -49,7 +49,7 @@ import time
 from fractions import Fraction
 
 import numpy as np
-from flint import fmpq, fmpq_mat, fmpz_mat, nmod_mat
+from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
 
 from ..core.errors import InvalidMatrixError, InvalidTypeError, InvalidValueError, NonFiniteError, describe
 from ..core.resources import require_memory
@@ -85,14 +85,15 @@ def _shape(M) -> tuple[int, int] | None:
     return None
 
 
-def _row_integers(row) -> list[int]:
+def _row_integers(row) -> list:
+    """The row times the lcm of its denominators (in FLINT: Python's gcd is quadratic in the size of
+    its arguments, and stand-ins at saturated logits have denominators of millions of bits)."""
     vals = [to_rational(v, name="matrix entry") if not isinstance(v, fmpq) else v for v in row]
-    den = 1
+    den = fmpz(1)
     for v in vals:
-        q = int(v.q)
-        if q != 1:
-            den = den * q // math.gcd(den, q)
-    return [int(v.p) * (den // int(v.q)) for v in vals]
+        if v.q != 1:
+            den = den.lcm(v.q)
+    return [v.p * (den // v.q) for v in vals]
 
 
 def integer_matrix(M) -> fmpz_mat:

@@ -11,11 +11,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..core.modular import pivot_cols, pivot_rows, rank_mod_p
-from .certificate import Minor, RankCertificate, Theorem, Trivial
+from .certificate import Exact, Minor, RankCertificate, Theorem, Trivial
 from .checker import check
+from .rank import integer_matrix
 from .rank import rank
 
-__all__ = ["SmallRanks", "modular_minor"]
+__all__ = ["SmallRanks", "modular_minor", "EXACT_RANK_LIMIT"]
+
+#: matrices with at most this many rows or columns are ranked by exact elimination (the ``Exact`` record)
+EXACT_RANK_LIMIT = 8
 
 
 def modular_minor(Mp, p: int) -> Minor:
@@ -42,7 +46,12 @@ class SmallRanks:
     2. *product*: the matrix is a product of factors (the source's definition,
        ``premise(("factors", name))``) whose ranks are certified, and its rank modulo ``p``
        reaches the smallest of them -- whatever the bit size of the entries;
-    3. *Hadamard* (:func:`exacthess.certify.rank.rank`) on the exact matrix, within the budget;
+    3. *exact*: a matrix with at most :data:`EXACT_RANK_LIMIT` rows or columns is ranked by
+       fraction-free elimination over the integers (the ``Exact`` record, which the checker
+       recomputes): cheap even when the entries have millions of bits (gradients at softmax /
+       sigmoid stand-ins of saturated logits), where Hadamard's bound would need a prime per 61
+       bits of the entries;
+    4. *Hadamard* (:func:`exacthess.certify.rank.rank`) on the exact matrix, within the budget;
 
     and every proposal is verified by :func:`~exacthess.certify.checker.check` before it is
     used. :meth:`get` returns the checked :class:`~exacthess.certify.certificate.RankCertificate`,
@@ -75,6 +84,9 @@ class SmallRanks:
                     cert = RankCertificate(matrix=name, value=lo, lower=modular_minor(Mp, p), rows=rows, cols=cols,
                                            upper=Theorem(name="product", parts=tuple(subs),
                                                          how=f"{name} is a product of " + ", ".join(factors)))
+        if cert is None and min(Mp.shape) <= EXACT_RANK_LIMIT:
+            cert = RankCertificate(matrix=name, value=exact_rank(src.exact(name, rows, cols)), upper=Exact(),
+                                   rows=rows, cols=cols)
         if cert is None:
             r = rank(src.exact(name, rows, cols), seed=self.seed, budget_seconds=self.budget)
             cert = replace(r.certificate, matrix=name, rows=rows, cols=cols) if r.certified else None
@@ -90,6 +102,11 @@ class SmallRanks:
         """The certified rank of ``name[rows, cols]``, or None."""
         cert = self.get(name, rows, cols)
         return None if cert is None else cert.value
+
+
+def exact_rank(A) -> int:
+    """Rank over Q by FLINT's fraction-free elimination of the integer-scaled rows."""
+    return int(integer_matrix(A).rank()) if min(A.shape) else 0
 
 
 def _factors(source, name) -> list:

@@ -12,9 +12,9 @@ gradient :math:`\nabla_f l(F(x_i), y_i)` is *exactly* zero for every sample:
   :math:`\nabla l = s_i - y_i = 0` exactly.
 
 For the two losses on probabilities this is a perfect fit *of the stand-in model*: the true
-:math:`\sigma(F(x_i))` is irrational and within :math:`2^{-64}` of :math:`s_i`. The rank
-statements transfer to the true perfect fit :math:`y_i = \sigma(F(x_i))` because there too
-:math:`H_L = J^\top \mathrm{diag}(\sigma(1-\sigma)) J` (BCE) or
+:math:`\sigma(F(x_i))` is irrational and within :math:`2^{-64}` of :math:`s_i` relatively
+(:mod:`exacthess.models.standins`). The rank statements transfer to the true perfect fit
+:math:`y_i = \sigma(F(x_i))` because there too :math:`H_L = J^\top \mathrm{diag}(\sigma(1-\sigma)) J` (BCE) or
 :math:`J^\top(\mathrm{diag}\,p - pp^\top)J` (softmax), whose rank does not depend on the
 positive values :math:`\sigma(1 - \sigma)`, resp. :math:`p` (the kernel of
 :math:`\mathrm{diag}\,p - pp^\top` is :math:`\mathrm{span}(\mathbf 1)` for every :math:`p > 0`).

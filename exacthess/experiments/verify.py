@@ -245,8 +245,8 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         notes.append(f"floats in the given data and parameters read as the nearest multiples of {grid_step(round_to)} "
                      "(round_to)")
     if not problem.loss.exact:
-        notes.append(f"{problem.loss.name}: softmax/sigmoid values are exact rational stand-ins (rounded to multiples of "
-                     "2^-64); rank H_o is exact at the true values (its kernel does not depend on them), "
+        notes.append(f"{problem.loss.name}: softmax/sigmoid values are exact rational stand-ins (within 2^-64 "
+                     "relatively); rank H_o is exact at the true values (its kernel does not depend on them), "
                      "H_f and H_L are exact at the stand-ins")
     if arch.bias:
         notes.append("the reference documents give no published rank formula with biases: the exact ranks "

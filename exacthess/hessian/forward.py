@@ -11,6 +11,15 @@ with :math:`\tilde h = [h; 1]` when the network has biases. Stored are :math:`\t
 stand-ins for softmax/sigmoid, see :mod:`exacthess.models.losses`). Engines over other domains
 (GF(p), floats) reduce these exact values, so every domain sees the same activation pattern.
 
+Stand-ins at saturated logits have huge denominators (:mod:`exacthess.models.standins`), and every
+exact Hessian entry they reach carries them: before any is computed, their size is bounded from
+the outputs (:attr:`ExactForward.standin_bits`). Above :data:`STANDIN_CHECK_BITS` bits (``b``),
+the memory of ``6 p^2 + 4 n K^2`` values of ``2 b`` bits (the exact ``H_o``, ``H_f``, ``H_L``,
+temporaries and the ``n`` per-sample ``K x K`` loss Hessians) must fit the budget of
+:mod:`exacthess.core.resources`, and the time of ``K^2 (p^2 + 4)`` products of ``2 b`` bits per
+saturated sample (:data:`STANDIN_SECONDS_PER_BIT`) must stay below :data:`STANDIN_SECONDS_LIMIT`;
+else :class:`~exacthess.core.errors.ProblemTooLargeError` says which, before any is computed.
+
 A pre-activation exactly at a kink (``z = 0`` for ReLU-type activations) makes the Hessian
 undefined: :class:`~exacthess.core.errors.NonDifferentiableError` names the sample, the layer
 and the unit -- unless ``z`` is *identically* zero near the point: no bias and every input it
@@ -27,11 +36,21 @@ import numpy as np
 from flint import fmpq
 
 from ..core.domains import QQ
-from ..core.errors import InvalidValueError, NonDifferentiableError
+from ..core.errors import InvalidValueError, NonDifferentiableError, ProblemTooLargeError
 from ..core.exact import rational_array, to_rational
+from ..core.resources import format_seconds, require_memory
 from ..models.toeplitz import toeplitz_operator
 
-__all__ = ["ExactForward"]
+__all__ = ["ExactForward", "STANDIN_CHECK_BITS", "STANDIN_SECONDS_PER_BIT", "STANDIN_SECONDS_LIMIT"]
+
+#: stand-ins with denominators above this many bits (|logit| above about 2800) are checked against
+#: the memory and time budgets before they are computed
+STANDIN_CHECK_BITS = 4096
+#: seconds per bit of one product of huge dyadic rationals, with the surrounding sums and copies:
+#: conservative (whole ``hessian`` calls measured 1e-9 to 4.4e-9 on a 2-core machine, 2^20 to 2^27 logits)
+STANDIN_SECONDS_PER_BIT = 1.2e-8
+#: refuse work on saturated stand-ins estimated above this many seconds
+STANDIN_SECONDS_LIMIT = 300.0
 
 
 def _map(fn, arr: np.ndarray) -> np.ndarray:
@@ -102,16 +121,51 @@ class ExactForward:
         self.flat = flats  # flat[l]: entries of post[l] identically zero near the point
         self.outputs = pre[-1]
 
+    @cached_property
+    def standin_bits(self) -> int:
+        """An upper bound on the bits of the denominators of the loss's stand-ins over all samples
+        (0 for exact losses), checked against the memory and time budgets (see the module docstring).
+
+        Raises:
+            ProblemTooLargeError: a stand-in or the Hessians they enter would be too large.
+        """
+        loss, n = self.problem.loss, self.outputs.shape[1]
+        if loss.standin_bits is None:
+            return 0
+        sizes = []
+        for i in range(n):
+            try:
+                sizes.append(loss.standin_bits(list(self.outputs[:, i])))
+            except ProblemTooLargeError as exc:
+                raise ProblemTooLargeError(f"loss {loss.name!r} at sample {i}: {exc}") from exc
+        bits = max(sizes, default=0)
+        if bits > STANDIN_CHECK_BITS:
+            p, K = self.problem.arch.n_params, self.outputs.shape[0]
+            what = (f"computing exact Hessians at the {loss.name} stand-ins of saturated logits (denominators of "
+                    f"up to {bits} bits; {p} parameters, n = {n} samples, K = {K} outputs)")
+            hint = "scale the logits down or use an exact loss"
+            require_memory((6 * p * p + 4 * n * K * K) * 2 * bits / 8, what,
+                           hint + ", or set EXACTHESS_MEMORY_LIMIT_GB")
+            big = sum(b > STANDIN_CHECK_BITS for b in sizes)
+            seconds = STANDIN_SECONDS_PER_BIT * 2 * bits * big * K * K * (p * p + 4)
+            if seconds > STANDIN_SECONDS_LIMIT:
+                raise ProblemTooLargeError(f"{what} needs about {format_seconds(seconds)}; expected at most "
+                                           f"{format_seconds(STANDIN_SECONDS_LIMIT)} ({hint})")
+        return bits
+
     def _loss_values(self, fn, what: str, shape: tuple) -> list:
         """``fn(f_i, y_i)`` for every sample, checked to be exact rationals of ``shape`` (a custom loss's
         functions may return anything: a wrong result is reported here, naming the loss and the sample)."""
         import sympy
+        self.standin_bits  # refuses saturated logits before computing any stand-in
         loss, Y = self.problem.loss, self.problem.Y
         out = []
         for i in range(Y.shape[0]):
             name = f"the {what} of loss {loss.name!r} at sample {i}"
             try:
                 value = fn(list(self.outputs[:, i]), list(Y[i]))
+            except ProblemTooLargeError:  # stand-ins: their size was checked by standin_bits
+                raise
             except (TypeError, ArithmeticError, ValueError) as exc:  # the user's function failed on exact input
                 raise InvalidValueError(
                     f"{name} raised {type(exc).__name__}: {' '.join(str(exc).split())}; expected a function of lists "

@@ -20,8 +20,13 @@ so a loss enters only through :math:`\nabla l_i` and :math:`\nabla^2 l_i`:
 
 **What is exact.** MSE, weighted MSE and custom rational losses are exact everywhere.
 Softmax and sigmoid are transcendental: their values are replaced by *rational stand-ins*
-(the true value rounded to a multiple of :math:`2^{-b}`, :data:`STANDIN_BITS` ``= b``, computed in
-ball arithmetic; for softmax the entries are positive and sum to exactly 1). What stays exact
+(:mod:`exacthess.models.standins`): dyadic rationals within :math:`2^{-b}` of the true value
+*relatively*, :data:`STANDIN_BITS` ``= b = 64``, and so are :math:`1 - s` and :math:`1 - p_{\max}`;
+the softmax stand-ins are positive and sum to exactly 1. Hence every entry of
+:math:`\nabla^2 l` is within :math:`2^{1-b}` of its true value relatively, and every entry of
+:math:`\nabla l` for 0/1 (one-hot) targets within :math:`2^{-b}`; sums with cancellation keep only
+the absolute bound their terms give. Logits that would need stand-ins with huge denominators are
+refused (:data:`~exacthess.models.standins.MAX_STANDIN_BITS`). What stays exact
 at the *true* point: :math:`\nabla^2 l = \mathrm{diag}(p) - pp^\top` has kernel exactly
 :math:`\mathrm{span}(\mathbf 1)` for every :math:`p > 0`, so
 :math:`\mathrm{rank}\,H_o = \mathrm{rank}(P J)` with the rational projector
@@ -41,53 +46,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from flint import arb, ctx, fmpq
+from flint import fmpq
 
 from ..core.errors import InvalidDataError, InvalidOptionError, InvalidTypeError, InvalidValueError, describe
 from ..core.exact import to_rational
+from .standins import STANDIN_BITS, dyadic_mul, sigmoid, sigmoid_bits, softmax, softmax_bits
 
 __all__ = ["Loss", "loss", "check_targets", "LOSSES", "STANDIN_BITS"]
 
 #: names understood by :func:`loss`
 LOSSES = ("mse", "weighted_mse(w1, ..., wK)", "cross_entropy", "bce")
-#: softmax and sigmoid values are rounded to multiples of 2**-STANDIN_BITS
-STANDIN_BITS = 64
-
 _ZERO, _ONE = fmpq(0), fmpq(1)
-
-
-def _round(x: arb) -> fmpq:
-    """The midpoint of a ball rounded to a multiple of ``2**-STANDIN_BITS``."""
-    scale = 1 << STANDIN_BITS
-    return fmpq(int((x * scale).mid().floor().unique_fmpz()), scale)
-
-
-def _softmax(f: list) -> list:
-    old = ctx.prec
-    ctx.prec = 2 * STANDIN_BITS + 64
-    try:
-        m = max(f)
-        e = [arb(fmpq(v - m)).exp() for v in f]
-        total = sum(e, arb(0))
-        p = [_round(v / total) for v in e]
-    finally:
-        ctx.prec = old
-    tiny = fmpq(1, 1 << STANDIN_BITS)
-    p = [max(v, tiny) for v in p]
-    k = max(range(len(p)), key=lambda j: p[j])
-    p[k] = _ONE - (sum(p, _ZERO) - p[k])  # sum exactly 1; the largest entry absorbs the rounding
-    return p
-
-
-def _sigmoid(v: fmpq) -> fmpq:
-    old = ctx.prec
-    ctx.prec = 2 * STANDIN_BITS + 64
-    try:
-        s = _round(1 / (1 + arb(-v).exp()))
-    finally:
-        ctx.prec = old
-    tiny = fmpq(1, 1 << STANDIN_BITS)
-    return min(max(s, tiny), _ONE - tiny)
 
 
 @dataclass(frozen=True)
@@ -105,6 +74,10 @@ class Loss:
         quadratic: ``l`` is a quadratic polynomial in ``f`` (then linear networks keep their
             sample-free form).
         targets: ``"values"``, ``"probabilities"`` (cross-entropy, BCE) -- how targets are read.
+        standin_bits: ``f -> int``, an upper bound on the bits of the denominators of the
+            stand-ins at outputs ``f`` (raising :class:`~exacthess.core.errors.ProblemTooLargeError`
+            beyond :data:`~exacthess.models.standins.MAX_STANDIN_BITS`), or None for exact losses;
+            lets callers refuse saturated logits before computing anything.
     """
 
     name: str
@@ -115,6 +88,7 @@ class Loss:
     quadratic: bool = False
     targets: str = "values"
     weights: tuple = ()
+    standin_bits: Callable | None = field(default=None, repr=False)
 
     @staticmethod
     def custom(gradient: Callable, hessian: Callable, *, name: str = "custom", psd_factor: Callable | None = None):
@@ -165,26 +139,27 @@ def _weighted(ws: list) -> Loss:
 
 def _cross_entropy() -> Loss:
     def grad(f, y):
-        return [a - b for a, b in zip(_softmax(f), y)]
+        return [a - b for a, b in zip(softmax(f), y)]
 
     def hess(f, y):
-        p = _softmax(f)
-        return [[(p[i] if i == j else _ZERO) - p[i] * p[j] for j in range(len(p))] for i in range(len(p))]
+        p = softmax(f)
+        return [[dyadic_mul(p[i], 1 - p[i]) if i == j else -dyadic_mul(p[i], p[j]) for j in range(len(p))]
+                for i in range(len(p))]
 
     def factor(f, y):  # rows of P = I - 11^T/K without its last row: kernel exactly span(1)
         K = len(f)
         return [[(_ONE if i == j else _ZERO) - fmpq(1, K) for j in range(K)] for i in range(K - 1)]
-    return Loss("cross_entropy", grad, hess, factor, exact=False, targets="probabilities")
+    return Loss("cross_entropy", grad, hess, factor, exact=False, targets="probabilities", standin_bits=softmax_bits)
 
 
 def _bce() -> Loss:
     def grad(f, y):
-        return [_sigmoid(a) - b for a, b in zip(f, y)]
+        return [sigmoid(a) - b for a, b in zip(f, y)]
 
     def hess(f, y):
-        s = [_sigmoid(a) for a in f]
-        return [[s[i] * (1 - s[i]) if i == j else _ZERO for j in range(len(s))] for i in range(len(s))]
-    return Loss("bce", grad, hess, lambda f, y: None, exact=False, targets="probabilities")
+        s = [sigmoid(a) for a in f]
+        return [[dyadic_mul(s[i], 1 - s[i]) if i == j else _ZERO for j in range(len(s))] for i in range(len(s))]
+    return Loss("bce", grad, hess, lambda f, y: None, exact=False, targets="probabilities", standin_bits=sigmoid_bits)
 
 
 def loss(spec) -> Loss:

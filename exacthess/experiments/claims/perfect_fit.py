@@ -176,9 +176,9 @@ def perfect_fit_bce(archs=None, *, n_samples: int = 8, seed: int = 0, progress=N
                 f"At a perfect fit under binary cross-entropy, rank(Hess L) = rank(J_f) {THREAD}", "bce", archs,
                 n_samples=n_samples, seed=seed, expected="holds", progress=progress,
                 notes=["perfect fit for BCE: targets := s, the rational sigmoid stand-ins of the outputs (within "
-                       "2^-64 of sigma(f)); grad = s - y = 0 exactly and H_L = J_f^T diag(s(1-s)) J_f. At the true "
-                       "perfect fit y = sigma(f) (irrational) H_L = J_f^T diag(sigma(1-sigma)) J_f has the same rank: "
-                       "the diagonal is positive in both"])
+                       "2^-64 of sigma(f) relatively); grad = s - y = 0 exactly and H_L = J_f^T diag(s(1-s)) J_f. "
+                       "At the true perfect fit y = sigma(f) (irrational) H_L = J_f^T diag(sigma(1-sigma)) J_f has "
+                       "the same rank: the diagonal is positive in both"])
 
 
 def perfect_fit_cross_entropy_logits(archs=None, *, n_samples: int = 8, seed: int = 0, progress=None) -> ClaimResult:
