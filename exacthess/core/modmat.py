@@ -223,10 +223,11 @@ def _take(W: np.ndarray, rows: np.ndarray, cols) -> np.ndarray:
     return W[rows, cols] if isinstance(cols, slice) else W[np.ix_(rows, cols)]
 
 
-def _eliminate(W: np.ndarray, p: int, need_e: bool):
+def _eliminate(W: np.ndarray, p: int, need_e: bool, t: int = 0):
     """Pivots ``R`` (rows, in pivot order), ``C``, ``d = det W[R, C]`` and, if ``need_e``, ``E``
     (the non-pivot rows in increasing order) of balanced residues ``W``; with ``need_e`` the
-    result's ``extend(X)`` gives ``E`` of further rows ``X``."""
+    result's ``extend(X)`` gives ``E`` of further rows ``X``. A panel is eliminated on its first
+    ``t`` nonzero rows (a few more than its width, 4 times more after each deficient try)."""
     m, n = W.shape
     node = _Node()
     node.p, node.second, t_non = p, None, None
@@ -237,18 +238,19 @@ def _eliminate(W: np.ndarray, p: int, need_e: bool):
         R1, Q, E1 = first.R, _complement(first.R, m), first.E
     else:  # a panel: its first nonzero rows, then the rest reduced by them
         nz = np.flatnonzero(W.any(axis=1))
-        top = nz[:n + 8]
+        t = max(t, n + 8)
+        top = nz[:t]
         first = _Leaf(W[top], p)
         node.cols1, node.cols2 = slice(None), _complement(first.C, n)
         cols2 = node.cols2
-        R1, Q, t_non = top[first.R], nz[n + 8:], top[first.rest]
+        R1, Q, t_non = top[first.R], nz[t:], top[first.rest]
         E1 = first.extend(W[Q]) if Q.size else np.zeros((0, R1.size))
     node.first = first
     if Q.size and R1.size < n:
         node.B = _take(W, R1, node.cols2)
         S = _addmul(_take(W, Q, node.cols2), E1, node.B, p)
         if S.any():
-            node.second = _eliminate(S, p, need_e)
+            node.second = _eliminate(S, p, need_e, 0 if t_non is None else 4 * t)
     second = node.second
     if second is None:
         node.R, node.C, node.d = R1, first.C, first.d
