@@ -38,8 +38,6 @@ products, exact by construction:
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from flint import fmpz
 
@@ -73,17 +71,12 @@ def _gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=256)
-def _is_prime(p: int) -> bool:
-    return bool(fmpz(p).is_prime())
-
-
 def check_prime(p, name: str = "p") -> int:
     """``p`` as an int, or an error naming it: a prime with ``2 < p < 2**31`` is expected."""
     if not is_int(p):
         raise InvalidTypeError(f"{name} = {describe(p)} has type {type(p).__name__}; expected a prime 2 < p < 2**31")
     p = int(p)
-    if not (2 < p < MAX_PRIME) or not _is_prime(p):
+    if not (2 < p < MAX_PRIME) or not fmpz(p).is_prime():
         raise InvalidValueError(f"{name} = {p} is not valid; expected a prime 2 < p < 2**31")
     return p
 
@@ -105,9 +98,7 @@ def _load(a, p: int, name: str = "a", transpose: bool = False) -> np.ndarray:
 
 def _lower(x: np.ndarray, p: int) -> np.ndarray:
     """Balanced float64 residues as int64 in ``[0, p)``."""
-    out = x.astype(np.int64)
-    out %= p
-    return out
+    return x.astype(np.int64) % p
 
 
 def _reduce(x: np.ndarray, p: int) -> np.ndarray:
@@ -189,8 +180,6 @@ class _Leaf:
             live %= p
             C.append(c)
             k += 1
-            if k == t:
-                break
         self.R, self.C, self.d, self.p = np.array(order[:k], dtype=np.intp), np.array(C, dtype=np.intp), d, p
         lift = lambda x: _reduce(np.array(x.T, dtype=np.float64, order="C"), p)  # noqa: E731
         self.G = lift(A[b:b + k, :k])  # normalized pivot l = G[l] T[R], so G = T[R, C]^{-1}
@@ -294,8 +283,8 @@ def _det(t, shape) -> int:
 
 
 class Factorization:
-    r"""An elimination of ``a`` modulo ``p`` (of :math:`a^T`, so that null vectors and solutions
-    come out as rows of ``E``; see the module docstring).
+    r"""An elimination of ``a`` modulo ``p``: that of :math:`a^T`, so that the null vectors of ``a``
+    and the solutions of ``a x = b`` come out as rows of ``E`` (see the module docstring).
 
     Attributes:
         p: the prime.
@@ -351,7 +340,20 @@ class Factorization:
 
 
 def factor(a, p: int) -> Factorization:
-    """The :class:`Factorization` of an integer matrix ``a`` modulo a prime ``2 < p < 2**31``."""
+    """Eliminate an integer matrix modulo a prime (see the module docstring).
+
+    Args:
+        a: an ``(m, n)`` array of int, uint, bool, Python or FLINT integers (reduced modulo ``p``).
+        p: a prime ``2 < p < 2**31``.
+
+    Returns:
+        The :class:`Factorization`: ``rank``, ``rows``, ``cols``, ``nullspace()``, ``solve(b)``,
+        ``inverse()`` and ``det()``.
+
+    Raises:
+        InvalidTypeError: ``p`` is not an int, or ``a`` not an integer array.
+        InvalidValueError: ``p`` is not such a prime, or ``a`` is not 2-D.
+    """
     return Factorization(a, p)
 
 
