@@ -65,7 +65,7 @@ def _gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if k * n > _NARROW or m * k * n < _SERIAL:
         return a @ b
     out = np.empty((m, n))
-    rows = _SERIAL // (k * n + 1)
+    rows = max(1, _SERIAL // (k * n + 1))
     for s in range(0, m, rows):
         np.matmul(a[s:s + rows], b, out=out[s:s + rows])
     return out
