@@ -173,7 +173,8 @@ def adjugate_mod_p(a: np.ndarray, p: int) -> np.ndarray:
         f = modmat.factor(a, p)
         return f.inverse() * f.det() % p  # < 2**62
     m = nmod_matrix(a, p)
-    return _entries(m.inv()) * int(m.det()) % p
+    inv, d = _entries(m.inv()), int(m.det())
+    return inv * d % p if p < modmat.MAX_PRIME else (inv.astype(object) * d % p).astype(np.int64)
 
 
 def pivot_rows(a: np.ndarray, p: int) -> list[int]:

@@ -206,3 +206,7 @@ def test_modular_layer_keeps_flint_for_fmpz_and_62_bit_primes():
     a = np.outer(np.arange(200), np.arange(150)) + 1  # rank 2
     assert modular.rank_mod_p(a, q) == modular.rank_mod_p(fmpz_mat(a.tolist()), q) == 2
     assert modular.pivot_rows(a, q) == [0, 1]
+    s = np.array([[2, 1], [1, 1]]) * 12345678901 % q  # adjugate entries near q: Python-int products
+    M = flint(s, q)
+    expected = [[int(M.inv()[i, j]) * int(M.det()) % q for j in range(2)] for i in range(2)]
+    assert modular.adjugate_mod_p(s, q).tolist() == expected
