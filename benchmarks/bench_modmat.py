@@ -106,7 +106,9 @@ def run(sizes, repeat: int, flint_max: int) -> dict:
                                                             for k in FLINT]
                 print(f"| {n} | {r} | {name} | {floor:.3f} | " + " | ".join(cells) + f" | {ours['rank'] / floor:.1f} |",
                       flush=True)
-    return dict(c=c, threads=threads(), load=os.getloadavg()[0], rows=rows)
+    c_end = blas_seconds()
+    print(f"c = {c_end:.2f} s at the end (load average {os.getloadavg()[0]:.1f})")
+    return dict(c=c, c_end=c_end, threads=threads(), load=os.getloadavg()[0], rows=rows)
 
 
 def crossover(repeat: int = 7) -> None:
