@@ -9,6 +9,11 @@ probabilities it states have one definition.
 the :class:`~exacthess.core.domains.GF` domain whose products run on float64 BLAS) or
 ``b = 21`` (:func:`random_engine_prime`, the certificates' engine: one BLAS product per chunk).
 
+**Matrices modulo p.** Ranks, rank profiles, null spaces, inverses and determinants of numpy
+arrays modulo a prime ``p < 2**31`` run on :mod:`~exacthess.core.modmat` (blocked elimination
+whose work is exact float64 BLAS products); FLINT's ``nmod_mat`` keeps ``fmpz_mat`` inputs,
+62-bit primes and small arrays (below the measured crossovers ``FLINT_*_SIZE``).
+
 **Failure bound.** A nonzero integer :math:`D` with :math:`|D| \le H` has at most
 :math:`\log_2 H / (b - 1)` prime factors in that range, and the range holds at least
 :math:`\pi_b = 2^{b-1} / (b \ln 2 \cdot 1.1)` primes, so a uniformly drawn prime divides
@@ -32,6 +37,8 @@ import math
 
 import numpy as np
 from flint import fmpz, fmpz_mat, nmod_mat
+
+from . import modmat
 
 __all__ = [
     "PRIME_BITS", "SMALL_PRIME_BITS", "ENGINE_PRIME_BITS", "random_prime", "random_small_prime",
@@ -103,56 +110,88 @@ def nmod_matrix(a, p: int) -> nmod_mat:
     return nmod_mat(fmpz_mat(a.tolist()), p)  # measured fastest route from numpy
 
 
+#: Crossovers (largest dimension) at or below which FLINT's ``nmod_mat`` is used for numpy
+#: arrays: converting an array to FLINT costs about 0.15 us per entry (and as much again back),
+#: eliminating with :mod:`~exacthess.core.modmat` about 15 us per pivot in Python overhead
+#: (``benchmarks/bench_modmat.py --crossover``). Ranks and determinants need no conversion back.
+FLINT_RANK_SIZE = 100
+FLINT_PIVOT_SIZE = 24
+FLINT_INVERSE_SIZE = 40
+
+
+def _blas(a, p: int, limit: int) -> bool:
+    """Whether ``a`` modulo ``p`` goes to :mod:`~exacthess.core.modmat` (a numpy matrix with a
+    dimension above ``limit``, and a word prime ``p < 2**31``)."""
+    return isinstance(a, np.ndarray) and a.ndim == 2 and 2 < p < modmat.MAX_PRIME and max(a.shape) > limit
+
+
 def rank_mod_p(a, p: int) -> int:
     """Rank of an integer array (or ``fmpz_mat``) modulo ``p`` (0 for an empty one)."""
     if isinstance(a, fmpz_mat):
         return nmod_mat(a, p).rank() if a.nrows() and a.ncols() else 0
+    if _blas(a, p, FLINT_RANK_SIZE):
+        return modmat.rank(a, p)
     return nmod_matrix(a, p).rank() if a.size else 0
+
+
+def _entries(M: nmod_mat) -> np.ndarray:
+    return np.array([int(v) for v in M.entries()], dtype=np.int64).reshape(M.nrows(), M.ncols())
 
 
 def inverse_mod_p(a: np.ndarray, p: int) -> np.ndarray:
     """The inverse of a square integer array modulo ``p`` (it must be invertible), as int64."""
-    inv = nmod_matrix(np.asarray(a), p).inv()
-    return np.array([int(v) for v in inv.entries()], dtype=np.int64).reshape(inv.nrows(), inv.ncols())
+    if _blas(a, p, FLINT_INVERSE_SIZE):
+        return modmat.inverse(a, p)
+    return _entries(nmod_matrix(np.asarray(a), p).inv())
 
 
 def nullspace_mod_p(a: np.ndarray, p: int) -> np.ndarray:
-    """A basis (columns, int64) of ``{w : a w = 0}`` modulo ``p``."""
+    """A basis (columns, int64) of ``{w : a w = 0}`` modulo ``p``: for each non-pivot column ``f``
+    the vector with ``w_f = 1``, zero on the other non-pivot columns (FLINT's basis)."""
     T = a.shape[1]
+    if _blas(a, p, FLINT_PIVOT_SIZE):
+        return modmat.nullspace(a, p)
     if a.shape[0] == 0:
         return np.eye(T, dtype=np.int64)
     K, k = nmod_matrix(np.asarray(a), p).nullspace()
     if k == 0:
         return np.zeros((T, 0), dtype=np.int64)
-    return np.array([int(v) for v in K.entries()], dtype=np.int64).reshape(T, K.ncols())[:, :k]
+    return _entries(K)[:, :k]
 
 
 def det_mod_p(a: np.ndarray, p: int) -> int:
     """Determinant of a square integer array modulo ``p`` (1 for an empty array)."""
+    if _blas(a, p, FLINT_RANK_SIZE):
+        return modmat.det(a, p)
     return int(nmod_matrix(a, p).det()) if a.size else 1
 
 
 def adjugate_mod_p(a: np.ndarray, p: int) -> np.ndarray:
     """The adjugate of a square integer array modulo ``p`` (``det(a) a^{-1}``; ``a`` must be
     invertible modulo p)."""
+    if _blas(a, p, FLINT_INVERSE_SIZE):
+        f = modmat.factor(a, p)
+        return f.inverse() * f.det() % p  # < 2**62
     m = nmod_matrix(a, p)
-    inv = m.inv()
-    d = int(m.det())
-    n = a.shape[0]
-    return np.array([[int(inv[i, j]) * d % p for j in range(n)] for i in range(n)], dtype=np.int64)
+    inv, d = _entries(m.inv()), int(m.det())
+    return inv * d % p if p < modmat.MAX_PRIME else (inv.astype(object) * d % p).astype(np.int64)
 
 
 def pivot_rows(a: np.ndarray, p: int) -> list[int]:
-    """Indices of rows of ``a`` forming a basis of its row space modulo p (greedy, in order)."""
+    """Indices of rows of ``a`` forming a basis of its row space modulo p (greedy, in order: the
+    row rank profile)."""
+    if _blas(a, p, FLINT_PIVOT_SIZE):
+        return modmat.pivot_rows(a, p)
     if not a.size:
         return []
     R, k = nmod_matrix(np.ascontiguousarray(a.T), p).rref()
-    ent = np.array([int(v) for v in R.entries()], dtype=np.int64).reshape(R.nrows(), R.ncols())[:k]
-    return [int(np.flatnonzero(row)[0]) for row in ent]
+    return [int(np.flatnonzero(row)[0]) for row in _entries(R)[:k]]
 
 
 def pivot_cols(a: np.ndarray, p: int) -> list[int]:
-    """Indices of columns of ``a`` forming a basis of its column space modulo p."""
+    """Indices of columns of ``a`` forming a basis of its column space modulo p (greedy, in order)."""
+    if _blas(a, p, FLINT_PIVOT_SIZE):
+        return modmat.pivot_cols(a, p)
     return pivot_rows(np.ascontiguousarray(a.T), p)
 
 
