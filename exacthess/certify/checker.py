@@ -102,8 +102,17 @@ def _check_minor(cert: RankCertificate, node: Minor, source, out: Checked) -> in
         return 0
     if k == 0:
         return 0
+    memo = getattr(source, "checked_memo", None)
+    key = ("minor", id(node), cert.matrix, cert.rows, cert.cols)
+    if memo is not None and key in memo and memo[key][0] is node:
+        if not memo[key][1]:
+            out.failures.append(f"{cert.matrix}: the {k} x {k} minor is singular modulo {node.prime}")
+        return k if memo[key][1] else 0
     M = source.mod(cert.matrix, node.prime, _compose(cert.rows, node.rows), _compose(cert.cols, node.cols))
-    if not nonsingular_mod(np.asarray(M), node.prime, node.inverse):
+    ok = nonsingular_mod(np.asarray(M), node.prime, node.inverse)
+    if memo is not None:
+        memo[key] = (node, ok)
+    if not ok:
         out.failures.append(f"{cert.matrix}: the {k} x {k} minor is singular modulo {node.prime}")
         return 0
     out.notes.append(f"rank >= {k}: a {k} x {k} minor nonsingular modulo a {node.prime.bit_length()}-bit prime")
@@ -252,6 +261,8 @@ def _check(cert: RankCertificate, source, cross_check: bool) -> Checked:
         return _cross_check(cert, source, out) if cross_check else out
     if isinstance(cert.lower, Minor):
         out.lower = _check_minor(cert, cert.lower, source, out)
+    elif isinstance(cert.lower, Theorem):
+        out.lower = apply_theorem(cert, cert.lower, source, out, check)[0]
     elif cert.lower is not None:
         out.failures.append(f"{cert.matrix}: unknown lower-bound record {type(cert.lower).__name__}")
     node, up = cert.upper, None

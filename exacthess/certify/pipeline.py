@@ -191,7 +191,8 @@ class Certifier:
         core = self.source.mod(prob.key, prob.p, I, I)
         minor = modular_minor(core, prob.p)
         k = len(minor.rows)
-        lower = Minor(prime=prob.p, rows=tuple(I[i] for i in minor.rows), cols=tuple(I[j] for j in minor.cols))
+        lower = Minor(prime=prob.p, rows=tuple(I[i] for i in minor.rows), cols=tuple(I[j] for j in minor.cols),
+                      inverse=minor.inverse)
         blocks = [tuple(range(int(starts[l]), int(starts[l + 1]))) for l in range(len(prob.sizes))]
         out = {}
         upper = self._upper(prob, nv, blocks)
@@ -200,7 +201,7 @@ class Certifier:
             res = self._fallback(prob, nv, I, k, res)
         out[prob.key] = res
         for l, key in enumerate(prob.column_keys):
-            out[key] = self._column(prob, l, blocks[l], I, core, t0)
+            out[key] = self._column(prob, l, blocks[l], res, t0)
         return out
 
     def _upper(self, prob, nv, blocks):
@@ -232,7 +233,7 @@ class Certifier:
             t0 = time.perf_counter()
             lower = sub.certificate.lower
             lower = None if lower is None else Minor(prime=lower.prime, rows=tuple(I[i] for i in lower.rows),
-                                                      cols=tuple(I[j] for j in lower.cols))
+                                                      cols=tuple(I[j] for j in lower.cols), inverse=lower.inverse)
             out = self.accept(prob.key, RankCertificate(matrix=prob.key, value=sub.value, lower=lower, upper=up),
                               t0, sub.primes, sub.failure_bound, dropped=res.failures)
             return out if out.certified else replace(out, failure_bound=sub.failure_bound,
@@ -241,17 +242,17 @@ class Certifier:
             if res.upper < sum(prob.sizes) else None
         return self.dense(prob.key, prob.key, upper=upper, dropped=res.failures)
 
-    def _column(self, prob, l, cols, I, core, t0) -> RankResult:
-        """Block column ``l``: a minor inside the core's rows, and the block's proposed bound."""
+    def _column(self, prob, l, cols, whole: RankResult, t0) -> RankResult:
+        """Block column ``l``: columns of the whole matrix's verified minor that lie in the block are
+        independent (the ``minor_columns`` theorem: no new elimination), and the block's proposed bound."""
         key = prob.column_keys[l]
-        local = [j for j, i in enumerate(I) if cols[0] <= i <= cols[-1]]
-        sub = np.ascontiguousarray(core[:, local])
-        m = modular_minor(sub, prob.p)
-        lower = Minor(prime=prob.p, rows=tuple(I[i] for i in m.rows), cols=tuple(I[local[j]] - cols[0] for j in m.cols))
+        minor = whole.certificate.lower if whole.certificate is not None else None
+        k = sum(cols[0] <= j <= cols[-1] for j in minor.cols) if isinstance(minor, Minor) else 0
+        lower = Theorem(name="minor_columns", parts=(whole.certificate,), how="columns of the whole matrix's minor")
         space = prob.spaces[l]
         node = Trivial() if (space is None or space.bound.certificate is None or self.certify == "never") \
             else space.bound.certificate
-        cert = RankCertificate(matrix=prob.key, value=len(m.rows), lower=lower, upper=node, cols=cols)
+        cert = RankCertificate(matrix=prob.key, value=k, lower=lower, upper=node, cols=cols)
         res = self.accept(key, cert, t0, (prob.p,))
         if res.certified or self.certify == "never":
             return res

@@ -28,6 +28,8 @@ rejected.
   :math:`\sigma'' \equiv 0`): :math:`\mathrm{rank}\,H_f = 2\sum_o \mathrm{rank}\,B_o`.
 * ``block_diagonal`` (equal) -- the rank of a block-diagonal matrix is the sum of its blocks' ranks.
 * ``product`` -- a matrix defined as a product has rank at most that of each factor.
+* ``minor_columns`` (lower bound) -- the columns of a nonsingular minor ``M[R, C]`` are independent,
+  so a block of columns ``S`` has rank at least ``|C & S|``.
 """
 
 from __future__ import annotations
@@ -286,6 +288,23 @@ def _block_diagonal(cert, node, source, out, check):
     return sum(s.lower for s in subs), sum(s.upper for s in subs)
 
 
+def _minor_columns(cert, node, source, out, check):
+    """Lower bound: the columns of a verified nonsingular minor ``M[R, C]`` of the whole matrix are
+    independent, so ``rank M[:, S] >= |C & S|`` for any set ``S`` of columns."""
+    whole = node.parts[0] if len(node.parts) == 1 else None
+    if whole is None or whole.matrix != cert.matrix or whole.rows is not None or whole.cols is not None \
+            or cert.rows is not None or type(whole.lower).__name__ != "Minor":
+        raise _Premise("it needs the whole matrix's certificate with a minor")
+    sub = check(type(whole)(matrix=whole.matrix, value=whole.value, lower=whole.lower), source, cross_check=False)
+    out.failures += sub.failures
+    if sub.lower != len(whole.lower.cols):
+        raise _Premise("the whole matrix's minor did not verify")
+    cols = set(range(source.shape(cert.matrix)[1]) if cert.cols is None else cert.cols)
+    k = sum(j in cols for j in whole.lower.cols)
+    out.notes.append(f"rank >= {k}: columns of a verified {sub.lower}-minor of {cert.matrix}")
+    return k, source.shape(cert.matrix)[0]
+
+
 def _product(cert, node, source, out, check):
     allowed = set(source.premise(("factors", cert.matrix)))
     if not node.parts or not set(_names(node)) <= allowed:
@@ -299,11 +318,12 @@ LABELS = {"sum": "rank H_L <= rank H_o + rank H_f", "block_columns": "sum of the
           "chain": "layer chain theorem", "jacobian_chain": "layer chain of J", "composite": "channel x spatial composite",
           "gauss_newton": "rank H_o = rank (C J)", "gram": "rank H_o = rank J", "no_curvature": "zero: sigma'' = 0",
           "one_hidden": "H_f = [[0, B], [B^T, 0]], B block diagonal", "block_diagonal": "block diagonal",
-          "product": "product of certified factors"}
+          "product": "product of certified factors", "minor_columns": "columns of a verified minor"}
 
 THEOREMS = {"sum": _sum, "block_columns": _block_columns, "chain": _chain, "jacobian_chain": _jacobian_chain,
             "composite": _composite, "gauss_newton": _gauss_newton, "gram": _gram, "no_curvature": _no_curvature,
-            "one_hidden": _one_hidden, "block_diagonal": _block_diagonal, "product": _product}
+            "one_hidden": _one_hidden, "block_diagonal": _block_diagonal, "product": _product,
+            "minor_columns": _minor_columns}
 
 
 def apply_theorem(cert, node, source, out, check) -> tuple:
