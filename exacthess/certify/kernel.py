@@ -30,8 +30,11 @@ def reduce(values, p: int) -> np.ndarray:
 def mulmod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
     """Exact ``a @ b mod p`` for residues in ``[0, p)``, ``p < 2^31``: float64 products whose every
     partial sum stays below :math:`2^{53}` -- chunks of ``k`` inner terms with
-    ``k (p - 1)^2 < 2^53``, or, for larger ``p``, the entries split into 16-bit halves (four
-    products, chunks of ``2^20`` terms); FLINT beyond ``2^31``."""
+    ``k (p - 1)^2 < 2^53 - 2p`` added to a residue of magnitude at most ``p``, reduced by
+    ``x - p rint(x / p)`` (the computed quotient is within ``1/2 + 2^-52 |x| / p`` of the true one,
+    so the remainder stays within ``p`` and is zero exactly when ``p | x``) -- or, for larger
+    ``p``, the entries split into 16-bit halves (four products, chunks of ``2^20`` terms); FLINT
+    beyond ``2^31``."""
     m, k = a.shape
     n = b.shape[1]
     if p >= 1 << 31 or a.size == 0 or b.size == 0:
@@ -39,13 +42,16 @@ def mulmod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
         B = nmod_mat(k, n, [int(v) for v in b.flat], p) if b.size else nmod_mat(k, n, p)
         return np.array([int(v) for v in (A * B).entries()], dtype=np.int64).reshape(m, n)
     a, b = np.asarray(a, dtype=np.int64) % p, np.asarray(b, dtype=np.int64) % p
-    chunk = (1 << 53) // ((p - 1) ** 2) if p > 1 else k
+    chunk = ((1 << 53) - 2 * p) // ((p - 1) ** 2)
     if chunk >= 64:
         af, bf = a.astype(np.float64), b.astype(np.float64)
         acc = np.zeros((m, n))
         for s in range(0, k, chunk):
-            acc = np.fmod(acc + np.fmod(af[:, s:s + chunk] @ bf[s:s + chunk], p), p)
-        return acc.astype(np.int64)
+            acc += af[:, s:s + chunk] @ bf[s:s + chunk]  # < 2^53 - 2p: exact
+            acc -= p * np.rint(acc * (1.0 / p))  # |acc| <= p: exact (x - p rint(x/p) for |x| < 2^53)
+        out = acc.astype(np.int64)
+        out[out < 0] += p
+        return out % p
     a1, a0 = (a >> 16).astype(np.float64), (a & 0xFFFF).astype(np.float64)
     b1, b0 = (b >> 16).astype(np.float64), (b & 0xFFFF).astype(np.float64)
     out = np.zeros((m, n), dtype=np.int64)

@@ -167,13 +167,16 @@ class GF(Ring):
         if k == 0:
             return np.zeros(out_shape, dtype=np.int64)
         if p < 1 << 21:
-            step = (1 << 53) // ((p - 1) ** 2)
+            from .modmat import balanced  # x - p rint(x / p): exact, far cheaper than fmod
+            step = ((1 << 53) - p) // ((p - 1) ** 2)
             af, bf = a.astype(np.float64), b.astype(np.float64)
             acc = None
             for s0 in range(0, k, step):
-                part = np.fmod(np.matmul(af[..., s0:s0 + step], bf[..., s0:s0 + step, :]), p)
-                acc = part if acc is None else np.fmod(acc + part, p)
-            return acc.astype(np.int64)
+                part = np.matmul(af[..., s0:s0 + step], bf[..., s0:s0 + step, :])
+                acc = balanced(part if acc is None else acc + balanced(part, p), p)
+            out = acc.astype(np.int64)
+            out[out < 0] += p
+            return out
         a1, a0 = (a >> 16).astype(np.float64), (a & 0xFFFF).astype(np.float64)
         b1, b0 = (b >> 16).astype(np.float64), (b & 0xFFFF).astype(np.float64)
         out = np.zeros(out_shape, dtype=np.int64)
