@@ -272,14 +272,14 @@ def parameters(draw, arch, numbers: str) -> list:
 
 @st.composite
 def inputs(draw, d: int, numbers: str) -> tuple:
-    """``(X, duplicate)``: samples, with an entry zero in every sample, duplicate samples (``duplicate = (i, j)``:
+    """``(X, duplicate)``: samples, with entries zero in every sample, duplicate samples (``duplicate = (i, j)``:
     sample ``j`` is a copy of sample ``i``) and zero samples on purpose."""
     n = draw(st.sampled_from(range(1, MAX_SAMPLES + 1)))  # uniform: integers() favours 1
     X = [[draw(rationals(numbers=numbers)) for _ in range(d)] for _ in range(n)]
-    if draw(st.booleans()):
-        j = draw(st.integers(0, d - 1))
-        for row in X:
-            row[j] = Fraction(0)
+    if draw(st.booleans()):  # input entries zero in every sample (one, several, or all of them)
+        for j in draw(st.sets(st.integers(0, d - 1), min_size=1)):
+            for row in X:
+                row[j] = Fraction(0)
     if draw(st.integers(0, 4)) == 0:
         X[draw(st.integers(0, n - 1))] = [Fraction(0)] * d
     duplicate = None
