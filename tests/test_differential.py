@@ -11,7 +11,8 @@ statements need, from the same engine: the stacked output Jacobian (``J_f``),
 
 For every key of ``report.rank_info``: ``lower <= true rank <= upper``, ``lower <= value <= upper``, and a
 certified value equals the true rank. Free consistency facts: ``|rank H_o - rank H_f| <= rank H_L <=
-rank H_o + rank H_f`` on the true ranks, and on the reported ones wherever they are certified.
+rank H_o + rank H_f`` on the true ranks, and, as ``H_L = H_o + H_f``, the same triangle inequalities between
+the proven bounds of each of the three and the certified ranks of the other two.
 
 The problems are drawn by ``tests/differential_strategies.py``; the example count is the loaded Hypothesis
 profile's times ``example_counts.DIFFERENTIAL`` (``ci``: 105, ``thorough``: 2100). Points exacthess refuses
@@ -94,12 +95,15 @@ def discrepancies(info: dict, true: dict) -> list[str]:
             bad.append(f"{key}: certified {r.value}, true rank {t} ({r.how})")
     ho, hf, hl = true["H_o"], true["H_f"], true["H_L"]
     assert abs(ho - hf) <= hl <= ho + hf, ("the exact ranks break subadditivity", ho, hf, hl)
-    o, f, L = info["H_o"], info["H_f"], info["H_L"]
-    if o.certified and f.certified:
-        if L.lower > o.value + f.value:
-            bad.append(f"H_L: proven lower bound {L.lower} > certified rank H_o + rank H_f = {o.value + f.value}")
-        if L.upper < abs(o.value - f.value):
-            bad.append(f"H_L: proven upper bound {L.upper} < |rank H_o - rank H_f| = {abs(o.value - f.value)}")
+    # H_L = H_o + H_f, so each of the three is the sum or difference of the other two: triangle inequalities
+    for a, b, c in (("H_o", "H_f", "H_L"), ("H_L", "H_o", "H_f"), ("H_L", "H_f", "H_o")):
+        ra, rb, rc = info[a], info[b], info[c]
+        if ra.certified and rb.certified:
+            total, gap = ra.value + rb.value, abs(ra.value - rb.value)
+            if rc.lower > total:
+                bad.append(f"{c}: proven lower bound {rc.lower} > certified rank {a} + rank {b} = {total}")
+            if rc.upper < gap:
+                bad.append(f"{c}: proven upper bound {rc.upper} < |rank {a} - rank {b}| = {gap}")
     return bad
 
 
