@@ -146,6 +146,14 @@ def test_constant_units_with_nonzero_sigma0():
     assert info["H_L"].value == 3
 
 
+def test_constant_unit_from_a_zero_sample():
+    """The same defect in an FCN, as this test shrank it: the hidden unit reads only a zero input, so it is the
+    constant sigma(0) = -3; at the perfect fit H_L = J^T J has rank 1 (certified 0 before the fix)."""
+    arch = eh.FCN(1, (1,), 1, activation="poly(-3, -3)")
+    info = check(arch, [[[-3]], [[-3]]], [[0]], [[-3]], perfect_fit=True)
+    assert info["H_L"].value == info["J_f"].value == 1
+
+
 def test_zero_data_with_more_samples_than_inputs():
     """All-zero data, more samples than input coordinates, a linear network under MSE: every rank is 0
     (F(x) = W x = 0 for every W). The data factorisation then has no columns (R is d x 0) and the dense
