@@ -4,6 +4,11 @@
 * ``ci``: derandomised, loaded automatically when the ``CI`` environment variable is set.
 * ``thorough``: at least 10x the examples of ``dev`` and no deadline, for long searches:
   ``pytest --hypothesis-profile thorough``.
+
+A test that needs more examples than the rest does not pin ``max_examples``: it multiplies the loaded
+profile's count by a named weight (``tests/example_counts.py``: ``@scaled(DIFFERENTIAL)``, 7x: ``ci`` runs
+105 examples of the differential test, ``thorough`` 2100), so every profile, a one-off one included, keeps
+its other settings and its relation to the rest of the suite.
 """
 
 import os

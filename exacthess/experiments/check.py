@@ -117,9 +117,9 @@ def check(report) -> CheckResult:
         raise InvalidDataError("report has no rank_info; expected the output of exacthess verify ... --json")
     point, certs = data.get("point"), data.get("certificates")
     if not point or not isinstance(certs, dict):
-        raise InvalidDataError("report has no exact point or no certificates (a custom loss cannot be saved, and "
-                               "reports older than exacthess 0.3 carry none); expected a report written by "
-                               "exacthess verify ... --json")
+        raise InvalidDataError("report has no exact point or no certificates (a custom loss or an architecture "
+                               "without a spec cannot be saved, and reports older than exacthess 0.3 carry none); "
+                               "expected a report written by exacthess verify ... --json")
     source = ProblemSource(problem_from_data(point))
     out = CheckResult()
     for key, info in data["rank_info"].items():

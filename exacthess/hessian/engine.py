@@ -183,6 +183,8 @@ class Engine:
         if cols is not None:
             Jm = Jm[:, cols]
         rr = self.G.shape[0]
+        if rr == 0:  # no data direction at all (every sample zero, no bias): H_o = 0
+            return r.zeros((Jl.shape[1], Jm.shape[1]))
         if self.problem.gram_is_identity:
             GJm = Jm
         else:

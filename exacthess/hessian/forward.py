@@ -11,6 +11,16 @@ with :math:`\tilde h = [h; 1]` when the network has biases. Stored are :math:`\t
 stand-ins for softmax/sigmoid, see :mod:`exacthess.models.losses`). Engines over other domains
 (GF(p), floats) reduce these exact values, so every domain sees the same activation pattern.
 
+**Constant units.** A pre-activation ``z`` is *identically* zero near the point when the unit has
+no bias and every entry it reads is locally zero: zero data entries, padding, inactive ReLU
+units, or units that are themselves identically zero (:attr:`ExactForward.still`). Such a unit
+is constant: its value is :math:`\sigma(0)` for every parameter near the point, so every
+derivative through it vanishes (its :math:`\sigma'` and :math:`\sigma''` are stored as 0).
+It is itself identically *zero* (:attr:`ExactForward.flat`) only when :math:`\sigma(0) = 0`
+(linear, ReLU-type, polynomials without constant term). A polynomial with :math:`c_0 \ne 0`
+makes it the nonzero constant :math:`c_0`, and the units reading it are then not zero either
+(they move with the weights that read the constant).
+
 Stand-ins at saturated logits have huge denominators (:mod:`exacthess.models.standins`), and every
 exact Hessian entry they reach carries them: before any is computed, their size is bounded from
 the outputs (:attr:`ExactForward.standin_bits`). Above :data:`STANDIN_CHECK_BITS` bits (``b``),
@@ -22,10 +32,18 @@ else :class:`~exacthess.core.errors.ProblemTooLargeError` says which, before any
 
 A pre-activation exactly at a kink (``z = 0`` for ReLU-type activations) makes the Hessian
 undefined: :class:`~exacthess.core.errors.NonDifferentiableError` names the sample, the layer
-and the unit -- unless ``z`` is *identically* zero near the point: no bias and every input it
-reads is locally zero (zero data entries, padding, inactive ReLU units, or units that are
-themselves identically zero). Such a unit is constant, every derivative through it vanishes,
-and it is treated as inactive.
+and the unit -- unless ``z`` is identically zero near the point, as above. Such a unit is
+constant (ReLU-type activations have :math:`\sigma(0) = 0`, so it is identically zero) and is
+treated as inactive.
+
+>>> import numpy as np
+>>> from exacthess import CNN
+>>> from exacthess.hessian.problem import make_problem
+>>> arch = CNN((1,), (1,), 1, 1, paddings=1, activation="poly(1, 1)")   # positions 0 and 2 read padding
+>>> params = [np.full(s, 1, dtype=object) for s in arch.param_shapes()]
+>>> fw = make_problem(arch, params=params, data=([[2]], [[0]])).forward
+>>> fw.still[1][:, 0].tolist(), [str(v) for v in fw.post[1][:, 0]], fw.flat[1][:, 0].tolist()
+([True, False, True], ['1', '3', '1'], [False, False, False])
 """
 
 from __future__ import annotations
@@ -67,8 +85,11 @@ class ExactForward:
         post: ``post[l]`` = :math:`\tilde h_l` of shape ``(dim(l), n)`` (``post[0]`` = the data).
         pre: ``pre[l]`` = :math:`z_l`, ``(n_l, n)`` for ``l = 1..L+1`` (``pre[L+1]`` = outputs).
         d1, d2: :math:`\sigma'(z_l)`, :math:`\sigma''(z_l)` for ``l = 1..L``.
+        still: ``still[l]`` (``(n_l, n)``, ``l = 1..L``) marks the units whose pre-activation is
+            identically zero near the point: constant units of value :math:`\sigma(0)`, through
+            which every derivative vanishes (``d1`` and ``d2`` are 0 there).
         flat: ``flat[l]`` marks the entries of ``post[l]`` that are identically zero near the point
-            (zero data entries, inactive ReLU units, units fed only by such entries).
+            (zero data entries, inactive ReLU units, constant units when :math:`\sigma(0) = 0`).
         outputs: ``(K, n)``.
     """
 
@@ -84,7 +105,8 @@ class ExactForward:
         L1 = len(arch.layers)
         flat = np.zeros(post[0].shape, dtype=bool)  # entries that are locally identically zero
         flat[: arch.layers[0].n_in] = post[0][: arch.layers[0].n_in] == 0
-        flats = [flat]
+        flats, stills = [flat], [None]
+        zero_at_zero = act.value(fmpq(0)) == 0  # a constant unit (pre-activation identically 0) is sigma(0)
         for l in range(1, L1 + 1):
             layer = arch.layers[l - 1]
             n_l = layer.n_out
@@ -107,18 +129,23 @@ class ExactForward:
                         sample=sample, layer=l, unit=unit)
             h = z if act.is_linear else _map(act.value, z)
             deriv = _map(act.derivative, z)
-            if act.piecewise:
-                deriv[still] = fmpq(0)  # constant units: every derivative through them vanishes
+            deriv[still] = fmpq(0)  # constant units: every derivative through them vanishes
             d1.append(deriv)
-            d2.append(_map(act.second_derivative, z) if act.has_curvature else None)
-            flat = np.concatenate([still | ((z < 0) if act.piecewise and act.slope == 0 else False),
-                                   np.zeros((int(aug), z.shape[1]), dtype=bool)], axis=0)
+            curv = _map(act.second_derivative, z) if act.has_curvature else None
+            if curv is not None:
+                curv[still] = fmpq(0)
+            d2.append(curv)
+            locally_zero = (still if zero_at_zero else np.zeros_like(still)) | (
+                (z < 0) if act.piecewise and act.slope == 0 else False)  # sigma(0) != 0: constant, not zero
+            flat = np.concatenate([locally_zero, np.zeros((int(aug), z.shape[1]), dtype=bool)], axis=0)
             flats.append(flat)
+            stills.append(still)
             if aug:
                 h = np.concatenate([h, np.full((1, h.shape[1]), fmpq(1), dtype=object)], axis=0)
             post.append(h)
         self.post, self.pre, self.d1, self.d2 = post, pre, d1, d2
         self.flat = flats  # flat[l]: entries of post[l] identically zero near the point
+        self.still = stills  # still[l]: units of layer l that are constant (sigma(0)) near the point
         self.outputs = pre[-1]
 
     @cached_property

@@ -60,13 +60,14 @@ def _rationals(values, what: str) -> np.ndarray:
 
 def problem_to_data(problem) -> dict | None:
     """The exact point as JSON data, or None when it cannot be rebuilt (a custom loss: its functions
-    are code, not data)."""
+    are code, not data; an architecture assembled from layers without a spec)."""
     from ..models.losses import loss as parse_loss
     try:
         parse_loss(problem.loss.name)
-    except Exception:
+        spec = problem.arch.to_spec()
+    except Exception:  # a custom loss, or an architecture without a plain-data spec
         return None
-    return {"format": POINT_FORMAT, "architecture": problem.arch.to_spec(), "loss": problem.loss.name,
+    return {"format": POINT_FORMAT, "architecture": spec, "loss": problem.loss.name,
             "params": [_text(p) for p in documented_params(problem)], "X": _text(problem.X), "Y": _text(problem.Y)}
 
 
