@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-
 from ..core import modmat
 from ..core.modular import pivot_cols, pivot_rows, rank_mod_p
 from .certificate import Exact, Minor, RankCertificate, Theorem, Trivial
@@ -25,15 +23,10 @@ __all__ = ["SmallRanks", "modular_minor", "EXACT_RANK_LIMIT"]
 EXACT_RANK_LIMIT = 8
 
 
-#: minors at least this large carry their inverse, so that the checker verifies them with one product
-INVERSE_FROM = 64
-
-
 def modular_minor(Mp, p: int) -> Minor:
     """A nonsingular minor of an int64 matrix modulo ``p`` of the size of its rank: the row rank
     profile and the column rank profile (a row basis and a column basis meet in a nonsingular
-    minor), from one elimination (:func:`exacthess.core.modmat.factor` for ``p < 2^31``). A large
-    minor carries its inverse modulo ``p`` (the checker then needs one product, not an elimination)."""
+    minor), from one elimination (:func:`exacthess.core.modmat.factor` for ``p < 2^31``)."""
     if not Mp.size:
         return Minor(prime=p, rows=(), cols=())
     if p < modmat.MAX_PRIME:
@@ -41,13 +34,7 @@ def modular_minor(Mp, p: int) -> Minor:
         rows, cols = tuple(int(i) for i in f.rows), tuple(int(j) for j in f.cols)
     else:
         rows, cols = tuple(pivot_rows(Mp, p)), tuple(pivot_cols(Mp, p))
-    inverse = None
-    if len(rows) >= INVERSE_FROM and p < modmat.MAX_PRIME:
-        if len(rows) == Mp.shape[0] == Mp.shape[1]:
-            inverse = f.inverse()  # the whole matrix: its own elimination gives the inverse
-        else:
-            inverse = modmat.inverse(np.ascontiguousarray(Mp[np.ix_(rows, cols)]), p)
-    return Minor(prime=p, rows=rows, cols=cols, inverse=inverse)
+    return Minor(prime=p, rows=rows, cols=cols)
 
 
 class SmallRanks:

@@ -29,6 +29,7 @@ from .engine import Engine
 __all__ = ["ProblemSource", "output_factor", "entry_degrees"]
 
 _SMALL_PRIME = 1 << 31
+_SHAPE_PRIME = 1048573  # shapes of named matrices are read from their residues modulo this prime
 
 
 def output_factor(problem):
@@ -54,6 +55,7 @@ class ProblemSource:
         self._cache: dict = {}
         self._limit = cache_limit
         self.checked_memo: dict = {}
+        self._shapes: dict = {}
         self._dens = None  # the checker's memory of verified certificates (by identity)
 
     # ----- engines --------------------------------------------------------------------------
@@ -67,7 +69,11 @@ class ProblemSource:
         n = self.arch.n_params
         if name in ("H_o", "H_f", "H_L", "C_act", "C_within"):
             return (n, n)
-        return self._compute(name, self.engine(QQ)).shape
+        if name not in self._shapes:  # from any cached residues, else modulo a small prime (never over Q)
+            known = next((v.shape for (nm, ring, r, c), v in self._cache.items()
+                          if nm == name and r is None and c is None), None)
+            self._shapes[name] = known or self._get(name, GF(_SHAPE_PRIME), None, None).shape
+        return self._shapes[name]
 
     def symmetric(self, name: str) -> bool:
         return name in ("H_o", "H_f", "H_L", "C_act", "C_within")
@@ -108,19 +114,19 @@ class ProblemSource:
         ``x``, targets ``y``, activation constants ``a``, loss derivatives ``l`` (non-MSE losses:
         the output gradients, loss Hessians and kernel factors at every sample)."""
         if self._dens is None:
-            import math
+            from flint import fmpz
             problem, act = self.problem, self.arch.activation
 
-            def lcm(arrays):
-                den = 1
+            def lcm(arrays):  # in FLINT: stand-ins of saturated logits have denominators of millions of bits
+                den = fmpz(1)
                 for arr in arrays:
                     if arr is None:
                         continue
                     for v in np.asarray(arr, dtype=object).flat:
-                        q = int(getattr(v, "q", 1))
+                        q = getattr(v, "q", 1)
                         if q != 1:
-                            den = den * q // math.gcd(den, q)
-                return den
+                            den = den.lcm(fmpz(q))
+                return int(den)
             loss = []
             if problem.loss.name != "mse":
                 fw = problem.forward
@@ -133,21 +139,20 @@ class ProblemSource:
 
     def denominator(self) -> int:
         """The lcm of the denominators of every exact input (a prime dividing it cannot be used)."""
-        import math
-        out = 1
+        from flint import fmpz
+        out = fmpz(1)
         for d in self._category_denominators().values():
-            out = out * d // math.gcd(out, d)
-        return out
+            out = out.lcm(fmpz(d))
+        return int(out)
 
     def denominator_log2(self, name: str) -> float:
         """An upper bound on ``log2`` of a common denominator of the entries of ``name``: every entry is
         a polynomial with integer coefficients in the exact inputs with the degrees of
         :func:`entry_degrees` per kind of input, so its denominator divides the product of each
         kind's denominator to that power."""
-        import math
         dens = self._category_denominators()
         degrees = entry_degrees(self.arch, name, mse=self.problem.loss.name == "mse")
-        return sum(deg * math.log2(dens[k]) for k, deg in degrees.items() if dens[k] > 1)
+        return sum(deg * (dens[k].bit_length()) for k, deg in degrees.items() if dens[k] > 1)
 
     def remember(self, name: str, ring, rows, cols, value: np.ndarray) -> None:
         """Store a matrix computed elsewhere from the same engine (saves recomputing it)."""
