@@ -167,13 +167,16 @@ class GF(Ring):
         if k == 0:
             return np.zeros(out_shape, dtype=np.int64)
         if p < 1 << 21:
-            from .modmat import balanced  # x - p rint(x / p): exact, far cheaper than fmod
-            step = ((1 << 53) - p) // ((p - 1) ** 2)
+            # x - p rint(x / p) is exact for integers |x| < 2^53 (and far cheaper than fmod)
+            step = ((1 << 53) - 2 * p) // ((p - 1) ** 2)
             af, bf = a.astype(np.float64), b.astype(np.float64)
             acc = None
             for s0 in range(0, k, step):
                 part = np.matmul(af[..., s0:s0 + step], bf[..., s0:s0 + step, :])
-                acc = balanced(part if acc is None else acc + balanced(part, p), p)
+                if acc is not None:
+                    part += acc
+                part -= p * np.rint(part * (1.0 / p))
+                acc = part
             out = acc.astype(np.int64)
             out[out < 0] += p
             return out

@@ -44,7 +44,7 @@ from flint import fmpz
 from .errors import InvalidTypeError, InvalidValueError, describe
 from .validate import is_int
 
-__all__ = ["BASE", "MAX_PRIME", "check_prime", "balanced", "matmul", "factor", "Factorization", "rank",
+__all__ = ["BASE", "MAX_PRIME", "check_prime", "matmul", "factor", "Factorization", "rank",
            "pivot_rows", "pivot_cols", "nullspace", "inverse", "det"]
 
 #: primes must be below this bound (products of two residues then fit in int64)
@@ -112,12 +112,6 @@ def _reduce(x: np.ndarray, p: int) -> np.ndarray:
         qs *= p
         xs -= qs
     return x
-
-
-def balanced(x: np.ndarray, p: int) -> np.ndarray:
-    """Float64 integers ``|x| <= 2**53 - p`` reduced to balanced residues ``|x| <= (p + 3) // 2``
-    (a new C-contiguous array; ``x - p rint(x fl(1/p))``, exact in that range)."""
-    return _reduce(np.array(x, dtype=np.float64, order="C"), p)
 
 
 def _addmul(c, a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
