@@ -43,11 +43,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from flint import fmpq, fmpz_mat, nmod_mat
+from flint import fmpq, fmpz_mat
 
 from .certificate import Assumed, Exact, Hadamard, Minor, NullVectors, RankCertificate, Theorem, Trivial, Zero
 from .kernel import (ExplicitSource, exact_rank, hadamard_exceeded, integer_rows, is_prime, mulmod, nonsingular_mod,
-                     qmat, reduce)
+                     qmat, rank_mod, reduce)
 
 __all__ = ["Checked", "check", "ExplicitSource", "EXACT_CHECK_ENTRIES", "EXACT_PRODUCT_ENTRIES"]
 
@@ -216,7 +216,7 @@ def _check_hadamard(cert, node: Hadamard, source, out: Checked):
         return 0
     rows = integer_rows(A)
     Z = fmpz_mat(rows)
-    ranks = [nmod_mat(Z, p).rank() for p in node.primes]
+    ranks = [rank_mod(Z, p) for p in node.primes]
     if not ranks:
         out.failures.append(f"{cert.matrix}: a Hadamard certificate without primes")
         return None

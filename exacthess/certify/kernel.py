@@ -15,7 +15,7 @@ import numpy as np
 from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
 
 __all__ = ["reduce", "mulmod", "nonsingular_mod", "qmat", "exact_rank", "integer_rows", "hadamard_exceeded",
-           "is_prime", "ExplicitSource"]
+           "rank_mod", "is_prime", "ExplicitSource"]
 
 
 def reduce(values, p: int) -> np.ndarray:
@@ -160,6 +160,27 @@ def hadamard_exceeded(rows: list, order: int, primes) -> bool:
         return out
     cols = [list(c) for c in zip(*rows)] if rows else []
     return prod * prod > min(squares(rows), squares(cols))
+
+
+_RANKS: dict = {}  # (digest of an integer matrix, prime) -> its rank modulo the prime; a few matrices
+_DIGESTS: dict = {}  # id -> (matrix, digest) of the last few matrices
+
+
+def rank_mod(Z: fmpz_mat, p: int) -> int:
+    """FLINT's rank of the integer matrix ``Z`` modulo ``p``, remembered for the last few matrices
+    (by content), so that a Hadamard certificate whose ranks were just computed with this function
+    is not computed twice when it is checked."""
+    held = _DIGESTS.get(id(Z))
+    if held is None or held[0] is not Z:
+        if len(_DIGESTS) > 8:
+            _DIGESTS.clear()
+        held = _DIGESTS[id(Z)] = (Z, (hash(tuple(Z.entries())), Z.nrows(), Z.ncols()))
+    key = held[1] + (int(p),)
+    if key not in _RANKS:
+        if len(_RANKS) > 4096:
+            _RANKS.clear()
+        _RANKS[key] = nmod_mat(Z, int(p)).rank() if Z.nrows() and Z.ncols() else 0
+    return _RANKS[key]
 
 
 def is_prime(q: int) -> bool:

@@ -54,11 +54,12 @@ from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
 from ..core.errors import InvalidMatrixError, InvalidTypeError, InvalidValueError, NonFiniteError, describe
 from ..core.resources import require_memory
 from ..core.exact import to_rational
-from ..core.modular import PRIME_BITS, failure_bound, random_prime, rank_mod_p
+from ..core.modular import PRIME_BITS, failure_bound, random_prime
 from ..core.validate import check_int, check_option, check_real
 from .bounds import LOWER, UPPER, Bound
 from .certificate import Assumed, Hadamard, Minor, RankCertificate, Trivial, Zero, describe_upper
 from .checker import ExplicitSource, check
+from .kernel import rank_mod
 from .result import RankResult, named
 
 __all__ = ["RankResult", "rank", "named", "integer_matrix", "rank_minor", "CERTIFY_OPTIONS"]
@@ -255,7 +256,7 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
     for _ in range(max(1, n_primes)):
         p = random_prime(rng)
         t1 = time.perf_counter()
-        kp = rank_mod_p(Z, p)
+        kp = rank_mod(Z, p)  # the checker's own rank function (it remembers, so checking costs nothing more)
         t_rank = time.perf_counter() - t1
         primes.append(p)
         if kp > k:
@@ -311,7 +312,7 @@ def _hadamard_primes(Z, rng, primes, k, best, rows, cols, full):
     while have_bits <= need_bits:
         p = random_prime(rng)
         primes.append(p)
-        kp = rank_mod_p(Z, p)
+        kp = rank_mod(Z, p)
         have_bits += math.log2(p)
         if kp > k:
             k, best = kp, p

@@ -51,6 +51,13 @@ from .taps import gather_sources
 __all__ = ["locally_constant", "rescalings", "channel_rows", "exact_nullspace"]
 
 _ONE, _ZERO = fmpq(1), fmpq(0)
+#: a block of exact null vectors whose entries take more bits than this is not proposed (checking it
+#: would cost more than it saves; the bound is then weaker, never wrong)
+MAX_BLOCK_BITS = 1 << 20
+
+
+def _bits(K: np.ndarray) -> int:
+    return sum(int(v.p).bit_length() + int(v.q).bit_length() for v in K.flat)
 
 
 def exact_nullspace(S: np.ndarray) -> tuple:
@@ -116,7 +123,7 @@ def locally_constant(problem, p: int, second_order: bool = True, with_rescalings
             keep = _relevant(fw, arch, l, o)
             S = np.ascontiguousarray(patches.transpose(2, 1, 0)[keep])  # (#relevant, T)
             K, fr = exact_nullspace(S)
-            if K.shape[1]:
+            if K.shape[1] and _bits(K) <= MAX_BLOCK_BITS:
                 rows = offset + channel_rows(layer, o)
                 blocks.append(NullBlock(rows=tuple(int(i) for i in rows), vectors=K))
                 free += [int(rows[t]) for t in fr]

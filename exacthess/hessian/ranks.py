@@ -76,14 +76,23 @@ def _nonlinear_H_o(problem, cert, p, say):
     n = problem.arch.n_params
     if problem.forward.kernel_factors is None or cert.certify == "never":
         return cert.lower_only("H_o", "H_o", p) if cert.certify == "never" else cert.dense("H_o", "H_o")
+    rows = problem.n_samples * _factor_rows(problem)
     nv = locally_constant(problem, p, second_order=False, with_rescalings=True)
     upper = None
+    if nv is not None and rows <= n - len(nv.pivots):
+        nv = None  # C J has no more rows than the null vectors would leave: the trivial bound is as good
     if nv is not None:
         k = len(nv.pivots)
         upper = Bound(n - k, UPPER, "structure", f"{k} exact null vectors of J ({nv.how})", certificate=nv)
     return cert.factored(FactoredProblem(
         key="H_o", factor="CJ", theorem="gauss_newton", p=p, upper=upper,
         why="rank H_o = rank (C J), ker C_i = ker A_i"))
+
+
+def _factor_rows(problem) -> int:
+    """Rows of ``C_i`` (the loss's kernel factor) per sample: ``K`` for an identity factor."""
+    C = problem.forward.kernel_factors
+    return problem.arch.output_dim if isinstance(C, str) or C is None else int(np.shape(C)[1])
 
 
 def _one_hidden_H_f(problem, source, small, cert, p):
