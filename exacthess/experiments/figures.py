@@ -207,9 +207,12 @@ def series_style(i: int, n: int) -> dict:
 def plain_log_ticks(axis, lo: float, hi: float) -> None:
     """Tick labels of a logarithmic ``axis`` showing ``lo .. hi`` as plain numbers (``20, 50, 100``,
     not ``2x10^1``), more of them per decade when the range is short."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
     decades = math.log10(hi / lo) if lo > 0 and hi > lo else 0.0
-    subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades < 1 else (1.0, 2.0, 5.0) if decades < 3 else (1.0,)
-    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    if decades < 0.5:  # less than a factor 3: evenly spaced round numbers
+        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    else:
+        subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades < 1 else (1.0, 2.0, 5.0) if decades < 3 else (1.0,)
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
