@@ -81,7 +81,8 @@ class PowerFit:
         c = _number_tex(self.c)
         if not self.free and self.a == 0.5:
             return rf"${c}\,\sqrt{{{var}}}$"
-        return rf"${c}\,{var}^{{{self.a:.3g}}}$"
+        a = round(self.a, 3) + 0.0  # no -0 and no 1e-17 for a constant series
+        return rf"${c}\,{var}^{{{a:.3g}}}$"
 
     def to_dict(self) -> dict:
         return {"c": self.c, "a": self.a, "free": self.free, "points": self.points, "rms": self.rms,
