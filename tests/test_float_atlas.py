@@ -35,11 +35,13 @@ def test_compare_uses_proven_bounds():
 
 
 def test_quick_atlas_cli(tmp_path, capsys):
-    assert main(["reproduce", "float-atlas", "--quick", "--out", str(tmp_path)]) == 0
+    assert main(["reproduce", "float-atlas", "--quick", "--out", str(tmp_path), "--format", "png,pdf"]) == 0
     out = capsys.readouterr().out
     assert "float32" in out and "float64" in out and "fcn-equal" in out
+    assert "float_atlas.png, " in out and "float_atlas.pdf" in out
     data = json.loads((tmp_path / "float_atlas.json").read_text())
     assert (tmp_path / "float_atlas.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "float_atlas.pdf").read_bytes()[:4] == b"%PDF"
     recs = data["records"]
     assert len(recs) == len(atlas_grid(quick=True)) == 7
     assert all(all(r["certified"].values()) for r in recs)

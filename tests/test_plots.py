@@ -48,7 +48,7 @@ def test_plot_command_fits_each_series(tmp_path, capsys):
     assert "1 records without status ok were left out" in out
     assert (tmp_path / "r_H_L_vs_p_by_depth.png").stat().st_size > 10_000
     fits = plot_records(recs, "depth", "H_L", path=tmp_path / "d.png")
-    assert fits == {"all": {"points": 5, "c": None}}
+    assert fits == {"all": {"points": 5, "c": None, "sqrt": None, "power": None}}
 
 
 def test_plot_bad_keys_exit_2_in_one_line(tmp_path, capsys):
@@ -71,3 +71,20 @@ def test_plot_out_with_an_unsupported_extension_exits_2_in_one_line(tmp_path, ca
         assert ".png" in err and ".svg" in err and not (tmp_path / name).exists()
     assert main(["plot", str(path), "--out", str(tmp_path / "out.svg")]) == 0
     assert (tmp_path / "out.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_plot_fit_option_and_vector_output(tmp_path, capsys):
+    recs = [record(p, round(3 * p ** 0.75), 1) for p in (16, 81, 256, 625)]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert main(["plot", str(path), "--out", str(tmp_path / "f.pdf")]) == 0
+    out = capsys.readouterr().out
+    assert "all: 4 points; fitted H_L ~ " in out and "rms relative error" in out
+    assert "  free exponent: H_L ~ 3 p^0.750, rms relative error 0.0%" in out
+    pdf = (tmp_path / "f.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 5_000
+    assert main(["plot", str(path), "--fit", "power", "--out", str(tmp_path / "g.png")]) == 0
+    assert "sqrt(p)" not in capsys.readouterr().out
+    assert main(["plot", str(path), "--fit", "cubic"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--fit" in err and err.strip().count("\n") == 0

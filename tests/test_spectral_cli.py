@@ -52,9 +52,10 @@ def test_verify_bad_input(capsys, tmp_path):
 
 def test_reproduce_writes_outputs(tmp_path, capsys):
     args = configure_reproduce(argparse.ArgumentParser()).parse_args(
-        ["--out", str(tmp_path / "o"), "--max-n", "4", "--max-m", "2"]
+        ["--out", str(tmp_path / "o"), "--max-n", "4", "--max-m", "2", "--format", "png,svg"]
     )
     assert run_reproduce(args) == 0
+    assert (tmp_path / "o" / "conv_sv_complexity.svg").read_text().lstrip().startswith("<?xml")
     rows = json.loads((tmp_path / "o" / "conv_sv_complexity.json").read_text())
     assert {(r["n"], r["m"]) for r in rows} == {(2, 1), (4, 1), (2, 2), (4, 2)}
     assert all(r["max_abs_difference"] < 1e-9 for r in rows if r["dense_seconds"] is not None)

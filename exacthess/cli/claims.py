@@ -15,7 +15,7 @@ __all__ = ["configure", "run", "render_text", "exit_code"]
 _TARGETS = {"discussion": "the discussion thread's claims: perfect-fit ranks, cross-entropy on logits vs "
                           "probabilities, minima with a nonzero output gradient",
             "approx-chain-rule": "the approximate-chain-rule slides' claims: the exact Gauss-Newton error for ReLU-type "
-                                 "and near-linear activations (writes a PNG)"}
+                                 "and near-linear activations (writes figures)"}
 
 
 def configure(reproduce_subparsers) -> None:
@@ -26,7 +26,9 @@ def configure(reproduce_subparsers) -> None:
         p.add_argument("--claim", action="append", default=None, metavar="ID", help="only this claim (repeatable)")
         p.add_argument("--json", action="store_true", help="print a JSON list (id, verdict, certified, cases, ...)")
         if name == "approx-chain-rule":
-            p.add_argument("--out", default="exacthess-output", help="folder of the PNG plot (default exacthess-output)")
+            from ..experiments.figures import FORMAT_HELP
+            p.add_argument("--out", default="exacthess-output", help="folder of the figures (default exacthess-output)")
+            p.add_argument("--format", default="png", metavar="FMT[,FMT]", help=FORMAT_HELP)
 
 
 def exit_code(results) -> int:
@@ -133,14 +135,17 @@ def run(args) -> int:
     known = claims.DISCUSSION if args.target == "discussion" else claims.APPROX_CHAIN_RULE
     ids = args.claim or list(known)
     _check_ids(ids, known)
+    formats = ("png",)
     if args.target == "approx-chain-rule":
+        from ..experiments.figures import check_formats
         from .parser import writable
+        formats = check_formats(args.format, "--format")
         writable(args.out, "--out")
     with ProgressReporter(prefix="[reproduce]") as prog, prog.step(f"the {args.target} claims"):
         if args.target == "discussion":
             results = claims.discussion(ids, progress=prog)
         else:
-            results = claims.approx_chain_rule(ids, out=args.out, progress=prog)
+            results = claims.approx_chain_rule(ids, out=args.out, progress=prog, formats=formats)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     elif sys.stdout.isatty():

@@ -23,7 +23,8 @@ from ..core.resources import require_memory
 from ..spectral.errors import InvalidInputShapeError, InvalidKernelError, InvalidPaddingError, InvalidStrideError
 from .progress import ProgressReporter as SharedReporter
 
-__all__ = ["configure_verify", "run_verify", "configure_reproduce", "run_reproduce", "ProgressReporter"]
+__all__ = ["configure_verify", "run_verify", "configure_reproduce", "run_reproduce", "ProgressReporter",
+           "plot_complexity", "complexity_figure"]
 
 
 class ProgressReporter(SharedReporter):
@@ -167,15 +168,18 @@ def _print_verify(res, report: dict) -> None:
 
 def configure_reproduce(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the arguments of ``exacthess reproduce conv-sv`` to *parser*."""
-    parser.add_argument("--out", default="exacthess-output", help="output directory (PNG + JSON)")
+    from ..experiments.figures import FORMAT_HELP
+    parser.add_argument("--out", default="exacthess-output", help="output directory (figure + JSON)")
     parser.add_argument("--max-n", type=int, default=32, help="largest input size n (n x n), >= 2; default 32")
     parser.add_argument("--max-m", type=int, default=8, help="largest channel count m, >= 1; default 8")
     parser.add_argument("--dense-limit", type=float, default=60.0,
                         help="skip the dense SVD when its predicted time exceeds this (s, >= 0); default 60")
+    parser.add_argument("--format", default="png", metavar="FMT[,FMT]", help=FORMAT_HELP)
     return parser
 
 
-def _check_reproduce(args: Any) -> None:
+def _check_reproduce(args: Any) -> tuple:
+    from ..experiments.figures import check_formats
     from ..spectral.polyphase import circular_layer, fft_bytes
 
     if not isinstance(args.max_n, int) or args.max_n < 2:
@@ -188,6 +192,7 @@ def _check_reproduce(args: Any) -> None:
     n, m = _sizes(args.max_n)[-1], _sizes(args.max_m, 0)[-1]
     layer = circular_layer(np.empty((m, m, 3, 3)), (n, n))
     require_memory(fft_bytes(layer) + 8 * 9 * m * m, f"the FFT method on {n} x {n} with {m} channels")
+    return check_formats(args.format, "--format")
 
 
 def _sizes(limit: int, start: int = 1) -> list[int]:
@@ -195,9 +200,9 @@ def _sizes(limit: int, start: int = 1) -> list[int]:
 
 
 def run_reproduce(args: Any) -> int:
-    """Time the FFT method against the dense SVD as n and m grow; write PNG + JSON."""
+    """Time the FFT method against the dense SVD as n and m grow; write the figure and JSON."""
     try:
-        _check_reproduce(args)
+        formats = _check_reproduce(args)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
     except ExactHessError as exc:
@@ -209,8 +214,8 @@ def run_reproduce(args: Any) -> int:
     rows = _timings(_sizes(args.max_n), _sizes(args.max_m, 0), args.dense_limit)
     _print_reproduce(rows, args.dense_limit)
     (out / "conv_sv_complexity.json").write_text(json.dumps(rows, indent=2))
-    _plot(rows, out / "conv_sv_complexity.png")
-    print(f"wrote {out / 'conv_sv_complexity.json'} and {out / 'conv_sv_complexity.png'}")
+    figures = plot_complexity(rows, out / "conv_sv_complexity", formats)
+    print(f"wrote {out / 'conv_sv_complexity.json'} and {', '.join(map(str, figures))}")
     return 0
 
 
@@ -274,26 +279,65 @@ def _print_reproduce(rows: list[dict[str, Any]], dense_limit: float) -> None:
               f"O(n^6 m^3) extrapolation exceeds {dense_limit:.0f} s")
 
 
-def _plot(rows: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
+def plot_complexity(rows: list[dict[str, Any]], path, formats=None) -> list:
+    """Write :func:`complexity_figure` to ``path`` (its extension picks the format) or, with
+    ``formats`` (e.g. ``("png", "pdf")``), to ``path`` with each extension; returns the paths."""
+    from ..experiments.figures import paper_style, save_figure
+    with paper_style():
+        return save_figure(complexity_figure(rows), path, formats)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def complexity_figure(rows: list[dict[str, Any]]):
+    """Seconds of the FFT method and of the dense SVD against n, one colour per channel count m;
+    a skipped dense SVD is drawn at its predicted time (hollow, dotted); the claimed growth in
+    n (FFT ``n^2 log n``, dense ``n^6``) as labelled reference slopes through the largest run."""
+    from ..experiments.figures import MARKERS, new_figure, paper_style
+    if not rows:
+        raise InvalidValueError("rows = [] is empty; expected the timings of exacthess reproduce conv-sv")
     ns = sorted({r["n"] for r in rows})
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for m in sorted({r["m"] for r in rows}):
-        sel = [r for r in rows if r["m"] == m]
-        ax.loglog([r["n"] for r in sel], [r["fft_seconds"] for r in sel], "o-", label=f"FFT m={m}")
-        dsel = [r for r in sel if r["dense_seconds"] is not None]
-        if dsel:
-            ax.loglog([r["n"] for r in dsel], [r["dense_seconds"] for r in dsel], "s--", label=f"dense m={m}")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(ns, [str(n) for n in ns])
-    ax.set_xlabel("n (input n x n)")
-    ax.set_ylabel("seconds")
-    ax.legend(fontsize=6)
-    ax.set_title("singular values of a conv layer")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    ms = sorted({r["m"] for r in rows})
+    with paper_style():
+        fig = new_figure(8.6, 4.8)
+        ax = fig.subplots()
+        for i, m in enumerate(ms):
+            sel = sorted((r for r in rows if r["m"] == m), key=lambda r: r["n"])
+            color = f"C{i % 10}"
+            ax.plot([r["n"] for r in sel], [r["fft_seconds"] for r in sel], "-", marker=MARKERS[0], color=color,
+                    markersize=5, zorder=4, label=f"FFT, m = {m}")
+            run = [r for r in sel if r["dense_seconds"] is not None]
+            if run:
+                ax.plot([r["n"] for r in run], [r["dense_seconds"] for r in run], "--", marker=MARKERS[1], color=color,
+                        markersize=7.5, markerfacecolor="none", markeredgewidth=1.4, zorder=3, label=f"dense SVD, m = {m}")
+            pred = [r for r in sel if r["dense_seconds"] is None and r.get("dense_predicted_seconds")]
+            if pred:
+                link = run[-1:] if run else []
+                ax.plot([r["n"] for r in link + pred], [r["dense_seconds"] for r in link] +
+                        [r["dense_predicted_seconds"] for r in pred], ":", color=color, lw=1.2, zorder=2)
+                ax.plot([r["n"] for r in pred], [r["dense_predicted_seconds"] for r in pred], ls="none",
+                        marker=MARKERS[1], color=color, markersize=7.5, markerfacecolor="none", markeredgewidth=1,
+                        alpha=0.7, zorder=3, label=f"dense SVD, m = {m}: predicted, skipped")
+        # the claimed growth as slopes only: drawn a factor 4 below the largest run of each method
+        # (through it, the dense slope would hide the predicted points, which follow n^6 too)
+        top = [r for r in rows if r["m"] == ms[-1]]
+        ys = [v for r in rows for v in (r["fft_seconds"], r["dense_seconds"] or r.get("dense_predicted_seconds")) if v]
+        if len(ns) > 1:
+            last = max(top, key=lambda r: r["n"])
+            f0 = last["fft_seconds"] / 4 / (last["n"] ** 2 * math.log2(2 * last["n"]))
+            ref = [(n, f0 * n ** 2 * math.log2(2 * n)) for n in ns]
+            ax.plot(*zip(*[(n, v) for n, v in ref if v >= min(ys)]), color="0.25", ls=(0, (1, 2)), lw=1.4, zorder=1,
+                    label=r"$\propto n^2 \log n$: FFT claim (reference slope)")
+            dense = [r for r in top if r["dense_seconds"] is not None]
+            if dense:
+                d = max(dense, key=lambda r: r["n"])
+                ref = [(n, d["dense_seconds"] / 4 * (n / d["n"]) ** 6) for n in ns]
+                ax.plot(*zip(*[(n, v) for n, v in ref if v >= min(ys)]), color="0.25", ls=(0, (5, 2, 1, 2)), lw=1.4,
+                        zorder=1, label=r"$\propto n^6$: dense claim (reference slope)")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(ns, [str(n) for n in ns])
+        ax.minorticks_off()
+        ax.set_xlabel("n (input n × n, 3 × 3 kernel, m → m channels)")
+        ax.set_ylabel("seconds")
+        ax.set_title("Singular values of a convolution layer: FFT method vs dense SVD")
+        fig.legend(loc="outside right upper")
+    return fig

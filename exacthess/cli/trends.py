@@ -2,7 +2,8 @@
 
 The computation is :func:`exacthess.experiments.trends.cnn_trend_rows` (a sweep); this module
 shows its progress (a bar on a terminal, one plain line per finished network otherwise), prints
-the table (80 columns when piped) and writes ``cnn_trends.json`` and ``cnn_trends.png``.
+the table (80 columns when piped) and writes ``cnn_trends.json`` and the figure ``cnn_trends.png``
+(or ``.pdf``, ``.svg``: ``--format``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import time
+
+from ..experiments.figures import FORMAT_HELP
 
 __all__ = ["configure", "run"]
 
@@ -24,6 +27,7 @@ def configure(reproduce_subparsers):
     ct.add_argument("--quick", action="store_true", help="a smaller sweep")
     ct.add_argument("--seed", type=int, default=0, help="seed of parameters, data and primes (default 0)")
     ct.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes (default: the CPUs)")
+    ct.add_argument("--format", default="png", metavar="FMT[,FMT]", help=FORMAT_HELP)
     return ct
 
 
@@ -37,7 +41,9 @@ def run(args) -> int:
     from .parser import writable
     from .progress import ProgressReporter
     from .render import console
+    from ..experiments.figures import check_formats
     check_seed(args.seed, "--seed")
+    formats = check_formats(args.format, "--format")
     workers = None if args.workers is None else check_int(args.workers, "--workers", 1)
     out = writable(args.out, "--out")
     t0 = time.perf_counter()
@@ -46,7 +52,7 @@ def run(args) -> int:
             prog.count(status.done, status.total, f"exact ranks ({status.running} running)")
         rows = cnn_trend_rows(quick=args.quick, seed=args.seed, progress=show, workers=workers)
     (out / "cnn_trends.json").write_text(json.dumps(rows, indent=2))
-    plot_trends(rows, out / "cnn_trends.png")
+    figures = ", ".join(map(str, plot_trends(rows, out / "cnn_trends", formats)))
     t = Table(title="Exact Hessian ranks of 1-D linear CNNs (d0 = 16, L = 2, K = 4, kernel 3 / filters 3)"
               if not args.quick else "cnn-trends (quick: d0 = 12, L = 2, K = 3)", box=box.SIMPLE_HEAD,
               pad_edge=False, caption="rank/bound: the exact rank and the ICML 2023 bound")
@@ -57,7 +63,7 @@ def run(args) -> int:
                   f"{r['H_L'] / math.sqrt(r['p']):.2f}", "yes" if r["certified"] else "no")
     con = console()
     con.print(t)
-    con.print(f"wrote {out / 'cnn_trends.json'} and {out / 'cnn_trends.png'} in {time.perf_counter() - t0:.1f} s; "
+    con.print(f"wrote {out / 'cnn_trends.json'} and {figures} in {time.perf_counter() - t0:.1f} s; "
               f"all ranks certified: {all(r['certified'] for r in rows)}; all statements hold: "
               f"{all(r['statements_ok'] for r in rows)}")
     return 0

@@ -110,31 +110,58 @@ class ScalingResult:
                 "proven_exponent": self.proven}
 
     def plot(self, path) -> str:
-        """Write a log-log plot of the three ratios (matplotlib, Agg backend) to ``path``."""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        """Write :meth:`figure` to ``path`` (PNG, or the format of its extension: ``.pdf``,
+        ``.svg``, ...) and return the path."""
+        from .figures import paper_style, save_figure
+        with paper_style():
+            save_figure(self.figure(), path)
+        return str(path)
+
+    def figure(self):
+        """The three exact ratios against the scale on log2 axes (a
+        :class:`matplotlib.figure.Figure`): the exact values, their least-squares line (slope in
+        the legend), the proven slope through the smallest scale for reference, and a panel of the
+        residuals of the least-squares lines."""
+        import textwrap
+
+        from .figures import MARKERS, new_figure, paper_style
         xs = [math.log2(float(s)) for s in self.scales]
-        fig, ax = plt.subplots(figsize=(6.4, 4.4))
         labels = {"curvature_ratio": r"$\|C\|^2/\|G\|^2$", "activation_ratio": r"$\|C_{act}\|^2/\|G\|^2$",
                   "activation_share": r"$\|C_{act}\|^2/\|C_{cross}\|^2$"}
-        for name, vals in self.ratios.items():
-            e = self.proven.get(name, self.derived.get(name))
-            how = "proven" if name in self.proven else "derived"
-            exact = f", {how} {e:+d}" if isinstance(e, int) else ""
-            ax.plot(xs, [_log2(v) for v in vals], marker="o",
-                    label=f"{labels[name]}: fitted {self.fitted[name]:+.2f}{exact}")
-        ax.set_xlabel(r"$\log_2 s$ (every parameter times $s$; $s = 1$: the seeded standard-initialisation point)",
-                      fontsize=8)
-        ax.set_ylabel(r"$\log_2$ of the exact ratio")
-        import textwrap
-        ax.set_title("\n".join(textwrap.wrap(repr(self.arch), 90)), fontsize=7)
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        return str(path)
+        with paper_style():
+            fig = new_figure(7.8, 6.8)
+            ax, axr = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3.2, 1.2]})
+            handles = []
+            for i, (name, vals) in enumerate(self.ratios.items()):
+                color, marker = f"C{i}", MARKERS[i]
+                ys = [_log2(v) for v in vals]
+                slope, icpt = np.polyfit(xs, ys, 1)
+                line = [icpt + slope * x for x in xs]
+                e = self.proven.get(name, self.derived.get(name))
+                how = "proven" if name in self.proven else "derived"
+                exact = f", {how} {e:+d}" if isinstance(e, int) else ""
+                h, = ax.plot(xs, ys, marker=marker, color=color, ls="none", markersize=7, markerfacecolor="none",
+                             markeredgewidth=1.4, zorder=3, label=f"{labels.get(name, name)}: slope fitted "
+                                                                  f"{slope:+.2f}{exact}")
+                handles.append(h)
+                ax.plot(xs, line, "--", color=color, lw=1.1, zorder=2)
+                if isinstance(e, int):
+                    k = min(range(len(xs)), key=lambda j: xs[j])
+                    ax.plot(xs, [ys[k] + e * (x - xs[k]) for x in xs], ":", color=color, lw=1.6, zorder=1)
+                axr.plot(xs, [y - f for y, f in zip(ys, line)], marker=marker, color=color, ls="-", lw=0.8,
+                         markersize=6, markerfacecolor="none", markeredgewidth=1.2, zorder=3)
+            handles += ax.plot([], [], "--", color="0.3", lw=1.1, label="least-squares line")
+            handles += ax.plot([], [], ":", color="0.3", lw=1.6, label="proven slope through the smallest s")
+            axr.axhline(0, color="0.3", lw=0.8, zorder=1)
+            lim = max([abs(v) for line in axr.get_lines()[:-1] for v in line.get_ydata()] + [0.05])
+            axr.set_ylim(-1.2 * lim, 1.2 * lim)
+            axr.set_ylabel("data - line\n($\\log_2$)")
+            axr.set_xlabel(r"$\log_2 s$ (every parameter times $s$;" "\n"
+                           r"$s = 1$: the seeded standard-initialisation point)")
+            ax.set_ylabel(r"$\log_2$ of the exact ratio")
+            ax.set_title("\n".join(textwrap.wrap(repr(self.arch), 72)), fontsize=9)
+            fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8.5)
+        return fig
 
 
 def curvature_scaling(arch, *, scales=None, n_samples: int | None = None, seed: int = 0, loss="mse",

@@ -5,14 +5,12 @@ rank = O(m L d0) while p = O(m^2 L d0))."""
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
-
-from ..core.errors import ExactHessError
+from ..core.errors import ExactHessError, InvalidValueError
+from .figures import paper_style, save_figure
 from .grid import job_key
 from .sweep import sweep
 
-__all__ = ["trend_spec", "cnn_trend_rows", "plot_trends"]
+__all__ = ["trend_spec", "cnn_trend_rows", "plot_trends", "trends_figure"]
 
 
 def _family(quick: bool):
@@ -74,34 +72,71 @@ def cnn_trend_rows(quick: bool = False, seed: int = 0, progress=None, executor=N
     return rows
 
 
-def plot_trends(rows: list[dict], path: Path) -> None:
-    """Two panels (filters, kernel size): ranks and bounds against p, with c * sqrt(p)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    for ax, family, label in zip(axes, ("filters", "kernel"), ("number of filters m", "kernel size k")):
-        rs = sorted((r for r in rows if r["sweep"] == family), key=lambda r: r["p"])
-        if not rs:
-            continue
-        p = [r["p"] for r in rs]
-        ax.plot(p, p, color="0.8", ls=":", label="p (full rank)")
-        for key, style in (("H_L", "o-"), ("H_o", "s-"), ("H_f", "^-")):
-            ax.plot(p, [r[key] for r in rs], style, label=f"rank {key} (exact)")
-        for key, color in (("bound_H_L", "C0"), ("bound_H_o", "C1"), ("bound_H_f", "C2")):
-            if all(r[key] is not None for r in rs):
-                ax.plot(p, [r[key] for r in rs], "--", color=color, alpha=0.7, label=f"bound {key[6:]}")
-        c = sorted(r["H_L"] / math.sqrt(r["p"]) for r in rs)[len(rs) // 2]
-        ax.plot(p, [c * math.sqrt(x) for x in p], "k-.", lw=1, label=f"{c:.1f} sqrt(p)")
-        for r in rs:
-            ax.annotate(f"{r['value']}", (r["p"], r["H_L"]), textcoords="offset points", xytext=(3, 4), fontsize=7)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("number of parameters p")
-        ax.set_ylabel("rank")
-        ax.set_title(f"1-D linear CNN, growing {label}")
-        ax.legend(fontsize=7)
-    fig.suptitle("Exact Hessian ranks of linear CNNs vs parameter count (exacthess; bounds: Singh et al. ICML 2023)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+def plot_trends(rows: list[dict], path, formats=None) -> list:
+    """Write :func:`trends_figure` to ``path`` (its extension picks the format) or, with
+    ``formats`` (e.g. ``("png", "pdf")``), to ``path`` with each extension; returns the paths."""
+    with paper_style():
+        return save_figure(trends_figure(rows), path, formats)
+
+
+def trends_figure(rows: list[dict]):
+    r"""Two columns (growing number of filters, growing kernel size): the exact ranks and the ICML
+    2023 bounds against p, and the least-squares fits of :math:`H_L \approx c\sqrt{p}` and
+    :math:`c\,p^a` with their relative residuals in a panel below.
+
+    Every series stays visible: a bound is a wide translucent band under the exact ranks (a
+    rank equal to its bound sits on the band), exact ranks are hollow markers of three shapes
+    and sizes, and the reference line ``rank = p`` is dark and dotted.
+    """
+    from .figures import new_figure, plain_log_ticks, power_fit
+    fams = [(f, label) for f, label in (("filters", "number of filters m"), ("kernel", "kernel size k"))
+            if any(r["sweep"] == f for r in rows)]
+    if not fams:
+        raise InvalidValueError("rows has no row of the 'filters' or 'kernel' sweep; nothing to plot")
+    with paper_style():
+        fig = new_figure(5.4 * len(fams) + 3.2, 6.6)
+        grid = fig.subplots(2, len(fams), squeeze=False, sharex="col", gridspec_kw={"height_ratios": [3.2, 1.2]})
+        handles = {}
+        for j, (family, label) in enumerate(fams):
+            ax, axr = grid[0][j], grid[1][j]
+            rs = sorted((r for r in rows if r["sweep"] == family), key=lambda r: r["p"])
+            p = [r["p"] for r in rs]
+            handles["full"], = ax.plot(p, p, ":", color="0.3", lw=1.3, zorder=1, label="rank = p (full rank, reference)")
+            for key, color in (("H_L", "C0"), ("H_o", "C1"), ("H_f", "C2")):
+                if all(r["bound_" + key] is not None for r in rs):
+                    handles["b" + key], = ax.plot(p, [r["bound_" + key] for r in rs], "-", color=color, lw=6, alpha=0.25,
+                                                  solid_capstyle="round", zorder=1, label=f"bound on rank {key} (ICML 2023)")
+            for (key, color, marker, size) in (("H_L", "C0", "o", 8.5), ("H_o", "C1", "s", 7), ("H_f", "C2", "^", 6)):
+                handles[key], = ax.plot(p, [r[key] for r in rs], "-", color=color, lw=1, marker=marker, markersize=size,
+                                        markerfacecolor="none", markeredgewidth=1.4, zorder=3, label=f"rank {key} (exact)")
+            hl = [r["H_L"] for r in rs]
+            for kind, fit, style, color in (("sqrt", power_fit(p, hl, 0.5), "--", "k"), ("power", power_fit(p, hl), "-", "0.45")):
+                if fit is None:
+                    continue
+                what = r"$c\sqrt{p}$" if kind == "sqrt" else "$c\\,p^a$"
+                handles[kind], = ax.plot(p, [fit(x) for x in p], style, color=color, lw=1.1, zorder=2,
+                                         label=f"{what} fitted to rank $H_L$")
+                res = fit.residuals(p, hl)
+                axr.plot([x for x, _ in res], [100 * v for _, v in res], style, color=color, lw=0.8,
+                         marker="o" if kind == "sqrt" else "D", markersize=6 if kind == "sqrt" else 4,
+                         markerfacecolor="none" if kind == "sqrt" else color, zorder=3,
+                         label=f"{fit.label('p')}, rms error {fit.rms:.1%}")
+            for r in rs:
+                ax.annotate(f"{r['value']}", (r["p"], r["H_L"]), textcoords="offset points", xytext=(-4, 7), fontsize=8,
+                            ha="right", color="C0")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            plain_log_ticks(ax.xaxis, p[0], p[-1])
+            plain_log_ticks(ax.yaxis, min(r["H_f"] or 1 for r in rs), max(p))
+            ax.set_ylabel("rank")
+            ax.set_title(f"1-D linear CNN, growing {label}\n(numbers at $H_L$: the value of {label.split()[-1]})")
+            axr.axhline(0, color="0.3", lw=0.8, zorder=1)
+            lim = max([abs(v) for line in axr.get_lines()[:-1] for v in line.get_ydata()] + [1.0])
+            axr.set_ylim(-1.2 * lim, 1.2 * lim)
+            axr.set_ylabel("$H_L$ / fit - 1 (%)")
+            axr.set_xlabel("number of parameters p")
+            axr.legend(fontsize=8, loc="best", title="fits of $H_L$", title_fontsize=8)
+        fig.legend(handles=list(handles.values()), loc="outside right upper")
+        fig.suptitle("Exact Hessian ranks of 1-D linear CNNs against the parameter count\n"
+                     "(exacthess; bounds: Singh et al., ICML 2023; fits: least squares on the log scale)")
+    return fig

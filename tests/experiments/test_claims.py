@@ -215,8 +215,9 @@ def test_cli(tmp_path, capsys):
     text = " ".join(capsys.readouterr().out.split())  # folded to 80 columns when piped
     assert "contradicted: approx_chain_rule.relu.whole_hessian (fails; the document claims holds)" in text
     assert main(["reproduce", "approx-chain-rule", "--claim", "approx_chain_rule.near_linear.activation_part",
-                 "--out", str(tmp_path)]) == 0
+                 "--out", str(tmp_path), "--format", "png,pdf"]) == 0
     assert (tmp_path / "approx_chain_rule_scaling_1.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "approx_chain_rule_scaling_1.pdf").read_bytes()[:4] == b"%PDF"
     (tmp_path / "approx_chain_rule_scaling_1.png").unlink()
     assert main(["reproduce", "approx-chain-rule", "--claim", "approx_chain_rule.near_linear.whole_hessian",
                  "--out", str(tmp_path)]) == 1

@@ -22,6 +22,7 @@ import inspect
 
 from ...core.errors import InvalidTypeError, UnknownStatementError, describe
 from ...core.validate import check_progress
+from ..figures import check_formats
 from .chain_rule import (near_linear_activation_part, near_linear_whole_hessian, relu_activation_part,
                          relu_whole_hessian, relu_within_layer)
 from .minimum import least_squares_minimum, minimum_case, minimum_with_nonzero_gradient
@@ -94,13 +95,16 @@ def discussion(ids=None, *, progress=None) -> list:
     return [claim(i, progress=progress) for i in _ids(ids, DISCUSSION)]
 
 
-def approx_chain_rule(ids=None, *, out=None, progress=None) -> list:
-    """Every claim of the approximate-chain-rule slides (or the given ids); ``out``: folder of the PNG plots."""
+def approx_chain_rule(ids=None, *, out=None, progress=None, formats=("png",)) -> list:
+    """Every claim of the approximate-chain-rule slides (or the given ids); ``out``: folder of the
+    scaling figures, written in each of ``formats`` (``png``, ``pdf``, ``svg``)."""
     check_progress(progress)
+    formats = check_formats(formats, "formats")
     res = []
     for i in _ids(ids, APPROX_CHAIN_RULE):
         opts = {"progress": progress}
         if i.startswith("approx_chain_rule.near_linear."):
             opts["out"] = out
+            opts["formats"] = formats
         res.append(claim(i, **opts))
     return res

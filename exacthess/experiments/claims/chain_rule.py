@@ -28,6 +28,7 @@ from ...core.errors import InvalidValueError
 from ...models.architectures import CNN, FCN
 from ..gn_gap import gap_of_problem, gauss_newton_gap
 from ..gn_exponents import RATIO_PARTS
+from ..figures import check_formats, paper_style, save_figure
 from ..gn_scaling import curvature_scaling
 from ..points import standard_data, standard_params, with_targets
 from .result import Case, ClaimResult, check_cases, combine
@@ -157,8 +158,9 @@ def _tends_to_zero(e) -> str:
     return "holds" if e is None or e > 0 else "fails"
 
 
-def _scaling_claim(cid, name, statement, archs, *, n_samples, seed, progress, out) -> ClaimResult:
+def _scaling_claim(cid, name, statement, archs, *, n_samples, seed, progress, out, formats) -> ClaimResult:
     archs = check_cases(archs, cubic_architectures, n_samples=n_samples, seed=seed, progress=progress, out=out)
+    formats = check_formats(formats, "formats")
     for i, arch in enumerate(archs):
         near_linear_activation(arch, f"archs[{i}]")
     cases, plots, fits = [], [], []
@@ -181,7 +183,9 @@ def _scaling_claim(cid, name, statement, archs, *, n_samples, seed, progress, ou
         fits.append(res.to_dict())
         if out is not None:
             Path(out).mkdir(parents=True, exist_ok=True)
-            plots.append(res.plot(Path(out) / f"approx_chain_rule_scaling_{i + 1}.png"))  # both claims: one plot
+            with paper_style():  # both claims draw the same figure (all three ratios) to the same files
+                plots += [str(p) for p in save_figure(res.figure(), Path(out) / f"approx_chain_rule_scaling_{i + 1}",
+                                                      formats)]
         cases.append(Case(repr(arch), arch.to_spec(), "mse", n, seed, nums,
                           {"exponent": "proven: squared norms computed symbolically as exact polynomials in s",
                            "ratios": "exact rationals at every scale (equal to the polynomials there)",
@@ -200,18 +204,20 @@ def _scaling_claim(cid, name, statement, archs, *, n_samples, seed, progress, ou
                               "illustrate it"])
 
 
-def near_linear_activation_part(archs=None, *, n_samples: int = 6, seed: int = 0, progress=None, out=None):
+def near_linear_activation_part(archs=None, *, n_samples: int = 6, seed: int = 0, progress=None, out=None,
+                                formats=("png",)):
     """``approx_chain_rule.near_linear.activation_part``: ``|C_act|^2 / |C_cross|^2 ~ s^4 -> 0``."""
     return _scaling_claim("approx_chain_rule.near_linear.activation_part", "activation_share",
                           "Small error for activations nearly linear around 0 (h(x) = x + O(x^3)), read for the "
                           "activations' part of the curvature term against the rest of it: |C_act|^2 / |C_cross|^2 "
                           f"-> 0 with the initialisation scale {SLIDES}", archs, n_samples=n_samples, seed=seed,
-                          progress=progress, out=out)
+                          progress=progress, out=out, formats=formats)
 
 
-def near_linear_whole_hessian(archs=None, *, n_samples: int = 6, seed: int = 0, progress=None, out=None):
+def near_linear_whole_hessian(archs=None, *, n_samples: int = 6, seed: int = 0, progress=None, out=None,
+                              formats=("png",)):
     """``approx_chain_rule.near_linear.whole_hessian``: ``|C|^2 / |G|^2`` grows like ``s^-(2L+2)``."""
     return _scaling_claim("approx_chain_rule.near_linear.whole_hessian", "curvature_ratio",
                           "Small error for activations nearly linear around 0, read for the whole Hessian: "
                           f"|C|^2 / |G|^2 -> 0 with the initialisation scale {SLIDES}", archs,
-                          n_samples=n_samples, seed=seed, progress=progress, out=out)
+                          n_samples=n_samples, seed=seed, progress=progress, out=out, formats=formats)
