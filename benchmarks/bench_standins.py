@@ -10,7 +10,7 @@ process (peak resident memory per case): ``exacthess.hessian`` (``H_L`` formed) 
 
 A stand-in's denominator has about ``|gap| log2(e)`` bits; beyond
 :data:`~exacthess.models.standins.MAX_STANDIN_BITS` the case is refused up front
-(``ProblemTooLargeError``), which is what ``2^30`` (and ``ce`` at ``2^27``) shows.
+(``ProblemTooLargeError``), which is what ``2^31`` (and ``ce`` at ``2^30``, a gap of ``2^31``) shows.
 """
 
 from __future__ import annotations

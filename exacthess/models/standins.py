@@ -39,15 +39,15 @@ ball's radius is below :math:`2^{-12}` of the rounding step, which proves :math:
 Size. At saturated logits the power of two is enormous: :math:`\sigma(-2^{27}) \approx
 2^{-1.9 \cdot 10^8}` has a denominator of :math:`1.9 \cdot 10^8` bits (24 MB), and the Hessian
 entries made from it twice that. Logits whose stand-ins would have a denominator above
-:data:`MAX_STANDIN_BITS` ``= 2^28`` bits (:func:`standin_bits`: :math:`|f|` above about
-:math:`1.86 \cdot 10^8`; for softmax the gap between the largest and the smallest logit) are refused
+:data:`MAX_STANDIN_BITS` ``= 2^31`` bits (:func:`standin_bits`: :math:`|f|` above about
+:math:`1.49 \cdot 10^9`, so every :math:`|f| \le 2^{30}` is accepted; for softmax the gap between the largest and the smallest logit) are refused
 up front with :class:`~exacthess.core.errors.ProblemTooLargeError`; the exact Hessians built on
 them are checked against the memory and time budgets before any stand-in is computed
 (:mod:`exacthess.hessian.forward`). Measured (``benchmarks/bench_standins.py``, 2-core machine)
 at a logit of :math:`2^{27}`: a one-parameter BCE network's ``hessian`` 2 s and 0.7 GB, ``verify``
 1.3 s and 0.5 GB (2.8 s and 0.9 GB with the float columns); the two-parameter cross-entropy
-analogue with logits :math:`\pm 2^{26}` 8 s and 1.4 GB; at :math:`2^{30}`, were it allowed, the
-BCE ``hessian`` would take about a minute and 4.7 GB. Converting such a rational to a float takes
+analogue with logits :math:`\pm 2^{26}` 8 s and 1.4 GB; at :math:`2^{30}` the BCE ``hessian`` takes
+about a minute on an idle machine (130 s under load) and 4.7 GB, ``verify`` 3 minutes under load and 5.1 GB. Converting such a rational to a float takes
 about a second per :math:`4 \cdot 10^8` bits (and underflows to 0.0, as float64 does).
 
 >>> s = sigmoid(fmpq(40))
@@ -71,7 +71,7 @@ __all__ = ["STANDIN_BITS", "MAX_STANDIN_BITS", "sigmoid", "softmax", "standin_bi
 #: stand-ins are within ``2**-STANDIN_BITS`` of the true value, relatively
 STANDIN_BITS = 64
 #: largest denominator (in bits) of a stand-in; beyond it the stand-ins are refused
-MAX_STANDIN_BITS = 1 << 28
+MAX_STANDIN_BITS = 1 << 31
 
 _ONE = fmpq(1)
 _GUARD = 12  # the ball's radius must be below 2**-(mantissa bits + _GUARD) of its midpoint

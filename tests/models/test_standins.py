@@ -119,7 +119,7 @@ def test_softmax_of_one_logit_and_ties():
     assert softmax([fmpq(3)] * 4) == [fmpq(1, 4)] * 4
 
 
-@pytest.mark.parametrize("f", [2**30, -2**30, fmpq(2**31, 3), 10**40])
+@pytest.mark.parametrize("f", [2**31, -2**31, fmpq(2**33, 3), 10**40])
 def test_too_saturated_logits_are_refused_up_front(f):
     """Beyond MAX_STANDIN_BITS the message names the logit, the bits needed and the limit."""
     with pytest.raises(ProblemTooLargeError) as err:
@@ -176,13 +176,14 @@ def test_cross_entropy_analogue(K):
                 assert abs(mp(H.H_L[a, b]) - true) <= 1e-12 * abs(true), (a, b)
 
 
-def test_hessian_refuses_logit_2_30_naming_the_sample():
-    with pytest.raises(ProblemTooLargeError, match="sample 1: logit f\\[0\\] = 1073741824"):
+def test_hessian_refuses_logit_2_31_naming_the_sample():
+    """Logits up to 2^30 are accepted; 2^31 (a denominator of 3.1e9 bits) is refused up front."""
+    with pytest.raises(ProblemTooLargeError, match="sample 1: logit f\\[0\\] = 2147483648"):
         eh.hessian(eh.FCN(1, (), 1), params=[np.array([[Fraction(1, 8)]], dtype=object)],
-                   data=([[1], [2**33]], [[1], [1]]), loss="bce").H_L
-    with pytest.raises(ProblemTooLargeError, match="sample 1: logit f\\[0\\] = 1073741824"):
+                   data=([[1], [2**34]], [[1], [1]]), loss="bce").H_L
+    with pytest.raises(ProblemTooLargeError, match="sample 1: logit f\\[0\\] = 2147483648"):
         eh.verify(eh.FCN(1, (), 1), params=[np.array([[Fraction(1)]], dtype=object)],
-                  data=([[1], [2**30]], [[1], [1]]), loss="bce", float_check=False)
+                  data=([[1], [2**31]], [[1], [1]]), loss="bce", float_check=False)
 
 
 # ----- properties -------------------------------------------------------------------------------
