@@ -179,6 +179,27 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"exacthess {exacthess.__version__}"
 
 
+def test_one_version_number():
+    """``pip install .`` and ``exacthess --version`` give the same number: pyproject.toml declares the
+    version dynamic, read from ``exacthess.__version__``; an installed (not editable) copy says the same."""
+    import json as json_module
+    import re
+    from importlib import metadata
+    from pathlib import Path
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "exacthess.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", exacthess.__version__) and exacthess.__version__ != "0.1.0"
+    try:
+        dist = metadata.distribution("exacthess")
+    except metadata.PackageNotFoundError:
+        return
+    direct = json_module.loads(dist.read_text("direct_url.json") or "{}")
+    if not direct.get("dir_info", {}).get("editable"):  # an editable install keeps the metadata of its install
+        assert dist.version == exacthess.__version__
+
+
 def _eager(monkeypatch):
     """Progress lines at once (no quiet period), as a long computation would print them."""
     real = progress_module.ProgressReporter.__init__
