@@ -12,6 +12,8 @@ The command line prints such an error on one line and exits with code 2.
 
 >>> issubclass(InvalidTypeError, TypeError), issubclass(InvalidDataError, ValueError)
 (True, True)
+>>> issubclass(NonDifferentiableError, ValueError), issubclass(NonDifferentiableError, TypeError)
+(True, False)
 """
 
 from __future__ import annotations
@@ -83,8 +85,11 @@ class ProblemTooLargeError(InvalidValueError):
     """The requested computation would not fit this machine; the message gives the estimate."""
 
 
-class NonDifferentiableError(ExactHessError):
+class NonDifferentiableError(InvalidDataError):
     """The loss is not twice differentiable at the given point (e.g. a ReLU kink).
+
+    A value error (an :class:`InvalidDataError`): the parameters and data have the right types and
+    shapes, but their values put a pre-activation exactly at a kink, where the Hessian is undefined.
 
     Attributes:
         sample: index of the sample whose pre-activation is exactly at a kink.

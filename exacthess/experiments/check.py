@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..certify.certificate import describe_upper, from_data
 from ..certify.checker import check as check_certificate
-from ..core.errors import InvalidDataError, InvalidTypeError, describe
+from ..core.errors import InvalidDataError, InvalidTypeError, NonDifferentiableError, describe
 from ..hessian.saved import problem_from_data
 from ..hessian.source import ProblemSource
 
@@ -140,6 +140,8 @@ def _one(key: str, info: dict, cert_data, source) -> CertificateCheck:
     try:
         cert = from_data(cert_data)
         res = check_certificate(cert, source)
+    except NonDifferentiableError:  # the saved point itself is at a kink: bad input, not a bad certificate
+        raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         return CertificateCheck(key, value, certified, "malformed", False, 0, 0,
                                 f"the certificate is malformed ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})")

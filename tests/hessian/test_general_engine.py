@@ -304,7 +304,7 @@ def test_kink_names_sample_layer_unit(act):
         eh.hessian(arch, params=[[[1, 2], [3, 4], [5, 6]], [[1, 1, 1]]], data=([[1, 1], [2, -1]], [[0], [0]]))
     err = info.value
     assert (err.sample, err.layer, err.unit) == (1, 1, 0)
-    assert "sample 1, layer 1, unit 0" in str(err) and not isinstance(err, ValueError)
+    assert "sample 1, layer 1, unit 0" in str(err) and isinstance(err, ValueError)  # a value error (the policy)
 
 
 def test_kink_in_a_cnn_names_the_channel_major_unit():
