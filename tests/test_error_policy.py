@@ -48,6 +48,16 @@ def _linear(activation=None):
     return torch.nn.Sequential(*mods)
 
 
+def _torch_model(*sizes, device="cpu"):
+    """``nn.Sequential`` of ``nn.Linear`` layers of these sizes with ReLUs between (skips without PyTorch)."""
+    torch = pytest.importorskip("torch")
+    with torch.device(device):
+        mods = []
+        for a, b in zip(sizes, sizes[1:]):
+            mods += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        return torch.nn.Sequential(*mods[:-1])
+
+
 # (id, call, expected class, words the message must contain)
 CASES = [
     # ---- architectures --------------------------------------------------------------------
@@ -286,6 +296,10 @@ CASES = [
     ("from_torch input_shape mismatch", lambda: eh.from_torch(_linear(), (5,)), V, "in_features"),
     ("from_torch check str", lambda: eh.from_torch(_linear(), (4,), check="yes"), T, "check = 'yes'"),
     ("from_torch unsupported", lambda: eh.from_torch(_linear("Tanh"), (4,)), V, "Tanh"),
+    ("from_torch meta device", lambda: eh.from_torch(_torch_model(4, 3, 2, device="meta"), (4,)), V,
+     "module [0].weight is on torch's 'meta' device"),
+    ("from_torch huge", lambda: eh.from_torch(_torch_model(784, 3000, 2200, 10, device="meta"), (784,)),
+     ProblemTooLargeError, "8,979,210 parameters"),
     # ---- statements and search --------------------------------------------------------------
     ("get_statement unknown", lambda: eh.get_statement("singh2021.H"), UnknownStatementError, "'singh2021.H'"),
     ("get_statement int", lambda: eh.get_statement(3), T, "statement id 3"),
