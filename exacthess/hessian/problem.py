@@ -254,6 +254,10 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
         raise InvalidDataError(f"loss = 'cross_entropy' needs output_dim >= 2; this network has output_dim = {K}: "
                                "the softmax of one logit is constantly 1, so the loss does not depend on the "
                                "parameters (use 'bce' for one output)")
+    if the_loss.weights and len(the_loss.weights) != K:
+        n_w = len(the_loss.weights)
+        raise InvalidValueError(f"loss = {the_loss.name!r} has {n_w} weight{'s' * (n_w != 1)}; expected {K}, one per "
+                                f"output of {arch!r} (e.g. 'weighted_mse({', '.join(['1'] * K)})')")
     if data is None:
         if n_samples is None:
             n_samples = 2 * d
