@@ -19,6 +19,7 @@ import sys
 from ..core.errors import ExactHessError
 from .architecture_args import add_cnn_options, add_fcn_options
 from .architecture_args import arch_from_args as parse_architecture
+from .messages import error_text
 from .parser import HelpFormatter, exit_text
 from .progress import ProgressReporter
 from .render import console
@@ -108,7 +109,7 @@ def run(args) -> int:
         with ProgressReporter(prefix="[prove generic]") as prog, prog.step(f"generic ranks of {arch!r}"):
             proof = prove_generic(arch, args.samples, seed=args.seed, progress=prog)
     except ExactHessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_text(exc, getattr(args, 'argv', None))}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(proof.to_dict(), indent=2))

@@ -21,6 +21,7 @@ import numpy as np
 from ..core.errors import ExactHessError, InvalidValueError
 from ..core.resources import require_memory
 from ..spectral.errors import InvalidInputShapeError, InvalidKernelError, InvalidPaddingError, InvalidStrideError
+from .messages import error_text
 from .progress import ProgressReporter as SharedReporter
 
 __all__ = ["configure_verify", "run_verify", "configure_reproduce", "run_reproduce", "ProgressReporter"]
@@ -131,7 +132,7 @@ def run_verify(args: Any) -> int:
                                "operator_norm_circular": list(res.details["operator_norm_circular"]),
                                "differing_eigenvalues": res.details["differing_eigenvalues"]})
     except ExactHessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_text(exc, getattr(args, 'argv', None))}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -201,7 +202,7 @@ def run_reproduce(args: Any) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
     except ExactHessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_text(exc, getattr(args, 'argv', None))}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"error: --out = {args.out!r} cannot be created ({exc}); expected a writable directory", file=sys.stderr)

@@ -39,7 +39,23 @@ __all__ = [
 
 
 class ExactHessError(Exception):
-    """Base class of every error exacthess raises on purpose."""
+    """Base class of every error exacthess raises on purpose.
+
+    Args:
+        *args: the message (as for any exception).
+        cli: the same message as the command line spells it, when its advice differs (options such
+            as ``--round-to 1/1000`` where Python says ``round_to='1/1000'``); None (the default)
+            when one message serves both. The command line prints ``cli`` when it is set
+            (:mod:`exacthess.cli.messages`).
+
+    >>> err = InvalidValueError("pass round_to='1/1000'", cli="pass --round-to 1/1000")
+    >>> str(err), err.cli
+    ("pass round_to='1/1000'", 'pass --round-to 1/1000')
+    """
+
+    def __init__(self, *args, cli: str | None = None):
+        super().__init__(*args)
+        self.cli = cli
 
 
 class InvalidTypeError(ExactHessError, TypeError):
@@ -98,8 +114,8 @@ class NonDifferentiableError(InvalidDataError):
     """
 
     def __init__(self, message: str, *, sample: int | None = None, layer: int | None = None,
-                 unit: int | None = None):
-        super().__init__(message)
+                 unit: int | None = None, cli: str | None = None):
+        super().__init__(message, cli=cli)
         self.sample, self.layer, self.unit = sample, layer, unit
 
 
@@ -115,8 +131,9 @@ class UnsupportedModuleError(InvalidArchitectureError):
         module: the module's class name.
     """
 
-    def __init__(self, message: str, *, index: str | None = None, module: str | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, *, index: str | None = None, module: str | None = None,
+                 cli: str | None = None):
+        super().__init__(message, cli=cli)
         self.index, self.module = index, module
 
 

@@ -251,13 +251,16 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
     n_samples = check_samples(n_samples)
     d, K = arch.input_dim, arch.output_dim
     if the_loss.name == "cross_entropy" and K < 2:
+        why = "the softmax of one logit is constantly 1, so the loss does not depend on the parameters"
         raise InvalidDataError(f"loss = 'cross_entropy' needs output_dim >= 2; this network has output_dim = {K}: "
-                               "the softmax of one logit is constantly 1, so the loss does not depend on the "
-                               "parameters (use 'bce' for one output)")
+                               f"{why} (use loss='bce' for one output)",
+                               cli=f"--loss cross_entropy needs a network with at least 2 outputs; this one has {K}: "
+                                   f"{why} (use --loss bce for one output)")
     if the_loss.weights and len(the_loss.weights) != K:
         n_w = len(the_loss.weights)
-        raise InvalidValueError(f"loss = {the_loss.name!r} has {n_w} weight{'s' * (n_w != 1)}; expected {K}, one per "
-                                f"output of {arch!r} (e.g. 'weighted_mse({', '.join(['1'] * K)})')")
+        text = f"has {n_w} weight{'s' * (n_w != 1)}; expected {K}, one per output of {arch!r}"
+        raise InvalidValueError(f"loss = {the_loss.name!r} {text} (e.g. loss='weighted_mse({', '.join(['1'] * K)})')",
+                                cli=f"--loss {the_loss.name} {text} (e.g. --loss 'weighted_mse({','.join(['1'] * K)})')")
     if data is None:
         if n_samples is None:
             n_samples = 2 * d

@@ -45,13 +45,13 @@ import numpy as np
 
 from ..core.errors import InvalidTypeError, UnsupportedModuleError, describe
 from ..core.exact import rational_array, to_rational
-from ..core.resources import EXACT_ENTRY_BYTES, require_memory
+from ..core.resources import hessian_floor_bytes, require_memory
 from ..core.validate import check_bool, check_int, is_int
 from .activations import activation as parse_activation
 from .architectures import CNN, FCN, Architecture
 from .torch_check import require_torch, round_trip_check
 
-__all__ = ["from_torch", "torch_architecture", "SUPPORTED_MODULES", "hessian_floor_bytes"]
+__all__ = ["from_torch", "torch_architecture", "SUPPORTED_MODULES"]
 
 #: what :func:`from_torch` reads
 SUPPORTED_MODULES = ("nn.Linear", "nn.Conv1d", "nn.Conv2d (stride, zero padding, bias)", "nn.ReLU",
@@ -59,9 +59,18 @@ SUPPORTED_MODULES = ("nn.Linear", "nn.Conv1d", "nn.Conv2d (stride, zero padding,
 _SUPPORTED = "supported: " + ", ".join(SUPPORTED_MODULES)
 
 
+#: advice in Python spelling and as the command line spells it (``exacthess verify torch``)
+_CLI_SPELLING = {"loss='cross_entropy' or 'bce'": "--loss cross_entropy or --loss bce",
+                 "FCN/CNN(activation='poly(...)')": "exacthess verify fcn|cnn --activation 'poly(...)'"}
+
+
 def _refuse(idx, m, what: str):
     name = type(m).__name__
-    raise UnsupportedModuleError(f"module [{idx}] {describe(m)} {what}; {_SUPPORTED}", index=str(idx), module=name)
+    msg = f"module [{idx}] {describe(m)} {what}; {_SUPPORTED}"
+    cli = msg
+    for python, command_line in _CLI_SPELLING.items():
+        cli = cli.replace(python, command_line)
+    raise UnsupportedModuleError(msg, index=str(idx), module=name, cli=cli if cli != msg else None)
 
 
 @dataclass
@@ -289,15 +298,6 @@ def _check_shape(input_shape) -> tuple:
         raise InvalidTypeError(f"input_shape = {describe(input_shape)} is not a shape; expected one sample's shape "
                                "as torch sees it, e.g. (784,), (3, 32) or (1, 28, 28)")
     return tuple(check_int(v, f"input_shape[{i}]", minimum=1) for i, v in enumerate(input_shape))
-
-
-def hessian_floor_bytes(n_params: int) -> int:
-    """The least memory any Hessian computation on a whole network of ``n_params`` parameters holds:
-    its exact parameters and one ``p x p`` Hessian modulo a prime (8 bytes an entry). ``verify``,
-    the matrices of :func:`exacthess.hessian`, :func:`exacthess.check` and
-    :func:`exacthess.gauss_newton_gap` hold several such matrices, or exact ones."""
-    p = int(n_params)
-    return p * EXACT_ENTRY_BYTES + 8 * p * p
 
 
 def _module_and_shape(module, input_shape) -> tuple:
