@@ -87,7 +87,7 @@ def _load(report) -> dict:
         text = Path(report).read_bytes()
         try:
             return json.loads(text.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep
             raise InvalidDataError(f"report = {str(report)!r} is not a JSON report ({type(exc).__name__}: "
                                    f"{' '.join(str(exc).split())[:80]}); expected the output of "
                                    "exacthess verify ... --json") from None

@@ -92,9 +92,10 @@ def json_lines(data: bytes, name: str, expected: str):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError:
+            record = json.loads(line)
+        except (ValueError, RecursionError):  # not JSON, not UTF-8 text (a binary file), nested too deep
             raise InvalidValueError(f"{name}: line {number} is not a JSON record; expected {expected}") from None
+        yield number, record
 
 
 class ResultFile:
