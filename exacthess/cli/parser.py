@@ -139,6 +139,8 @@ class OneLineParser(argparse.ArgumentParser):
     like a negative number (:func:`join_negative_values`)."""
 
     def error(self, message):
+        # the message quotes the user's tokens as typed: a control character (a newline) stays one line
+        message = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
         self.exit(2, f"error: {self.prog}: {message}\n")
 
     def parse_known_args(self, args=None, namespace=None):

@@ -70,10 +70,17 @@ def configure_verify(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 def _load_kernel(args: Any) -> np.ndarray:
     if args.kernel:
         try:
-            return np.load(args.kernel, allow_pickle=False)
+            kernel = np.load(args.kernel, allow_pickle=False)
         except (OSError, ValueError, EOFError) as exc:
-            raise InvalidKernelError(f"kernel = {args.kernel!r} could not be loaded ({exc}); "
-                                     "expected a .npy file") from None
+            why = ("not a .npy file of numbers: numpy would unpickle it as Python objects, which is refused"
+                   if "pickle" in str(exc) else " ".join(str(exc).split()))
+            raise InvalidKernelError(f"--kernel {args.kernel!r} could not be loaded ({why}); expected a .npy file of "
+                                     "numbers (numpy.save)") from None
+        if not isinstance(kernel, np.ndarray):  # an .npz archive
+            kernel.close()
+            raise InvalidKernelError(f"--kernel {args.kernel!r} is an .npz archive of arrays; expected one array in a "
+                                     ".npy file (numpy.save)")
+        return kernel
     shape = _int_list(args.kernel_shape, "kernel-shape", InvalidKernelError)
     seed = _check_seed(args.seed)
     require_memory(8 * math.prod(shape), f"a seeded kernel of shape {shape}")

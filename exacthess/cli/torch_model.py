@@ -102,7 +102,9 @@ def _load_data(path: str, shape: tuple, K: int):
         with np.load(p, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except Exception as exc:  # not an .npz, corrupt, or object arrays (pickles are refused)
-        raise InvalidDataError(f"data file {path!r} could not be read by numpy.load ({_one_line(exc)}); "
+        why = ("not an .npz of plain arrays: numpy would unpickle it as Python objects, which is refused"
+               if "pickle" in str(exc) else _one_line(exc))
+        raise InvalidDataError(f"data file {path!r} could not be read by numpy.load ({why}); "
                                "expected an .npz with arrays X and Y (numpy.savez('data.npz', X=X, Y=Y))") from None
     missing = [k for k in ("X", "Y") if k not in arrays]
     if missing:

@@ -120,6 +120,9 @@ def check(report) -> CheckResult:
         raise InvalidDataError("report has no exact point or no certificates (a custom loss or an architecture "
                                "without a spec cannot be saved, and reports older than exacthess 0.3 carry none); "
                                "expected a report written by exacthess verify ... --json")
+    if not isinstance(data["rank_info"], dict):
+        raise InvalidDataError(f"report's rank_info = {describe(data['rank_info'])} is not a mapping of ranks; "
+                               "expected the output of exacthess verify ... --json")
     source = ProblemSource(problem_from_data(point))
     out = CheckResult()
     for key, info in data["rank_info"].items():
