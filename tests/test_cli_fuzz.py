@@ -85,6 +85,15 @@ def _slow_steps_replaced(argv):
 
 
 @contextlib.contextmanager
+def _outside_this_test():
+    """``exacthess search`` runs Hypothesis itself; run as a command it is not nested in this test's ``@given``
+    (Hypothesis would refuse the nesting as a health check of *this* test, not of the command)."""
+    from hypothesis.control import _current_build_context
+    with _current_build_context.with_value(None):
+        yield
+
+
+@contextlib.contextmanager
 def _hang_guard():
     def on_alarm(signum, frame):
         raise Hang()
@@ -103,7 +112,7 @@ def run_and_check(argv) -> int | None:
     argv = [str(a) for a in argv]
     out, err = io.StringIO(), io.StringIO()
     try:
-        with _hang_guard(), _slow_steps_replaced(argv), contextlib.redirect_stdout(out), \
+        with _hang_guard(), _slow_steps_replaced(argv), _outside_this_test(), contextlib.redirect_stdout(out), \
                 contextlib.redirect_stderr(err):
             code = main(argv)
     except Reached:
@@ -441,3 +450,13 @@ def test_pickled_or_archived_arrays_are_bad_input(scratch):
     np.savez(scratch / "objects.npz", X=np.array([{"a": 1}], dtype=object), Y=np.zeros(1))
     assert run_and_check(["verify", "torch", scratch / "model.pt", "--input-shape", "4", "--data",
                           scratch / "objects.npz"]) == 2
+
+
+@pytest.mark.parametrize("change", [{"status": None}, {"status": "maybe"}, {"job": 1}, {"seconds": "x"},
+                                    {"status": "timeout", "budget": [1]}])
+def test_a_sweep_record_without_its_status_or_times_is_bad_input(scratch, change):
+    records = [json.loads(line) for line in (scratch / "results.jsonl").read_text().splitlines()]
+    records[0] = {k: v for k, v in {**records[0], **change}.items() if v is not None}
+    (scratch / "edited.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert run_and_check(["sweep", scratch / "ok.toml", "--out", scratch / "edited.jsonl", "--workers", "1"]) == 2
+
