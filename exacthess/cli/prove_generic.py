@@ -22,6 +22,7 @@ from .architecture_args import arch_from_args as parse_architecture
 from .messages import error_text
 from .parser import HelpFormatter, exit_text
 from .progress import ProgressReporter
+from .render import context_legend
 from .render import console
 
 __all__ = ["configure", "run", "arch_from_args", "render"]
@@ -92,6 +93,8 @@ def render(proof, console) -> None:
     if not_applicable:
         console.print("n/a: " + ", ".join(not_applicable))
     console.print("context: " + ", ".join(f"{k} = {v}" for k, v in proof.context.items()))
+    if context_legend(proof.context):
+        console.print("[dim]" + escape(context_legend(proof.context)) + "[/]")
     for n in proof.notes:
         console.print(f"note: {n}")
     code = proof.exit_code
