@@ -46,7 +46,8 @@ from .spectral.errors import (InvalidBoundError, InvalidClaimError, InvalidInput
 from .statements import REGISTRY, Kind, Relation, Statement, get_statement
 from .statements.verdicts import Verdict
 
-__version__ = "0.2.0"
+#: the version of exacthess: the one source (pyproject.toml reads it; so do `pip` and `exacthess --version`)
+__version__ = "0.3.0"
 
 __all__ = [
     # models: architectures, activations, losses, PyTorch import

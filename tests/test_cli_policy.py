@@ -8,6 +8,7 @@ would mistype them; the output is measured with rich's cell widths (``rich.cells
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 
@@ -121,6 +122,63 @@ def test_enough_commands_are_covered():
         assert cmd in commands, cmd
 
 
+#: Python spellings a command-line error must not use (the options are --samples, --round-to, ...)
+PYTHON_SPELLING = re.compile(r"(?<![\w.'\"=-])(n_samples|budget_seconds|round_to|max_examples)\b|Fraction|fmpq|"
+                             r"\b(round_to|loss|domain)='")
+
+
+@pytest.mark.parametrize("argv", BAD, ids=[" ".join(a)[:70] for a in BAD])
+def test_bad_input_speaks_the_command_line(argv, files, capsys):
+    """The error names the options the user typed and gives command-line advice, never Python's
+    (``--samples``, not ``n_samples``; ``--round-to 1/1000``, not ``round_to=`` or Fractions)."""
+    main([a.format(d=files) for a in argv])
+    err = capsys.readouterr().err
+    assert not PYTHON_SPELLING.search(err), err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (FCN + ["--samples", "0"], "error: --samples = 0 is not valid"),
+    (FCN + ["--budget", "-1"], "error: --budget = -1.0 is too small"),
+    (FCN + ["--seed", "-1"], "error: --seed = -1 is not valid"),
+    (FCN + ["--widths", "2,0"], "error: --widths[1] = 0 is too small"),
+    (FCN + ["--loss", "cross_entropy", "--output-dim", "1"], "(use --loss bce for one output)"),
+    (FCN + ["--loss", "weighted_mse(1)"], "has 1 weight; expected 2, one per output of FCN(input_dim=3, widths=(2,), "
+                                          "output_dim=2, bias=False) (e.g. --loss 'weighted_mse(1,1)')"),
+    (CNN[:4] + ["--channels", "", "--kernel-sizes", "3", "--output-dim", "2"], "exacthess verify fcn --input-dim"),
+    (["verify", "torch", "{d}/m.pt", "--input-shape", "4", "--round-to", "-1/1000"],
+     "error: --round-to -1/1000 is not positive; expected a grid step > 0, e.g. --round-to 1/1000"),
+    (["verify", "torch", "{d}/m.pt", "--input-shape", "4", "--round-to=-1/1000"], "--round-to -1/1000 is not positive"),
+    (["verify", "torch", "{d}/m.pt", "--input-shape", "4", "--round-to", "-.5"], "--round-to -.5 is not positive"),
+    (["verify", "torch", "{d}/m.pt", "--input-shape", "4", "--round-to", "x"], "--round-to x is not a number"),
+    (["verify", "torch", "{d}/m.pt", "--input-shape", "4", "--data", "{d}/probs.npz", "--loss", "cross_entropy"],
+     "give the grid of the intended values with --round-to (e.g. --round-to 1/1000)"),
+    (["verify", "torch", "{d}/softmax.pt", "--input-shape", "4"], "--loss cross_entropy or --loss bce"),
+])
+def test_errors_name_options_and_give_command_line_advice(argv, words, files, capsys):
+    """Library errors seen on the command line: the options as typed, the advice for the command line
+    (the error's own command-line message where the advice differs); a value that starts like a
+    negative number (``--round-to -1/1000``) is the option's value, judged by the command."""
+    torch = pytest.importorskip("torch") if "torch" in argv else None
+    if torch is not None:
+        torch.save(torch.nn.Sequential(torch.nn.Linear(4, 2)), files / "m.pt")
+        torch.save(torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.Softmax(dim=1)), files / "softmax.pt")
+        np.savez(files / "probs.npz", X=np.ones((2, 4)), Y=np.array([[0.1, 0.9], [0.3, 0.7]]))
+    assert main([a.format(d=files) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert not PYTHON_SPELLING.search(err), err
+
+
+def test_python_keeps_python_spelling():
+    """The same errors raised in Python name the arguments and give Python advice."""
+    import exacthess as eh
+    from exacthess.core.errors import InvalidValueError
+    with pytest.raises(InvalidValueError, match=r"round_to = '-1/1000' is not positive; .* e\.g\. '1/1000'"):
+        eh.hessian(eh.FCN(2, (), 1), data=([[0.5, 1.0]], [[1.0]]), round_to="-1/1000")
+    with pytest.raises(InvalidValueError, match=r"loss='bce'"):
+        eh.hessian(eh.FCN(2, (), 1), loss="cross_entropy")
+
+
 @pytest.mark.parametrize("argv, words", [
     (["verify", "fcn", "--input-dim", "100000", "--widths", "100000", "--output-dim", "10"], "needs about"),
     (["verify", "conv-sv", "--kernel-shape", "2,,2,3,3"], "kernel-shape = '2,,2,3,3'"),
@@ -177,6 +235,27 @@ def test_help_of_every_command_prints_its_exit_codes(capsys, monkeypatch):
 def test_version(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"exacthess {exacthess.__version__}"
+
+
+def test_one_version_number():
+    """``pip install .`` and ``exacthess --version`` give the same number: pyproject.toml declares the
+    version dynamic, read from ``exacthess.__version__``; an installed (not editable) copy says the same."""
+    import json as json_module
+    import re
+    from importlib import metadata
+    from pathlib import Path
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "exacthess.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", exacthess.__version__) and exacthess.__version__ != "0.1.0"
+    try:
+        dist = metadata.distribution("exacthess")
+    except metadata.PackageNotFoundError:
+        return
+    direct = json_module.loads(dist.read_text("direct_url.json") or "{}")
+    if not direct.get("dir_info", {}).get("editable"):  # an editable install keeps the metadata of its install
+        assert dist.version == exacthess.__version__
 
 
 def _eager(monkeypatch):

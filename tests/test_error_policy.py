@@ -48,6 +48,16 @@ def _linear(activation=None):
     return torch.nn.Sequential(*mods)
 
 
+def _torch_model(*sizes, device="cpu"):
+    """``nn.Sequential`` of ``nn.Linear`` layers of these sizes with ReLUs between (skips without PyTorch)."""
+    torch = pytest.importorskip("torch")
+    with torch.device(device):
+        mods = []
+        for a, b in zip(sizes, sizes[1:]):
+            mods += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        return torch.nn.Sequential(*mods[:-1])
+
+
 # (id, call, expected class, words the message must contain)
 CASES = [
     # ---- architectures --------------------------------------------------------------------
@@ -177,6 +187,11 @@ CASES = [
     ("hessian params nan", lambda: eh.hessian(A, params=[np.full((2, 2), np.nan), np.ones((2, 2))]), V,
      "params[0][0, 0] = nan"),
     ("hessian params None entry", lambda: eh.hessian(A, params=[None, np.ones((2, 2))]), T, "params[0] = None"),
+    ("hessian symbolic params outside SR",
+     lambda: eh.hessian(A, params=[[[__import__("sympy").Symbol("a"), 1], [2, 3]], np.eye(2)], domain="GF(7)"), T,
+     "params[0][0, 0] = a is symbolic (a sympy Symbol); expected exact numbers"),
+    ("verify symbolic params", lambda: eh.verify(A, params=[[[__import__("sympy").Symbol("a"), 1], [2, 3]], np.eye(2)]),
+     T, "symbolic parameters need domain='SR'"),
     ("hessian field deprecated bad", lambda: _quiet(lambda: eh.hessian(A, field="GF(x)")), V, "domain = 'GF(x)'"),
     ("block name", lambda: H.block("H_x", 1, 1), InvalidOptionError, "name = 'H_x'"),
     ("block name type", lambda: H.block(1, 1, 1), T, "name = 1"),
@@ -286,6 +301,10 @@ CASES = [
     ("from_torch input_shape mismatch", lambda: eh.from_torch(_linear(), (5,)), V, "in_features"),
     ("from_torch check str", lambda: eh.from_torch(_linear(), (4,), check="yes"), T, "check = 'yes'"),
     ("from_torch unsupported", lambda: eh.from_torch(_linear("Tanh"), (4,)), V, "Tanh"),
+    ("from_torch meta device", lambda: eh.from_torch(_torch_model(4, 3, 2, device="meta"), (4,)), V,
+     "module [0].weight is on torch's 'meta' device"),
+    ("from_torch huge", lambda: eh.from_torch(_torch_model(784, 3000, 2200, 10, device="meta"), (784,)),
+     ProblemTooLargeError, "8,979,210 parameters"),
     # ---- statements and search --------------------------------------------------------------
     ("get_statement unknown", lambda: eh.get_statement("singh2021.H"), UnknownStatementError, "'singh2021.H'"),
     ("get_statement int", lambda: eh.get_statement(3), T, "statement id 3"),
@@ -486,12 +505,10 @@ ONE_BAD_CASES = [(f, a) for f, (_, kw) in ONE_BAD.items() for a in kw]
 def test_fuzz_one_argument_only_exacthess_errors_escape(entry, arg, value):
     """Every argument of every main entry point, in turn replaced by junk of any type while the others
     are valid: the call returns, or raises an ExactHessError that is a TypeError or a ValueError with a
-    one-line message (NonDifferentiableError: a ReLU kink at the given point, a documented outcome)."""
+    one-line message (a ReLU kink at the given point is a NonDifferentiableError, a ValueError too)."""
     fn, kwargs = ONE_BAD[entry]
     try:
         fn(**{**kwargs, arg: value})
-    except NonDifferentiableError:
-        pass
     except ExactHessError as exc:
         assert isinstance(exc, (TypeError, ValueError)), type(exc)
         assert str(exc) and "\n" not in str(exc)
@@ -524,11 +541,9 @@ MAIN = {
 @given(a=junk, b=junk, c=junk, d=junk)
 def test_fuzz_only_exacthess_errors_escape(name, a, b, c, d):
     """Whatever the arguments, the call returns or raises an ExactHessError that is a TypeError or a
-    ValueError (NonDifferentiableError: a ReLU kink at the given point, a documented outcome)."""
+    ValueError (a ReLU kink at the given point: NonDifferentiableError, a ValueError too)."""
     try:
         MAIN[name](a, b, c, d)
-    except NonDifferentiableError:
-        pass
     except ExactHessError as exc:
         assert isinstance(exc, (TypeError, ValueError)), type(exc)
         assert str(exc) and "\n" not in str(exc)
@@ -549,3 +564,23 @@ def test_every_error_class_is_exported():
     # InternalError is a bug report, not the user's to fix: deliberately not an ExactHessError (exit 70)
     assert all(issubclass(getattr(eh, n), ExactHessError) for n in defined - {"InternalError"})
     assert not issubclass(eh.InternalError, ExactHessError)
+    # the policy: every error the user can provoke is a TypeError or a ValueError (a missing optional
+    # dependency is an ImportError, as Python's own)
+    for n in sorted(defined - {"InternalError", "ExactHessError", "SweepIncompleteError"}):
+        cls = getattr(eh, n)
+        assert issubclass(cls, (TypeError, ValueError, ImportError)), n
+        assert not (issubclass(cls, TypeError) and issubclass(cls, ValueError)), n
+
+
+def test_non_differentiable_error_is_a_value_error_with_its_attributes():
+    """A ReLU kink at the given point: a ValueError (the values of params and data), naming the sample,
+    the layer and the unit in its attributes and its one-line message."""
+    net = eh.FCN(2, (3,), 1, activation="relu")
+    with pytest.raises(ValueError) as info:  # 1*2 + 2*(-1) = 0 at sample 1
+        eh.verify(net, params=[[[1, 2], [3, 4], [5, 6]], [[1, 1, 1]]], data=([[1, 1], [2, -1]], [[0], [0]]),
+                  float_check=False)
+    exc = info.value
+    assert isinstance(exc, NonDifferentiableError) and isinstance(exc, eh.InvalidDataError)
+    assert not isinstance(exc, TypeError)
+    assert (exc.sample, exc.layer, exc.unit) == (1, 1, 0)
+    assert "\n" not in str(exc) and "sample 1, layer 1, unit 0" in str(exc)

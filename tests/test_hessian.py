@@ -1,5 +1,6 @@
 """The exact Hessian against an independent route: sympy differentiating an explicit loop."""
 
+import numpy as np
 import pytest
 import sympy
 from hypothesis import given, settings, strategies as st
@@ -52,6 +53,33 @@ def test_symbolic_parameters():
     H = hessian(arch, params=[[[a]], [[b]]], data=([[2]], [[3]]), domain="SR")
     loss = (2 * b * a - 3) ** 2 / 2
     assert sympy.simplify(H.to_sympy("H_L") - sympy.hessian(loss, (a, b))) == sympy.zeros(2, 2)
+
+
+def test_symbolic_parameters_need_the_symbolic_domain():
+    """Symbols are refused outside domain="SR" (never kept in a "QQ" matrix, never sympy's TypeError),
+    with the advice to use it; sympy *rationals* are numbers and are converted exactly everywhere."""
+    from flint import fmpq
+
+    from exacthess import gauss_newton_gap, verify
+    from exacthess.core.errors import InvalidTypeError
+    a = sympy.Symbol("a")
+    arch = FCN(2, (2,), 2)
+    params = [sympy.Matrix([[a, 1], [2, 3]]), [[1, 0], [0, 1]]]
+    calls = [lambda: hessian(arch, params=params, n_samples=3), lambda: hessian(arch, params=params, domain="QQ"),
+             lambda: hessian(arch, params=params, domain="GF(7)"), lambda: hessian(arch, params=params, domain="float64"),
+             lambda: hessian(arch, params=np.array([a, 1, 2, 3, 4, 5, 6, 7], dtype=object)),
+             lambda: hessian(arch, params=[[[sympy.sqrt(2), 1], [2, 3]], [[1, 0], [0, 1]]]),
+             lambda: verify(arch, params=params, float_check=False), lambda: gauss_newton_gap(arch, params=params)]
+    for call in calls:
+        with pytest.raises(InvalidTypeError, match=r"params\[0\].* = \S+ is symbolic .*domain='SR'") as info:
+            call()
+        assert not isinstance(info.value, ValueError) and "\n" not in str(info.value)
+    H = hessian(arch, params=params, n_samples=3, domain="SR")
+    assert H.H_L.shape == (8, 8)
+    half = [sympy.Matrix([[sympy.Rational(1, 2), 1], [2, 3]]), [[1, 0], [0, 1]]]
+    Hq = hessian(arch, params=half, n_samples=3)
+    assert all(isinstance(v, fmpq) for v in Hq.H_L.flat)
+    assert (Hq.H_L == hessian(arch, params=[[[fmpq(1, 2), 1], [2, 3]], [[1, 0], [0, 1]]], n_samples=3).H_L).all()
 
 
 def test_float_data_are_exact():

@@ -26,6 +26,7 @@ from . import search as search_cli
 from . import statements as statements_cli
 from . import torch_model
 from .architecture_args import add_cnn_options, add_fcn_options, arch_from_args
+from .messages import error_text
 from .parser import EXIT_CODES, HelpFormatter, OneLineParser, add_exit_codes, exit_text
 from .progress import ProgressReporter
 
@@ -229,17 +230,19 @@ def main(argv=None) -> int:
     Ctrl-C returns 130; output cut short by its reader (``| head``) returns 141, quietly.
     """
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a one-line usage error (2)
         return exc.code if isinstance(exc.code, int) else 2
+    args.argv = argv  # errors spell the options the user typed (cli/messages.py)
     try:
         handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
                    "statements": _cmd_statements, "search": _cmd_search, "sweep": _cmd_sweep,
                    "plot": _cmd_plot, "prove": prove_cli.run, "check": _cmd_check}[args.command]
         return handler(args)
     except ExactHessError as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {error_text(exc, argv)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`exacthess ... | head`): quietly, as a shell reports SIGPIPE
         try:

@@ -12,7 +12,8 @@ import argparse
 import re
 import textwrap
 
-__all__ = ["OneLineParser", "HelpFormatter", "EXIT_CODES", "COMMON_CODES", "exit_text", "add_exit_codes", "walk", "writable"]
+__all__ = ["OneLineParser", "HelpFormatter", "EXIT_CODES", "COMMON_CODES", "exit_text", "add_exit_codes", "walk", "writable",
+           "join_negative_values"]
 
 _VERIFY = """  0  every statement decided and holding
   1  a statement VIOLATED (published or proven) or refuted (conjecture or derived)
@@ -111,11 +112,41 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return "\n".join(out)
 
 
+#: a value that starts like a negative number: -1, -1/1000, -.5, -1e-3 (argparse reads -1/1000 as an option)
+_NEGATIVE = re.compile(r"-(\d|\.\d)")
+
+
+def join_negative_values(argv) -> list:
+    """``["--round-to", "-1/1000"]`` -> ``["--round-to=-1/1000"]``: a value that starts like a negative number
+    stays the value of the option before it (argparse would read ``-1/1000`` as an unknown option and
+    say ``expected one argument``); the command then judges the value itself.
+
+    >>> join_negative_values(["verify", "--round-to", "-1/1000", "--seed", "2"])
+    ['verify', '--round-to=-1/1000', '--seed', '2']
+    """
+    out: list = []
+    for arg in argv:
+        prev = out[-1] if out else ""
+        if isinstance(arg, str) and _NEGATIVE.match(arg) and prev.startswith("--") and "=" not in prev:
+            out[-1] = f"{prev}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``error: ...`` on stderr, exit code 2."""
+    """argparse with one-line errors: ``error: ...`` on stderr, exit code 2; an option's value may start
+    like a negative number (:func:`join_negative_values`)."""
 
     def error(self, message):
+        # the message quotes the user's tokens as typed: a control character (a newline) stays one line
+        message = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
         self.exit(2, f"error: {self.prog}: {message}\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        import sys
+        args = join_negative_values(sys.argv[1:] if args is None else list(args))
+        return super().parse_known_args(args, namespace)
 
 
 def walk(parser: argparse.ArgumentParser, path: tuple = ()):

@@ -153,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
             sub_args = sub.parse_args(args.rest)
         except SystemExit as exc:  # --help (0) or a one-line usage error (2)
             return exc.code if isinstance(exc.code, int) else 2
+        sub_args.argv = getattr(args, "argv", None)
         return run_sub(sub_args)
     if target is None:
         return _list(args)

@@ -19,8 +19,10 @@ import sys
 from ..core.errors import ExactHessError
 from .architecture_args import add_cnn_options, add_fcn_options
 from .architecture_args import arch_from_args as parse_architecture
+from .messages import error_text
 from .parser import HelpFormatter, exit_text
 from .progress import ProgressReporter
+from .render import context_legend
 from .render import console
 
 __all__ = ["configure", "run", "arch_from_args", "render"]
@@ -91,6 +93,8 @@ def render(proof, console) -> None:
     if not_applicable:
         console.print("n/a: " + ", ".join(not_applicable))
     console.print("context: " + ", ".join(f"{k} = {v}" for k, v in proof.context.items()))
+    if context_legend(proof.context):
+        console.print("[dim]" + escape(context_legend(proof.context)) + "[/]")
     for n in proof.notes:
         console.print(f"note: {n}")
     code = proof.exit_code
@@ -108,7 +112,7 @@ def run(args) -> int:
         with ProgressReporter(prefix="[prove generic]") as prog, prog.step(f"generic ranks of {arch!r}"):
             proof = prove_generic(arch, args.samples, seed=args.seed, progress=prog)
     except ExactHessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_text(exc, getattr(args, 'argv', None))}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(proof.to_dict(), indent=2))

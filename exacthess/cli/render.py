@@ -23,7 +23,22 @@ import sys
 from collections import defaultdict
 
 __all__ = ["report_table", "ranks_table", "summary_line", "render_text", "print_report", "console",
-           "print_block", "shell_lines", "reproduce_lines", "VERDICT_STYLE", "WIDTH"]
+           "print_block", "shell_lines", "reproduce_lines", "context_legend", "CONTEXT_SYMBOLS", "VERDICT_STYLE",
+           "WIDTH"]
+
+#: what each symbol of a report's context line means (printed under it, for the symbols present)
+CONTEXT_SYMBOLS = {
+    "d": "input dimension",
+    "K": "outputs",
+    "L": "hidden layers",
+    "widths": "hidden sizes m_1..m_L",
+    "n": "samples",
+    "r": "rank of the data",
+    "s": "rank of Omega (output gradients x data)",
+    "p": "parameters",
+    "q": "min(r, K, m_1..m_L)",
+    "regime": "how the data enter the proof (moments: n >= d; samples: fewer)",
+}
 
 #: rich styles of the verdicts
 VERDICT_STYLE = {"holds": "green", "VIOLATED": "bold red", "refuted": "yellow", "undecided": "magenta",
@@ -127,6 +142,16 @@ def summary_line(report) -> str:
     return f"{'; '.join(parts)}  ({how}; {report.seconds:.2f} s)"
 
 
+def context_legend(context: dict) -> str:
+    """One line defining the symbols of a context line (those of :data:`CONTEXT_SYMBOLS` present).
+
+    >>> context_legend({"n": 4, "r": 3, "loss": "mse"})
+    'where n = samples, r = rank of the data'
+    """
+    found = [f"{k} = {CONTEXT_SYMBOLS[k]}" for k in context if k in CONTEXT_SYMBOLS and k != "widths"]
+    return "where " + ", ".join(found) if found else ""
+
+
 def _print(report, con) -> None:
     from rich.markup import escape
     for w in getattr(report, "warnings", []):
@@ -134,6 +159,8 @@ def _print(report, con) -> None:
     ctx = report.context
     con.print(escape(f"{report.arch!r}: {report.arch.n_params} parameters"))
     con.print(escape("context: " + ", ".join(f"{k} = {v}" for k, v in ctx.items())))
+    if context_legend(ctx):
+        con.print("[dim]" + escape(context_legend(ctx)) + "[/]")
     con.print(ranks_table(report))
     if any(r.float_disagrees for r in report.rows):
         con.print("[bold red]![/] the float rank (numpy matrix_rank of the Hessian computed in that precision) "

@@ -21,6 +21,7 @@ import numpy as np
 from ..core.errors import ExactHessError, InvalidValueError
 from ..core.resources import require_memory
 from ..spectral.errors import InvalidInputShapeError, InvalidKernelError, InvalidPaddingError, InvalidStrideError
+from .messages import error_text
 from .progress import ProgressReporter as SharedReporter
 
 __all__ = ["configure_verify", "run_verify", "configure_reproduce", "run_reproduce", "ProgressReporter",
@@ -70,10 +71,17 @@ def configure_verify(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 def _load_kernel(args: Any) -> np.ndarray:
     if args.kernel:
         try:
-            return np.load(args.kernel, allow_pickle=False)
+            kernel = np.load(args.kernel, allow_pickle=False)
         except (OSError, ValueError, EOFError) as exc:
-            raise InvalidKernelError(f"kernel = {args.kernel!r} could not be loaded ({exc}); "
-                                     "expected a .npy file") from None
+            why = ("not a .npy file of numbers: numpy would unpickle it as Python objects, which is refused"
+                   if "pickle" in str(exc) else " ".join(str(exc).split()))
+            raise InvalidKernelError(f"--kernel {args.kernel!r} could not be loaded ({why}); expected a .npy file of "
+                                     "numbers (numpy.save)") from None
+        if not isinstance(kernel, np.ndarray):  # an .npz archive
+            kernel.close()
+            raise InvalidKernelError(f"--kernel {args.kernel!r} is an .npz archive of arrays; expected one array in a "
+                                     ".npy file (numpy.save)")
+        return kernel
     shape = _int_list(args.kernel_shape, "kernel-shape", InvalidKernelError)
     seed = _check_seed(args.seed)
     require_memory(8 * math.prod(shape), f"a seeded kernel of shape {shape}")
@@ -132,7 +140,7 @@ def run_verify(args: Any) -> int:
                                "operator_norm_circular": list(res.details["operator_norm_circular"]),
                                "differing_eigenvalues": res.details["differing_eigenvalues"]})
     except ExactHessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_text(exc, getattr(args, 'argv', None))}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -206,7 +214,7 @@ def run_reproduce(args: Any) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
     except ExactHessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_text(exc, getattr(args, 'argv', None))}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"error: --out = {args.out!r} cannot be created ({exc}); expected a writable directory", file=sys.stderr)

@@ -102,7 +102,9 @@ def _load_data(path: str, shape: tuple, K: int):
         with np.load(p, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except Exception as exc:  # not an .npz, corrupt, or object arrays (pickles are refused)
-        raise InvalidDataError(f"data file {path!r} could not be read by numpy.load ({_one_line(exc)}); "
+        why = ("not an .npz of plain arrays: numpy would unpickle it as Python objects, which is refused"
+               if "pickle" in str(exc) else _one_line(exc))
+        raise InvalidDataError(f"data file {path!r} could not be read by numpy.load ({why}); "
                                "expected an .npz with arrays X and Y (numpy.savez('data.npz', X=X, Y=Y))") from None
     missing = [k for k in ("X", "Y") if k not in arrays]
     if missing:
@@ -126,15 +128,25 @@ def load(args: argparse.Namespace):
     """``(arch, params, data)`` from the parsed arguments; ``data`` is ``(X, Y)`` with ``X``
     flattened channel-major, or None when ``--data`` is not given.
 
+    The network is read from the module's shapes and the whole verification is sized
+    (:func:`~exacthess.hessian.cost.verify_cost` with the samples, the loss and ``--no-float``)
+    before any weight is converted: a model too large is refused at once with the estimate.
+
     Raises:
         MissingDependencyError: PyTorch is not installed.
         InvalidDataError: a missing or unreadable file, or arrays of the wrong shape.
         InvalidValueError: a malformed ``--input-shape``.
         UnsupportedModuleError: the module cannot be expressed (see :func:`exacthess.from_torch`).
+        ProblemTooLargeError: the verification would not fit (nothing was converted).
     """
-    from ..models.torch_import import from_torch
+    from ..hessian.cost import require_fits, sample_count, verify_cost
+    from ..models.torch_import import from_torch, torch_architecture
     shape = parse_shape(args.input_shape)
     module = _load_module(args.model)
-    arch, params = from_torch(module, shape)
+    arch = torch_architecture(module, shape)
     data = None if args.data is None else _load_data(args.data, shape, arch.output_dim)
+    samples = getattr(args, "samples", None)
+    require_fits(verify_cost(arch, sample_count(arch, samples, data), loss=getattr(args, "loss", "mse"),
+                             float_check=not getattr(args, "no_float", False)))
+    arch, params = from_torch(module, shape)
     return arch, params, data

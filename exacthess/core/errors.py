@@ -12,6 +12,8 @@ The command line prints such an error on one line and exits with code 2.
 
 >>> issubclass(InvalidTypeError, TypeError), issubclass(InvalidDataError, ValueError)
 (True, True)
+>>> issubclass(NonDifferentiableError, ValueError), issubclass(NonDifferentiableError, TypeError)
+(True, False)
 """
 
 from __future__ import annotations
@@ -37,7 +39,23 @@ __all__ = [
 
 
 class ExactHessError(Exception):
-    """Base class of every error exacthess raises on purpose."""
+    """Base class of every error exacthess raises on purpose.
+
+    Args:
+        *args: the message (as for any exception).
+        cli: the same message as the command line spells it, when its advice differs (options such
+            as ``--round-to 1/1000`` where Python says ``round_to='1/1000'``); None (the default)
+            when one message serves both. The command line prints ``cli`` when it is set
+            (:mod:`exacthess.cli.messages`).
+
+    >>> err = InvalidValueError("pass round_to='1/1000'", cli="pass --round-to 1/1000")
+    >>> str(err), err.cli
+    ("pass round_to='1/1000'", 'pass --round-to 1/1000')
+    """
+
+    def __init__(self, *args, cli: str | None = None):
+        super().__init__(*args)
+        self.cli = cli
 
 
 class InvalidTypeError(ExactHessError, TypeError):
@@ -83,8 +101,11 @@ class ProblemTooLargeError(InvalidValueError):
     """The requested computation would not fit this machine; the message gives the estimate."""
 
 
-class NonDifferentiableError(ExactHessError):
+class NonDifferentiableError(InvalidDataError):
     """The loss is not twice differentiable at the given point (e.g. a ReLU kink).
+
+    A value error (an :class:`InvalidDataError`): the parameters and data have the right types and
+    shapes, but their values put a pre-activation exactly at a kink, where the Hessian is undefined.
 
     Attributes:
         sample: index of the sample whose pre-activation is exactly at a kink.
@@ -93,8 +114,8 @@ class NonDifferentiableError(ExactHessError):
     """
 
     def __init__(self, message: str, *, sample: int | None = None, layer: int | None = None,
-                 unit: int | None = None):
-        super().__init__(message)
+                 unit: int | None = None, cli: str | None = None):
+        super().__init__(message, cli=cli)
         self.sample, self.layer, self.unit = sample, layer, unit
 
 
@@ -110,8 +131,9 @@ class UnsupportedModuleError(InvalidArchitectureError):
         module: the module's class name.
     """
 
-    def __init__(self, message: str, *, index: str | None = None, module: str | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, *, index: str | None = None, module: str | None = None,
+                 cli: str | None = None):
+        super().__init__(message, cli=cli)
         self.index, self.module = index, module
 
 

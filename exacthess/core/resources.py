@@ -19,7 +19,8 @@ import os
 
 from .errors import ProblemTooLargeError
 
-__all__ = ["MEMORY_LIMIT_BYTES", "EXACT_ENTRY_BYTES", "memory_limit", "format_bytes", "format_seconds", "require_memory"]
+__all__ = ["MEMORY_LIMIT_BYTES", "EXACT_ENTRY_BYTES", "memory_limit", "format_bytes", "format_seconds", "require_memory",
+           "hessian_floor_bytes"]
 
 #: default budget for one computation's dense work
 MEMORY_LIMIT_BYTES = 8 * 2**30
@@ -69,15 +70,30 @@ def format_seconds(s: float) -> str:
     return f"~{s:.0f} s"
 
 
-def require_memory(nbytes: float, what: str, hint: str = "") -> None:
+def hessian_floor_bytes(n_params: int) -> int:
+    """The least memory any Hessian computation on a whole network of ``n_params`` parameters holds:
+    its exact parameters and one ``p x p`` Hessian modulo a prime (8 bytes an entry). ``verify``,
+    the matrices of ``exacthess.hessian``, ``exacthess.check`` and ``exacthess.gauss_newton_gap``
+    hold several such matrices, or exact ones (``exacthess.from_torch`` refuses below this floor).
+
+    >>> format_bytes(hessian_floor_bytes(9_000_000))
+    '589.4 TiB'
+    """
+    p = int(n_params)
+    return p * EXACT_ENTRY_BYTES + 8 * p * p
+
+
+def require_memory(nbytes: float, what: str, hint: str = "", cli_hint: str | None = None) -> None:
     """Raise :class:`ProblemTooLargeError` if ``nbytes`` exceeds the budget.
 
     Args:
         nbytes: estimated peak memory of the work.
         what: the work, in words (``"a dense 4096 x 4096 float64 operator"``).
         hint: optional advice appended to the message (what to do instead).
+        cli_hint: the advice as the command line spells it, when it differs (the error's ``cli``).
     """
     limit = memory_limit()
     if nbytes > limit:
         msg = f"{what} needs about {format_bytes(nbytes)} of memory; expected at most {format_bytes(limit)}"
-        raise ProblemTooLargeError(msg + (f" ({hint})" if hint else ""))
+        raise ProblemTooLargeError(msg + (f" ({hint})" if hint else ""),
+                                   cli=msg + f" ({cli_hint})" if cli_hint else None)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..certify.certificate import describe_upper, from_data
 from ..certify.checker import check as check_certificate
-from ..core.errors import InvalidDataError, InvalidTypeError, describe
+from ..core.errors import InvalidDataError, InvalidTypeError, NonDifferentiableError, describe
 from ..hessian.saved import problem_from_data
 from ..hessian.source import ProblemSource
 
@@ -87,7 +87,7 @@ def _load(report) -> dict:
         text = Path(report).read_bytes()
         try:
             return json.loads(text.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep
             raise InvalidDataError(f"report = {str(report)!r} is not a JSON report ({type(exc).__name__}: "
                                    f"{' '.join(str(exc).split())[:80]}); expected the output of "
                                    "exacthess verify ... --json") from None
@@ -120,6 +120,9 @@ def check(report) -> CheckResult:
         raise InvalidDataError("report has no exact point or no certificates (a custom loss or an architecture "
                                "without a spec cannot be saved, and reports older than exacthess 0.3 carry none); "
                                "expected a report written by exacthess verify ... --json")
+    if not isinstance(data["rank_info"], dict):
+        raise InvalidDataError(f"report's rank_info = {describe(data['rank_info'])} is not a mapping of ranks; "
+                               "expected the output of exacthess verify ... --json")
     source = ProblemSource(problem_from_data(point))
     out = CheckResult()
     for key, info in data["rank_info"].items():
@@ -140,6 +143,8 @@ def _one(key: str, info: dict, cert_data, source) -> CertificateCheck:
     try:
         cert = from_data(cert_data)
         res = check_certificate(cert, source)
+    except NonDifferentiableError:  # the saved point itself is at a kink: bad input, not a bad certificate
+        raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         return CertificateCheck(key, value, certified, "malformed", False, 0, 0,
                                 f"the certificate is malformed ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})")

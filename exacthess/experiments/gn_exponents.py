@@ -201,7 +201,7 @@ def norm_polynomials(arch, *, params=None, data=None, n_samples: int | None = No
         np.asarray(p, dtype=object)) for p in base]
     if progress:
         progress("the split H_L = G + C, symbolically in s")
-    problem = make_problem(arch, params=sym, data=data, loss=loss)
+    problem = make_problem(arch, params=sym, data=data, loss=loss, symbolic=True)
     blocks = split_blocks(Engine(problem, SR))
     if progress:
         progress("squared norms as exact polynomials in s")

@@ -240,6 +240,9 @@ def load_spec(spec) -> object:
         except OSError as exc:
             raise InvalidValueError(f"spec = {str(path)!r} cannot be read ({exc.strerror or exc}); expected a TOML "
                                     "file with a [sweep] table") from None
+        except UnicodeDecodeError:  # a binary file
+            raise InvalidValueError(f"spec = {str(path)!r} is not a text file (not UTF-8); expected a TOML file "
+                                    "with a [sweep] table") from None
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

@@ -60,7 +60,7 @@ class Row:
         return out
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
     """Exact ranks of one network at one point and the verdict of every statement.
 
@@ -170,5 +170,19 @@ class Report:
         from ..cli.render import print_report
         print_report(self)
 
+    @property
+    def text(self) -> str:
+        """The full report as plain text (what ``print(report)`` shows)."""
+        return self.render()
+
     def __str__(self) -> str:
         return self.render()
+
+    def __repr__(self) -> str:
+        """A few lines: the network, its ranks and the outcome; ``str(report)`` or ``.text`` is the full report."""
+        from ..cli.render import summary_line
+        ranks = ", ".join(f"{k}={v}" for k, v in self.ranks.items())
+        return (f"<Report {self.arch!r}, {self.arch.n_params} parameters\n"
+                f"  ranks: {ranks}\n"
+                f"  {summary_line(self)}\n"
+                f"  {len(self.rows)} statements; print(report) or report.text for the full report>")

@@ -68,6 +68,14 @@ def rerun(record: dict, budget_seconds: float | None) -> bool:
     return status == "error" and str(record.get("error") or "").startswith(DIED)
 
 
+def _valid(record: dict) -> bool:
+    """A record's fields that resuming reads have their types (a record edited by hand may not)."""
+    number = (int, float)
+    return (isinstance(record["job"], dict) and record.get("status") in ("ok", "error", "timeout")
+            and all(isinstance(record.get(k, 0.0), number) and not isinstance(record.get(k), bool)
+                    for k in ("budget", "seconds")))
+
+
 def read_records(path) -> list:
     """The records of a results file (of any sweep): the newest of each job (see the module doc); a
     trailing partial line is ignored."""
@@ -92,9 +100,10 @@ def json_lines(data: bytes, name: str, expected: str):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError:
+            record = json.loads(line)
+        except (ValueError, RecursionError):  # not JSON, not UTF-8 text (a binary file), nested too deep
             raise InvalidValueError(f"{name}: line {number} is not a JSON record; expected {expected}") from None
+        yield number, record
 
 
 class ResultFile:
@@ -132,9 +141,10 @@ class ResultFile:
         self._good, self.dropped, self._size = end, len(data) - end, len(data)
         for number, record in json_lines(data[:end], f"out = {str(self.path)!r}",
                                          "a results file written by exacthess sweep (nothing was changed)"):
-            if not isinstance(record, dict) or "job" not in record:
-                raise InvalidValueError(f"out = {str(self.path)!r}: line {number} is not a sweep record (no 'job'); "
-                                        "expected a results file written by exacthess sweep (nothing was changed)")
+            if not isinstance(record, dict) or "job" not in record or not _valid(record):
+                raise InvalidValueError(f"out = {str(self.path)!r}: line {number} is not a sweep record (no 'job', "
+                                        "or no 'status' ok/error/timeout with its seconds); expected a results file "
+                                        "written by exacthess sweep (nothing was changed)")
             if record.get("sweep") != self.spec_hash:
                 raise InvalidValueError(
                     f"out = {str(self.path)!r} holds results of a different sweep (line {number}: spec "

@@ -140,12 +140,14 @@ def check_size(arch: Architecture, n_samples: int) -> dict:
     """Raise :class:`ProblemTooLargeError` when the symbolic route would not fit."""
     size = symbolic_size(arch, n_samples)
     if size["variables"] > MAX_VARIABLES or size["gigabytes"] > MAX_GIGABYTES:
+        text = (f"{arch!r} with n_samples = {n_samples} is too large for the symbolic route: its polynomial "
+                f"ring would have {size['variables']} variables and the loss polynomial about "
+                f"{size['terms']:.3g} terms, about {size['gigabytes']:.3g} GB in memory (limits "
+                f"{MAX_VARIABLES} variables, {MAX_GIGABYTES} GB); ")
         raise ProblemTooLargeError(
-            f"{arch!r} with n_samples = {n_samples} is too large for the symbolic route: its polynomial "
-            f"ring would have {size['variables']} variables and the loss polynomial about "
-            f"{size['terms']:.3g} terms, about {size['gigabytes']:.3g} GB in memory (limits "
-            f"{MAX_VARIABLES} variables, {MAX_GIGABYTES} GB); exacthess.verify(arch, n_samples={n_samples}) "
-            "gives certified exact ranks at one point instead")
+            text + f"exacthess.verify(arch, n_samples={n_samples}) gives certified exact ranks at one point instead",
+            cli=text + "exacthess verify with the same network and --samples gives certified exact ranks at one "
+                       "point instead")
     return size
 
 

@@ -54,7 +54,7 @@ import numpy as np
 from flint import fmpq
 
 from ..core.domains import QQ
-from ..core.errors import InvalidValueError, NonDifferentiableError, ProblemTooLargeError
+from ..core.errors import ExactHessError, InvalidValueError, NonDifferentiableError, ProblemTooLargeError
 from ..core.exact import rational_array, to_rational
 from ..core.resources import format_seconds, require_memory
 from ..models.toeplitz import toeplitz_operator
@@ -191,7 +191,7 @@ class ExactForward:
             name = f"the {what} of loss {loss.name!r} at sample {i}"
             try:
                 value = fn(list(self.outputs[:, i]), list(Y[i]))
-            except ProblemTooLargeError:  # stand-ins: their size was checked by standin_bits
+            except ExactHessError:  # stand-ins (their size was checked by standin_bits), built-in losses' own checks
                 raise
             except (TypeError, ArithmeticError, ValueError) as exc:  # the user's function failed on exact input
                 raise InvalidValueError(

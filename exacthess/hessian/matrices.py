@@ -13,7 +13,7 @@ from functools import cached_property
 
 import warnings
 
-from ..core.domains import Ring
+from ..core.domains import SR, Ring
 from ..core.domains import resolve_domain
 from ..core.errors import InvalidArchitectureError, InvalidOptionError
 from ..core.validate import check_int, check_option, check_samples
@@ -139,7 +139,7 @@ def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None
     require_fits(hessian_cost(arch, sample_count(arch, check_samples(n_samples), data), ring, loss=loss))
     data, params = round_inputs(data, params, round_to)
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
-                           point=point)
+                           point=point, symbolic=ring is SR)
     if arch.activation.piecewise:
         problem.forward  # noqa: B018  (the exact forward pass raises NonDifferentiableError at a kink, now)
     return HessianResult(arch, ring, Engine(problem, ring))

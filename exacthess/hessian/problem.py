@@ -48,8 +48,9 @@ import numpy as np
 from flint import fmpq
 
 from ..models.architectures import Architecture, check_architecture
-from ..core.errors import InvalidDataError, InvalidTypeError, InvalidValueError, ParamsMismatchError, describe
+from ..core.errors import InvalidDataError, InvalidTypeError, InvalidValueError, describe
 from ..core.exact import rational_array
+from .params import check_params, split_params, symbolic_entry
 from ..core.validate import check_option, check_samples, check_seed
 from ..models.losses import Loss, check_targets, loss as parse_loss
 
@@ -207,52 +208,6 @@ class Problem:
         return self.arch.bias
 
 
-def _split_params(arch: Architecture, params) -> list:
-    shapes = arch.param_shapes()
-    if isinstance(params, np.ndarray) and params.ndim == 1 and params.dtype != object or (
-        isinstance(params, np.ndarray) and params.ndim == 1 and len(shapes) > 1 and len(params) == arch.n_params
-    ):
-        flat = rational_array(params, "params", ndim=1)
-        if flat.shape[0] != arch.n_params:
-            raise ParamsMismatchError(
-                f"params has {flat.shape[0]} entries; expected {arch.n_params} for {arch!r}")
-        out, i = [], 0
-        for s in shapes:
-            k = int(np.prod(s))
-            out.append(flat[i:i + k].reshape(s))
-            i += k
-        return out
-    if not isinstance(params, (list, tuple, np.ndarray)):
-        raise InvalidTypeError(
-            f"params = {describe(params)} has type {type(params).__name__}; expected a list of {len(shapes)} arrays "
-            f"of shapes {shapes} (or a flat vector of {arch.n_params} numbers)")
-    if len(params) != len(shapes):
-        raise ParamsMismatchError(
-            f"params has {len(params)} arrays; expected {len(shapes)} with shapes {shapes}")
-    out = []
-    for i, (p, s) in enumerate(zip(params, shapes)):
-        if _is_symbolic(p):
-            arr = np.asarray(p, dtype=object)
-        else:
-            arr = rational_array(p, f"params[{i}]")
-        if arr.shape != tuple(s):
-            raise ParamsMismatchError(
-                f"params[{i}] has shape {arr.shape}; expected {tuple(s)} for {arch!r}")
-        out.append(arr)
-    return out
-
-
-def check_params(arch: Architecture, params) -> list:
-    """``params`` validated and split into exact arrays of shapes ``arch.param_shapes()`` (a list of
-    arrays, or a flat vector of ``arch.n_params`` numbers; sympy entries kept)."""
-    return _split_params(check_architecture(arch), params)
-
-
-def _is_symbolic(p) -> bool:
-    import sympy
-    return any(isinstance(v, sympy.Basic) for v in np.asarray(p, dtype=object).flat)
-
-
 def _to_tap_order(arch: Architecture, plist: list) -> list:
     """Per layer ``(c_out, n_taps)`` arrays from the documented ``params`` list."""
     weights, i = [], 0
@@ -268,7 +223,7 @@ def _to_tap_order(arch: Architecture, plist: list) -> list:
 
 
 def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int = 0,
-                 data=None, params=None, loss="mse", point: str = "gaussian") -> Problem:
+                 data=None, params=None, loss="mse", point: str = "gaussian", symbolic: bool = False) -> Problem:
     """Validate or generate parameters and data and form the exact data statistics.
 
     Args:
@@ -283,6 +238,8 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
             standard initialisation on a dyadic grid, exactly representable in float32) or
             ``"integers"`` (uniform in ``[-999, 999]``); see the module docstring. Ignored for
             what the user supplies.
+        symbolic: keep sympy symbols in ``params`` (the caller computes over ``"SR"``); otherwise
+            they are refused (:func:`~exacthess.hessian.params.split_params`).
 
     Raises:
         InvalidOptionError: ``point`` is not one of :data:`POINTS`.
@@ -294,9 +251,16 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
     n_samples = check_samples(n_samples)
     d, K = arch.input_dim, arch.output_dim
     if the_loss.name == "cross_entropy" and K < 2:
+        why = "the softmax of one logit is constantly 1, so the loss does not depend on the parameters"
         raise InvalidDataError(f"loss = 'cross_entropy' needs output_dim >= 2; this network has output_dim = {K}: "
-                               "the softmax of one logit is constantly 1, so the loss does not depend on the "
-                               "parameters (use 'bce' for one output)")
+                               f"{why} (use loss='bce' for one output)",
+                               cli=f"--loss cross_entropy needs a network with at least 2 outputs; this one has {K}: "
+                                   f"{why} (use --loss bce for one output)")
+    if the_loss.weights and len(the_loss.weights) != K:
+        n_w = len(the_loss.weights)
+        text = f"has {n_w} weight{'s' * (n_w != 1)}; expected {K}, one per output of {arch!r}"
+        raise InvalidValueError(f"loss = {the_loss.name!r} {text} (e.g. loss='weighted_mse({', '.join(['1'] * K)})')",
+                                cli=f"--loss {the_loss.name} {text} (e.g. --loss 'weighted_mse({','.join(['1'] * K)})')")
     if data is None:
         if n_samples is None:
             n_samples = 2 * d
@@ -320,8 +284,8 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
         if n_samples is not None and n_samples != X.shape[0]:
             raise InvalidDataError(f"n_samples = {n_samples} disagrees with data ({X.shape[0]} samples)")
         n_samples = X.shape[0]
-    plist = seeded_params(arch, seed, point) if params is None else _split_params(arch, params)
-    symbolic = params is not None and any(_is_symbolic(p) for p in plist)
+    plist = seeded_params(arch, seed, point) if params is None else split_params(arch, params, symbolic)
+    symbolic = params is not None and symbolic and any(symbolic_entry(p) is not None for p in plist)
     if symbolic and not the_loss.exact:
         raise InvalidValueError(
             f"params are symbolic but loss = {the_loss.name!r} is computed at rational stand-ins of transcendental "

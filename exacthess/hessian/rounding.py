@@ -65,8 +65,9 @@ def rounding_findings(arrays: dict, seed: int = 0) -> list[str]:
         if exact_lower > numerical:
             out.append(
                 f"{name}: exact rank >= {exact_lower} but {F.dtype} numerical rank {numerical}: the floats carry "
-                "rounding, and exact ranks describe it; pass exact rationals (ints, Fractions), or say which grid "
-                "the intended values lie on (round_to=, e.g. '1/1000' or 2**-20; --round-to) to get their rank")
+                "rounding, and exact ranks describe it; for the rank of the intended values pass them exactly "
+                "(integers; in Python also Fractions) or name the grid they lie on: round_to='1/1000' (or 2**-20) "
+                "in Python, --round-to 1/1000 on the command line")
     return out
 
 
@@ -85,9 +86,13 @@ def grid_step(round_to) -> Fraction:
         g = Fraction(repr(float(round_to))) if isinstance(round_to, (float, np.floating)) else Fraction(round_to)
     except (ValueError, ZeroDivisionError, OverflowError):
         raise InvalidValueError(f"round_to = {round_to!r} is not a number; expected a positive number or a "
-                                "string 'p/q', e.g. '1/1000'") from None
+                                "string 'p/q', e.g. '1/1000'",
+                                cli=f"--round-to {round_to} is not a number; expected a positive number or a "
+                                    "fraction p/q, e.g. --round-to 1/1000") from None
     if g <= 0:
-        raise InvalidValueError(f"round_to = {round_to!r} is not positive; expected a grid step > 0, e.g. '1/1000'")
+        raise InvalidValueError(f"round_to = {round_to!r} is not positive; expected a grid step > 0, e.g. '1/1000'",
+                                cli=f"--round-to {round_to} is not positive; expected a grid step > 0, e.g. "
+                                    "--round-to 1/1000")
     return g
 
 

@@ -1,5 +1,5 @@
 """Models: layer geometry, architectures, activations, losses and PyTorch import."""
 
-from .torch_import import from_torch
+from .torch_import import from_torch, torch_architecture
 
-__all__ = ["from_torch"]
+__all__ = ["from_torch", "torch_architecture"]

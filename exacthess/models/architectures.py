@@ -284,9 +284,10 @@ class CNN(Architecture):
         chans = tuple(_check_size(c, f"channels[{i}]") for i, c in enumerate(channels))
         L = len(chans)
         if not L:
+            head = "is empty; expected at least one hidden convolution (a network without hidden layers is fully "
             raise InvalidArchitectureError(
-                f"channels = {describe(channels)} is empty; expected at least one hidden convolution (a network "
-                "without hidden layers is fully connected: FCN(in_channels * prod(input_shape), (), output_dim))")
+                f"channels = {describe(channels)} {head}connected: FCN(in_channels * prod(input_shape), (), output_dim))",
+                cli=f"--channels '' {head}connected: exacthess verify fcn --input-dim <in-channels x input size>)")
         ks = _per_layer(kernel_sizes, L, "kernel_sizes", dims, 1)
         ss = _per_layer(strides, L, "strides", dims, 1)
         ps = _per_layer(paddings, L, "paddings", dims, 0)

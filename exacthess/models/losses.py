@@ -233,9 +233,12 @@ def check_targets(the_loss: Loss, Y, K: int):
             raise InvalidDataError(f"data Y[{i}] = {text} has the negative entry {neg[0]}; expected probabilities "
                                    f">= 0 for {the_loss.name}")
         if the_loss.name == "cross_entropy" and sum(row, _ZERO) != 1:
-            raise InvalidDataError(f"data Y[{i}] = {text} sums to {sum(row, _ZERO)}; expected a probability vector "
-                                   "summing to exactly 1 (or class indices); floats such as 0.1 are not exactly "
-                                   "1/10: pass Fractions, or round_to= the grid of the intended values")
+            head = (f"data Y[{i}] = {text} sums to {sum(row, _ZERO)}; expected a probability vector summing to "
+                    "exactly 1 (or class indices); floats such as 0.1 are not exactly 1/10: ")
+            raise InvalidDataError(head + "pass Fractions, or round_to= the grid of the intended values (e.g. "
+                                   "round_to='1/1000')",
+                                   cli=head + "give the grid of the intended values with --round-to (e.g. "
+                                   "--round-to 1/1000), or class indices")
         big = [v for v in row if v > 1]
         if the_loss.name == "bce" and big:
             raise InvalidDataError(f"data Y[{i}] = {text} has the entry {big[0]} > 1; expected probabilities in "

@@ -45,13 +45,13 @@ import numpy as np
 
 from ..core.errors import InvalidTypeError, UnsupportedModuleError, describe
 from ..core.exact import rational_array, to_rational
-from ..core.resources import EXACT_ENTRY_BYTES, require_memory
+from ..core.resources import hessian_floor_bytes, require_memory
 from ..core.validate import check_bool, check_int, is_int
 from .activations import activation as parse_activation
 from .architectures import CNN, FCN, Architecture
 from .torch_check import require_torch, round_trip_check
 
-__all__ = ["from_torch", "SUPPORTED_MODULES"]
+__all__ = ["from_torch", "torch_architecture", "SUPPORTED_MODULES"]
 
 #: what :func:`from_torch` reads
 SUPPORTED_MODULES = ("nn.Linear", "nn.Conv1d", "nn.Conv2d (stride, zero padding, bias)", "nn.ReLU",
@@ -59,9 +59,18 @@ SUPPORTED_MODULES = ("nn.Linear", "nn.Conv1d", "nn.Conv2d (stride, zero padding,
 _SUPPORTED = "supported: " + ", ".join(SUPPORTED_MODULES)
 
 
+#: advice in Python spelling and as the command line spells it (``exacthess verify torch``)
+_CLI_SPELLING = {"loss='cross_entropy' or 'bce'": "--loss cross_entropy or --loss bce",
+                 "FCN/CNN(activation='poly(...)')": "exacthess verify fcn|cnn --activation 'poly(...)'"}
+
+
 def _refuse(idx, m, what: str):
     name = type(m).__name__
-    raise UnsupportedModuleError(f"module [{idx}] {describe(m)} {what}; {_SUPPORTED}", index=str(idx), module=name)
+    msg = f"module [{idx}] {describe(m)} {what}; {_SUPPORTED}"
+    cli = msg
+    for python, command_line in _CLI_SPELLING.items():
+        cli = cli.replace(python, command_line)
+    raise UnsupportedModuleError(msg, index=str(idx), module=name, cli=cli if cli != msg else None)
 
 
 @dataclass
@@ -291,8 +300,55 @@ def _check_shape(input_shape) -> tuple:
     return tuple(check_int(v, f"input_shape[{i}]", minimum=1) for i, v in enumerate(input_shape))
 
 
+def _module_and_shape(module, input_shape) -> tuple:
+    wrong = InvalidTypeError(f"module = {describe(module)} has type {type(module).__name__}; expected a "
+                             "torch.nn.Sequential (wrap the layers in nn.Sequential)")
+    if not type(module).__module__.startswith("torch."):
+        raise wrong  # not a torch object at all: said even where torch is not installed
+    torch = require_torch()
+    if type(module) is not torch.nn.Sequential:
+        raise wrong
+    return _check_shape(input_shape)
+
+
+def _read_architecture(module, shape: tuple):
+    dense, gaps, out_shape = _read(module, shape)
+    return _architecture(dense, _activation(dense, gaps), shape, out_shape), dense
+
+
+def torch_architecture(module, input_shape) -> Architecture:
+    """The exacthess network an ``nn.Sequential`` describes, read from its layers' shapes alone: no
+    weight is read or converted, so it is instant for any model (on torch's ``meta`` device too) and
+    sizes the work before any is done (``exacthess verify torch`` estimates its cost from it).
+
+    Args and Raises: as :func:`from_torch`.
+
+    >>> import torch.nn as nn  # doctest: +SKIP
+    >>> torch_architecture(nn.Sequential(nn.Linear(784, 3000), nn.Linear(3000, 10)), (784,))  # doctest: +SKIP
+    FCN(input_dim=784, widths=(3000,), output_dim=10, bias=True)
+    """
+    return _read_architecture(module, _module_and_shape(module, input_shape))[0]
+
+
+def _require_values(dense) -> None:
+    """Refuse weights without values (torch's ``meta`` device) before any conversion."""
+    for d in dense:
+        for what in ("weight", "bias"):
+            t = getattr(d.module, what, None)
+            if t is not None and getattr(t, "is_meta", False):
+                raise UnsupportedModuleError(
+                    f"module [{d.index}].{what} is on torch's 'meta' device: it has a shape but no values; expected "
+                    "weights with values (build the model outside torch.device('meta'), or materialise it with "
+                    "model.to_empty(device='cpu') and load its weights with load_state_dict)",
+                    index=str(d.index), module=type(d.module).__name__)
+
+
 def from_torch(module, input_shape, *, check: bool = True):
     """Read an ``nn.Sequential`` as an exacthess network with exact parameters.
+
+    The network is sized from its layers' shapes before any weight is converted: a model whose
+    ``p x p`` Hessian cannot be held even modulo a prime (:func:`hessian_floor_bytes` against the
+    memory budget, 8 GiB or ``EXACTHESS_MEMORY_LIMIT_GB``) is refused at once with the estimate.
 
     Args:
         module: a ``torch.nn.Sequential`` (see the module docstring for what it may contain).
@@ -309,21 +365,20 @@ def from_torch(module, input_shape, *, check: bool = True):
     Raises:
         MissingDependencyError: torch is not installed (an ``ImportError``).
         InvalidTypeError: ``module`` is not an ``nn.Sequential``, or ``input_shape`` is not a shape.
-        UnsupportedModuleError: a module exacthess cannot express; the message names its index.
+        UnsupportedModuleError: a module exacthess cannot express (the message names its index), or
+            weights without values (torch's ``meta`` device).
+        ProblemTooLargeError: the network is too large for any exact Hessian (the message gives
+            the estimate); nothing was converted.
     """
-    wrong = InvalidTypeError(f"module = {describe(module)} has type {type(module).__name__}; expected a "
-                             "torch.nn.Sequential (wrap the layers in nn.Sequential)")
-    if not type(module).__module__.startswith("torch."):
-        raise wrong  # not a torch object at all: said even where torch is not installed
-    torch = require_torch()
-    if type(module) is not torch.nn.Sequential:
-        raise InvalidTypeError(f"module = {describe(module)} has type {type(module).__name__}; expected a "
-                               "torch.nn.Sequential (wrap the layers in nn.Sequential)")
-    shape = _check_shape(input_shape)
+    shape = _module_and_shape(module, input_shape)
     check = check_bool(check, "check")
-    dense, gaps, out_shape = _read(module, shape)
-    arch = _architecture(dense, _activation(dense, gaps), shape, out_shape)
-    require_memory(arch.n_params * EXACT_ENTRY_BYTES, f"the exact parameters of {arch!r} ({arch.n_params:,})")
+    arch, dense = _read_architecture(module, shape)
+    p = arch.n_params
+    require_memory(hessian_floor_bytes(p), f"the Hessian of {arch!r} ({p:,} parameters; one {p:,} x {p:,} matrix "
+                   "modulo a prime, the least any exact Hessian computation holds)",
+                   "refused before converting any weight; verify holds several such matrices; set "
+                   "EXACTHESS_MEMORY_LIMIT_GB to change the limit")
+    _require_values(dense)
     shapes, params = iter(arch.param_shapes()), []
     for d in dense:
         params.append(_tensor(d.module.weight, next(shapes), f"module [{d.index}].weight"))

@@ -150,7 +150,9 @@ def _check(kernel, input_shape, stride, padding, claimed, method, progress) -> C
         route = "charpoly"
     require_memory(exact_check_bytes(layer, route),
                    f"the exact check ({route}) of the {layer.n_out} x {layer.n_in} operator",
-                   "use conv_singular_values(..., certified=True) for large layers")
+                   "use conv_singular_values(..., certified=True) for large layers",
+                   cli_hint="verify conv-sv always runs it; certified enclosures of the singular values of a large "
+                            "layer come from Python: exacthess.conv_singular_values(kernel, input_shape, certified=True)")
     k_int, den = integer_kernel(kernel)
     k_int = k_int.reshape(layer.weight_shape)
     details: dict[str, Any] = {

@@ -304,7 +304,7 @@ def test_kink_names_sample_layer_unit(act):
         eh.hessian(arch, params=[[[1, 2], [3, 4], [5, 6]], [[1, 1, 1]]], data=([[1, 1], [2, -1]], [[0], [0]]))
     err = info.value
     assert (err.sample, err.layer, err.unit) == (1, 1, 0)
-    assert "sample 1, layer 1, unit 0" in str(err) and not isinstance(err, ValueError)
+    assert "sample 1, layer 1, unit 0" in str(err) and isinstance(err, ValueError)  # a value error (the policy)
 
 
 def test_kink_in_a_cnn_names_the_channel_major_unit():
@@ -416,11 +416,14 @@ def test_custom_loss_results_are_checked():
 
 def test_weighted_mse_weights():
     arch = eh.FCN(2, (), 2)
-    words = r"loss = 'weighted_mse\(1, 2, 3\)' has 3 weights; expected 2 \(one per output\)"
+    words = r"loss = 'weighted_mse\(1, 2, 3\)' has 3 weights; expected 2, one per output of FCN\(.*'weighted_mse\(1, 1\)'"
     with pytest.raises(InvalidValueError, match=words):
         eh.hessian(arch, data=([[1, 2]], [[0, 0]]), loss="weighted_mse(1, 2, 3)")
-    with pytest.raises(InvalidValueError, match=words):
-        eh.hessian(arch, n_samples=2, loss="weighted_mse(1, 2, 3)").H_L
+    for call in (lambda: eh.hessian(arch, n_samples=2, loss="weighted_mse(1, 2, 3)").H_L,
+                 lambda: eh.verify(arch, n_samples=2, loss="weighted_mse(1, 2, 3)", float_check=False)):
+        with pytest.raises(InvalidValueError, match=words) as info:  # seeded data: refused up front too
+            call()
+        assert "fmpq" not in str(info.value) and "custom" not in str(info.value)  # no advice for custom losses
     with pytest.raises(InvalidValueError, match=r"weights\[1\] = 0 in loss = 'weighted_mse\(1, 0\)' is not positive"):
         eh.hessian(arch, loss="weighted_mse(1, 0)")
     with pytest.raises(InvalidValueError, match=r"weight 'nan' in loss = 'weighted_mse\(1, nan\)' is not a finite"):

@@ -314,3 +314,65 @@ def test_cli_load_errors(tmp_path):
         with pytest.raises(err, match=words) as info:
             load(parse(argv))
         assert "\n" not in str(info.value)
+
+
+# ----- sizes, before any conversion ---------------------------------------------------------------
+def _no_conversion(monkeypatch):
+    """Make converting any weight fail the test: a refusal must come before it."""
+    import exacthess.models.torch_import as ti
+
+    def converted(*args, **kwargs):
+        raise AssertionError("a weight was converted before the size check")
+    monkeypatch.setattr(ti, "_tensor", converted)
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_a_model_too_large_is_refused_from_its_shapes(monkeypatch, device):
+    """A 9-million-parameter MLP (the issue's): refused at once, with the estimate, before any weight is
+    read (on the meta device it has no weights at all); its architecture is read from the shapes."""
+    import time
+
+    from exacthess.core.errors import ProblemTooLargeError
+    from exacthess.models import torch_architecture
+    with torch.device(device):
+        model = nn.Sequential(nn.Flatten(), nn.Linear(784, 3000), nn.ReLU(), nn.Linear(3000, 2200), nn.ReLU(),
+                              nn.Linear(2200, 10))
+    _no_conversion(monkeypatch)
+    assert torch_architecture(model, (1, 28, 28)).n_params == 8_979_210
+    t0 = time.perf_counter()
+    with pytest.raises(ProblemTooLargeError) as info:
+        from_torch(model, (1, 28, 28))
+    assert time.perf_counter() - t0 < 1.0
+    text = str(info.value)
+    assert "8,979,210 parameters" in text and "TiB" in text and "expected at most" in text
+    assert "before converting any weight" in text and "\n" not in text
+
+
+def test_meta_weights_are_refused_with_advice():
+    """A model on torch's meta device has shapes but no values: an UnsupportedModuleError (a ValueError)
+    naming the weight and how to give it values, not torch's NotImplementedError."""
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    with pytest.raises(UnsupportedModuleError) as info:
+        from_torch(model, (4,))
+    assert isinstance(info.value, ValueError) and info.value.index == "0"
+    assert "module [0].weight is on torch's 'meta' device" in str(info.value) and "to_empty" in str(info.value)
+
+
+def test_cli_sizes_the_verification_before_converting(monkeypatch, tmp_path, capsys):
+    """``exacthess verify torch``: the whole verification (samples, loss) is sized from the shapes; a
+    24,000-parameter model (its Hessian fits, verify does not) is refused with the estimate, exit 2,
+    before any weight is converted; a meta-device model exits 2 too."""
+    from exacthess.cli.main import main
+    torch.save(nn.Sequential(nn.Flatten(), nn.Linear(784, 30), nn.ReLU(), nn.Linear(30, 10)), tmp_path / "m.pt")
+    with torch.device("meta"):
+        torch.save(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)), tmp_path / "meta.pt")
+    _no_conversion(monkeypatch)
+    assert main(["verify", "torch", str(tmp_path / "m.pt"), "--input-shape", "1,28,28"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: verify of FCN(input_dim=784") and "23,860 parameters" in err
+    assert "needs about" in err and err.count("\n") == 1
+    monkeypatch.undo()
+    assert main(["verify", "torch", str(tmp_path / "meta.pt"), "--input-shape", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "'meta' device" in err and err.count("\n") == 1
