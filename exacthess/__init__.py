@@ -14,6 +14,10 @@ against the registered statements (:mod:`exacthess.statements`) in a report
 
 import warnings as _warnings
 
+from .cli import interrupt as _interrupt
+
+_interrupt.guard_startup()  # the `exacthess` command: Ctrl-C while it imports ends it in one line (else nothing)
+
 from .certify.bounds import Bound
 from .certify.rank import RankResult, rank
 from .core.domains import ABS, GF, QQ, SR

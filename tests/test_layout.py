@@ -129,9 +129,11 @@ MAY_IMPORT = {
 }
 
 
-#: the one documented exception: ``print(report)`` / ``Report.render()`` hand the report to the
-#: command line's renderer (a lazy import inside those two methods)
-UPWARD_ALLOWED = {("exacthess.experiments.report", "exacthess.cli.render")}
+#: the documented exceptions: ``print(report)`` / ``Report.render()`` hand the report to the
+#: command line's renderer (a lazy import inside those two methods), and ``progress="auto"`` (or
+#: True) opens the command line's progress display (a lazy import, only when a display is shown)
+UPWARD_ALLOWED = {("exacthess.experiments.report", "exacthess.cli.render"),
+                  ("exacthess.core.progress", "exacthess.cli.progress")}
 
 
 def test_subpackages_import_downwards_only():

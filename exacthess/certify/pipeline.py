@@ -30,8 +30,9 @@ from typing import Callable
 import numpy as np
 
 from ..core.modular import SMALL_PRIME_BITS, failure_bound, random_small_prime, rank_mod_p
+from ..core.progress import prefixed
 from .bounds import LOWER, UPPER, Bound
-from .certificate import Minor, NullVectors, RankCertificate, Theorem, Trivial
+from .certificate import Minor, NullVectors, RankCertificate, Theorem, Trivial, describe_upper
 from .checker import check
 from .core import choose_core
 from .rank import RankResult, rank
@@ -120,6 +121,7 @@ class Certifier:
     def accept(self, key: str, cert: RankCertificate, t0: float, primes=(), failure: float = 1.0,
                dropped=()) -> RankResult:
         """Check ``cert`` and report what verified (``certified`` only when the bounds meet)."""
+        self._say(f"{key}: checking {_kind(cert)}")
         res = check(cert, self.source, cross_check=self.certify != "never")
         shape = _shape(cert, self.source)
         failures = tuple(dropped) + tuple(res.failures)
@@ -135,13 +137,15 @@ class Certifier:
     def dense(self, key: str, name: str, rows=None, cols=None, upper: Bound | None = None,
               dropped=()) -> RankResult:
         """Stages 1, 4, 5 on the exact matrix ``name[rows, cols]`` (no structure)."""
-        self._say(f"{key} (generic certificate)")
         shape = _shape(RankCertificate(matrix=name, value=0, rows=rows, cols=cols), self.source)
         if self.certify != "never" and max(shape) > self.core_limit and min(shape) > 0:
+            self._say(f"{key}: {shape[0]} x {shape[1]}, too large for Hadamard: two primes")
             return self._large(key, name, rows, cols, upper, dropped)
+        self._say(f"{key}: no structural certificate; {shape[0]} x {shape[1]} over Q")
         t0 = time.perf_counter()
-        r = rank(self.source.exact(name, rows, cols), seed=self.seed, certify=self.certify,
-                 budget_seconds=self.budget_seconds, upper_bound=upper if self.certify != "never" else None)
+        exact = self.source.exact(name, rows, cols)
+        r = rank(exact, seed=self.seed, certify=self.certify, budget_seconds=self.budget_seconds,
+                 upper_bound=upper if self.certify != "never" else None, progress=prefixed(self._say, key))
         cert = replace(r.certificate, matrix=name, rows=rows, cols=cols)
         res = self.accept(key, cert, t0, r.primes, r.failure_bound, dropped=tuple(dropped) + r.failures)
         return res if res.certified else replace(res, failure_bound=r.failure_bound)
@@ -167,7 +171,6 @@ class Certifier:
         res = self.accept(prob.key, RankCertificate(matrix=prob.key, value=part.value, equal=eq), t0, (prob.p,))
         if res.certified:
             return res
-        self._say(f"{prob.key} (generic certificate)")
         sub = self.dense(prob.factor, prob.factor, upper=prob.upper)
         eq = Theorem(name=prob.theorem, parts=(sub.certificate,), how=prob.why)
         out = self.accept(prob.key, RankCertificate(matrix=prob.key, value=sub.value, equal=eq), t0, sub.primes,
@@ -277,6 +280,18 @@ class Certifier:
         cert = RankCertificate(matrix=name, value=max(kp, kq), lower=modular_minor(M, prime), upper=node,
                                rows=rows, cols=cols)
         return self.accept(key, cert, t0, (p, q), failure_bound(log2H, 2, bits=SMALL_PRIME_BITS), dropped=dropped)
+
+
+def _kind(cert: RankCertificate) -> str:
+    """The certificate's kind in a few words (what the checker is verifying)."""
+    node = cert.equal if cert.equal is not None else cert.upper
+    if isinstance(node, NullVectors):
+        return f"{len(node.pivots)} null vectors"
+    if isinstance(node, Theorem):
+        return f"the {node.name} theorem"
+    if node is None or isinstance(node, Trivial):
+        return "a minor"
+    return describe_upper(node)
 
 
 def _shape(cert: RankCertificate, source) -> tuple:

@@ -46,15 +46,17 @@ from __future__ import annotations
 import math
 import time
 
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
 from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
 
 from ..core.errors import InvalidMatrixError, InvalidTypeError, InvalidValueError, NonFiniteError, describe
-from ..core.resources import require_memory
+from ..core.resources import format_seconds, require_memory
 from ..core.exact import to_rational
 from ..core.modular import PRIME_BITS, failure_bound, random_prime
+from ..core.progress import Update, check_progress
 from ..core.validate import check_int, check_option, check_real
 from .bounds import LOWER, UPPER, Bound
 from .certificate import Assumed, Hadamard, Minor, RankCertificate, Trivial, Zero, describe_upper
@@ -203,7 +205,7 @@ def rank_minor(Z: fmpz_mat, p: int) -> Minor:
 
 
 def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.0,
-         upper_bound: "tuple[int, str] | Bound | None" = None, n_primes: int = 1) -> RankResult:
+         upper_bound: "tuple[int, str] | Bound | None" = None, n_primes: int = 1, progress=None) -> RankResult:
     """Rank of a rational matrix over Q, certified when affordable.
 
     Every certified result carries a :class:`~exacthess.certify.certificate.RankCertificate` (a
@@ -223,6 +225,8 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
             when it verifies.
         n_primes: number of random primes for the lower bound, 1 to :data:`MAX_PRIMES` (more
             primes shrink ``failure_bound`` of uncertified results).
+        progress: optional callable receiving the stages (the rank modulo a prime, then Hadamard's
+            bound: primes done of needed, as :class:`~exacthess.core.progress.Update` messages).
 
     Returns:
         :class:`RankResult`.
@@ -231,6 +235,7 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
     check_int(seed, "seed", 0)
     check_real(budget_seconds, "budget_seconds", 0, allow_inf=True)
     check_int(n_primes, "n_primes", 1, MAX_PRIMES)
+    say = check_progress(progress) or (lambda msg: None)
     if upper_bound is not None and not isinstance(upper_bound, Bound):
         if not (isinstance(upper_bound, tuple) and len(upper_bound) == 2):
             raise InvalidTypeError(f"upper_bound = {describe(upper_bound)} has type {type(upper_bound).__name__}; "
@@ -242,6 +247,8 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
                        f"the exact rank of a {shape[0]} x {shape[1]} matrix",
                        "set EXACTHESS_MEMORY_LIMIT_GB to change the limit")
     t0 = time.perf_counter()
+    if shape is not None:
+        say(Update(f"{shape[0]} x {shape[1]} as integers, rank mod a prime"))
     Z = integer_matrix(M)
     m, n = Z.nrows(), Z.ncols()
     shape = (m, n)
@@ -270,6 +277,8 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
                                 "modulo a prime); expected a proven upper bound >= the rank: the certificate is wrong")
     rows, cols = _log2_norms(Z) if k < full else (None, None)
 
+    missing = {"why": "certify='never' asks for no upper bound; certify='auto' or 'always' proves one"}
+
     def propose():
         """``(upper-bound record, method)``: the cheapest proof exacthess can offer."""
         proven = caller is not None and caller[2] is not None and certify != "never"
@@ -285,6 +294,9 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
             est = max(0, math.ceil((need_bits - have_bits) / (PRIME_BITS - 1))) * max(t_rank, 1e-4)
             if certify == "always" or est <= budget_seconds:
                 return "hadamard", "hadamard"
+            extra = max(0, math.ceil((need_bits - have_bits) / (PRIME_BITS - 1)))
+            missing["why"] = (f"Hadamard's bound needs {extra} more primes ({format_seconds(est)}), over budget_seconds="
+                              f"{budget_seconds:g}; certify='always' or budget_seconds={math.ceil(est * 1.5)} proves it")
         if proven:  # a proven bound above the lower bound: still the best upper bound there is
             return caller[2], "certificate: " + caller[1]
         if caller is not None:
@@ -293,23 +305,28 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
 
     node, method = propose()
     if node == "hadamard":
-        node, k, best = _hadamard_primes(Z, rng, primes, k, best, rows, cols, full)
+        node, k, best = _hadamard_primes(Z, rng, primes, k, best, rows, cols, full, say)
         method = "full" if isinstance(node, Trivial) else "hadamard"
     cert = RankCertificate(matrix="M", value=k, lower=rank_minor(Z, best), upper=node)
     all_bits = _hadamard_log2(rows, cols, full) if rows is not None else 0.0
-    return _accepted(cert, ExplicitSource(_entries(Z)), method, shape, primes, t0, full, all_bits)
+    res = _accepted(cert, ExplicitSource(_entries(Z)), method, shape, primes, t0, full, all_bits)
+    return res if res.certified else replace(res, why=res.why or missing["why"])
 
 
 def _entries(Z: fmpz_mat) -> np.ndarray:
     return np.array([int(v) for v in Z.entries()], dtype=object).reshape(Z.nrows(), Z.ncols())
 
 
-def _hadamard_primes(Z, rng, primes, k, best, rows, cols, full):
+def _hadamard_primes(Z, rng, primes, k, best, rows, cols, full, say=lambda msg: None):
     """More primes until their product exceeds Hadamard's bound on the ``(k + 1)``-minors (the
     target moves up when a prime shows a larger rank)."""
     need_bits = _hadamard_log2(rows, cols, k + 1)
     have_bits = sum(math.log2(q) for q in primes)
+    first = len(primes)
     while have_bits <= need_bits:
+        needed = len(primes) - first + math.ceil((need_bits - have_bits) / (PRIME_BITS - 1))
+        say(Update("primes for Hadamard's bound", stage="primes for Hadamard's bound",
+                   done=len(primes) - first, total=needed))
         p = random_prime(rng)
         primes.append(p)
         kp = rank_mod(Z, p)

@@ -33,6 +33,8 @@ class RankResult:
         certificate: the :class:`~exacthess.certify.certificate.RankCertificate` that was checked
             (``exacthess check`` verifies it again from a saved report), or None.
         failures: what did not verify when it was checked (a proposal that was dropped), one line each.
+        why: for uncertified results, why the upper bound is missing and what would prove it
+            (e.g. the primes Hadamard's bound needs against ``budget_seconds``); ``""`` otherwise.
     """
 
     value: int
@@ -47,6 +49,7 @@ class RankResult:
     bounds: tuple = field(default=(), repr=False)
     certificate: object = field(default=None, repr=False, compare=False)
     failures: tuple = field(default=(), repr=False, compare=False)
+    why: str = field(default="", repr=False, compare=False)
 
     def __int__(self) -> int:
         return self.value
@@ -66,14 +69,14 @@ class RankResult:
                 return f"certified: {len(self.primes)} primes > Hadamard bound"
             return "certified: " + self.method.removeprefix("certificate: ")
         return (f"probabilistic: proven {self.lower} <= rank <= {self.upper}; "
-                f"P(rank != {self.value}) <= {self.failure_bound:.1e}")
+                f"P(rank != {self.value}) <= {self.failure_bound:.1e}" + (f"; {self.why}" if self.why else ""))
 
     def to_dict(self) -> dict:
         return {"value": self.value, "lower": self.lower, "upper": self.upper,
                 "certified": self.certified, "method": self.method,
                 "how": self.how, "n_primes": len(self.primes),
                 "failure_bound": self.failure_bound, "shape": list(self.shape),
-                "bounds": [b.to_dict() for b in self.bounds], "failures": list(self.failures)}
+                "bounds": [b.to_dict() for b in self.bounds], "failures": list(self.failures), "why": self.why}
 
 
 def named(result: RankResult, name: str, rows=None, cols=None) -> RankResult:

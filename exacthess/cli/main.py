@@ -19,8 +19,10 @@ import os
 import sys
 import traceback
 
+from ..core.calls import abandoned
 from ..core.errors import ExactHessError
 from . import claims as claims_cli
+from . import interrupt
 from . import prove as prove_cli
 from . import search as search_cli
 from . import statements as statements_cli
@@ -227,8 +229,25 @@ def main(argv=None) -> int:
 
     Bad input prints one line ``error: ...`` on stderr and returns 2; an unexpected exception (a
     bug) prints one line and returns 70 (``EXACTHESS_TRACEBACK=1`` prints its traceback too);
-    Ctrl-C returns 130; output cut short by its reader (``| head``) returns 141, quietly.
+    Ctrl-C prints one line saying what was saved and returns 130 (:mod:`exacthess.cli.interrupt`:
+    never a traceback, never an internal error; with ``argv`` None, as the ``exacthess`` program,
+    the process ends within about a second of the signal); output cut short by its reader
+    (``| head``) returns 141, quietly.
     """
+    with interrupt.handling(process=argv is None) as state:
+        try:
+            code = _run(argv)
+        except KeyboardInterrupt:
+            code = interrupt.EXIT_CODE
+        if state.received is not None:  # also when the interrupt surfaced as another error, or was swallowed
+            state.report()
+            code = interrupt.EXIT_CODE
+            if argv is None and abandoned():  # the program ends; a native call left running would delay it
+                interrupt.end_now()
+    return code
+
+
+def _run(argv) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -241,32 +260,37 @@ def main(argv=None) -> int:
                    "statements": _cmd_statements, "search": _cmd_search, "sweep": _cmd_sweep,
                    "plot": _cmd_plot, "prove": prove_cli.run, "check": _cmd_check}[args.command]
         return handler(args)
-    except ExactHessError as exc:
+    except Exception:
+        if interrupt.INTERRUPTS.received is not None:  # an interrupt that surfaced as another exception
+            return interrupt.EXIT_CODE
+        return _failure(sys.exc_info()[1], argv)
+
+
+def _failure(exc: Exception, argv=None) -> int:
+    """The exit code of an exception that ended a command (printing its one line, in the words of the
+    command line the user typed: :func:`~exacthess.cli.messages.error_text`)."""
+    if isinstance(exc, ExactHessError):
         print(f"error: {error_text(exc, argv)}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # the reader went away (`exacthess ... | head`): quietly, as a shell reports SIGPIPE
+    if isinstance(exc, BrokenPipeError):  # the reader went away (`exacthess ... | head`): quietly, as a shell does
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         except (OSError, ValueError):
             pass
         return 141
-    except OSError as exc:  # a path that cannot be read or written
+    if isinstance(exc, OSError):  # a path that cannot be read or written
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"error: {where}{exc.strerror or _one_line(exc)}; expected a readable or writable path", file=sys.stderr)
         return 2
-    except MemoryError:
+    if isinstance(exc, MemoryError):
         print("error: out of memory: this problem does not fit this machine (set EXACTHESS_MEMORY_LIMIT_GB to the "
               "memory available, so that such problems are refused before they start)", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a bug: one line, the traceback on request
-        if os.environ.get("EXACTHESS_TRACEBACK"):
-            traceback.print_exc()
-        print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); this is a bug in exacthess, please "
-              "report it with the command (EXACTHESS_TRACEBACK=1 prints the traceback)", file=sys.stderr)
-        return 70
+    if os.environ.get("EXACTHESS_TRACEBACK"):  # a bug: one line, the traceback on request
+        traceback.print_exception(exc)
+    print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); this is a bug in exacthess, please "
+          "report it with the command (EXACTHESS_TRACEBACK=1 prints the traceback)", file=sys.stderr)
+    return 70
 
 
 def _one_line(exc: BaseException) -> str:

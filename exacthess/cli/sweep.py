@@ -14,11 +14,10 @@ import textwrap
 import time
 
 from ..core.errors import InvalidValueError
+from ..experiments.grid import CONFIRM_LIMIT
+from . import interrupt
 
 __all__ = ["configure", "run", "CONFIRM_LIMIT"]
-
-#: grids with more jobs than this need ``--yes``
-CONFIRM_LIMIT = 500
 
 
 def configure(subparsers) -> None:
@@ -112,54 +111,51 @@ def run(args) -> int:
     from ..experiments.grid import expand
     from ..experiments.results import ResultFile
     from ..experiments.sweep import SweepIncompleteError, local_executor, run_grid, shutdown_pool
-    grid = expand(args.spec)
-    if len(grid) > CONFIRM_LIMIT and not args.yes:
-        raise InvalidValueError(f"{args.spec} has {len(grid):,} jobs, more than {CONFIRM_LIMIT}; pass --yes to run "
-                                "them all")
+    grid = expand(args.spec, limit=CONFIRM_LIMIT, confirm=args.yes, confirm_hint="--yes")  # counted before expanded
     budget = None if args.budget is None else check_real(args.budget, "--budget", 0, strict=True)
     workers = None if args.workers is None else check_int(args.workers, "--workers", 1)
     if args.scheduler is not None and workers is not None:
         raise InvalidValueError("--workers and --scheduler exclude each other; the cluster decides its workers")
     from .parser import writable
     writable(args.out, "--out", folder=False)
-    results = ResultFile(args.out, grid.spec_hash)  # refuses another sweep's file before anything runs
-    cluster = None
-    if args.scheduler is not None:
-        from ..experiments.cluster import connect
-        cluster = connect(args.scheduler)
-        import logging  # a lost scheduler is reported below in one line; not also as the client's tracebacks
-        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
-        executor, capacity = cluster.executor, cluster.capacity
-        threads = capacity()
-        where = f"the Dask cluster at {cluster.address} ({threads} worker thread{'s' if threads > 1 else ''})"
-    else:
-        capacity = workers or os.cpu_count() or 1
-        executor = local_executor(capacity)
-        where = f"{capacity} local worker process{'es' if capacity > 1 else ''}"
-    print(textwrap.fill(f"sweep: {grid.summary()} on {where}" + (f", budget {budget:g} s per job" if budget else "")
-                        + f"; results in {args.out}", width=80, subsequent_indent="  ", break_long_words=False),
-          file=sys.stderr)
+    results = ResultFile(args.out, grid.spec_hash, name="--out")  # refuses another sweep's file before anything runs
+    results.open_for_append()  # and a file that cannot be written, or that another sweep is writing
+    interrupt.saved(lambda: f"{len(results.records)} of {len(grid)} jobs are saved in {args.out}; run the same "
+                            "command again to resume")
+    cluster = executor = None
+    records, lost, stop_now = [], [], True
     t0 = time.perf_counter()
-    records, lost, code = [], [], 0
     try:
-        with _Display(grid, sys.stderr.isatty()) as display:
-            records = run_grid(grid, executor, results=results, budget_seconds=budget, capacity=capacity,
-                               progress=display)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(results.records)} of {len(grid)} jobs are saved in {args.out}; run the same "
-              "command again to resume", file=sys.stderr)
-        code = 130
-    except SweepIncompleteError as exc:
-        records, lost = exc.records, exc.lost
-        print(f"error: {exc}", file=sys.stderr)
-    finally:
+        if args.scheduler is not None:
+            from ..experiments.cluster import connect
+            cluster = connect(args.scheduler)
+            import logging  # a lost scheduler is reported below in one line; not also as the client's tracebacks
+            logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
+            executor, capacity = cluster.executor, cluster.capacity
+            threads = capacity()
+            where = f"the Dask cluster at {cluster.address} ({threads} worker thread{'s' if threads > 1 else ''})"
+        else:
+            capacity = workers or os.cpu_count() or 1
+            executor = local_executor(capacity)
+            where = f"{capacity} local worker process{'es' if capacity > 1 else ''}"
+        print(textwrap.fill(f"sweep: {grid.summary()} on {where}" + (f", budget {budget:g} s per job" if budget else "")
+                            + f"; results in {args.out}", width=80, subsequent_indent="  ", break_long_words=False),
+              file=sys.stderr)
+        t0 = time.perf_counter()
+        try:
+            with _Display(grid, sys.stderr.isatty()) as display:
+                records = run_grid(grid, executor, results=results, budget_seconds=budget, capacity=capacity,
+                                   progress=display)
+        except SweepIncompleteError as exc:
+            records, lost = exc.records, exc.lost
+            print(f"error: {exc}", file=sys.stderr)
+        stop_now = False
+    finally:  # interrupted (or failed): do not wait for running jobs, their results would be discarded
         results.close()
         if cluster is not None:
             cluster.close()
-        else:  # interrupted: do not wait for running jobs, their results would be discarded
-            shutdown_pool(executor, now=code == 130)
-    if code:
-        return code
+        elif executor is not None:
+            shutdown_pool(executor, now=stop_now)
     return _summary(records, lost, len(grid), args.out, time.perf_counter() - t0)
 
 

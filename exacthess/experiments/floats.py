@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.calls import THREAD_ABOVE, interruptible
 from ..core.domains import F32, F64
+from ..core.progress import Update
 from ..hessian.engine import Engine
 from ..hessian.problem import Problem
 
@@ -98,26 +100,37 @@ def matrix_rank(M: np.ndarray) -> int | None:
     if not np.isfinite(M).all():
         return None
     try:
-        return int(np.linalg.matrix_rank(M))
+        if M.shape[0] < THREAD_ABOVE:
+            return int(np.linalg.matrix_rank(M))
+        return int(interruptible(np.linalg.matrix_rank, M))  # a long SVD: Ctrl-C is seen at once
     except np.linalg.LinAlgError:
         return None
 
 
-def float_ranks(problem: Problem, quantities=None, dtypes=DTYPES) -> dict:
+def float_ranks(problem: Problem, quantities=None, dtypes=DTYPES, progress=None) -> dict:
     """Per quantity, ``{dtype: matrix_rank}`` of the Hessian computed in each float type.
 
     Args:
         problem: the exact problem.
         quantities: keys such as ``"H_L"`` or ``"H_f[:,2]"`` (default: all).
         dtypes: float types, a subset of :data:`DTYPES`.
+        progress: a callable receiving the stages (forming the matrices, the SVD of each), or None.
 
     Returns:
         ``{quantity: {"float32": int | None, "float64": int | None}}`` (None: see :func:`matrix_rank`).
     """
+    say = progress or (lambda msg: None)
     out: dict = {}
+    done, total = 0, None
+    p = problem.arch.n_params
     for dtype in dtypes:
+        say(Update(f"float ranks: the Hessians in {dtype}", part="floats"))
         with np.errstate(over="ignore", invalid="ignore"):
             mats = float_hessians(problem, dtype, quantities)
-            for key, M in mats.items():
+            total = total or len(mats) * len(dtypes)
+            for key, M in mats.items():  # done: the SVDs finished
+                say(Update(f"float ranks: {dtype} {key}, {M.shape[0]} x {M.shape[1]} SVD",
+                           stage=f"float ranks ({p} x {p} SVDs)", done=done, total=total, part="floats"))
                 out.setdefault(key, {})[dtype] = matrix_rank(M)
+                done += 1
     return out

@@ -35,7 +35,8 @@ from flint import fmpq
 from ..certify.rank import rank
 from ..core.domains import QQ
 from ..certify.rank import CERTIFY_OPTIONS
-from ..core.validate import check_bool, check_option, check_progress, check_samples, check_seed
+from ..core.progress import Tracker, Update, check_progress, open_progress, prefixed
+from ..core.validate import check_bool, check_option, check_samples, check_seed
 from ..hessian.cost import gap_cost, require_fits, sample_count
 from ..hessian.problem import check_params
 from ..models.architectures import check_architecture
@@ -92,7 +93,9 @@ class GaussNewtonGap:
         gn_fro2, curvature_fro2, activation_fro2, cross_layer_fro2: exact squared Frobenius norms.
         within_layer_fro2: squared Frobenius norm of the within-layer (diagonal) blocks of ``C``.
         rank_H_L, rank_G: :class:`~exacthess.certify.rank.RankResult` of the explicit matrices (a rank
-            modulo a prime is a proven lower bound; Hadamard's bound certifies the upper bound).
+            modulo a prime is a proven lower bound; Hadamard's bound certifies the upper bound);
+            when one is not certified, :attr:`rank_gap` is an interval and :attr:`undecided` says
+            why and how to certify it.
         blocks: ``{(l, m): BlockGap}`` for every pair of layers.
         seed: the seed of the point actually used (ReLU-type points are moved off kinks).
     """
@@ -150,6 +153,23 @@ class GaussNewtonGap:
         return lo if lo == hi else (lo, hi)
 
     @property
+    def undecided(self) -> str | None:
+        """Why :attr:`rank_gap` is an interval, and what would certify it (None when it is an int).
+
+        ``G`` is the outer-product Hessian ``H_o``, so :func:`exacthess.verify` at the same point
+        certifies both ranks structurally (no Hadamard primes); ``certify="always"`` certifies the
+        explicit matrices with Hadamard's bound instead."""
+        if not isinstance(self.rank_gap, tuple):
+            return None
+        open_ = [f"rank {name} in [{r.lower}, {r.upper}]" + (f" ({r.why})" if r.why else "")
+                 for name, r in (("H_L", self.rank_H_L), ("G", self.rank_G)) if not r.certified]
+        prob = self.problem
+        call = (f"eh.verify({self.arch!r}, n_samples={prob.n_samples}, seed={self.seed}, loss={prob.loss.name!r})"
+                if prob.X is not None else "eh.verify(arch, params=..., data=...) at this point")
+        return ("; ".join(open_) + f". To certify: {call} certifies rank H_L and rank G = rank H_o structurally "
+                "(its ranks 'H_L' and 'H_o'), or gauss_newton_gap(..., certify='always') with Hadamard's bound")
+
+    @property
     def certified(self) -> bool:
         """Whether every rank reported is certified (the norms are always exact)."""
         rs = [self.rank_H_L, self.rank_G] + [r for b in self.blocks.values() for r in (b.rank_G, b.rank_C)]
@@ -166,6 +186,7 @@ class GaussNewtonGap:
                 "rank_H_L": None if self.rank_H_L is None else self.rank_H_L.value,
                 "rank_G": None if self.rank_G is None else self.rank_G.value,
                 "rank_gap": self.rank_gap if not isinstance(self.rank_gap, tuple) else list(self.rank_gap),
+                "undecided": self.undecided,
                 "certified": self.certified, "blocks": [b.to_dict() for b in self.blocks.values()]}
 
 
@@ -196,7 +217,7 @@ def _assemble(blocks: dict, L1: int, k: int) -> np.ndarray:
 
 def gauss_newton_gap(arch: Architecture, *, params=None, data=None, loss="mse", n_samples: int | None = None,
                      seed: int = 0, scale=None, ranks: bool = True, block_ranks: bool = True, certify: str = "auto",
-                     perfect_fit: bool = False, progress=None) -> GaussNewtonGap:
+                     perfect_fit: bool = False, progress="auto") -> GaussNewtonGap:
     r"""The exact split ``H_L = G + C`` of one network at one point, with norms and certified ranks.
 
     Args:
@@ -208,7 +229,10 @@ def gauss_newton_gap(arch: Architecture, *, params=None, data=None, loss="mse", 
         ranks: compute certified ``rank_H_L`` and ``rank_G``; ``block_ranks``: also per block.
         certify: ``"auto"``, ``"always"`` or ``"never"`` (see :func:`exacthess.rank`).
         perfect_fit: replace the targets by the network's own predictions first (then ``C = 0``).
-        progress: optional callable receiving short messages.
+        progress: ``"auto"`` (default): a live display of the stage (the split, each block's
+            ranks, the certified ranks of G and H_L with their Hadamard primes) in a terminal or
+            a notebook, nothing otherwise; True: always; False or None: never; or a callable
+            receiving the messages (:mod:`exacthess.core.progress`).
 
     Returns:
         :class:`GaussNewtonGap`.
@@ -230,8 +254,9 @@ def gauss_newton_gap(arch: Architecture, *, params=None, data=None, loss="mse", 
     n = n_samples if n_samples is not None or data is not None else 2 * arch.input_dim
     problem, used = kink_free_problem(arch, n_samples=n, seed=seed, loss=loss, params=params, data=data,
                                       fit=perfect_fit)
-    return gap_of_problem(problem, seed=used, ranks=ranks, block_ranks=block_ranks, certify=certify,
-                          progress=progress)
+    with open_progress(progress, f"the Gauss-Newton split of {arch!r}") as channel:
+        return gap_of_problem(problem, seed=used, ranks=ranks, block_ranks=block_ranks, certify=certify,
+                              progress=Tracker(channel) if channel else None)
 
 
 def gap_of_problem(problem, *, seed: int = 0, ranks: bool = True, block_ranks: bool = True, certify: str = "auto",
@@ -239,17 +264,20 @@ def gap_of_problem(problem, *, seed: int = 0, ranks: bool = True, block_ranks: b
     """:func:`gauss_newton_gap` at an exact :class:`~exacthess.hessian.problem.Problem`."""
     say = progress or (lambda msg: None)
     arch, used = problem.arch, seed
-    say("the split H_L = G + C, block by block")
+    say(f"the split H_L = G + C, block by block, exactly ({arch.n_params} parameters)")
     engine = Engine(problem, QQ)
     blocks = split_blocks(engine)
     L1 = engine.L1
     G, X, A = (_assemble(blocks, L1, k) for k in range(3))
     per = {}
-    for (l, m), (Gb, Xb, Ab) in blocks.items():
+    for i, ((l, m), (Gb, Xb, Ab)) in enumerate(blocks.items()):
         Cb = QQ.add(Xb, Ab)
         bg = BlockGap(l, m, frobenius2(Gb), frobenius2(Cb), frobenius2(Ab), frobenius2(Xb))
         if ranks and block_ranks:
-            bg.rank_G, bg.rank_C = rank(Gb, seed=seed, certify=certify), rank(Cb, seed=seed, certify=certify)
+            say(Update(f"certified ranks of the blocks of G and C: ({l}, {m})", stage="certified ranks of the blocks",
+                       done=i, total=len(blocks)))
+            bg.rank_G = rank(Gb, seed=seed, certify=certify, progress=prefixed(say, f"G[{l},{m}]"))
+            bg.rank_C = rank(Cb, seed=seed, certify=certify, progress=prefixed(say, f"C[{l},{m}]"))
         per[(l, m)] = bg
     C = QQ.add(X, A)
     gap = GaussNewtonGap(arch, problem, G, A, X, frobenius2(G), frobenius2(C), frobenius2(A), frobenius2(X),
@@ -257,6 +285,6 @@ def gap_of_problem(problem, *, seed: int = 0, ranks: bool = True, block_ranks: b
     if ranks:
         # the explicit matrices' ranks (modular lower bound, Hadamard upper bound): no structural shortcut
         say("certified ranks of G and H_L")
-        gap.rank_G = rank(G, seed=seed, certify=certify)
-        gap.rank_H_L = rank(QQ.add(G, C), seed=seed, certify=certify)
+        gap.rank_G = rank(G, seed=seed, certify=certify, progress=prefixed(say, "G"))
+        gap.rank_H_L = rank(QQ.add(G, C), seed=seed, certify=certify, progress=prefixed(say, "H_L"))
     return gap

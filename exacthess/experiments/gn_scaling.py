@@ -199,7 +199,7 @@ def curvature_scaling(arch, *, scales=None, n_samples: int | None = None, seed: 
     for i, s in enumerate(scales):
         if progress:
             progress(f"scale {s} ({i + 1}/{len(scales)})")
-        gaps.append(gauss_newton_gap(arch, params=base, data=data, loss=loss, scale=s, ranks=False))
+        gaps.append(gauss_newton_gap(arch, params=base, data=data, loss=loss, scale=s, ranks=False, progress=None))
     ratios = {name: [getattr(g, name) for g in gaps] for name in RATIOS}
     for name, vals in ratios.items():
         if any(v is None or v <= 0 for v in vals):

@@ -29,14 +29,24 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import ExactHessError, InvalidOptionError, InvalidTypeError, InvalidValueError, describe
+from ..core.errors import (ExactHessError, InvalidOptionError, InvalidTypeError, InvalidValueError,
+                           ProblemTooLargeError, describe)
+from ..core.resources import require_memory
 from ..core.validate import check_bool, check_int, check_option, is_int
 from ..models.activations import activation as parse_activation
 from ..models.architectures import SPEC_KEYS
 from ..models.losses import loss as parse_loss
 
-__all__ = ["Grid", "load_spec", "expand", "job_key", "derived_seed", "spec_hash", "known_keys",
-           "RUN_KEYS", "REQUIRED_KEYS"]
+__all__ = ["Grid", "load_spec", "expand", "count_jobs", "job_key", "derived_seed", "spec_hash", "known_keys",
+           "RUN_KEYS", "REQUIRED_KEYS", "CONFIRM_LIMIT", "JOB_BYTES"]
+
+#: a sweep of more jobs than this runs only when confirmed (``confirm=True``; ``--yes`` on the command line)
+CONFIRM_LIMIT = 500
+#: memory held per job of an expanded grid (the job, its key, its place in the queues), an upper estimate:
+#: a confirmed grid is still refused when its jobs alone would not fit in memory
+JOB_BYTES = 2048
+#: a union of grids whose axes multiply to at most this many jobs is expanded to count its distinct jobs
+_EXACT_COUNT = 100_000
 
 #: keys that go to :func:`exacthess.verify` rather than to the architecture
 RUN_KEYS = ("samples", "seed", "certify", "float_check", "loss")
@@ -250,14 +260,23 @@ def load_spec(spec) -> object:
     return spec
 
 
-def expand(spec) -> Grid:
-    """Validate a spec (dict, list of dicts, or TOML path) and expand it into jobs."""
-    where = str(spec) if isinstance(spec, (str, Path)) else "spec"
-    grids = [_normalise_grid(t, w) for t, w in _tables(load_spec(spec), where)]
-    jobs, seen, axes = [], set(), {}
+def _choices(g: dict) -> tuple[list, list]:
+    keys = list(g)[1:]
+    return keys, [[v["fixed"]] if isinstance(v, dict) else v for v in (g[k] for k in keys)]
+
+
+def _product(g: dict) -> int:
+    n = 1
+    for values in _choices(g)[1]:
+        n *= len(values)
+    return n
+
+
+def _jobs(grids: list):
+    """Every distinct job of the union of ``grids``, in grid order."""
+    seen = set()
     for g in grids:
-        keys = list(g)[1:]
-        choices = [[v["fixed"]] if isinstance(v, dict) else v for v in (g[k] for k in keys)]
+        keys, choices = _choices(g)
         for combo in itertools.product(*choices):
             job = {"family": g["family"], **dict(zip(keys, combo))}
             if "seed" not in job:
@@ -265,7 +284,55 @@ def expand(spec) -> Grid:
             key = job_key(job)
             if key not in seen:
                 seen.add(key)
-                jobs.append(job)
+                yield job
+
+
+def count_jobs(spec) -> tuple[int, bool]:
+    """The number of jobs of a spec, counted without expanding it: ``(count, exact)``.
+
+    One grid has the product of its axis lengths (its values are distinct); a union of grids
+    has at most the sum of the products (a job two grids share runs once), and the distinct jobs
+    are counted exactly when that sum is small (``exact`` is False otherwise).
+
+    >>> count_jobs({"family": "fcn", "input_dim": list(range(1, 1001)), "output_dim": list(range(1, 1001)),
+    ...             "samples": list(range(1, 901))})
+    (900000000, True)
+    """
+    where = str(spec) if isinstance(spec, (str, Path)) else "spec"
+    return _count([_normalise_grid(t, w) for t, w in _tables(load_spec(spec), where)])
+
+
+def _count(grids: list) -> tuple[int, bool]:
+    total = sum(_product(g) for g in grids)
+    if len(grids) == 1:
+        return total, True
+    if total <= _EXACT_COUNT:
+        return sum(1 for _ in _jobs(grids)), True
+    return total, False
+
+
+def expand(spec, *, limit: int | None = None, confirm: bool = False, confirm_hint: str = "confirm=True") -> Grid:
+    """Validate a spec (dict, list of dicts, or TOML path) and expand it into jobs.
+
+    The jobs are counted before they are made (:func:`count_jobs`): with ``limit``, a grid of more
+    jobs is refused unless ``confirm``; a confirmed grid is still refused when its jobs alone would
+    not fit in memory (:data:`JOB_BYTES` each).
+
+    Raises:
+        ProblemTooLargeError: more than ``limit`` jobs without ``confirm`` (the message gives the
+            count, the limit, the axes and ``confirm_hint``), or more jobs than fit in memory.
+    """
+    where = str(spec) if isinstance(spec, (str, Path)) else "spec"
+    grids = [_normalise_grid(t, w) for t, w in _tables(load_spec(spec), where)]
+    count, exact = _count(grids)
+    if limit is not None and count > limit and not confirm:
+        axes = " + ".join(" x ".join(f"{k} ({len(v)})" for k, v in g.items() if isinstance(v, list) and len(v) > 1)
+                          or "1" for g in grids)
+        raise ProblemTooLargeError(f"{where} has {'' if exact else 'up to '}{count:,} jobs ({axes}), more than "
+                                   f"{limit:,}; pass {confirm_hint} to run them all, or shorten the axes")
+    require_memory(count * JOB_BYTES, f"the {count:,} jobs of the sweep grid {where}",
+                   "run it as several smaller sweeps")
+    jobs, axes = list(_jobs(grids)), {}
     for key in dict.fromkeys(k for j in jobs for k in j if k != "seed"):
         distinct = {json.dumps(j.get(key), sort_keys=True) for j in jobs}
         if len(distinct) > 1:

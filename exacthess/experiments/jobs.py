@@ -86,7 +86,7 @@ def execute(job: dict, budget_seconds: float | None = None) -> dict:
     try:
         arch = from_spec({k: v for k, v in job.items() if k not in RUN_KEYS})
         kwargs = {"n_samples": job.get("samples"), "seed": job["seed"], "certify": job.get("certify", "auto"),
-                  "float_check": job.get("float_check", True)}
+                  "float_check": job.get("float_check", True), "progress": None}
         if budget_seconds is not None:
             kwargs["budget_seconds"] = budget_seconds
         if "loss" in job:

@@ -114,14 +114,16 @@ class ResultFile:
 
     Attributes:
         path: the file.
+        name: how errors name it (``"out"``; ``"--out"`` on the command line).
         records: the records already in the file, the newest of each job (see the module doc).
         done: their job keys (:func:`~exacthess.experiments.grid.job_key`).
         superseded: the number of older records of a job recorded again.
         dropped: the number of bytes of a trailing partial line (0 when there is none).
     """
 
-    def __init__(self, path, spec_hash: str):
+    def __init__(self, path, spec_hash: str, name: str = "out"):
         self.path = Path(path)
+        self.name = name
         self.spec_hash = spec_hash
         self._latest: dict = {}
         self.done: set = set()
@@ -136,18 +138,18 @@ class ResultFile:
         try:
             data = self.path.read_bytes()
         except OSError as exc:
-            raise InvalidValueError(f"out = {str(self.path)!r} cannot be read ({exc.strerror or exc})") from None
+            raise InvalidValueError(f"{self.name} = {str(self.path)!r} cannot be read ({exc.strerror or exc})") from None
         end = data.rfind(b"\n") + 1
         self._good, self.dropped, self._size = end, len(data) - end, len(data)
-        for number, record in json_lines(data[:end], f"out = {str(self.path)!r}",
+        for number, record in json_lines(data[:end], f"{self.name} = {str(self.path)!r}",
                                          "a results file written by exacthess sweep (nothing was changed)"):
             if not isinstance(record, dict) or "job" not in record or not _valid(record):
-                raise InvalidValueError(f"out = {str(self.path)!r}: line {number} is not a sweep record (no 'job', "
-                                        "or no 'status' ok/error/timeout with its seconds); expected a results file "
-                                        "written by exacthess sweep (nothing was changed)")
+                raise InvalidValueError(f"{self.name} = {str(self.path)!r}: line {number} is not a sweep record (no "
+                                        "'job', or no 'status' ok/error/timeout with its seconds); expected a results "
+                                        "file written by exacthess sweep (nothing was changed)")
             if record.get("sweep") != self.spec_hash:
                 raise InvalidValueError(
-                    f"out = {str(self.path)!r} holds results of a different sweep (line {number}: spec "
+                    f"{self.name} = {str(self.path)!r} holds results of a different sweep (line {number}: spec "
                     f"{record.get('sweep')}, this spec {self.spec_hash}); write to another file or move this one "
                     "away (nothing was changed)")
             self._keep(record)
@@ -164,9 +166,20 @@ class ResultFile:
 
     def open_for_append(self) -> None:
         """Open for appending (locked against a second sweep on the same file); a trailing partial
-        line left by a crash is cut off first."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        line left by a crash is cut off first. Opening an open file does nothing.
+
+        Raises:
+            InvalidValueError: the file cannot be created or written (naming ``out``), or another
+                running sweep is writing it.
+        """
+        if self._fd is not None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise InvalidValueError(f"{self.name} = {str(self.path)!r} cannot be written ({exc.strerror or exc}); expected a "
+                                    "file in a writable folder") from None
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: no advisory lock
@@ -176,7 +189,7 @@ class ResultFile:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 os.close(fd)
-                raise InvalidValueError(f"out = {str(self.path)!r} is being written by another running sweep; wait "
+                raise InvalidValueError(f"{self.name} = {str(self.path)!r} is being written by another running sweep; wait "
                                         "for it or write to another file") from None
         if os.fstat(fd).st_size != self._size:  # written to since we read it: read again under the lock
             self._latest, self.done, self.superseded = {}, set(), 0

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from ..core.errors import NonDifferentiableError
 from ..core.errors import InvalidTypeError, describe
-from ..core.validate import check_int, check_progress, check_seed
+from ..core.progress import check_progress, open_progress
+from ..core.validate import check_int, check_seed
 from ..statements import get_statement
 from ..statements.registry import ALL
 from ..statements.verdicts import Verdict
@@ -114,7 +115,8 @@ def _rows_of(report, sid):
     return [r for r in report.rows if r.statement == sid or r.statement.startswith(sid + "[")]
 
 
-def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database=None, progress=None) -> SearchResult:
+def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database=None,
+           progress="auto") -> SearchResult:
     """Search for a counterexample to ``statement_id``.
 
     Args:
@@ -124,7 +126,9 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
         seed: Hypothesis seed.
         database: a Hypothesis example database or a directory path; default
             ``.hypothesis/examples``.
-        progress: optional callable ``(n_done, max_examples)``.
+        progress: ``"auto"`` (default): a progress bar of the examples in a terminal or a
+            notebook, nothing otherwise; True: always; False or None: never; or a callable
+            ``(n_done, max_examples)`` (:mod:`exacthess.core.progress`).
 
     Returns:
         :class:`SearchResult`; a violated statement is a result, never an exception. Only
@@ -139,6 +143,9 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     check_int(max_examples, "max_examples", 1)
     check_seed(seed)
     check_progress(progress)
+    channel = open_progress(None if callable(progress) and not isinstance(progress, bool) else progress,
+                            f"search {stmt.id}", total=max_examples)
+    tell = progress if callable(progress) and not isinstance(progress, bool) else None
     if database is None or isinstance(database, (str, os.PathLike)):
         database = DirectoryBasedExampleDatabase(os.fspath(database or ".hypothesis/examples"))
     elif not isinstance(database, ExampleDatabase):
@@ -161,10 +168,12 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     def check(case):
         arch, n, s, loss = case
         counter["n"] += 1
-        if progress:
-            progress(min(counter["n"], max_examples), max_examples)
+        done = min(counter["n"], max_examples)
+        if tell:
+            tell(done, max_examples)
+        channel.count(done, max_examples, f"search {stmt.id}: example {done} of {max_examples}")
         try:
-            report = verify(arch, n_samples=n, seed=s, float_check=False, loss=loss, perfect_fit=fit)
+            report = verify(arch, n_samples=n, seed=s, float_check=False, loss=loss, perfect_fit=fit, progress=None)
         except NonDifferentiableError:  # a ReLU kink: the Hessian is undefined there, not a case of the statement
             reject()
         rows = _rows_of(report, stmt.id)
@@ -179,7 +188,8 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     _seed_hypothesis(seed)  # not @seed: a seeded run would skip the example database
     t0 = time.perf_counter()
     try:
-        check()
+        with channel:
+            check()
     except _Found:  # only the statement's own verdict; anything raised inside verify propagates
         pass
     secs = time.perf_counter() - t0

@@ -19,17 +19,17 @@ next run retries it.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
-import multiprocessing.context
 import os
-import signal
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..core.errors import ExactHessError, InvalidTypeError, InvalidValueError, describe
-from ..core.validate import check_callable, check_int, check_real
-from .grid import Grid, expand, job_key
-from .jobs import ONE_THREAD_ENV, exit_with_parent, run_job
+from ..core.progress import open_progress
+from ..core.validate import check_bool, check_int, check_real
+from .grid import CONFIRM_LIMIT, Grid, expand, job_key
+from .jobs import run_job
+from .pool import LocalPool, local_executor, shutdown_pool
 from .results import ResultFile, rerun
 
 __all__ = ["sweep", "run_grid", "SweepStatus", "SweepIncompleteError", "local_executor", "shutdown_pool"]
@@ -70,56 +70,6 @@ class SweepStatus:
     lost: int = 0
     record: dict | None = None
     message: str | None = None
-
-
-class _OneThreadProcess(multiprocessing.context.SpawnProcess):
-    """A ``spawn`` process started with :func:`~exacthess.experiments.jobs.one_thread_env`: one
-    BLAS thread, set before the child imports numpy (the parent's environment is restored as
-    soon as the child is started)."""
-
-    @staticmethod
-    def _Popen(process_obj):
-        added = {k: v for k, v in ONE_THREAD_ENV.items() if k not in os.environ}
-        os.environ.update(added)
-        try:
-            return multiprocessing.context.SpawnProcess._Popen(process_obj)
-        finally:
-            for k in added:
-                os.environ.pop(k, None)
-
-
-class _OneThreadSpawn(multiprocessing.context.SpawnContext):
-    Process = _OneThreadProcess
-
-
-def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
-    """A pool of ``workers`` (default: the number of CPUs) fresh worker processes (``spawn``) that
-    ignore Ctrl-C (this process stops them), end when this process ends, even when it is killed,
-    and use one BLAS thread each (:data:`~exacthess.experiments.jobs.ONE_THREAD_ENV`; a variable
-    set by the user is kept), so that ``N`` workers run ``N`` threads, not ``N**2``."""
-    workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=_OneThreadSpawn(),
-                                  initializer=_init_worker, initargs=(os.getpid(),))
-
-
-def _init_worker(parent_pid: int) -> None:
-    """Ctrl-C is the parent's to handle (it stops the pool); a worker ends when its parent dies."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    exit_with_parent(parent_pid)
-
-
-def shutdown_pool(executor: cf.ProcessPoolExecutor, *, now: bool = False) -> None:
-    """Shut a local pool down: wait for its workers, or (``now``) cancel what has not started and
-    terminate the worker processes at once (their running jobs are lost, not recorded)."""
-    executor.shutdown(wait=not now, cancel_futures=True)
-    if not now:
-        return
-    terminate = getattr(executor, "terminate_workers", None)  # Python >= 3.14
-    if terminate is not None:
-        terminate()
-    else:
-        for proc in list((getattr(executor, "_processes", None) or {}).values()):
-            proc.terminate()
 
 
 def run_grid(grid: Grid, executor: cf.Executor, *, results: ResultFile | None = None,
@@ -177,8 +127,9 @@ class _Runner:
                 for fut in [f for f in self.running if f in finished]:  # in the order the jobs were handed out
                     self.collect(fut)
         except BaseException:
-            for fut in self.running:  # pending jobs are cancelled; a Dask cluster also drops the running ones
-                fut.cancel()
+            if not isinstance(self.executor, LocalPool):  # a local pool cancels its own (shutdown_pool)
+                for fut in self.running:  # pending jobs are cancelled; a Dask cluster also drops the running ones
+                    fut.cancel()
             raise
         records = self.records()
         if self.lost:
@@ -227,9 +178,37 @@ class _Runner:
         self.tell(record=record)
 
 
-def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress=None, workers: int | None = None,
-          budget_seconds: float | None = None) -> list:
+class _SweepProgress:
+    """A sweep's ``progress``: the user's callable receives each :class:`SweepStatus`; a display
+    (``"auto"`` in a terminal or a notebook, or True) shows a bar of the jobs, the running and
+    failed ones, and the messages as lines."""
+
+    def __init__(self, progress, total: int):
+        self.channel = open_progress(progress, "sweep", total=total)
+
+    def __enter__(self):
+        self.channel.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.channel.__exit__(*exc)
+
+    def __call__(self, status: SweepStatus) -> None:
+        if self.channel.display is None:
+            if self.channel.sink is not None:
+                self.channel.sink(status)
+            return
+        if status.message:
+            self.channel.line(status.message)
+        self.channel.count(status.done, status.total, f"sweep: {status.running} running, {status.failed} failed")
+
+
+def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress="auto", workers: int | None = None,
+          budget_seconds: float | None = None, confirm: bool = False) -> list:
     """Run every job of a sweep grid and return the records, in grid order.
+
+    Works as it stands at the top level of a script (no ``if __name__ == "__main__":`` needed):
+    the local worker processes do not run the script again (:mod:`~exacthess.experiments.pool`).
 
     Args:
         spec: a ``[sweep]`` table as a dict (or ``{"sweep": ...}``, or a list of tables), or the
@@ -238,14 +217,21 @@ def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress=None,
             processes, shut down at the end. A Dask ``Client(address).get_executor()`` works.
         out: a JSON Lines file; records already there (of the same spec) are not run again, new
             ones are appended as they finish. A file holding records of another spec is refused.
-        progress: optional callable receiving a :class:`SweepStatus` at every change.
+        progress: ``"auto"`` (default): a progress bar in a terminal or a notebook, nothing
+            otherwise; ``True`` always, ``False`` or None never; or a callable receiving a
+            :class:`SweepStatus` at every change.
         workers: size of the default pool (default: the number of CPUs).
         budget_seconds: stop a job after this many seconds and record it as ``"timeout"``.
+        confirm: run a grid of more than :data:`~exacthess.experiments.grid.CONFIRM_LIMIT` (500)
+            jobs; without it such a grid is refused before anything runs (the jobs are counted
+            as the product of the axes, before the grid is expanded).
 
     Returns:
         one record per job: ``{"sweep", "job", "status", "report", "error", "seconds"}``.
 
     Raises:
+        ProblemTooLargeError: more than 500 jobs without ``confirm=True`` (or more jobs than fit in memory).
+        InvalidValueError: ``out`` cannot be read or written, or holds another sweep's results.
         SweepIncompleteError: the executor failed for some jobs (they are not recorded).
 
     >>> recs = sweep({"family": "fcn", "input_dim": 3, "widths": [[], [2]], "output_dim": 2, "samples": 4},
@@ -253,8 +239,9 @@ def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress=None,
     >>> [(r["job"]["widths"], r["status"], r["report"]["ranks"]["H_L"]) for r in recs]
     [([], 'ok', 6), ([2], 'ok', 10)]
     """
-    grid = expand(spec)
-    check_callable(progress, "progress")
+    confirm = check_bool(confirm, "confirm")
+    grid = expand(spec, limit=CONFIRM_LIMIT, confirm=confirm)
+    say = _SweepProgress(progress, len(grid))
     if budget_seconds is not None:
         budget_seconds = check_real(budget_seconds, "budget_seconds", 0, strict=True)
     if executor is not None and not isinstance(executor, cf.Executor):
@@ -263,22 +250,27 @@ def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress=None,
     if executor is not None and workers is not None:
         raise InvalidValueError(f"workers = {workers!r} applies to the default pool only; expected None when an "
                                 "executor is given")
-    results = ResultFile(out, grid.spec_hash) if out is not None else None
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise InvalidTypeError(f"out = {describe(out)} has type {type(out).__name__}; expected a file path (str or "
+                               "pathlib.Path) or None")
     owned = executor is None
-    capacity = None
-    if owned:
-        capacity = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
-        executor = local_executor(capacity)
+    capacity = ((os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)) if owned else None
+    results = ResultFile(Path(out), grid.spec_hash) if out is not None else None
+    if results is not None:
+        results.open_for_append()  # an unwritable path or a file in use is refused before the pool starts
     try:
-        return run_grid(grid, executor, results=results, budget_seconds=budget_seconds, capacity=capacity,
-                        progress=progress)
-    except BaseException:
         if owned:
+            executor = local_executor(capacity)
+        with say:
+            return run_grid(grid, executor, results=results, budget_seconds=budget_seconds, capacity=capacity,
+                            progress=say)
+    except BaseException:
+        if owned and executor is not None:
             shutdown_pool(executor, now=True)
             owned = False
         raise
     finally:
         if results is not None:
             results.close()
-        if owned:
+        if owned and executor is not None:
             shutdown_pool(executor)

@@ -11,9 +11,10 @@ from ..models.architectures import CNN, Architecture, check_architecture
 from ..models.commands import verify_command
 from ..hessian.problem import make_problem
 from ..core.errors import InvalidOptionError, InvalidTypeError, describe
-from ..core.validate import check_bool, check_option, check_progress, check_real, check_samples, check_seed
+from ..core.progress import Tracker, Update, check_progress, open_progress
+from ..core.validate import check_bool, check_option, check_real, check_samples, check_seed
 from ..certify.rank import CERTIFY_OPTIONS
-from ..hessian.cost import FLOAT_CHECK_LIMIT, require_fits, sample_count, verify_cost
+from ..hessian.cost import FLOAT_CHECK_LIMIT, require_fits, sample_count, sample_free, verify_cost, verify_plan
 from ..hessian.engine import Engine
 from ..hessian.ranks import certified_ranks, check_consistency
 from ..certify.rank import rank
@@ -131,7 +132,7 @@ def _evidence(sampler: GenericSampler, qty: str, omega_rank, say):
 
 def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, data=None, params=None,
            loss="mse", certify: str = "auto", budget_seconds: float = 60.0, float_check: bool = True,
-           statements=None, progress=None, point: str = "gaussian", perfect_fit: bool = False,
+           statements=None, progress="auto", point: str = "gaussian", perfect_fit: bool = False,
            round_to=None) -> Report:
     """Compute the exact Hessian ranks of ``arch`` and check every registered statement.
 
@@ -156,7 +157,12 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             (``Row.float_ranks``; skipped above 3000 parameters).
         statements: restrict to these statement ids (default: all of the family). Unknown
             ids raise :class:`~exacthess.core.errors.UnknownStatementError` listing the known ones.
-        progress: optional callable receiving short progress messages.
+        progress: ``"auto"`` (default): a live display of the stage (which matrix, which
+            certificate, primes done of needed), its units and the estimated time left, revised
+            as work proceeds, in a terminal or a notebook, nothing otherwise; True: always (plain
+            lines, one per stage, when not a terminal); False or None: nothing; a callable:
+            receives the messages (strings; :class:`~exacthess.core.progress.Update` carries the
+            stage, units and estimate) (:mod:`exacthess.core.progress`).
         point: seeded point when ``params`` or ``data`` are not given: ``"gaussian"``
             (default; weights about ``N(0, 1/fan_in)``, biases about ``N(0, 0.01/fan_in)``,
             data and targets about ``N(0, 1)``, dyadic with about 8 significant bits, exactly
@@ -181,11 +187,26 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     check_option(certify, "certify", CERTIFY_OPTIONS)
     budget_seconds = check_real(budget_seconds, "budget_seconds", 0, allow_inf=True)
     float_check, perfect_fit = check_bool(float_check, "float_check"), check_bool(perfect_fit, "perfect_fit")
-    say = check_progress(progress) or (lambda msg: None)
+    check_progress(progress)
     chosen = _chosen(statements, _family(arch))
-    cost = require_fits(verify_cost(arch, sample_count(arch, n_samples, data), loss=loss, float_check=float_check))
+    n = sample_count(arch, n_samples, data)
+    cost = require_fits(verify_cost(arch, n, loss=loss, float_check=float_check))
+    channel = open_progress(progress, f"verify {arch!r} ({arch.n_params} parameters)")
+    with channel:
+        say = Tracker(channel, verify_plan(arch, n, loss=loss, float_check=float_check)) if channel else None
+        return _verify(arch, cost, say, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
+                       certify=certify, budget_seconds=budget_seconds, float_check=float_check, chosen=chosen,
+                       point=point, perfect_fit=perfect_fit, round_to=round_to)
+
+
+def _verify(arch, cost, progress, *, n_samples, seed, data, params, loss, certify, budget_seconds, float_check,
+            chosen, point, perfect_fit, round_to) -> Report:
+    """:func:`verify` after its arguments are checked; ``progress`` is a :class:`Tracker` or None."""
+    say = progress or (lambda msg: None)
     if cost.seconds >= ESTIMATE_SHOWN:
-        say(f"estimated: {cost.summary()}")
+        say(Update(f"estimated: {cost.summary()}", part="point"))
+    say(Update(f"the exact point: parameters and {cost.n_samples} samples"
+               + ("" if sample_free(arch, loss) else ", the exact forward pass"), part="point"))
     t0 = time.perf_counter()
     given_data, given_params = data, params
     data, params = round_inputs(data, params, round_to)
@@ -195,6 +216,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         problem = fit_targets(problem)
     ranks, info, engine = certified_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
                                           progress=progress)
+    say(Update("the ranks the statements need (J_f, C_act, ...)", part="statements"))
     point_info, point_extra = point_quantities(problem, engine, chosen, seed=seed, certify=certify,
                                                budget_seconds=budget_seconds)  # Statement.needs: J_f, ...
     info.update(point_info)
@@ -204,9 +226,8 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     ctx.extra.update(point_extra)
     summary["point"] = "perfect fit" if perfect_fit else ("given" if data is not None and params is not None else point)
     do_float = float_check and arch.n_params <= FLOAT_CHECK_LIMIT
-    if do_float and progress:
-        progress("float32 and float64 ranks")
-    franks = float_ranks(problem, list(ranks)) if do_float else {}
+    franks = float_ranks(problem, list(ranks), progress=progress) if do_float else {}
+    say(Update("the statements' verdicts", part="verdicts"))
 
     def fl(key):
         return franks[key]["float64"] if key in franks else None

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..core.domains import GF
 from ..core.modular import rank_mod_p
+from ..core.progress import Update
 from ..hessian.matrices import hessian
 from .network import SymbolicNetwork
 from .nullvectors import Catalogue, select
@@ -64,6 +65,7 @@ class GenericProver:
         self.expand = expand
         self.n_samples = n_samples
         self.say = progress or (lambda msg: None)
+        self.say(f"the symbolic network and {n_points} random points modulo primes")
         self.net = SymbolicNetwork(arch, n_samples)
         self.points = [self.net.point(seed, i) for i in range(n_points)]
         self.hessians = [hessian(arch, params=pt.params, data=(pt.X, pt.Y), domain=GF(pt.p)) for pt in self.points]
@@ -130,8 +132,9 @@ class GenericProver:
             if target <= 0:
                 continue
             kept, _ = select(cands, H, p, target)
-            self.say(f"{quantity}: proving {len(kept)} null vectors in the polynomial ring")
-            for c in kept:
+            for i, c in enumerate(kept):
+                self.say(Update(f"{quantity}: proving null vectors in the polynomial ring",
+                                stage=f"{quantity}: proving {len(kept)} null vectors", done=i, total=len(kept)))
                 if self.prove(c, checks):
                     proven.append(c)
                     families[c.family] = families.get(c.family, 0) + 1

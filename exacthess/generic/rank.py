@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..core.errors import InvalidArchitectureError, InvalidDataError, InvalidTypeError, ProblemTooLargeError, describe
+from ..core.progress import Tracker, check_progress, open_progress
 from ..core.validate import check_int, check_option
 from ..models.architectures import Architecture
 
@@ -197,7 +198,7 @@ def describe_how(b: dict, primes: tuple, regime: str) -> str:
 
 
 def generic_rank(arch: Architecture, quantity: str, *, n_samples: int | None = None, seed: int = 0,
-                 progress=None) -> GenericRank:
+                 progress="auto") -> GenericRank:
     """Proven bounds on the generic rank of ``quantity`` of ``arch``.
 
     Args:
@@ -208,7 +209,9 @@ def generic_rank(arch: Architecture, quantity: str, *, n_samples: int | None = N
         n_samples: number of samples ``n`` (default ``2 d``, as :func:`exacthess.verify`);
             inputs and targets are generic.
         seed: seed of the random evaluation points (the bounds are proven for any seed).
-        progress: optional callable receiving short progress messages.
+        progress: ``"auto"`` (default): a live display of the stage (null vectors proven of
+            those needed) in a terminal or a notebook, nothing otherwise; True: always; False or
+            None: never; or a callable receiving the messages (:mod:`exacthess.core.progress`).
 
     Returns:
         a :class:`GenericRank`; ``.proven`` tells whether ``lower == upper``.
@@ -222,9 +225,11 @@ def generic_rank(arch: Architecture, quantity: str, *, n_samples: int | None = N
     n = validate(arch, quantity, n_samples)
     check_int(seed, "seed", minimum=0)
     check_size(arch, n)
+    check_progress(progress)
     t0 = time.perf_counter()
-    prover = GenericProver(arch, n, seed=seed, progress=progress)
-    return result_from(prover, quantity, t0)
+    with open_progress(progress, f"the generic rank of {quantity} of {arch!r}") as channel:
+        prover = GenericProver(arch, n, seed=seed, progress=Tracker(channel) if channel else None)
+        return result_from(prover, quantity, t0)
 
 
 def result_from(prover, quantity: str, t0: float) -> GenericRank:

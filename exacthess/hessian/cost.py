@@ -47,8 +47,9 @@ from ..core.domains import GF, QQ, SR, Ring
 from ..core.resources import EXACT_ENTRY_BYTES, format_bytes, format_seconds, memory_limit, require_memory
 from ..models.toeplitz import operator_bytes
 
-__all__ = ["Cost", "problem_cost", "engine_cost", "verify_cost", "hessian_cost", "matrices_cost",
-           "gap_cost", "require_fits", "sample_count", "entry_bytes", "EXACT_ENTRY_BYTES", "FLOAT_CHECK_LIMIT"]
+__all__ = ["Cost", "problem_cost", "engine_cost", "verify_cost", "verify_plan", "hessian_cost", "matrices_cost",
+           "gap_cost", "require_fits", "sample_count", "sample_free", "entry_bytes", "EXACT_ENTRY_BYTES",
+           "FLOAT_CHECK_LIMIT"]
 
 #: bytes of one sympy expression (symbolic Hessians are for tiny networks)
 SYMBOLIC_ENTRY_BYTES = 512
@@ -67,6 +68,11 @@ _SVD = 2.7e-10  # per n^3 of a float SVD
 # verify: measured 26 s at p = 7648 and 49 s at p = 11000 (FCNs, the cores have about rank size)
 _FORM_MOD_P = 5e-7  # per entry of the p x p Hessians formed modulo a prime
 _RANK_CORES = 3e-11  # per p^3: ranks of the cores (of about the rank's size) modulo primes
+# the per-sample route (nonlinear activations, non-quadratic losses): measured about 240 s for
+# p = 1870, n = 300, K = 10 on a busy 2-core machine (ReLU, cross-entropy)
+_PER_SAMPLE_MAC = 1.5e-9  # per multiply-add of the per-sample products modulo a prime
+_PER_SAMPLE_FORMS = 12  # times the per-sample sums are formed (H_o, H_f, H_L; two primes; the checks)
+_FLOAT_MAC = 2e-10  # per multiply-add of the per-sample products in float64
 
 
 def entry_bytes(ring: Ring) -> int:
@@ -179,11 +185,22 @@ def _sample_free(arch, loss) -> bool:
     return arch.activation.is_linear and loss.quadratic and not loss.weights
 
 
+def sample_free(arch, loss=None) -> bool:
+    """Whether the Hessians of ``arch`` with ``loss`` (a name or a :class:`~exacthess.models.losses.Loss`)
+    are formed from the data statistics alone (linear network, quadratic loss), not sample by sample."""
+    from ..models.losses import loss as parse_loss
+    return _sample_free(arch, parse_loss("mse" if loss is None else loss))
+
+
+def _per_sample_seconds(arch, n_samples: int) -> float:
+    """The per-sample route forms ``sum_i J_i^T A_i J_i`` (``n K p^2`` multiply-adds) several times:
+    modulo primes for the lower bounds and the cores, and again while certificates are checked."""
+    return _PER_SAMPLE_FORMS * _PER_SAMPLE_MAC * float(n_samples) * arch.output_dim * float(arch.n_params) ** 2
+
+
 def verify_cost(arch, n_samples: int, *, loss=None, float_check: bool = True) -> Cost:
     """Peak memory and time of :func:`exacthess.verify` (exact point, QQ and GF(p) engines, cores)."""
-    from ..models.losses import loss as parse_loss
-    the_loss = parse_loss("mse" if loss is None else loss)
-    free = _sample_free(arch, the_loss)
+    free = sample_free(arch, loss)
     p = arch.n_params
     gf = GF(2147483629)
     cost = problem_cost(arch, n_samples, sample_free=free) + engine_cost(arch, n_samples, gf, sample_free=free)
@@ -194,11 +211,40 @@ def verify_cost(arch, n_samples: int, *, loss=None, float_check: bool = True) ->
            (f"the exact core (at most {core} x {core})", core * core * EXACT_ENTRY_BYTES)]
     time = [(f"forming and ranking the {p} x {p} Hessians modulo a prime",
              _FORM_MOD_P * float(p) ** 2 + _RANK_CORES * float(p) ** 3)]
+    if not free:
+        time.append(("forming the Hessians sample by sample", _per_sample_seconds(arch, n_samples)))
     if float_check and p <= FLOAT_CHECK_LIMIT:
         mem.append(("the float32 / float64 comparison", 6 * 8 * p * p))
-        time.append(("the float32 / float64 comparison", 6 * _SVD * float(p) ** 3))
+        time.append(("the float32 / float64 comparison", _float_seconds(arch, n_samples, free)))
     out = cost + Cost("", p, int(n_samples), tuple(mem), tuple(time))
     return Cost(f"verify of {arch!r}", p, int(n_samples), out.memory, out.time)
+
+
+def _float_seconds(arch, n_samples: int, free: bool) -> float:
+    """The float32 / float64 columns: six SVDs of ``p x p`` and, per sample, the float Hessians."""
+    forms = 0.0 if free else 4 * _FLOAT_MAC * float(n_samples) * arch.output_dim * float(arch.n_params) ** 2
+    return 6 * _SVD * float(arch.n_params) ** 3 + forms
+
+
+def verify_plan(arch, n_samples: int, *, loss=None, float_check: bool = True) -> list:
+    """The parts of :func:`exacthess.verify` with their estimated seconds, in order, for its running
+    estimate (:class:`~exacthess.core.progress.Tracker`): ``point``, ``H_o``, ``H_f``, ``H_L``,
+    ``statements`` (the further ranks the statements need), ``floats``, ``verdicts``.
+
+    >>> from exacthess import FCN
+    >>> [part for part, _ in verify_plan(FCN(25, (5, 10), 10), 50)]
+    ['point', 'H_o', 'H_f', 'H_L', 'statements', 'floats', 'verdicts']
+    """
+    free = sample_free(arch, loss)
+    p = arch.n_params
+    point = problem_cost(arch, n_samples, sample_free=free).seconds
+    gf = engine_cost(arch, n_samples, GF(2147483629), sample_free=free).seconds
+    ranks = gf + _FORM_MOD_P * float(p) ** 2 + _RANK_CORES * float(p) ** 3
+    if not free:
+        ranks += _per_sample_seconds(arch, n_samples)
+    floats = _float_seconds(arch, n_samples, free) if float_check and p <= FLOAT_CHECK_LIMIT else 0.0
+    return [("point", point), ("H_o", ranks / 3), ("H_f", ranks / 3), ("H_L", ranks / 3),
+            ("statements", 0.05 * ranks), ("floats", floats), ("verdicts", 0.05 * ranks)]
 
 
 def hessian_cost(arch, n_samples: int, ring: Ring = QQ, *, loss=None) -> Cost:

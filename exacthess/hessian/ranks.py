@@ -30,6 +30,7 @@ from ..certify.small import SmallRanks, modular_minor
 from ..core.domains import QQ
 from ..core.errors import InternalError
 from ..core.modular import random_engine_prime
+from ..core.progress import Update
 from .composite import block_row_space as composite_row_space
 from .engine import Engine
 from .nullvectors import channel_rows, locally_constant
@@ -58,7 +59,7 @@ def _block_row_space(hints: StructureHints, l: int, with_o: bool, n_l: int):
 
 def _linear_H_o(problem, hints, cert, p, say):
     """``H_o`` of a linear network: ``rank H_o = rank J`` (``rank (C J)``), bounded by the layer chain."""
-    say("H_o")
+    say(Update(f"H_o: rank {'J' if problem.sample_free else '(C J)'} mod a prime, the layer chain", part="H_o"))
     if problem.sample_free:
         return cert.factored(FactoredProblem(
             key="H_o", factor="J", theorem="gram", p=p, upper=hints.jacobian_bound(),
@@ -72,7 +73,7 @@ def _linear_H_o(problem, hints, cert, p, say):
 
 def _nonlinear_H_o(problem, cert, p, say):
     """``H_o`` with a nonlinear activation: ``rank (C J) <= p - k`` (exact null vectors of ``J``)."""
-    say("H_o")
+    say(Update(f"H_o: rank (C J) mod a prime ({problem.n_samples} samples)", part="H_o"))
     n = problem.arch.n_params
     if problem.forward.kernel_factors is None or cert.certify == "never":
         return cert.lower_only("H_o", "H_o", p) if cert.certify == "never" else cert.dense("H_o", "H_o")
@@ -186,12 +187,14 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
         info["H_o"] = cert.lower_only("H_o", "H_o", p)
     else:
         info["H_o"] = _nonlinear_H_o(problem, cert, p, say)
+        if certify != "never":
+            say(Update("H_f: exact null vectors (locally constant directions)", part="H_f"))
         null = locally_constant(problem, p, second_order=True) if certify != "never" else None
     if not arch.activation.is_linear:
         block_columns = False  # the block-column statements are about linear networks
 
     for name in ("H_f", "H_L"):
-        say(name)
+        say(Update(f"{name}: its core mod a prime, structural bound", part=name))
         if name == "H_f" and not arch.activation.is_linear and arch.depth == 1 and not arch.activation.has_curvature \
                 and certify != "never":
             res = _one_hidden_H_f(problem, source, small, cert, p)

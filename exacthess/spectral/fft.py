@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.calls import interruptible
 from ..core.resources import require_memory
 from ..core.validate import check_bool
 from ..models.geometry import ConvLayer, conv_layer
@@ -94,7 +95,7 @@ def conv_singular_values(
     scaled = scaled_float_kernel(kernel)
     with single_threaded_blas():  # batched tiny SVDs: BLAS threads only contend
         blocks = _blocks(scaled.values, layer)
-        sv = np.linalg.svd(blocks, compute_uv=False).ravel()
+        sv = interruptible(np.linalg.svd, blocks, compute_uv=False).ravel()
     return scale_values(np.sort(sv)[::-1], scaled.exponent)
 
 
@@ -109,4 +110,4 @@ def dense_singular_values(
     require_memory(dense_svd_bytes(layer), f"a dense SVD of the {layer.n_out} x {layer.n_in} operator")
     scaled = scaled_float_kernel(kernel)
     m = conv_operator(scaled.values, input_shape, stride, padding)
-    return scale_values(np.linalg.svd(m, compute_uv=False), scaled.exponent)
+    return scale_values(interruptible(np.linalg.svd, m, compute_uv=False), scaled.exponent)  # Ctrl-C at once

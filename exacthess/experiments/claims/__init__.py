@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 
 from ...core.errors import InvalidTypeError, UnknownStatementError, describe
-from ...core.validate import check_progress
+from ...core.progress import check_progress, open_progress
 from ..figures import check_formats
 from .chain_rule import (near_linear_activation_part, near_linear_whole_hessian, relu_activation_part,
                          relu_whole_hessian, relu_within_layer)
@@ -89,22 +89,28 @@ def _ids(ids, known: dict) -> list:
     return ids
 
 
-def discussion(ids=None, *, progress=None) -> list:
-    """Every claim of the discussion thread (or the given ids)."""
+def discussion(ids=None, *, progress="auto") -> list:
+    """Every claim of the discussion thread (or the given ids); ``progress`` as for every claim
+    (``"auto"``: a live display in a terminal or a notebook)."""
     check_progress(progress)
-    return [claim(i, progress=progress) for i in _ids(ids, DISCUSSION)]
+    ids = _ids(ids, DISCUSSION)
+    with open_progress(progress, "the discussion claims") as channel:
+        return [claim(i, progress=channel if channel else None) for i in ids]
 
 
-def approx_chain_rule(ids=None, *, out=None, progress=None, formats=("png",)) -> list:
+def approx_chain_rule(ids=None, *, out=None, progress="auto", formats=("png",)) -> list:
     """Every claim of the approximate-chain-rule slides (or the given ids); ``out``: folder of the
-    scaling figures, written in each of ``formats`` (``png``, ``pdf``, ``svg``)."""
+    scaling figures, written in each of ``formats`` (``png``, ``pdf``, ``svg``); ``progress`` as for
+    every claim (``"auto"``: a live display in a terminal or a notebook)."""
     check_progress(progress)
     formats = check_formats(formats, "formats")
     res = []
-    for i in _ids(ids, APPROX_CHAIN_RULE):
-        opts = {"progress": progress}
-        if i.startswith("approx_chain_rule.near_linear."):
-            opts["out"] = out
-            opts["formats"] = formats
-        res.append(claim(i, **opts))
+    ids = _ids(ids, APPROX_CHAIN_RULE)
+    with open_progress(progress, "the approx-chain-rule claims") as channel:
+        for i in ids:
+            opts = {"progress": channel if channel else None}
+            if i.startswith("approx_chain_rule.near_linear."):
+                opts["out"] = out
+                opts["formats"] = formats
+            res.append(claim(i, **opts))
     return res

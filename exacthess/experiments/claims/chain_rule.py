@@ -31,7 +31,7 @@ from ..gn_exponents import RATIO_PARTS
 from ..figures import check_formats, paper_style, save_figure
 from ..gn_scaling import curvature_scaling
 from ..points import standard_data, standard_params, with_targets
-from .result import Case, ClaimResult, check_cases, combine
+from .result import Case, ClaimResult, check_cases, combine, with_progress
 
 __all__ = ["relu_activation_part", "relu_within_layer", "relu_whole_hessian", "near_linear_activation_part",
            "near_linear_whole_hessian", "relu_architectures", "cubic_architectures", "SCALES", "SLIDES"]
@@ -83,10 +83,11 @@ def _gaps(archs, n_samples, seed, progress, cid):
     for i, arch in enumerate(archs):
         if progress:
             progress(f"{cid}: case {i + 1}/{len(archs)}")
-        yield arch, gauss_newton_gap(arch, n_samples=n_samples, seed=seed, block_ranks=False)
+        yield arch, gauss_newton_gap(arch, n_samples=n_samples, seed=seed, block_ranks=False, progress=None)
 
 
-def relu_activation_part(archs=None, *, n_samples: int = 6, seed: int = 0, progress=None) -> ClaimResult:
+@with_progress
+def relu_activation_part(archs=None, *, n_samples: int = 6, seed: int = 0, progress="auto") -> ClaimResult:
     """``approx_chain_rule.relu.activation_part``: the activations' part of ``C`` is exactly 0."""
     cid = "approx_chain_rule.relu.activation_part"
     cases = [_gap_case(a, g, "holds" if g.activation_fro2 == 0 else "fails")
@@ -99,7 +100,8 @@ def relu_activation_part(archs=None, *, n_samples: int = 6, seed: int = 0, progr
                                f"{len(cases)} ReLU-type cases (points without kinks)")
 
 
-def relu_within_layer(archs=None, *, n_samples: int = 6, seed: int = 0, progress=None) -> ClaimResult:
+@with_progress
+def relu_within_layer(archs=None, *, n_samples: int = 6, seed: int = 0, progress="auto") -> ClaimResult:
     """``approx_chain_rule.relu.within_layer``: every within-layer block ``C[l, l]`` is exactly 0."""
     cid = "approx_chain_rule.relu.within_layer"
     cases = [_gap_case(a, g, "holds" if g.within_layer_fro2 == 0 else "fails")
@@ -121,7 +123,8 @@ def _doubled_residual_scales(gap) -> bool:
     return bool((g2.C == np.vectorize(lambda v: 2 * v, otypes=[object])(gap.C)).all())
 
 
-def relu_whole_hessian(archs=None, *, n_samples: int = 6, seed: int = 0, progress=None) -> ClaimResult:
+@with_progress
+def relu_whole_hessian(archs=None, *, n_samples: int = 6, seed: int = 0, progress="auto") -> ClaimResult:
     """``approx_chain_rule.relu.whole_hessian``: the literal reading ``C = 0`` fails (cross-layer blocks)."""
     cid = "approx_chain_rule.relu.whole_hessian"
     cases = []
@@ -167,9 +170,10 @@ def _scaling_claim(cid, name, statement, archs, *, n_samples, seed, progress, ou
     for i, arch in enumerate(archs):
         if progress:
             progress(f"{cid}: scale sweep {i + 1}/{len(archs)}")
-        res = curvature_scaling(arch, scales=SCALES, n_samples=n_samples, seed=seed)
+        res = curvature_scaling(arch, scales=SCALES, n_samples=n_samples, seed=seed, progress=None)
         n = res.gaps[0].problem.n_samples
-        at1 = gauss_newton_gap(arch, params=standard_params(arch, seed), data=standard_data(arch, n, seed), ranks=False)
+        at1 = gauss_newton_gap(arch, params=standard_params(arch, seed), data=standard_data(arch, n, seed), ranks=False,
+                               progress=None)
         vals, polys = res.ratios[name], res.polynomials
         proven = res.proven[name]
         num, den = RATIO_PARTS[name]
@@ -204,7 +208,8 @@ def _scaling_claim(cid, name, statement, archs, *, n_samples, seed, progress, ou
                               "illustrate it"])
 
 
-def near_linear_activation_part(archs=None, *, n_samples: int = 6, seed: int = 0, progress=None, out=None,
+@with_progress
+def near_linear_activation_part(archs=None, *, n_samples: int = 6, seed: int = 0, progress="auto", out=None,
                                 formats=("png",)):
     """``approx_chain_rule.near_linear.activation_part``: ``|C_act|^2 / |C_cross|^2 ~ s^4 -> 0``."""
     return _scaling_claim("approx_chain_rule.near_linear.activation_part", "activation_share",
@@ -214,7 +219,8 @@ def near_linear_activation_part(archs=None, *, n_samples: int = 6, seed: int = 0
                           progress=progress, out=out, formats=formats)
 
 
-def near_linear_whole_hessian(archs=None, *, n_samples: int = 6, seed: int = 0, progress=None, out=None,
+@with_progress
+def near_linear_whole_hessian(archs=None, *, n_samples: int = 6, seed: int = 0, progress="auto", out=None,
                               formats=("png",)):
     """``approx_chain_rule.near_linear.whole_hessian``: ``|C|^2 / |G|^2`` grows like ``s^-(2L+2)``."""
     return _scaling_claim("approx_chain_rule.near_linear.whole_hessian", "curvature_ratio",

@@ -42,7 +42,7 @@ from ...hessian.problem import make_problem
 from ...hessian.ranks import certified_ranks
 from ...models.architectures import FCN, check_architecture
 from ..points import frobenius2, output_jacobian
-from .result import Case, ClaimResult, check_cases
+from .result import Case, ClaimResult, check_cases, with_progress
 
 __all__ = ["least_squares_minimum", "is_psd", "minimum_case", "minimum_with_nonzero_gradient"]
 
@@ -151,7 +151,8 @@ def default_minimum_architectures() -> list:
             FCN(3, (4, 4), 3), FCN(3, (), 2)]
 
 
-def minimum_with_nonzero_gradient(archs=None, *, seed: int = 0, progress=None) -> ClaimResult:
+@with_progress
+def minimum_with_nonzero_gradient(archs=None, *, seed: int = 0, progress="auto") -> ClaimResult:
     """``minimum_with_nonzero_gradient``: exact global minima with ``grad_f l != 0``, and ``H_f != 0``."""
     archs = check_cases(archs, default_minimum_architectures, seed=seed, progress=progress)
     cases = []

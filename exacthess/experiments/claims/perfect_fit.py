@@ -38,7 +38,7 @@ from ...models.commands import verify_command
 from ...models.losses import loss as parse_loss
 from ..point_ranks import probability_jacobian
 from ..points import is_perfect_fit, kink_free_problem, output_jacobian
-from .result import Case, ClaimResult, check_cases, combine
+from .result import Case, ClaimResult, check_cases, combine, with_progress
 
 __all__ = ["perfect_fit_case", "perfect_fit_mse", "perfect_fit_weighted_mse", "perfect_fit_bce",
            "perfect_fit_cross_entropy_logits", "perfect_fit_cross_entropy_probabilities", "default_architectures",
@@ -150,7 +150,8 @@ def _run(cid, statement, loss, archs, *, n_samples, seed, expected, target="J_f"
                        command=f"exacthess reproduce discussion --claim {cid}", summary=summary, notes=list(notes))
 
 
-def perfect_fit_mse(archs=None, *, n_samples: int = 8, seed: int = 0, progress=None) -> ClaimResult:
+@with_progress
+def perfect_fit_mse(archs=None, *, n_samples: int = 8, seed: int = 0, progress="auto") -> ClaimResult:
     """``perfect_fit.mse``: at a perfect fit under MSE, ``rank H_L = rank J_f``."""
     return _run("perfect_fit.mse", f"At a perfect fit under the MSE loss, rank(Hess L) = rank(J_f) {THREAD}",
                 "mse", archs, n_samples=n_samples, seed=seed, expected="holds", progress=progress,
@@ -161,7 +162,8 @@ def _weights(arch) -> str:
     return "weighted_mse(" + ", ".join(f"1/{k + 1}" for k in range(arch.output_dim)) + ")"
 
 
-def perfect_fit_weighted_mse(archs=None, *, n_samples: int = 8, seed: int = 0, progress=None) -> ClaimResult:
+@with_progress
+def perfect_fit_weighted_mse(archs=None, *, n_samples: int = 8, seed: int = 0, progress="auto") -> ClaimResult:
     """``perfect_fit.weighted_mse``: the output Hessian ``diag(w)`` is diagonal positive, not a multiple of I."""
     return _run("perfect_fit.weighted_mse",
                 f"At a perfect fit, rank(Hess L) = rank(J_f) whenever Hess l is diagonal and positive, not only a "
@@ -170,7 +172,8 @@ def perfect_fit_weighted_mse(archs=None, *, n_samples: int = 8, seed: int = 0, p
                 notes=["H_L = J_f^T diag(w) J_f with w > 0"])
 
 
-def perfect_fit_bce(archs=None, *, n_samples: int = 8, seed: int = 0, progress=None) -> ClaimResult:
+@with_progress
+def perfect_fit_bce(archs=None, *, n_samples: int = 8, seed: int = 0, progress="auto") -> ClaimResult:
     """``perfect_fit.bce``: binary cross-entropy at a perfect fit of the sigmoid stand-ins."""
     return _run("perfect_fit.bce",
                 f"At a perfect fit under binary cross-entropy, rank(Hess L) = rank(J_f) {THREAD}", "bce", archs,
@@ -181,7 +184,8 @@ def perfect_fit_bce(archs=None, *, n_samples: int = 8, seed: int = 0, progress=N
                        "the same rank: the diagonal is positive in both"])
 
 
-def perfect_fit_cross_entropy_logits(archs=None, *, n_samples: int = 8, seed: int = 0, progress=None) -> ClaimResult:
+@with_progress
+def perfect_fit_cross_entropy_logits(archs=None, *, n_samples: int = 8, seed: int = 0, progress="auto") -> ClaimResult:
     """``perfect_fit.cross_entropy_logits``: the equality fails for softmax cross-entropy on logits."""
     return _run("perfect_fit.cross_entropy_logits",
                 f"At a perfect fit under softmax cross-entropy on the logits, rank(Hess L) = rank(J_f) (the thread "
@@ -192,8 +196,9 @@ def perfect_fit_cross_entropy_logits(archs=None, *, n_samples: int = 8, seed: in
                        "rank J_f - dim(image J_f in ker A); moving the output layer by 1 v^T gives such a vector"])
 
 
+@with_progress
 def perfect_fit_cross_entropy_probabilities(archs=None, *, n_samples: int = 8, seed: int = 0,
-                                            progress=None) -> ClaimResult:
+                                            progress="auto") -> ClaimResult:
     """``perfect_fit.cross_entropy_probabilities``: with the probabilities as the outputs the equality holds."""
     return _run("perfect_fit.cross_entropy_probabilities",
                 f"At a perfect fit under cross-entropy with the probabilities (after the softmax) as the outputs, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 __all__ = ["ClaimResult", "Case", "combine", "check_cases", "VERDICTS"]
@@ -100,6 +101,19 @@ def combine(cases, *, all_must_hold: bool = True) -> tuple[str, bool]:
     if "undecided" in verdicts:
         return "undecided", False
     return "fails", all(c.certified for c in cases)
+
+
+def with_progress(fn):
+    """A claim function whose ``progress`` is ``"auto"`` by default: a live display of its cases in a
+    terminal or a notebook, nothing otherwise; True, False, None or a callable as everywhere
+    (:mod:`exacthess.core.progress`). The function itself receives a callable or None."""
+    @functools.wraps(fn)
+    def run(*args, progress="auto", **kwargs):
+        from ...core.progress import check_progress as check, open_progress
+        check(progress)
+        with open_progress(progress, f"the claim {fn.__name__}") as channel:
+            return fn(*args, progress=channel if channel else None, **kwargs)
+    return run
 
 
 def check_cases(archs, default, *, n_samples=None, seed=0, progress=None, out=None) -> list:
