@@ -119,12 +119,33 @@ def _isatty() -> bool:
 
 def _exit() -> None:
     """End the process now (no clean-up left to wait for: finished results are already on disk)."""
+    _release_semaphores()
     os._exit(EXIT_CODE)
 
 
+def _release_semaphores() -> None:
+    """Unlink the named semaphores of this process's worker pools (their queues' locks), as the
+    interpreter's exit would: ending without it makes :mod:`multiprocessing`'s resource tracker
+    (a process of its own, writing to the same terminal) warn about "leaked semaphore objects"."""
+    util, sync = sys.modules.get("multiprocessing.util"), sys.modules.get("multiprocessing.synchronize")
+    if util is None or sync is None:
+        return
+    for finaliser in list(getattr(util, "_finalizer_registry", {}).values()):
+        if getattr(finaliser, "_callback", None) is sync.SemLock._cleanup:
+            try:
+                finaliser()
+            except Exception:  # already unlinked, or the tracker is gone: nothing to release
+                pass
+
+
 def end_now() -> None:
-    """End the interrupted program at once, its output flushed (when an abandoned native call would
-    make the interpreter's own exit wait for it)."""
+    """End the interrupted program at once, its output flushed.
+
+    The interpreter's own exit is not waited for: with numpy, sympy, python-flint and matplotlib
+    loaded it takes about a second (freeing every module), it would wait for a native call left
+    running in a helper thread (:func:`exacthess.core.calls.interruptible`), and its clean-up of
+    half-interrupted state can fail or hang. Nothing is lost: the results of a command are written
+    (and closed) as they finish, and worker processes end with this one."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -19,7 +19,6 @@ import os
 import sys
 import traceback
 
-from ..core.calls import abandoned
 from ..core.errors import ExactHessError
 from . import claims as claims_cli
 from . import interrupt
@@ -242,7 +241,7 @@ def main(argv=None) -> int:
         if state.received is not None:  # also when the interrupt surfaced as another error, or was swallowed
             state.report()
             code = interrupt.EXIT_CODE
-            if argv is None and abandoned():  # the program ends; a native call left running would delay it
+            if argv is None:  # the program ends now: its finished results are on disk (see interrupt.end_now)
                 interrupt.end_now()
     return code
 
