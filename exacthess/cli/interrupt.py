@@ -166,7 +166,10 @@ def handling(process: bool = False):
 
     Args:
         process: the command is this whole process (the ``exacthess`` program, not a call of
-            :func:`~exacthess.cli.main.main` inside another program): arm the watchdog.
+            :func:`~exacthess.cli.main.main` inside another program): arm the watchdog; and once
+            the command is complete (its output written, its exit code decided), Ctrl-C is
+            ignored: the interpreter's exit takes about a second, and a signal in it would end
+            the process killed by SIGINT, without its line, as if the command had not finished.
     """
     state = INTERRUPTS
     state.reset()
@@ -190,7 +193,9 @@ def handling(process: bool = False):
     try:
         yield state
     finally:
-        if main:
+        if main and process:  # the command is complete: the interpreter's exit follows (about a second)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        elif main:
             signal.signal(signal.SIGINT, old if old is not None else signal.default_int_handler)
         if not process:  # the program itself keeps them until it ends (threads are torn down at exit)
             sys.unraisablehook, threading.excepthook = old_hook, old_thread_hook
@@ -198,12 +203,29 @@ def handling(process: bool = False):
 
 def is_command_line() -> bool:
     """Whether this process is the ``exacthess`` command (its console script, or ``python -m exacthess``)."""
-    argv = getattr(sys, "orig_argv", None) or []
-    if sys.argv and sys.argv[0] == "-m" and "-m" in argv:  # being imported by runpy for python -m ...
-        target = argv[argv.index("-m") + 1] if argv.index("-m") + 1 < len(argv) else ""
-        return target == "exacthess" or target.startswith("exacthess.")
+    module = _main_module(getattr(sys, "orig_argv", None) or [])
+    if module is not None:
+        return module == "exacthess" or module.startswith("exacthess.")
     name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     return name in ("exacthess", "exacthess.exe")
+
+
+def _main_module(argv: list) -> str | None:
+    """The module the interpreter was started with (``python [options] -m MODULE ...``), or None."""
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "-m":
+            return argv[i + 1] if i + 1 < len(argv) else None
+        if arg.startswith("-m"):  # -mexacthess
+            return arg[2:]
+        if arg in ("-X", "-W", "--check-hash-based-pycs"):  # an option with a value of its own
+            i += 2
+            continue
+        if arg == "-c" or arg == "-" or not arg.startswith("-"):  # a command, stdin or a script
+            return None
+        i += 1
+    return None
 
 
 def _startup_handler(signum, frame) -> None:

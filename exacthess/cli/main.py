@@ -229,11 +229,12 @@ def main(argv=None) -> int:
     Bad input prints one line ``error: ...`` on stderr and returns 2; an unexpected exception (a
     bug) prints one line and returns 70 (``EXACTHESS_TRACEBACK=1`` prints its traceback too);
     Ctrl-C prints one line saying what was saved and returns 130 (:mod:`exacthess.cli.interrupt`:
-    never a traceback, never an internal error; with ``argv`` None, as the ``exacthess`` program,
-    the process ends within about a second of the signal); output cut short by its reader
-    (``| head``) returns 141, quietly.
+    never a traceback, never an internal error; with ``argv`` None in the ``exacthess`` program
+    itself, or ``python -m exacthess``, the process ends right after that line, within about a
+    second of the signal, and a Ctrl-C after the command is complete is ignored); output cut short
+    by its reader (``| head``) returns 141, quietly.
     """
-    with interrupt.handling(process=argv is None) as state:
+    with interrupt.handling(process=argv is None and interrupt.is_command_line()) as state:
         try:
             code = _run(argv)
         except KeyboardInterrupt:
@@ -241,7 +242,7 @@ def main(argv=None) -> int:
         if state.received is not None:  # also when the interrupt surfaced as another error, or was swallowed
             state.report()
             code = interrupt.EXIT_CODE
-            if argv is None:  # the program ends now: its finished results are on disk (see interrupt.end_now)
+            if state.hard_exit:  # the program ends now: its finished results are on disk (see interrupt.end_now)
                 interrupt.end_now()
     return code
 
