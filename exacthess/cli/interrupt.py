@@ -77,6 +77,12 @@ class Interrupts:
             text = self.line()
         except Exception:  # the state it reads may be half-updated: say less rather than nothing
             text = "interrupted"
+        main = threading.current_thread() is threading.main_thread()  # (the watchdog must not wait for a lock)
+        for stream in (sys.stdout, sys.stderr) if main else ():  # what the command printed comes before the line
+            try:
+                stream.flush()
+            except (OSError, ValueError, RuntimeError):
+                pass
         _write(text)
 
     def handler(self, signum, frame) -> None:

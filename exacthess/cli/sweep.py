@@ -90,7 +90,8 @@ class _Display:
         if self.bar is not None:
             self.bar.console.print(text, markup=False, highlight=False)
         else:
-            print(text, file=sys.stderr, flush=True)
+            sys.stderr.write(text + "\n")  # one write: a Ctrl-C never leaves half a line
+            sys.stderr.flush()
 
     def __call__(self, status) -> None:
         if status.message:
@@ -138,9 +139,11 @@ def run(args) -> int:
             capacity = workers or os.cpu_count() or 1
             executor = local_executor(capacity)
             where = f"{capacity} local worker process{'es' if capacity > 1 else ''}"
-        print(textwrap.fill(f"sweep: {grid.summary()} on {where}" + (f", budget {budget:g} s per job" if budget else "")
-                            + f"; results in {args.out}", width=80, subsequent_indent="  ", break_long_words=False),
-              file=sys.stderr)
+        sys.stderr.write(textwrap.fill(f"sweep: {grid.summary()} on {where}" + (f", budget {budget:g} s per job"
+                                                                                if budget else "")
+                                       + f"; results in {args.out}", width=80, subsequent_indent="  ",
+                                       break_long_words=False) + "\n")  # one write: a Ctrl-C never cuts the line
+        sys.stderr.flush()
         t0 = time.perf_counter()
         try:
             with _Display(grid, sys.stderr.isatty()) as display:

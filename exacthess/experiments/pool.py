@@ -29,6 +29,7 @@ import multiprocessing.spawn
 import os
 import signal
 import threading
+import weakref
 
 from ..core.validate import check_int
 from .jobs import ONE_THREAD_ENV, exit_with_parent
@@ -36,6 +37,8 @@ from .jobs import ONE_THREAD_ENV, exit_with_parent
 __all__ = ["local_executor", "shutdown_pool", "LocalPool", "preparation_data"]
 
 _starting = threading.local()  # set while this thread starts a worker of the local pool
+_started: list = []  # the Popen of every worker started here, registered before Ctrl-C can interrupt its start
+_pools: "weakref.WeakSet[LocalPool]" = weakref.WeakSet()
 _original_preparation_data = multiprocessing.spawn.get_preparation_data
 
 
@@ -59,7 +62,10 @@ def _install() -> None:
 
 class _WorkerProcess(multiprocessing.context.SpawnProcess):
     """A ``spawn`` process started without the parent's ``__main__``, with SIGINT blocked and one
-    BLAS thread (the parent's environment and signal mask are restored as soon as it is started)."""
+    BLAS thread (the parent's environment and signal mask are restored as soon as it is started).
+
+    Its start is whole: a Ctrl-C in the parent meanwhile is handled once the worker has been sent
+    its start-up data (cut short, the worker would fail reading it, with a traceback)."""
 
     @staticmethod
     def _Popen(process_obj):
@@ -67,15 +73,26 @@ class _WorkerProcess(multiprocessing.context.SpawnProcess):
         os.environ.update(added)
         block = hasattr(signal, "pthread_sigmask")
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if block else None
+        deferred: list = []  # a Ctrl-C in the parent while the worker starts: handled once it is started
+        handler = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+        if callable(handler):
+            signal.signal(signal.SIGINT, lambda signum, frame: deferred.append((signum, frame)))
         _starting.worker = True
         try:
-            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+            popen = multiprocessing.context.SpawnProcess._Popen(process_obj)
+            _started[:] = [p for p in _started if p.returncode is None and p.poll() is None]
+            _started.append(popen)  # SIGINT is still blocked: the pool may never register this one
+            return popen
         finally:
             _starting.worker = False
             if block:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
             for k in added:
                 os.environ.pop(k, None)
+            if callable(handler):
+                signal.signal(signal.SIGINT, handler)
+                if deferred:  # e.g. KeyboardInterrupt, now that the worker has all it needs to start
+                    handler(*deferred[0])
 
 
 class _WorkerContext(multiprocessing.context.SpawnContext):
@@ -96,8 +113,10 @@ def local_executor(workers: int | None = None) -> LocalPool:
     use one BLAS thread each)."""
     workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
     _install()
-    return LocalPool(max_workers=workers, mp_context=_WorkerContext(), initializer=_init_worker,
+    pool = LocalPool(max_workers=workers, mp_context=_WorkerContext(), initializer=_init_worker,
                      initargs=(os.getpid(),))
+    _pools.add(pool)
+    return pool
 
 
 def _init_worker(parent_pid: int) -> None:
@@ -108,11 +127,22 @@ def _init_worker(parent_pid: int) -> None:
 
 def shutdown_pool(executor: cf.ProcessPoolExecutor, *, now: bool = False) -> None:
     """Shut a local pool down: wait for its workers, or (``now``) cancel what has not started and
-    terminate the worker processes at once (their running jobs are lost, not recorded)."""
+    terminate the worker processes at once (their running jobs are lost, not recorded).
+
+    ``now`` also ends a worker whose start Ctrl-C interrupted after the process was made but
+    before the pool registered it (it would otherwise start on its own and, once this process
+    has ended and released the pool's locks, fail with a traceback on the terminal)."""
     terminate = getattr(executor, "terminate_workers", None)  # Python >= 3.14
     if now and terminate is not None:
         terminate()
     procs = list((getattr(executor, "_processes", None) or {}).values()) if now else []  # gone after shutdown
+    owned = {pid for pool in list(_pools) if pool is not executor for pid in (getattr(pool, "_processes", None) or {})}
+    strays = [p for p in _started if p.pid not in owned and p.poll() is None] if now else []
     executor.shutdown(wait=not now, cancel_futures=True)
     for proc in procs:
         proc.terminate()
+    for popen in strays:
+        if popen.poll() is None:
+            popen.terminate()
+    for popen in strays:
+        popen.wait(1.0)  # SIGTERM ends a worker at once, even inside a native call
