@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
+from flint import fmpq
 
 from ..models.architectures import CNN, Architecture, check_architecture
 from ..models.commands import verify_command
@@ -56,13 +57,22 @@ def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tupl
         if not res.certified:
             uncertain.append(name)
         return res.value
-    r = crank(prob.sigma[:d, :d], "r = rank(Sigma_xx)")
+    def gram_rank(cols, name):
+        """rank of the Gram matrix Sigma~[:cols, :cols] = X~^T X~, which over Q equals rank X~ (n x cols):
+        the smaller of the two is ranked (784 x 784 against 20 x 784 for 20 images)."""
+        X = prob.X
+        if X is None or X.shape[0] >= cols:
+            return crank(prob.sigma[:cols, :cols], name)
+        if cols > d:
+            X = np.concatenate([X, np.array([[fmpq(1)]] * X.shape[0], dtype=object)], axis=1)
+        return crank(np.ascontiguousarray(X[:, :cols]), name)
+    r = gram_rank(d, "r = rank(Sigma_xx)")
     s = crank(engine.omega[:, :d], "s = rank(Omega)")
     ctx = Context(arch=arch, family=_family(arch), d=d, K=arch.output_dim, L=arch.depth,
                   widths=arch.hidden_sizes, r=r, s=s, p=arch.n_params, bias=arch.bias, ranks=ranks,
                   activation=arch.activation.kind, activation_name=arch.activation.name, loss=prob.loss.name)
     ctx.extra["live_widths"] = arch.live_hidden_sizes
-    ctx.extra["r_aug"] = crank(prob.sigma, "rank(Sigma~)") if arch.bias else r
+    ctx.extra["r_aug"] = gram_rank(d + 1, "rank(Sigma~)") if arch.bias else r
     if isinstance(arch, CNN):
         n1 = arch.layers[0].n_out
         ctx.extra["rank_T_2_L1"] = crank(engine.backward[1][:, :n1], "rank T(2:L+1)")
