@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from exacthess import FCN, UnknownStatementError, get_statement, verify
+from exacthess import FCN, verify
+from exacthess.errors import UnknownStatementError
+from exacthess.statements import get_statement
 from exacthess.core.errors import InvalidOptionError, InvalidTypeError
 from exacthess.statements import REGISTRY, Kind, Relation, load_all, statements_for
 from exacthess.strategies import fcn_architectures
