@@ -36,7 +36,7 @@ import numpy as np
 from ..core.modular import rank_mod_p
 from ..core.validate import check_int
 from ..models.architectures import CNN, Architecture
-from ..statements import Context, statements_for
+from ..statements import Context, network_context, statements_for
 from ..statements.verdicts import Verdict, judge, prediction
 from .rank import GenericRank, check_size, quantities, result_from, validate
 
@@ -114,21 +114,12 @@ class GenericProof:
 
 
 def generic_context(arch: Architecture, n_samples: int, ranks: dict, extra: dict | None = None) -> Context:
-    """The statements' :class:`Context` for generic data: ``r = min(n, d)``, ``s = min(r, K)``."""
-    d, K = arch.input_dim, arch.output_dim
-    r = min(n_samples, d)
-    ctx = Context(arch=arch, family="cnn" if isinstance(arch, CNN) else "fcn", d=d, K=K, L=arch.depth,
-                  widths=arch.hidden_sizes, r=r, s=min(r, K), p=arch.n_params, bias=arch.bias, ranks=dict(ranks),
-                  activation=arch.activation.kind, activation_name=arch.activation.name)
-    ctx.extra["live_widths"] = arch.live_hidden_sizes
-    ctx.extra["r_aug"] = min(n_samples, d + 1) if arch.bias else r  # generic data with a column of ones
-    if isinstance(arch, CNN):
-        ctx.channels = arch.channels
-        ctx.spatial = arch.spatial_sizes
-        ctx.kernels = tuple(l.kernel[0] * l.kernel[1] for l in arch.layers[:-1])
-        ctx.extra.update(extra or {})
-        ctx.extra["weights_per_layer"] = tuple(l.c_out * l.c_in * l.kernel[0] * l.kernel[1] for l in arch.layers)
-    return ctx
+    """The statements' :class:`Context` for generic data: ``r = min(n, d)``, ``s = min(r, K)``
+    (:func:`~exacthess.statements.registry.network_context` with these values)."""
+    r = min(n_samples, arch.input_dim)
+    r_aug = min(n_samples, arch.input_dim + 1) if arch.bias else r  # generic data with a column of ones
+    return network_context(arch, r=r, s=min(r, arch.output_dim), r_aug=r_aug, ranks=ranks,
+                           extra=extra if isinstance(arch, CNN) else None)
 
 
 def _cnn_extras(prover) -> tuple[dict, dict]:

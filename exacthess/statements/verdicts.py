@@ -51,14 +51,14 @@ verdict with :func:`decided`, so every verdict uses the same five words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Callable
 
 from .registry import Context, Relation, Statement
 
-__all__ = ["Verdict", "Judgement", "GenericEvidence", "GenericBound", "judge", "decided", "prediction", "exit_code",
-           "EXIT_CODES"]
+__all__ = ["Verdict", "Judgement", "GenericEvidence", "GenericBound", "RankBounds", "judge", "decided", "prediction", "bounded",
+           "exit_code", "EXIT_CODES"]
 
 
 class Verdict(str, Enum):
@@ -151,6 +151,13 @@ def _known(quantity: str, lo: int, hi: int) -> str:
     return f"rank {quantity} = {lo}" if lo == hi else f"rank {quantity} known in [{lo}, {hi}]"
 
 
+def bounded(ctx: Context, info: dict) -> tuple[Context, Context]:
+    """``ctx`` with every rank of ``info`` (objects with ``lower`` and ``upper``) at its proven
+    lower and at its proven upper bound: the two contexts of :func:`prediction`."""
+    return (replace(ctx, ranks={k: v.lower for k, v in info.items()}),
+            replace(ctx, ranks={k: v.upper for k, v in info.items()}))
+
+
 def prediction(stmt: Statement, low: Context, high: Context, layer=None):
     """The prediction of ``stmt``, or a proven interval when the contexts differ.
 
@@ -167,15 +174,31 @@ def prediction(stmt: Statement, low: Context, high: Context, layer=None):
     return a if a == b else (min(a, b), max(a, b))
 
 
-def decided(stmt: Statement, true: bool | None, note: str = "") -> Judgement:
-    """The verdict on ``stmt`` when its truth is known otherwise than from a rank interval.
+def decided(true: bool | None, *, binding: bool = True, note: str = "") -> Judgement:
+    """The verdict on a claim whose truth is known otherwise than from a rank interval.
 
-    For the claims whose evidence is an exact norm or a proven exponent: ``true`` is True
-    (``holds``), False (``VIOLATED`` or ``refuted``, by :meth:`Verdict.false_for`) or None
-    (``undecided``)."""
+    For the source documents' claims whose evidence is an exact identity or a proven exponent
+    (:mod:`exacthess.claims`): ``true`` is True (``holds``), False (``VIOLATED`` when the claim is
+    ``binding``, published or proven, else ``refuted``) or None (``undecided``)."""
     if true is None:
         return Judgement(Verdict.UNDECIDED, note)
-    return Judgement(Verdict.HOLDS if true else Verdict.false_for(stmt), note)
+    return Judgement(Verdict.HOLDS if true else Verdict.VIOLATED if binding else Verdict.REFUTED, note)
+
+
+@dataclass(frozen=True)
+class RankBounds:
+    """A proven interval ``[lower, upper]`` for a rank, for :func:`judge` when no
+    :class:`~exacthess.certify.rank.RankResult` is at hand (a rank known from an exact norm:
+    ``0`` iff the norm is ``0``)."""
+
+    lower: int
+    upper: int
+
+    @classmethod
+    def of_norm(cls, fro2, size: int) -> RankBounds:
+        """The rank of a matrix with squared Frobenius norm ``fro2`` and ``size`` columns:
+        ``[0, 0]`` when the norm is 0, else ``[1, size]``."""
+        return cls(0, 0) if fro2 == 0 else cls(1, size)
 
 
 def judge(stmt: Statement, quantity: str, rank, prediction, *, why_not: str | None = None,
