@@ -5,8 +5,8 @@ One function per claim, each returning a :class:`ClaimResult`; defined in
 
 >>> import exacthess as eh
 >>> r = eh.claims.perfect_fit_cross_entropy_logits([eh.FCN(2, (2,), 2)], n_samples=3)
->>> r.verdict, r.expected, r.certified
-('fails', 'fails', True)
+>>> str(r.verdict), r.statement_id, r.certified
+('holds', 'thread.perfect_fit.cross_entropy_logits', True)
 """
 
 from .experiments.claims import *  # noqa: F401,F403  (the public names, listed in __all__)
