@@ -63,7 +63,7 @@ def conv_loop(layer, weight: np.ndarray, bias, h: np.ndarray, zero) -> np.ndarra
     """One layer by explicit loops: ``out[o, y, x] = sum_{i,a,b} w[o,i,a,b] h[i, s y + a - p, s x + b - p] + b[o]``.
 
     Args:
-        layer: a :class:`~exacthess.ConvLayer` (sizes, stride, padding only).
+        layer: a :class:`~exacthess.models.ConvLayer` (sizes, stride, padding only).
         weight: ``(c_out, c_in, kh, kw)`` array.
         bias: ``(c_out,)`` array or None.
         h: the input, flat channel-major (length ``c_in * H * W``).

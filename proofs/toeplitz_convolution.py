@@ -6,9 +6,9 @@ channels, kernel ``w[o, i, a, b]``, stride ``s``, zero padding ``p`` and bias ``
 .. math:: y[o, u, v] = \sum_{i, a, b} w[o, i, a, b]\, x_{pad}[i, s_h u + a, s_w v + b] + b[o],
 
 where ``x_pad`` is ``x`` surrounded by ``p`` zeros on every side, exacthess's operator
-(``exacthess.models.toeplitz.toeplitz_operator``, behind ``exacthess.conv_matrix`` and the
+(``exacthess.models.toeplitz.toeplitz_operator``, behind ``exacthess.spectral.conv_matrix`` and the
 Hessian engine) satisfies ``T~(w, b) [vec(x); 1] = [vec(y); 1]`` (channel-major
-vectorisation), and its parameter map (``exacthess.parameter_map``) places every parameter
+vectorisation), and its parameter map (``exacthess.spectral.parameter_map``) places every parameter
 exactly where the loop uses it: ``vec_row(T~) = G theta`` with ``theta`` in exacthess's
 order (kernel row-major, then bias).
 
@@ -17,7 +17,7 @@ the loop below pads the input explicitly and reads ``x_pad[i, s u + a, s v + b]`
 implementation independent of exacthess's tap tables); the operator is built by exacthess
 over the same ring; ``T~ [x; 1]`` and the loop output are compared as polynomials. Every
 configuration in the listed ranges is covered (every kernel size that fits the padded
-input, every stride and padding), with and without bias; ``exacthess.conv_matrix(...,
+input, every stride and padding), with and without bias; ``exacthess.spectral.conv_matrix(...,
 domain="SR")`` with sympy kernels is checked on the bias-free configurations of the 1-D sweep.
 
 Run: ``python proofs/toeplitz_convolution.py [--thorough]``.

@@ -3,7 +3,7 @@
 :func:`cases` draws one tiny problem from everything ``eh.verify`` accepts:
 
 * networks: ``eh.FCN`` (0 to 3 hidden layers), ``eh.CNN`` 1-D and 2-D (kernel sizes, strides, zero
-  padding, input channels, several layers), and ``eh.Architecture`` chains of ``eh.ConvLayer`` with
+  padding, input channels, several layers), and ``eh.Architecture`` chains of ``eh.models.ConvLayer`` with
   circular padding (kernels wider than the map wrap around), mixed with zero-padded layers; biases or not;
 * activations: ``linear``, ``relu``, ``leaky_relu(a)`` (negative and large slopes too) and ``poly(c0, ...)``
   with ``c0 = 0`` and ``c0 != 0``, degree 0 to 3 (so with and without curvature, ``sigma'(0) = 0`` included);
@@ -88,8 +88,8 @@ def architecture_source(arch) -> str:
     """Python source that rebuilds ``arch`` (``eh.FCN``, ``eh.CNN`` or an ``eh.Architecture`` of layers)."""
     if isinstance(arch, (eh.FCN, eh.CNN)):
         return "eh." + repr(arch)
-    layers = ", ".join("eh." + repr(layer) for layer in arch.layers)
-    return f"eh.Architecture(layers=({layers},), activation=eh.activation({arch.activation.name!r}))"
+    layers = ", ".join("eh.models." + repr(layer) for layer in arch.layers)
+    return f"eh.Architecture(layers=({layers},), activation=eh.models.activation({arch.activation.name!r}))"
 
 
 # ----- numbers ---------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def cnns(draw, activation: str, dims: int):
 
 @st.composite
 def circular_chains(draw, activation: str):
-    """``eh.Architecture`` chains of ``eh.ConvLayer`` with circular padding (the stride divides the map;
+    """``eh.Architecture`` chains of ``eh.models.ConvLayer`` with circular padding (the stride divides the map;
     a kernel wider than the map wraps and its taps add), some layers zero-padded, then a dense output layer."""
     dims = draw(st.sampled_from((1, 2)))
     shape = [1, draw(st.integers(1, 5))] if dims == 1 else [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
@@ -206,13 +206,13 @@ def circular_chains(draw, activation: str):
                 pad[a] = draw(st.integers(0, 1))
                 ker[a] = draw(st.integers(1, min(3, shape[a] + 2 * pad[a])))
         c_out = draw(st.integers(1, 2))
-        layer = eh.ConvLayer(c_in=c, c_out=c_out, in_shape=tuple(shape), kernel=tuple(ker), stride=tuple(step),
+        layer = eh.models.ConvLayer(c_in=c, c_out=c_out, in_shape=tuple(shape), kernel=tuple(ker), stride=tuple(step),
                              padding=tuple(pad), bias=bias, padding_mode="circular" if circular else "zeros")
         layers.append(layer)
         shape, c = list(layer.out_shape), c_out
     K = draw(st.integers(1, 2))
-    layers.append(eh.ConvLayer(c_in=c, c_out=K, in_shape=tuple(shape), kernel=tuple(shape), bias=bias))
-    return eh.Architecture(layers=tuple(layers), activation=eh.activation(activation))
+    layers.append(eh.models.ConvLayer(c_in=c, c_out=K, in_shape=tuple(shape), kernel=tuple(shape), bias=bias))
+    return eh.Architecture(layers=tuple(layers), activation=eh.models.activation(activation))
 
 
 # ----- points ----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import pytest
 
-from exacthess import CNN, FCN, InvalidArchitectureError, InvalidTypeError
+from exacthess import CNN, FCN
+from exacthess.errors import InvalidArchitectureError, InvalidTypeError
 
 
 def test_fcn_counts_and_shapes():

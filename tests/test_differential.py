@@ -125,10 +125,10 @@ def test_certified_ranks_match_exact_elimination(case: Case):
     event(f"activation: {case.arch.activation.kind}")
     try:
         report = eh.verify(case.arch, **case.verify_kwargs())
-    except eh.NonDifferentiableError:
+    except eh.errors.NonDifferentiableError:
         event("refused: kink")
         reject()
-    except eh.ProblemTooLargeError:  # stand-ins of logits the polynomials blew up: refused up front, as documented
+    except eh.errors.ProblemTooLargeError:  # stand-ins of logits the polynomials blew up: refused up front, as documented
         event("refused: too large")
         reject()
     for key, r in report.rank_info.items():

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from flint import fmpq
 
-from exacthess import NonFiniteError, InvalidDataError, InvalidTypeError, to_rational, rational_array
+from exacthess import to_rational
+from exacthess.errors import NonFiniteError, InvalidDataError, InvalidTypeError
+from exacthess.core.exact import rational_array
 
 
 def test_floats_are_converted_exactly():

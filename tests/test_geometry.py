@@ -13,7 +13,9 @@ from flint import fmpq
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exacthess import CNN, ConvLayer, conv_matrix, conv_operator, parameter_map, parameter_map_matrix, toeplitz_operator
+from exacthess import CNN
+from exacthess.models import ConvLayer
+from exacthess.spectral import conv_matrix, conv_operator, parameter_map, parameter_map_matrix, toeplitz_operator
 from exacthess.core.errors import (ExactHessError, InvalidArchitectureError, InvalidDataError, InvalidOptionError,
                                    InvalidTypeError, InvalidValueError, ProblemTooLargeError)
 from exacthess.models.geometry import InvalidPaddingError, InvalidStrideError, conv_layer

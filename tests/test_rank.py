@@ -10,7 +10,8 @@ import sympy
 from flint import fmpz_mat
 from hypothesis import given, strategies as st
 
-from exacthess import InvalidMatrixError, NonFiniteError, rank
+from exacthess import rank
+from exacthess.errors import InvalidMatrixError, NonFiniteError
 
 
 @st.composite
@@ -87,7 +88,7 @@ def test_a_caller_bound_below_the_proven_rank_is_refused():
     """[[1,2,3],[2,4,6],[1,0,1],[0,0,0]] has rank 2 (rows 1 and 3 independent, row 2 = 2 row 1): a claimed
     upper bound 1 contradicts the proven lower bound and is an error, not a 'proven 2 <= rank <= 1'."""
     import exacthess as eh
-    with pytest.raises(eh.InvalidValueError, match=r"upper_bound = \(1, 'x'\) is below the proven lower bound 2"):
+    with pytest.raises(eh.errors.InvalidValueError, match=r"upper_bound = \(1, 'x'\) is below the proven lower bound 2"):
         eh.rank([[1, 2, 3], [2, 4, 6], [1, 0, 1], [0, 0, 0]], upper_bound=(1, "x"), certify="never")
 
 

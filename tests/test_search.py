@@ -3,7 +3,7 @@ import shlex
 
 import pytest
 
-from exacthess import UnknownStatementError
+from exacthess.errors import UnknownStatementError
 from exacthess.cli.main import main
 from exacthess.experiments.search import search
 

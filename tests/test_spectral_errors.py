@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exacthess import conv_matrix, parameter_map
+from exacthess.spectral import conv_matrix, parameter_map
 from exacthess.core.errors import ExactHessError, InvalidTypeError
 from exacthess.spectral import (check_conv_sv_theorem, clip_operator_norm, conv_operator, conv_singular_values,
                                 kernel_from_tensorflow)

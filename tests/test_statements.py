@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from exacthess import FCN, UnknownStatementError, get_statement, verify
+from exacthess import FCN, verify
+from exacthess.errors import UnknownStatementError
+from exacthess.statements import get_statement
 from exacthess.core.errors import InvalidOptionError, InvalidTypeError
 from exacthess.statements import REGISTRY, Kind, Relation, load_all, statements_for
 from exacthess.strategies import fcn_architectures
@@ -89,3 +91,24 @@ def test_every_citation_points_to_the_references_in_the_repository():
     for path in (ROOT / "exacthess").rglob("*.py"):
         text = path.read_text()
         assert "FORMULAS.md" not in text and not re.search(r"\b00\d_[0-9a-f]{16}\.txt", text), path
+
+
+def test_a_statement_added_in_one_module_is_judged_at_points_generically_and_in_search(tmp_path):
+    """docs/architecture.md's recipe, followed once: ``singh2023.related_work.H_o`` (the ICML 2023
+    slides quoting rank H_o = q (d + K - q)) is registered in statements/singh2023.py and listed in
+    docs/statements.md, nothing else; verify, prove_generic and search judge it through judge()."""
+    from exacthess import search
+    from exacthess.generic import prove_generic
+    sid = "singh2023.related_work.H_o"
+    assert get_statement(sid).family == ("fcn",)
+    arch = FCN(4, (3,), 2)  # q = 2: q (d + K - q) = 8
+    [row] = verify(arch, n_samples=8, statements=[sid], float_check=False).rows
+    assert (row.exact, row.predicted, row.verdict) == (8, 8, "holds")
+    [row] = verify(arch, n_samples=2, statements=[sid], float_check=False).rows  # r = 2 < d: the slides' d is r
+    assert row.verdict == "n/a" and "r = rank(Sigma_xx) = 2 < d = 4" in row.note
+    checks = {c.statement: c for c in prove_generic(arch, 8).checks}
+    assert (checks[sid].verdict, checks[sid].predicted) == ("holds", (8, 8))
+    below = {c.statement: c for c in prove_generic(arch, 3).checks}[sid]  # fewer samples than d
+    assert (below.verdict, below.outside) == ("n/a", "refuted")  # the formula with d is false when r < d
+    res = search(sid, max_examples=5, database=str(tmp_path))
+    assert res.counterexample is None and res.examples == 5

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from exacthess import conv_matrix, parameter_map_matrix
+from exacthess.spectral import conv_matrix, parameter_map_matrix
 from exacthess.strategies import cnn_architectures
 
 

@@ -9,6 +9,7 @@ from types import SimpleNamespace as NS
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from exacthess import CNN, FCN, Statement, verify
 from exacthess.statements import Kind, Relation
@@ -152,3 +153,44 @@ def test_degenerate_point_of_a_linear_network_is_decided_by_a_proof():
         assert rows[sid].verdict == "holds", rows[sid].note
         assert "degenerate" in rows[sid].note and "polynomial ring" in rows[sid].note
     assert r.exit_code == 0
+
+
+def _interval_rule(relation, lo, hi, a, b):
+    """The interval rule written out independently: True (holds), False, or None (undecided)."""
+    if relation == "<=":
+        return True if hi <= a else False if lo > b else None
+    return True if lo == hi == a == b else False if lo > b or hi < a else None
+
+
+@given(bounds=st.lists(st.tuples(st.integers(0, 20), st.integers(0, 6)), min_size=5, max_size=5))
+def test_prove_generic_judges_with_judge_and_the_interval_rule(bounds):
+    """generic/compare has no rule of its own: on arbitrary proven bounds of the generic ranks, each
+    statement's verdict is judge(..., generic_rank=True)'s, which is the interval rule written out
+    here (the words: holds / VIOLATED for binding statements / refuted / undecided)."""
+    from exacthess.generic.compare import compare
+    from exacthess.statements import get_statement
+    arch = FCN(3, (2,), 2)
+    qty = ["H_o", "H_f", "H_L", "H_f[:,1]", "H_f[:,2]"]
+    ranks = {q: _r(lo, lo + w) for q, (lo, w) in zip(qty, bounds)}
+    checks = compare(arch, 6, ranks)
+    assert checks
+    for c in checks:
+        if c.verdict == "n/a":
+            continue
+        stmt = get_statement(c.statement.split("[")[0])
+        expected = _interval_rule(str(c.relation), c.lower, c.upper, *c.predicted)
+        word = "undecided" if expected is None else "holds" if expected else Verdict.false_for(stmt).value
+        assert c.verdict == word == judge(stmt, c.quantity, ranks[c.quantity], c.predicted, generic_rank=True).verdict
+
+
+def test_one_vocabulary():
+    """The rule and the words live in statements/verdicts.py only."""
+    import exacthess.generic.compare as compare
+    import exacthess.experiments.claims.result as result
+    assert not hasattr(compare, "_status") and not hasattr(result, "VERDICTS")
+    assert Verdict.false_for(BOUND) == "VIOLATED" and Verdict.false_for(DERIVED_EQ) == "refuted"
+    from exacthess.statements.verdicts import RankBounds, decided
+    assert judge(BOUND, "H_f", RankBounds.of_norm(0, 5), 0).verdict == "holds"
+    assert judge(BOUND, "H_f", RankBounds.of_norm(3, 5), 0).verdict == "VIOLATED"
+    assert [decided(t).verdict for t in (True, False, None)] == ["holds", "VIOLATED", "undecided"]
+    assert decided(False, binding=False).verdict == "refuted"

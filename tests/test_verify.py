@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from exacthess import (FCN, InvalidDataError, NonFiniteError, ParamsMismatchError, Statement, verify)
+from exacthess import FCN, Statement, verify
+from exacthess.errors import InvalidDataError, NonFiniteError, ParamsMismatchError
 from exacthess.experiments.reproduce import reproduce_notebook
 from exacthess.statements import REGISTRY
 

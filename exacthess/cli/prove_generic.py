@@ -76,19 +76,18 @@ def render(proof, console) -> None:
     s.add_column("rank", no_wrap=True)
     s.add_column("claim", justify="right", no_wrap=True)
     s.add_column("generic", justify="right", no_wrap=True)
-    s.add_column("status")
-    style = {"proven": "green", "refuted": "bold red", "undecided": "yellow", "n/a": "dim"}
+    s.add_column("verdict")
+    style = {"holds": "green", "VIOLATED": "bold red", "refuted": "red", "undecided": "yellow", "n/a": "dim"}
     not_applicable = []
     for c in proof.checks:
-        if c.status == "n/a":
+        if c.verdict == "n/a":
             not_applicable.append(c.statement)
             continue
         pred = "-" if c.predicted is None else (str(c.predicted[0]) if c.predicted[0] == c.predicted[1]
                                                 else f"{c.predicted[0]}..{c.predicted[1]}")
         rank = str(c.lower) if c.lower == c.upper else f"{c.lower}..{c.upper}"
-        status = c.status if c.binding or c.status != "refuted" else "refuted (conjecture)"
         s.add_row(c.statement, c.quantity, f"{c.relation} {pred}", rank,
-                  f"[{style.get(c.status, '')}]{escape(status)}[/]" + (f": {escape(c.note)}" if c.note else ""))
+                  f"[{style.get(str(c.verdict), '')}]{escape(str(c.verdict))}[/]" + (f": {escape(c.note)}" if c.note else ""))
     console.print(s)
     if not_applicable:
         console.print("n/a: " + ", ".join(not_applicable))
@@ -99,7 +98,7 @@ def render(proof, console) -> None:
         console.print(f"note: {n}")
     code = proof.exit_code
     verdict = {0: "PROVEN: every generic rank proven, every applicable statement decided",
-               1: "REFUTED: " + ", ".join(c.statement for c in proof.refuted),
+               1: "VIOLATED: " + ", ".join(c.statement for c in proof.refuted),
                3: "UNDECIDED: some ranks or statements are not decided by the proven bounds"}[code]
     console.print(f"{verdict}  ({proof.seconds:.2f} s)")
 

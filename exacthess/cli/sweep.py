@@ -120,6 +120,7 @@ def run(args) -> int:
     from .parser import writable
     writable(args.out, "--out", folder=False)
     results = ResultFile(args.out, grid.spec_hash, name="--out")  # refuses another sweep's file before anything runs
+    created = not os.path.exists(args.out)
     results.open_for_append()  # and a file that cannot be written, or that another sweep is writing
     interrupt.saved(lambda: f"{len(results.records)} of {len(grid)} jobs are saved in {args.out}; run the same "
                             "command again to resume")
@@ -155,6 +156,8 @@ def run(args) -> int:
         stop_now = False
     finally:  # interrupted (or failed): do not wait for running jobs, their results would be discarded
         results.close()
+        if created and not results.records and os.path.exists(args.out) and os.path.getsize(args.out) == 0:
+            os.remove(args.out)  # nothing ran (an unreachable scheduler, an early Ctrl-C): leave no empty file
         if cluster is not None:
             cluster.close()
         elif executor is not None:

@@ -30,7 +30,7 @@ from flint import fmpq, fmpq_mat, fmpz
 from .errors import InvalidValueError
 from .modular import reduce_mod
 
-__all__ = ["DOMAINS", "resolve_domain", "Ring", "QQ", "GF", "SR", "ABS", "F64", "F32", "get_ring"]
+__all__ = ["DOMAINS", "resolve_domain", "Ring", "QQ", "GF", "SR", "ABS", "F64", "F32"]
 
 
 class Ring:
@@ -315,8 +315,3 @@ def resolve_domain(domain, name: str = "domain") -> Ring:
         return GF(p)
     raise InvalidOptionError(f"{name} = {domain!r} is not a known option; expected one of "
                              f"{', '.join(map(repr, DOMAINS))}")
-
-
-def get_ring(field) -> Ring:
-    """Deprecated name of :func:`resolve_domain`."""
-    return resolve_domain(field, "field")

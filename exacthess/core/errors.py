@@ -33,6 +33,14 @@ __all__ = [
     "NonDifferentiableError",
     "UnsupportedModuleError",
     "MissingDependencyError",
+    "InvalidKernelError",
+    "KernelRangeError",
+    "InvalidInputShapeError",
+    "InvalidStrideError",
+    "InvalidPaddingError",
+    "InvalidBoundError",
+    "InvalidClaimError",
+    "SweepIncompleteError",
     "InternalError",
     "describe",
 ]
@@ -142,6 +150,49 @@ class MissingDependencyError(ExactHessError, ImportError):
     the message says which extra to install."""
 
 
+class InvalidKernelError(InvalidDataError):
+    """A convolution kernel has the wrong rank, an empty axis or non-numeric entries."""
+
+
+class KernelRangeError(InvalidKernelError):
+    """The singular values of the kernel's operator lie outside the float64 range, so no finite
+    float enclosure exists (the kernel is rescaled exactly by a power of two first; this is
+    raised only when the scaled-back values overflow)."""
+
+
+class InvalidInputShapeError(InvalidArchitectureError):
+    """``input_shape`` does not match the kernel's spatial rank or has a non-positive size."""
+
+
+class InvalidStrideError(InvalidArchitectureError):
+    """A stride is not a positive integer, or does not divide the input size (circular)."""
+
+
+class InvalidPaddingError(InvalidArchitectureError):
+    """``padding`` is neither ``"circular"`` nor a non-negative integer (per axis)."""
+
+
+class InvalidBoundError(InvalidValueError):
+    """A norm bound (or an iteration count or tolerance) for clipping is not positive and finite."""
+
+
+class InvalidClaimError(InvalidDataError):
+    """A claimed spectrum or polynomial cannot be compared with the operator."""
+
+
+class SweepIncompleteError(ExactHessError, RuntimeError):
+    """Some jobs of a sweep were not run because the executor failed; finished results are kept.
+
+    Attributes:
+        records: the records of the jobs that finished (including those already in the file).
+        lost: the jobs that were not recorded.
+    """
+
+    def __init__(self, message: str, records: list, lost: list):
+        super().__init__(message)
+        self.records, self.lost = records, lost
+
+
 class InternalError(RuntimeError):
     """A consistency check inside exacthess failed: a bug, never a property of the input.
 
@@ -156,3 +207,9 @@ def describe(value: object, limit: int = 60) -> str:
     except Exception:  # a broken __repr__ must not hide the actual error
         text = f"<{type(value).__name__} object>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+for _name in __all__:  # users meet them as exacthess.errors.X (the public module re-exports them)
+    if isinstance(globals()[_name], type):
+        globals()[_name].__module__ = "exacthess.errors"
+del _name

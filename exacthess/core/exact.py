@@ -10,7 +10,7 @@ not ``1/10``. Python ints, :class:`fractions.Fraction`, numpy integers and float
 >>> to_rational(float("nan"), name="x")
 Traceback (most recent call last):
 ...
-exacthess.core.errors.NonFiniteError: x = nan is not finite; expected a finite number (ints, Fractions or finite floats)
+exacthess.errors.NonFiniteError: x = nan is not finite; expected a finite number (ints, Fractions or finite floats)
 """
 
 from __future__ import annotations

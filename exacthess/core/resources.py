@@ -10,7 +10,7 @@ characteristic polynomial) from sizes alone and call :func:`require_memory`, whi
 >>> require_memory(10 * 2**30, "a dense 40000 x 40000 float64 operator")
 Traceback (most recent call last):
 ...
-exacthess.core.errors.ProblemTooLargeError: a dense 40000 x 40000 float64 operator needs about 10.0 GiB of memory; expected at most 8.0 GiB
+exacthess.errors.ProblemTooLargeError: a dense 40000 x 40000 float64 operator needs about 10.0 GiB of memory; expected at most 8.0 GiB
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ what was expected.
 >>> check_option("maybe", "certify", ("auto", "always", "never"))
 Traceback (most recent call last):
 ...
-exacthess.core.errors.InvalidOptionError: certify = 'maybe' is not a known option; expected one of 'auto', 'always', 'never'
+exacthess.errors.InvalidOptionError: certify = 'maybe' is not a known option; expected one of 'auto', 'always', 'never'
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Computed only when a chosen statement asks for them, each as a certified
 * ``"C_within"`` -- the rank of the within-layer blocks of :math:`H_f`
   (:math:`\mathrm{blockdiag}_l H_f[l, l]`: the sum of the blocks' ranks).
 
-and context flags: ``perfect_fit`` (every output gradient is exactly 0) and
+and the statements' context at the point (:func:`point_context`), with the flags ``perfect_fit`` (every output gradient is exactly 0) and
 ``last_hidden_nonzero`` (some sample's last hidden representation, with the constant 1 of a
 bias, is nonzero).
 """
@@ -21,6 +21,7 @@ bias, is nonzero).
 from __future__ import annotations
 
 import numpy as np
+from flint import fmpq
 
 from ..certify.certificate import RankCertificate, Theorem, Trivial
 from ..certify.checker import check
@@ -28,10 +29,11 @@ from ..core.errors import InternalError
 from ..hessian.source import ProblemSource
 from ..certify.rank import RankResult, named, rank
 from ..core.domains import QQ
-from ..statements.registry import ALL
+from ..models.architectures import CNN
+from ..statements.registry import Context, network_context
 from .points import is_perfect_fit, output_jacobian
 
-__all__ = ["point_quantities", "probability_jacobian", "sum_of_ranks"]
+__all__ = ["point_context", "point_flags", "point_quantities", "probability_jacobian", "sum_of_ranks"]
 
 
 def probability_jacobian(problem, engine) -> np.ndarray:
@@ -56,11 +58,46 @@ def sum_of_ranks(results, shape, name: str = "C_within") -> RankResult:
                       shape, failure_bound=sum(r.failure_bound for r in results), certificate=cert)
 
 
-def _in_scope(st, problem) -> bool:
-    """The statement speaks about this network's activation and loss (the same rule as ``Statement.scope``)."""
-    kind, name = problem.arch.activation.kind, problem.loss.name
-    acts, losses = getattr(st, "activations", (ALL,)), getattr(st, "losses", (ALL,))
-    return (ALL in acts or kind in acts) and (ALL in losses or name in losses or name.split("(")[0] in losses)
+def point_context(arch, engine, ranks: dict, seed: int = 0) -> tuple[Context, dict, list]:
+    """The statements' context at the point of ``engine``, its printable summary, and which of
+    its ranks are not certified (a prediction computed from them decides nothing).
+
+    ``r = rank Sigma_xx``, ``s = rank Omega`` (and, with biases, the rank of the data with a
+    column of ones; for CNNs the ranks of ``T^(2:L+1)`` and ``T^(L:1)``) are ranked exactly at
+    the point; everything else comes from the architecture
+    (:func:`~exacthess.statements.registry.network_context`, the one constructor)."""
+    prob = engine.problem
+    d = arch.input_dim
+    uncertain = []
+
+    def crank(M, name):
+        res = rank(M, seed=seed)
+        if not res.certified:
+            uncertain.append(name)
+        return res.value
+    def gram_rank(cols, name):
+        """rank of the Gram matrix Sigma~[:cols, :cols] = X~^T X~, which over Q equals rank X~ (n x cols):
+        the smaller of the two is ranked (784 x 784 against 20 x 784 for 20 images)."""
+        X = prob.X
+        if X is None or X.shape[0] >= cols:
+            return crank(prob.sigma[:cols, :cols], name)
+        if cols > d:
+            X = np.concatenate([X, np.array([[fmpq(1)]] * X.shape[0], dtype=object)], axis=1)
+        return crank(np.ascontiguousarray(X[:, :cols]), name)
+    r = gram_rank(d, "r = rank(Sigma_xx)")
+    s = crank(engine.omega[:, :d], "s = rank(Omega)")
+    r_aug = gram_rank(d + 1, "rank(Sigma~)") if arch.bias else r
+    extra = {}
+    if isinstance(arch, CNN):
+        n1 = arch.layers[0].n_out
+        extra["rank_T_2_L1"] = crank(engine.backward[1][:, :n1], "rank T(2:L+1)")
+        extra["rank_T_L_1"] = crank(engine.between(0, len(arch.layers)), "rank T(L:1)")
+    ctx = network_context(arch, r=r, s=s, r_aug=r_aug, ranks=ranks, loss=prob.loss.name, extra=extra)
+    summary = {"d": d, "K": ctx.K, "L": ctx.L, "widths": list(ctx.widths), "n": prob.n_samples,
+               "r": r, "s": s, "p": ctx.p, "bias": ctx.bias,
+               "q": min((r, ctx.K) + tuple(ctx.widths)),
+               "activation": arch.activation.name, "loss": prob.loss.name}
+    return ctx, summary, uncertain
 
 
 def _is_perfect_fit(problem, engine) -> bool:
@@ -72,29 +109,37 @@ def _is_perfect_fit(problem, engine) -> bool:
     return is_perfect_fit(problem)
 
 
+def point_flags(problem, engine) -> dict:
+    """The context flags of the point: ``perfect_fit`` (every output gradient exactly 0) and, for
+    cross-entropy at a perfect fit, ``last_hidden_nonzero``."""
+    extra = {"perfect_fit": _is_perfect_fit(problem, engine)}
+    if problem.loss.name == "cross_entropy" and extra["perfect_fit"]:
+        L = len(problem.arch.layers) - 1
+        extra["last_hidden_nonzero"] = any(v != 0 for v in problem.forward.post[L].flat)
+    return extra
+
+
 def point_quantities(problem, engine, statements, *, seed: int = 0, certify: str = "auto",
                      budget_seconds: float = 60.0) -> tuple[dict, dict]:
     """``(rank_info, context_extra)`` for the ``needs`` of the ``statements`` that speak about this
-    network's activation and loss (empty when none). Statements about perfect fits need nothing
+    network's activation and loss (:meth:`~exacthess.statements.registry.Statement.scope_of`; empty
+    when none). Statements about perfect fits need nothing
     unless the point is one. ``C_act`` and ``C_within`` vanish by structure when the activation
     has no second derivative (linear, ReLU-type): a layer's output is linear in its own weights."""
-    relevant = [st for st in statements if _in_scope(st, problem)]
-    if not any(getattr(st, "needs", ()) or getattr(st, "point", "any") != "any" for st in relevant):
+    relevant = [st for st in statements if st.scope_of(problem.arch.activation.kind, problem.loss.name) is None]
+    if not any(st.needs or st.point != "any" for st in relevant):
         return {}, {}
-    extra = {"perfect_fit": _is_perfect_fit(problem, engine)}
+    extra = point_flags(problem, engine)
     needs = set()
     for st in relevant:
-        if getattr(st, "point", "any") == "perfect_fit" and not extra["perfect_fit"]:
+        if st.point == "perfect_fit" and not extra["perfect_fit"]:
             continue  # n/a here: nothing to compute
-        needs.update(getattr(st, "needs", ()))
+        needs.update(st.needs)
     info = {}
     p = problem.arch.n_params
 
     def crank(M, name, rows=None, cols=None):
         return named(rank(M, seed=seed, certify=certify, budget_seconds=budget_seconds), name, rows, cols)
-    if problem.loss.name == "cross_entropy" and extra["perfect_fit"]:
-        L = len(problem.arch.layers) - 1
-        extra["last_hidden_nonzero"] = any(v != 0 for v in problem.forward.post[L].flat)
     if "J_f" in needs:
         info["J_f"] = crank(output_jacobian(engine), "J_f")
     if "J_p" in needs and problem.loss.name == "cross_entropy":

@@ -24,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import ExactHessError, InvalidTypeError, InvalidValueError, describe
+from ..core.errors import InvalidTypeError, InvalidValueError, SweepIncompleteError, describe
 from ..core.progress import open_progress
 from ..core.validate import check_bool, check_int, check_real
 from .grid import CONFIRM_LIMIT, Grid, expand, job_key
@@ -33,19 +33,6 @@ from .pool import LocalPool, local_executor, shutdown_pool
 from .results import ResultFile, rerun
 
 __all__ = ["sweep", "run_grid", "SweepStatus", "SweepIncompleteError", "local_executor", "shutdown_pool"]
-
-
-class SweepIncompleteError(ExactHessError, RuntimeError):
-    """Some jobs were not run because the executor failed; finished results are kept.
-
-    Attributes:
-        records: the records of the jobs that finished (including those already in the file).
-        lost: the jobs that were not recorded.
-    """
-
-    def __init__(self, message: str, records: list, lost: list):
-        super().__init__(message)
-        self.records, self.lost = records, lost
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 
@@ -15,17 +14,15 @@ from ..core.progress import Tracker, Update, check_progress, open_progress
 from ..core.validate import check_bool, check_option, check_real, check_samples, check_seed
 from ..certify.rank import CERTIFY_OPTIONS
 from ..hessian.cost import FLOAT_CHECK_LIMIT, require_fits, sample_count, sample_free, verify_cost, verify_plan
-from ..hessian.engine import Engine
 from ..hessian.ranks import certified_ranks, check_consistency
-from ..certify.rank import rank
 from .floats import float_ranks
 from .report import Report, Row
 from ..statements import Context, Statement, get_statement, statements_for
-from ..statements.verdicts import GenericBound, judge
+from ..statements.verdicts import GenericBound, bounded, judge, prediction
 from .generic import GenericSampler
 from ..hessian.rounding import grid_step, round_inputs, rounding_findings
 from ..hessian.saved import problem_to_data
-from .point_ranks import point_quantities
+from .point_ranks import point_context, point_quantities
 from .points import perfect_fit as fit_targets
 
 __all__ = ["verify", "float_rank", "ESTIMATE_SHOWN"]
@@ -42,40 +39,6 @@ def float_rank(M: np.ndarray) -> int:
 
 def _family(arch: Architecture) -> str:
     return "cnn" if isinstance(arch, CNN) else "fcn"
-
-
-def _context(arch: Architecture, engine: Engine, ranks: dict, seed: int) -> tuple[Context, dict, list]:  # noqa: C901
-    """The exact context of the statements, its printable summary, and which of its ranks are
-    not certified (a prediction computed from them decides nothing)."""
-    prob = engine.problem
-    d = arch.input_dim
-    uncertain = []
-
-    def crank(M, name):
-        res = rank(M, seed=seed)
-        if not res.certified:
-            uncertain.append(name)
-        return res.value
-    r = crank(prob.sigma[:d, :d], "r = rank(Sigma_xx)")
-    s = crank(engine.omega[:, :d], "s = rank(Omega)")
-    ctx = Context(arch=arch, family=_family(arch), d=d, K=arch.output_dim, L=arch.depth,
-                  widths=arch.hidden_sizes, r=r, s=s, p=arch.n_params, bias=arch.bias, ranks=ranks,
-                  activation=arch.activation.kind, activation_name=arch.activation.name, loss=prob.loss.name)
-    ctx.extra["live_widths"] = arch.live_hidden_sizes
-    ctx.extra["r_aug"] = crank(prob.sigma, "rank(Sigma~)") if arch.bias else r
-    if isinstance(arch, CNN):
-        n1 = arch.layers[0].n_out
-        ctx.extra["rank_T_2_L1"] = crank(engine.backward[1][:, :n1], "rank T(2:L+1)")
-        ctx.extra["rank_T_L_1"] = crank(engine.between(0, len(arch.layers)), "rank T(L:1)")
-        ctx.extra["weights_per_layer"] = tuple(l.c_out * l.c_in * l.kernel[0] * l.kernel[1] for l in arch.layers)
-        ctx.channels = arch.channels
-        ctx.spatial = arch.spatial_sizes
-        ctx.kernels = tuple(l.kernel[0] * l.kernel[1] for l in arch.layers[:-1])
-    summary = {"d": d, "K": ctx.K, "L": ctx.L, "widths": list(ctx.widths), "n": prob.n_samples,
-               "r": r, "s": s, "p": ctx.p, "bias": ctx.bias,
-               "q": min((r, ctx.K) + tuple(ctx.widths)),
-               "activation": arch.activation.name, "loss": prob.loss.name}
-    return ctx, summary, uncertain
 
 
 def _chosen(statements, family: str) -> list[Statement]:
@@ -103,12 +66,7 @@ def _prediction(st: Statement, ctx: Context, l, info: dict):
 
     Predictions that use ranks (sums of ranks) are increasing in them: evaluating at the lower
     and at the upper bounds brackets the true prediction."""
-    def at(ranks):
-        c = replace(ctx, ranks=ranks)
-        return st.predict(c, l) if l is not None else st.predict(c)
-    a = at({k: v.lower for k, v in info.items()})
-    b = at({k: v.upper for k, v in info.items()})
-    return a if a == b else (min(a, b), max(a, b))
+    return prediction(st, *bounded(ctx, info), l)
 
 
 def _generic_upper_bounds(family: str, ctx: Context) -> dict:
@@ -222,7 +180,7 @@ def _verify(arch, cost, progress, *, n_samples, seed, data, params, loss, certif
     info.update(point_info)
     ranks.update({k: v.value for k, v in point_info.items()})
     check_consistency(info)
-    ctx, summary, uncertain = _context(arch, engine, ranks, seed)
+    ctx, summary, uncertain = point_context(arch, engine, ranks, seed)
     ctx.extra.update(point_extra)
     summary["point"] = "perfect fit" if perfect_fit else ("given" if data is not None and params is not None else point)
     do_float = float_check and arch.n_params <= FLOAT_CHECK_LIMIT

@@ -5,13 +5,17 @@ data with ``n`` samples, ``r = rank(Sigma_xx) = min(n, d)`` and ``s = rank(Omega
 (the residual moment of generic targets), which is the :class:`~exacthess.statements.Context`
 built here (no evaluation at a point is involved). Then, for each statement that applies:
 
-* **proven** -- the generic rank is proven and equals the prediction (``==``), or its proven
+judged by :func:`exacthess.statements.verdicts.judge` (the one interval rule; the proven bounds
+are on the generic rank itself, so a generic equality is refuted by a generic rank below it):
+
+* ``holds`` -- the generic rank is proven and equals the prediction (``==``), or its proven
   upper bound is at most the prediction (``<=``): the statement is a theorem for this
   architecture and sample count;
-* **refuted** -- the proven bounds exclude the prediction (``==``), or the proven lower bound
+* ``VIOLATED`` (published or proven statements) or ``refuted`` (conjectures, derived
+  statements) -- the proven bounds exclude the prediction (``==``), or the proven lower bound
   exceeds it (``<=``): the generic claim is false here;
-* **undecided** -- the bounds do not decide it;
-* **n/a** -- the statement's condition excludes this case; the formula is still evaluated and
+* ``undecided`` -- the bounds do not decide it;
+* ``n/a`` -- the statement's condition excludes this case; the formula is still evaluated and
   the note says whether the proven rank contradicts it (for example the FCN functional-Hessian
   formula at ``L = 0``, where :math:`H_f = 0` but the formula gives ``q^2``).
 
@@ -32,7 +36,8 @@ import numpy as np
 from ..core.modular import rank_mod_p
 from ..core.validate import check_int
 from ..models.architectures import CNN, Architecture
-from ..statements import Context, statements_for
+from ..statements import Context, network_context, statements_for
+from ..statements.verdicts import Verdict, judge, prediction
 from .rank import GenericRank, check_size, quantities, result_from, validate
 
 __all__ = ["StatementCheck", "GenericProof", "prove_generic", "generic_context"]
@@ -42,10 +47,11 @@ __all__ = ["StatementCheck", "GenericProof", "prove_generic", "generic_context"]
 class StatementCheck:
     """One statement compared with proven generic ranks.
 
-    ``status`` is ``"proven"``, ``"refuted"``, ``"undecided"`` or ``"n/a"``; ``predicted`` is
-    ``(low, high)`` (equal when the prediction is exact); ``binding`` is False for conjectures.
-    For an ``n/a`` row, ``outside`` is what the proven rank says about the formula anyway
-    (``"agrees"``, ``"refuted"``, ``"undecided"``; None for conjectures, not evaluated)."""
+    ``verdict`` is a :class:`~exacthess.statements.verdicts.Verdict` decided by
+    :func:`~exacthess.statements.verdicts.judge`; ``predicted`` is ``(low, high)`` (equal when
+    the prediction is exact); ``binding`` is False for conjectures and derived statements. For
+    an ``n/a`` row, ``outside`` is what the proven rank says about the formula anyway
+    (``"agrees"``, ``"refuted"``, ``"undecided"``; None for non-binding statements, not evaluated)."""
 
     statement: str
     quantity: str
@@ -54,7 +60,7 @@ class StatementCheck:
     predicted: tuple | None
     lower: int
     upper: int
-    status: str
+    verdict: Verdict
     note: str = ""
     formula: str = ""
     binding: bool = True
@@ -63,6 +69,8 @@ class StatementCheck:
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
         d["predicted"] = list(self.predicted) if self.predicted is not None else None
+        d["verdict"] = str(self.verdict)
+        d["kind"], d["relation"] = str(self.kind), str(self.relation)
         return d
 
 
@@ -85,8 +93,8 @@ class GenericProof:
 
     @property
     def refuted(self) -> list:
-        """Binding statements (not conjectures) refuted for this architecture."""
-        return [c for c in self.checks if c.status == "refuted" and c.binding]
+        """Binding statements (published or proven) found false for this architecture (``VIOLATED``)."""
+        return [c for c in self.checks if c.verdict == Verdict.VIOLATED]
 
     @property
     def exit_code(self) -> int:
@@ -94,7 +102,7 @@ class GenericProof:
         1: a binding statement is refuted; 3: something is undecided."""
         if self.refuted:
             return 1
-        if not self.proven or any(c.status == "undecided" for c in self.checks):
+        if not self.proven or any(c.verdict == Verdict.UNDECIDED for c in self.checks):
             return 3
         return 0
 
@@ -106,21 +114,12 @@ class GenericProof:
 
 
 def generic_context(arch: Architecture, n_samples: int, ranks: dict, extra: dict | None = None) -> Context:
-    """The statements' :class:`Context` for generic data: ``r = min(n, d)``, ``s = min(r, K)``."""
-    d, K = arch.input_dim, arch.output_dim
-    r = min(n_samples, d)
-    ctx = Context(arch=arch, family="cnn" if isinstance(arch, CNN) else "fcn", d=d, K=K, L=arch.depth,
-                  widths=arch.hidden_sizes, r=r, s=min(r, K), p=arch.n_params, bias=arch.bias, ranks=dict(ranks),
-                  activation=arch.activation.kind, activation_name=arch.activation.name)
-    ctx.extra["live_widths"] = arch.live_hidden_sizes
-    ctx.extra["r_aug"] = min(n_samples, d + 1) if arch.bias else r  # generic data with a column of ones
-    if isinstance(arch, CNN):
-        ctx.channels = arch.channels
-        ctx.spatial = arch.spatial_sizes
-        ctx.kernels = tuple(l.kernel[0] * l.kernel[1] for l in arch.layers[:-1])
-        ctx.extra.update(extra or {})
-        ctx.extra["weights_per_layer"] = tuple(l.c_out * l.c_in * l.kernel[0] * l.kernel[1] for l in arch.layers)
-    return ctx
+    """The statements' :class:`Context` for generic data: ``r = min(n, d)``, ``s = min(r, K)``
+    (:func:`~exacthess.statements.registry.network_context` with these values)."""
+    r = min(n_samples, arch.input_dim)
+    r_aug = min(n_samples, arch.input_dim + 1) if arch.bias else r  # generic data with a column of ones
+    return network_context(arch, r=r, s=min(r, arch.output_dim), r_aug=r_aug, ranks=ranks,
+                           extra=extra if isinstance(arch, CNN) else None)
 
 
 def _cnn_extras(prover) -> tuple[dict, dict]:
@@ -134,20 +133,6 @@ def _cnn_extras(prover) -> tuple[dict, dict]:
           "rank_T_L_1": rank_mod_p(np.asarray(b, dtype=np.int64), p)}
     hi = {"rank_T_2_L1": min(a.shape), "rank_T_L_1": min(b.shape)}
     return lo, hi
-
-
-def _status(relation: str, lo: int, hi: int, plo: int, phi: int) -> str:
-    if relation == "==":
-        if lo == hi == plo == phi:
-            return "proven"
-        return "refuted" if phi < lo or plo > hi else "undecided"
-    if hi <= plo:
-        return "proven"
-    return "refuted" if lo > phi else "undecided"
-
-
-def _predict(st, ctx, l):
-    return st.predict(ctx, l) if l is not None else st.predict(ctx)
 
 
 def compare(arch: Architecture, n_samples: int, ranks: dict, extras=({}, {})) -> list[StatementCheck]:
@@ -166,17 +151,17 @@ def compare(arch: Architecture, n_samples: int, ranks: dict, extras=({}, {})) ->
                 continue
             rk = ranks[qty]
             if why is not None and not st.binding:
-                out.append(StatementCheck(sid, qty, st.kind, st.relation, None, rk.lower, rk.upper, "n/a", why,
-                                          st.formula, st.binding))
+                out.append(StatementCheck(sid, qty, st.kind, st.relation, None, rk.lower, rk.upper,
+                                          judge(st, qty, rk, None, why_not=why).verdict, why, st.formula, st.binding))
                 continue
-            a, b = _predict(st, lo_ctx, l), _predict(st, hi_ctx, l)
-            pred = (min(a, b), max(a, b))
-            status = _status(st.relation, rk.lower, rk.upper, *pred)
+            pred = prediction(st, lo_ctx, hi_ctx, l)
+            pred = pred if isinstance(pred, tuple) else (pred, pred)
+            verdict = judge(st, qty, rk, pred, generic_rank=True).verdict
             note, outside = "", None
             if why is not None:
-                outside = "agrees" if status == "proven" else status
-                note, status = f"{why}; outside its condition the formula {'is ' if outside != 'agrees' else ''}{outside}", "n/a"
-            out.append(StatementCheck(sid, qty, st.kind, st.relation, pred, rk.lower, rk.upper, status, note,
+                outside = "agrees" if verdict == Verdict.HOLDS else "refuted" if verdict.is_false else "undecided"
+                note, verdict = f"{why}; outside its condition the formula {'is ' if outside != 'agrees' else ''}{outside}", Verdict.NA
+            out.append(StatementCheck(sid, qty, st.kind, st.relation, pred, rk.lower, rk.upper, verdict, note,
                                       st.formula, st.binding, outside))
     return out
 
@@ -185,11 +170,12 @@ def prove_generic(arch: Architecture, n_samples: int | None = None, *, seed: int
                   progress=None) -> GenericProof:
     """Proven generic ranks of ``H_o``, ``H_f``, ``H_L`` and every block column ``H_f[:,l]`` of
     ``arch`` with ``n_samples`` generic samples (default ``2 d``), and the status of every
-    registered statement of its family (see the module docstring).
+    registered statement of its family, judged by :func:`~exacthess.statements.verdicts.judge`
+    (see the module docstring).
 
     >>> import exacthess as eh
     >>> proof = prove_generic(eh.FCN(4, (), 3), n_samples=8)
-    >>> proof.ranks["H_f"].value, [c.status for c in proof.checks if c.statement == "singh2021.H_f"]
+    >>> proof.ranks["H_f"].value, [str(c.verdict) for c in proof.checks if c.statement == "singh2021.H_f"]
     (0, ['n/a'])
     """
     from .prover import GenericProver

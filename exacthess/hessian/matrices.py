@@ -132,7 +132,7 @@ def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None
         ProblemTooLargeError: the estimated memory does not fit this machine.
     """
     if field is not None:
-        warnings.warn("hessian(field=...) is deprecated; use domain=...", DeprecationWarning, stacklevel=2)
+        warnings.warn("hessian(field=...) is deprecated since 0.2.0 and removed in 0.4.0; use domain=...", DeprecationWarning, stacklevel=2)
         domain = field
     ring = resolve_domain(domain)
     check_architecture(arch)

@@ -14,7 +14,7 @@ never kept silently in an exact rational matrix.
 >>> split_params(FCN(2, (1,), 1), [[[1, sympy.Symbol("a")]], [[3]]])
 Traceback (most recent call last):
 ...
-exacthess.core.errors.InvalidTypeError: params[0][0, 1] = a is symbolic (a sympy Symbol); expected exact numbers (ints, Fractions or floats): symbolic parameters need domain='SR', as in exacthess.hessian(arch, params=..., data=..., domain='SR')
+exacthess.errors.InvalidTypeError: params[0][0, 1] = a is symbolic (a sympy Symbol); expected exact numbers (ints, Fractions or floats): symbolic parameters need domain='SR', as in exacthess.hessian(arch, params=..., data=..., domain='SR')
 """
 
 from __future__ import annotations

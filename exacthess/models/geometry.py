@@ -33,7 +33,8 @@ from functools import cached_property
 
 import numpy as np
 
-from ..core.errors import InvalidArchitectureError, InvalidDataError, InvalidTypeError, describe
+from ..core.errors import (InvalidArchitectureError, InvalidInputShapeError, InvalidKernelError,
+                           InvalidPaddingError, InvalidStrideError, InvalidTypeError, describe)
 from ..core.validate import check_option, is_int
 
 __all__ = [
@@ -42,22 +43,6 @@ __all__ = [
 ]
 
 PADDING_MODES = ("zeros", "circular")
-
-
-class InvalidKernelError(InvalidDataError):
-    """The kernel has the wrong rank, an empty axis or non-numeric entries."""
-
-
-class InvalidInputShapeError(InvalidArchitectureError):
-    """``input_shape`` does not match the kernel's spatial rank or has a non-positive size."""
-
-
-class InvalidStrideError(InvalidArchitectureError):
-    """A stride is not a positive integer, or does not divide the input size (circular)."""
-
-
-class InvalidPaddingError(InvalidArchitectureError):
-    """``padding`` is neither ``"circular"`` nor a non-negative integer (per axis)."""
 
 
 def _pair(value, name: str, minimum: int, error: type) -> tuple[int, int]:

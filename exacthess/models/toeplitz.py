@@ -131,7 +131,7 @@ def _values(values: Any, ring: Ring, name: str) -> np.ndarray:
 def _resolve_exact(domain, exact) -> Any:
     if exact is None:
         return domain
-    warnings.warn("conv_operator(exact=...) is deprecated; use domain='QQ' (exact rationals) or "
+    warnings.warn("conv_operator(exact=...) is deprecated since 0.2.0 and removed in 0.4.0; use domain='QQ' (exact rationals) or "
                   "domain='float64'", DeprecationWarning, stacklevel=3)
     if not isinstance(exact, (bool, np.bool_)):
         raise InvalidTypeError(f"exact = {describe(exact)} has type {type(exact).__name__}; expected True or False")
@@ -230,7 +230,7 @@ def conv_matrix(arch, l: int | None, weight, bias=None, domain="QQ", *, field=No
     layer = _layer(arch, l)
     if field is not None:
         import warnings
-        warnings.warn("conv_matrix(field=...) is deprecated; use domain=...", DeprecationWarning, stacklevel=2)
+        warnings.warn("conv_matrix(field=...) is deprecated since 0.2.0 and removed in 0.4.0; use domain=...", DeprecationWarning, stacklevel=2)
         domain = field
     ring = resolve_domain(domain)
     w = _values(weight, ring, "weight")

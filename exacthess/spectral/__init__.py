@@ -2,6 +2,9 @@
 
 * :func:`conv_operator` — the explicit operator matrix over ``domain="float64"``, ``"QQ"``,
   ``"GF(p)"`` or ``"SR"`` (one builder with the Hessian half: :mod:`exacthess.models.toeplitz`).
+* :func:`conv_matrix`, :func:`toeplitz_operator`, :func:`parameter_map`,
+  :func:`parameter_map_matrix` — a network layer's operator ``T(W)`` and the linear map
+  ``W -> T(W)`` (the geometry the Hessians use).
 * :func:`kernel_from_tensorflow` — ``[kh, kw, c_in, c_out]`` to ``[c_out, c_in, kh, kw]``.
 * :func:`conv_singular_values` — FFT + batched SVD; ``certified=True`` for rigorous
   enclosures (:class:`SingularValueEnclosure`).
@@ -11,7 +14,7 @@
 """
 
 from ..models.kernels import kernel_from_tensorflow
-from ..models.toeplitz import conv_operator
+from ..models.toeplitz import conv_matrix, conv_operator, parameter_map, parameter_map_matrix, toeplitz_operator
 from .clipping import ClipResult, clip_operator_norm
 from .enclosure import SingularValueEnclosure
 from .errors import (
@@ -30,6 +33,10 @@ from .theorem import ConvSVTheoremResult, check_conv_sv_theorem
 
 __all__ = [
     "conv_operator",
+    "conv_matrix",
+    "toeplitz_operator",
+    "parameter_map",
+    "parameter_map_matrix",
     "kernel_from_tensorflow",
     "conv_singular_values",
     "check_conv_sv_theorem",

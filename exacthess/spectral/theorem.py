@@ -152,7 +152,7 @@ def _check(kernel, input_shape, stride, padding, claimed, method, progress) -> C
                    f"the exact check ({route}) of the {layer.n_out} x {layer.n_in} operator",
                    "use conv_singular_values(..., certified=True) for large layers",
                    cli_hint="verify conv-sv always runs it; certified enclosures of the singular values of a large "
-                            "layer come from Python: exacthess.conv_singular_values(kernel, input_shape, certified=True)")
+                            "layer come from Python: exacthess.spectral.conv_singular_values(kernel, input_shape, certified=True)")
     k_int, den = integer_kernel(kernel)
     k_int = k_int.reshape(layer.weight_shape)
     details: dict[str, Any] = {

@@ -3,10 +3,10 @@ discussion thread ``discussion``, the approximate-chain-rule slides ``skorski202
 exacthess proves itself in ``derived``), and the verdict rules (:mod:`.verdicts`)."""
 
 from .registry import (REGISTRY, Context, Kind, PinnedCounterexample, Relation, Statement, get_statement,
-                       known_ids, register, statements_for)
+                       known_ids, network_context, register, statements_for)
 
 __all__ = ["REGISTRY", "Context", "Kind", "Relation", "Statement", "PinnedCounterexample", "get_statement",
-           "known_ids", "register", "statements_for", "load_all"]
+           "known_ids", "network_context", "register", "statements_for", "load_all"]
 
 
 def load_all() -> None:

@@ -17,9 +17,10 @@ from enum import Enum
 from typing import Callable
 
 from ..core.errors import InvalidTypeError, UnknownStatementError, describe
+from ..models.architectures import CNN
 
-__all__ = ["ALL", "Kind", "Relation", "Statement", "Context", "PinnedCounterexample", "REGISTRY", "register",
-           "get_statement", "statements_for", "known_ids"]
+__all__ = ["ALL", "Kind", "Relation", "Statement", "Context", "network_context", "PinnedCounterexample", "REGISTRY",
+           "register", "get_statement", "statements_for", "known_ids"]
 
 
 class Kind(str, Enum):
@@ -43,15 +44,6 @@ class Kind(str, Enum):
 
     def __str__(self) -> str:
         return self.value
-
-    def scope(self, ctx: Context) -> str | None:
-        """None when the statement speaks about this network's activation and loss, else why not."""
-        if ALL not in self.activations and ctx.activation not in self.activations:
-            what = "linear networks" if self.activations == ("linear",) else f"{'/'.join(self.activations)} activations"
-            return f"about {what}; this network's activation is {ctx.activation_name}"
-        if ALL not in self.losses and ctx.loss not in self.losses:
-            return f"about the {'/'.join(self.losses)} loss; this report uses {ctx.loss}"
-        return None
 
     @property
     def binding(self) -> bool:
@@ -107,6 +99,33 @@ class Context:
     activation: str = "linear"
     loss: str = "mse"
     activation_name: str = "linear"
+
+
+def network_context(arch, *, r: int, s: int, r_aug: int | None = None, ranks: dict | None = None,
+                    loss: str = "mse", extra: dict | None = None) -> Context:
+    """The statements' :class:`Context` of one network: the one constructor.
+
+    Everything the architecture determines is read from ``arch`` here (family, ``d``, ``K``,
+    ``L``, widths, ``p``, activation, live widths, and for CNNs channels, kernel taps, spatial
+    sizes and weights per layer); the numbers of the data are given: ``r = rank Sigma_xx``,
+    ``s = rank Omega`` and ``r_aug`` (the rank of the data with a column of ones; ``r`` when
+    omitted), certified at a point by :func:`exacthess.verify` or their generic values
+    ``min(n, d)``, ``min(r, K)`` in :func:`exacthess.generic.prove_generic`. ``ranks`` are the
+    exact ranks computed so far, ``extra`` further exact quantities (``rank_T_2_L1`` ...).
+    """
+    cnn = isinstance(arch, CNN)
+    ctx = Context(arch=arch, family="cnn" if cnn else "fcn", d=arch.input_dim, K=arch.output_dim, L=arch.depth,
+                  widths=arch.hidden_sizes, r=r, s=s, p=arch.n_params, bias=arch.bias, ranks=dict(ranks or {}),
+                  activation=arch.activation.kind, activation_name=arch.activation.name, loss=loss)
+    ctx.extra["live_widths"] = arch.live_hidden_sizes
+    ctx.extra["r_aug"] = r if r_aug is None else r_aug
+    if cnn:
+        ctx.channels = arch.channels
+        ctx.spatial = arch.spatial_sizes
+        ctx.kernels = tuple(l.kernel[0] * l.kernel[1] for l in arch.layers[:-1])
+        ctx.extra["weights_per_layer"] = tuple(l.c_out * l.c_in * l.kernel[0] * l.kernel[1] for l in arch.layers)
+    ctx.extra.update(extra or {})
+    return ctx
 
 
 @dataclass(frozen=True)
@@ -207,12 +226,19 @@ class Statement:
         object.__setattr__(self, "relation", Relation(self.relation))
 
     def scope(self, ctx: Context) -> str | None:
-        """None when the statement speaks about this network's activation and loss, else why not."""
-        if ALL not in self.activations and ctx.activation not in self.activations:
+        """None when the statement speaks about this network's activation and loss, else why not
+        (:meth:`scope_of` on the context's activation and loss)."""
+        return self.scope_of(ctx.activation, ctx.loss, ctx.activation_name)
+
+    def scope_of(self, activation: str, loss: str, activation_name: str | None = None) -> str | None:
+        """The scope rule: None when ``activation`` (a kind: ``"linear"``, ``"piecewise"``, ``"poly"``)
+        is among :attr:`activations` and ``loss`` (a loss name; ``"weighted_mse(1, 1/2)"`` matches
+        ``"weighted_mse"``) among :attr:`losses` (``ALL`` matches anything), else why not."""
+        if ALL not in self.activations and activation not in self.activations:
             what = "linear networks" if self.activations == ("linear",) else f"{'/'.join(self.activations)} activations"
-            return f"about {what}; this network's activation is {ctx.activation_name}"
-        if ALL not in self.losses and ctx.loss not in self.losses and ctx.loss.split("(")[0] not in self.losses:
-            return f"about the {'/'.join(self.losses)} loss; this report uses {ctx.loss}"
+            return f"about {what}; this network's activation is {activation_name or activation}"
+        if ALL not in self.losses and loss not in self.losses and loss.split("(")[0] not in self.losses:
+            return f"about the {'/'.join(self.losses)} loss; this report uses {loss}"
         return None
 
     @property

@@ -178,3 +178,24 @@ register(Statement(
     formula="Theorem 1 bound + sum of Theorem 2 bounds", condition="no biases",
     citation=f"{CITE}, 'rank H_L <= rank H_o + rank H_f'; derived by exacthess ({REFS})",
     predict=lambda ctx: _thm1_bound(ctx, ctx.d) + _bound_sum(ctx), applies=_no_bias, family=FAM))
+
+
+# ---- the slides' "Related work": Singh et al. (2021) quoted for fully-connected networks ----
+def _q_d(ctx: Context) -> int:
+    return min((ctx.d, ctx.K) + tuple(ctx.widths))
+
+
+def _full_rank_data(ctx: Context):
+    if ctx.bias:
+        return "biases: the quoted formula is for networks without biases"
+    if ctx.r != ctx.d:
+        return f"r = rank(Sigma_xx) = {ctx.r} < d = {ctx.d}: the slides write d for r (data of full rank, n >= d)"
+    return None
+
+
+register(Statement(
+    id="singh2023.related_work.H_o", quantity="H_o", kind=Kind.CLAIMED_EQUALITY, relation=Relation.EQ, generic=True,
+    formula="q (d + K - q), q = min(d, K, m_1, ..., m_L)",
+    condition="no biases; data of full rank (r = d: the slides write d where [singh2021] has r); generic parameters",
+    citation=f"{CITE}, slide 'Related work', quoting [singh2021] for fully-connected networks ({REFS})",
+    predict=lambda ctx: _q_d(ctx) * (ctx.d + ctx.K - _q_d(ctx)), applies=_full_rank_data, family=("fcn",)))

@@ -10,7 +10,7 @@ cross-layer blocks are linear in the residuals and nonzero away from a perfect f
 holds for the within-layer blocks (``skorski2021.relu.within_layer``, ``.activation_part``). Read
 for the whole Hessian (``rank H_f = 0``) it is false at every point that is not a perfect fit of
 every network with a hidden layer, so it is not registered (it would make every report fail):
-``exacthess reproduce approx-chain-rule`` reports that reading
+it is :data:`WHOLE_HESSIAN`, the statement ``exacthess reproduce approx-chain-rule`` judges
 (``approx_chain_rule.relu.whole_hessian``) with its exact numbers.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .registry import ALL, Kind, Relation, Statement, register
 
-__all__ = []
+__all__ = ["WHOLE_HESSIAN"]
 
 REFS = "see docs/references.md"
 CITE = f"[skorski2021] slide 'Chain Rule Evaluation': 'no error with variations of ReLU' ({REFS})"
@@ -38,3 +38,12 @@ register(Statement(
     condition="ReLU-type activations (relu, leaky_relu(a), linear) at a point without kinks",
     citation=CITE + ", read for the within-layer blocks ('main hessian components')", predict=lambda ctx: 0,
     family=_FAMILIES, activations=_RELU, losses=(ALL,), needs=("C_within",)))
+
+#: the slides' claim read for the whole curvature term: false away from perfect fits, so not
+#: registered; judged by the claim ``approx_chain_rule.relu.whole_hessian`` only
+WHOLE_HESSIAN = Statement(
+    id="skorski2021.relu.whole_hessian", quantity="H_f", kind=Kind.CLAIMED_EQUALITY, relation=Relation.LE,
+    formula="0 (the whole curvature term D_z l . D^2_w z = H_f)",
+    condition="ReLU-type activations (relu, leaky_relu(a), linear) at a point without kinks",
+    citation=CITE + ", read for the whole Hessian", predict=lambda ctx: 0, family=_FAMILIES, activations=_RELU,
+    losses=(ALL,))

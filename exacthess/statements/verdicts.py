@@ -40,17 +40,25 @@ minor larger than ``rho`` vanishes identically), so
 'needs an upper bound: rank H_f known in [40, 42], predicted <= 40'
 >>> judge(st, "H_f", NS(lower=40, upper=40), 40).verdict.value
 'holds'
+
+**One rule.** :func:`judge` is the only place where a proven rank interval meets a prediction:
+``exacthess verify`` (ranks at a point), ``prove_generic`` (proven bounds on the generic rank,
+``generic_rank=True``) and the source documents' claims (:mod:`exacthess.claims`) all call it,
+and :func:`prediction` is the one way a prediction is evaluated from rank bounds. A study whose
+evidence is not a rank (an exact norm, a proven exponent) turns its proven truth value into a
+verdict with :func:`decided`, so every verdict uses the same five words.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Callable
 
-from .registry import Relation, Statement
+from .registry import Context, Relation, Statement
 
-__all__ = ["Verdict", "Judgement", "GenericEvidence", "GenericBound", "judge", "exit_code", "EXIT_CODES"]
+__all__ = ["Verdict", "Judgement", "GenericEvidence", "GenericBound", "RankBounds", "judge", "decided", "prediction", "bounded",
+           "exit_code", "EXIT_CODES"]
 
 
 class Verdict(str, Enum):
@@ -64,6 +72,17 @@ class Verdict(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    @classmethod
+    def false_for(cls, stmt: Statement) -> Verdict:
+        """The word for ``stmt`` proven false: ``VIOLATED`` when it is binding (published or
+        proven), else ``refuted``."""
+        return cls.VIOLATED if stmt.binding else cls.REFUTED
+
+    @property
+    def is_false(self) -> bool:
+        """``VIOLATED`` or ``refuted``."""
+        return self in (Verdict.VIOLATED, Verdict.REFUTED)
 
 
 #: exit codes of ``exacthess verify`` (``2`` is bad input, raised before any verdict)
@@ -132,9 +151,60 @@ def _known(quantity: str, lo: int, hi: int) -> str:
     return f"rank {quantity} = {lo}" if lo == hi else f"rank {quantity} known in [{lo}, {hi}]"
 
 
+def bounded(ctx: Context, info: dict) -> tuple[Context, Context]:
+    """``ctx`` with every rank of ``info`` (objects with ``lower`` and ``upper``) at its proven
+    lower and at its proven upper bound: the two contexts of :func:`prediction`."""
+    return (replace(ctx, ranks={k: v.lower for k, v in info.items()}),
+            replace(ctx, ranks={k: v.upper for k, v in info.items()}))
+
+
+def prediction(stmt: Statement, low: Context, high: Context, layer=None):
+    """The prediction of ``stmt``, or a proven interval when the contexts differ.
+
+    ``low`` and ``high`` are the statement's context with every rank it may use at its proven
+    lower and at its proven upper bound. Every registered prediction is non-decreasing in those
+    ranks, so the two values bracket the true prediction.
+
+    Returns:
+        an int when both agree, else ``(min, max)``.
+    """
+    def at(ctx):
+        return stmt.predict(ctx, layer) if layer is not None else stmt.predict(ctx)
+    a, b = at(low), at(high)
+    return a if a == b else (min(a, b), max(a, b))
+
+
+def decided(true: bool | None, *, binding: bool = True, note: str = "") -> Judgement:
+    """The verdict on a claim whose truth is known otherwise than from a rank interval.
+
+    For the source documents' claims whose evidence is an exact identity or a proven exponent
+    (:mod:`exacthess.claims`): ``true`` is True (``holds``), False (``VIOLATED`` when the claim is
+    ``binding``, published or proven, else ``refuted``) or None (``undecided``)."""
+    if true is None:
+        return Judgement(Verdict.UNDECIDED, note)
+    return Judgement(Verdict.HOLDS if true else Verdict.VIOLATED if binding else Verdict.REFUTED, note)
+
+
+@dataclass(frozen=True)
+class RankBounds:
+    """A proven interval ``[lower, upper]`` for a rank, for :func:`judge` when no
+    :class:`~exacthess.certify.rank.RankResult` is at hand (a rank known from an exact norm:
+    ``0`` iff the norm is ``0``)."""
+
+    lower: int
+    upper: int
+
+    @classmethod
+    def of_norm(cls, fro2, size: int) -> RankBounds:
+        """The rank of a matrix with squared Frobenius norm ``fro2`` and ``size`` columns:
+        ``[0, 0]`` when the norm is 0, else ``[1, size]``."""
+        return cls(0, 0) if fro2 == 0 else cls(1, size)
+
+
 def judge(stmt: Statement, quantity: str, rank, prediction, *, why_not: str | None = None,
           evidence: Callable[[int], GenericEvidence] | None = None,
-          generic_upper: GenericBound | None = None, uncertain_inputs: str | None = None) -> Judgement:
+          generic_upper: GenericBound | None = None, uncertain_inputs: str | None = None,
+          generic_rank: bool = False) -> Judgement:
     """Judge ``stmt`` at one point.
 
     Args:
@@ -151,13 +221,16 @@ def judge(stmt: Statement, quantity: str, rank, prediction, *, why_not: str | No
         generic_upper: the smallest proven upper bound on the generic rank, if any.
         uncertain_inputs: the prediction uses a quantity of the data (``r``, ``s``, ...) that is
             not certified: nothing can be decided.
+        generic_rank: ``rank`` bounds the generic rank itself (:func:`exacthess.generic.prove_generic`),
+            not the rank at one point: a generic statement is then judged like any other, by
+            the interval rule (a rank below the prediction refutes it).
 
     Returns:
         a :class:`Judgement`.
     """
     if why_not is not None:
         return Judgement(Verdict.NA, why_not)
-    false = Verdict.VIOLATED if stmt.binding else Verdict.REFUTED
+    false = Verdict.false_for(stmt)
     lo, hi = int(rank.lower), int(rank.upper)
     a, b = _interval(prediction)
     if uncertain_inputs:
@@ -169,7 +242,7 @@ def judge(stmt: Statement, quantity: str, rank, prediction, *, why_not: str | No
             return Judgement(false, f"rank {quantity} >= {lo} > {b}")
         need = "an upper bound" if a == b else "upper bounds"
         return Judgement(Verdict.UNDECIDED, f"needs {need}: {_known(quantity, lo, hi)}, predicted {_pred_text(a, b, '<= ')}")
-    if stmt.generic:
+    if stmt.generic and not generic_rank:
         return _judge_generic(stmt, quantity, lo, hi, a, b, false, evidence, generic_upper)
     if lo == hi == a == b:
         return Judgement(Verdict.HOLDS)

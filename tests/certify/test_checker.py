@@ -136,7 +136,7 @@ def test_consistency_violations_are_internal_errors():
         check_consistency({"H_o": r, "H_f": replace(r, value=0, lower=0, upper=0), "H_L": replace(r, value=1, lower=1, upper=1)})
     with pytest.raises(InternalError, match="outside its proven bounds"):
         check_consistency({"X": replace(r, value=4)})
-    assert not issubclass(InternalError, eh.ExactHessError)
+    assert not issubclass(InternalError, eh.errors.ExactHessError)
 
 
 def test_the_checker_imports_nothing_from_the_proposers():

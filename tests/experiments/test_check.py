@@ -70,7 +70,7 @@ def test_check_command_line(tmp_path, capsys):
 def test_check_refuses_reports_without_a_point():
     loss = eh.Loss.custom(lambda f, y: [a - b for a, b in zip(f, y)], lambda f, y: [[1, 0], [0, 1]])
     report = eh.verify(eh.FCN(3, (2,), 2), n_samples=4, loss=loss, float_check=False)
-    with pytest.raises(eh.InvalidDataError, match="custom loss"):
+    with pytest.raises(eh.errors.InvalidDataError, match="custom loss"):
         eh.check(report)
 
 

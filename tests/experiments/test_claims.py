@@ -74,7 +74,8 @@ def test_cross_entropy_logits_fails_and_probabilities_hold_against_sympy():
     logits = claims.perfect_fit_cross_entropy_logits([arch], n_samples=8)
     probs = claims.perfect_fit_cross_entropy_probabilities([arch], n_samples=8)
     c = logits.cases[0]
-    assert (logits.verdict, logits.expected, logits.certified) == ("fails", "fails", True)
+    assert (logits.verdict, logits.expected, logits.certified) == ("holds", "holds", True)  # rank H_L <= rank J_f - 1
+    assert logits.statement_id == "thread.perfect_fit.cross_entropy_logits"
     assert (c.numbers["rank H_L"], c.numbers["rank J_f"], c.numbers["rank J_p (probabilities)"]) == (3, 6, 3)
     p = probs.cases[0]
     assert (probs.verdict, probs.expected) == ("holds", "holds")
@@ -91,7 +92,7 @@ def test_every_default_case_and_its_verdicts():
     got = {r.id: (r.verdict, r.expected, r.certified) for r in res}
     assert got == {"perfect_fit.mse": ("holds", "holds", True), "perfect_fit.weighted_mse": ("holds", "holds", True),
                    "perfect_fit.bce": ("holds", "holds", True),
-                   "perfect_fit.cross_entropy_logits": ("fails", "fails", True),
+                   "perfect_fit.cross_entropy_logits": ("holds", "holds", True),
                    "perfect_fit.cross_entropy_probabilities": ("holds", "holds", True),
                    "minimum_with_nonzero_gradient": ("holds", "holds", True)}
     mse = res[0]
@@ -162,9 +163,9 @@ def test_approx_chain_rule_claims():
     assert {k: (r.verdict, r.expected) for k, r in res.items()} == {
         "approx_chain_rule.relu.activation_part": ("holds", "holds"),
         "approx_chain_rule.relu.within_layer": ("holds", "holds"),
-        "approx_chain_rule.relu.whole_hessian": ("fails", "holds"),
+        "approx_chain_rule.relu.whole_hessian": ("VIOLATED", "holds"),
         "approx_chain_rule.near_linear.activation_part": ("holds", "holds"),
-        "approx_chain_rule.near_linear.whole_hessian": ("fails", "holds")}
+        "approx_chain_rule.near_linear.whole_hessian": ("VIOLATED", "holds")}
     whole = res["approx_chain_rule.relu.whole_hessian"]
     assert all(c.numbers["activation_fro2"] == 0 and c.numbers["within_layer_fro2"] == 0
                and c.numbers["cross_layer_fro2"] > 0 and c.numbers["C doubles when every residual doubles (exact)"]
@@ -210,10 +211,10 @@ def test_bad_input_and_built_perfect_fits():
 def test_cli(tmp_path, capsys):
     assert main(["reproduce", "discussion", "--json", "--claim", "perfect_fit.cross_entropy_logits"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [(o["id"], o["verdict"], o["certified"]) for o in out] == [("perfect_fit.cross_entropy_logits", "fails", True)]
+    assert [(o["id"], o["verdict"], o["certified"]) for o in out] == [("perfect_fit.cross_entropy_logits", "holds", True)]
     assert main(["reproduce", "approx-chain-rule", "--claim", "approx_chain_rule.relu.whole_hessian"]) == 1
     text = " ".join(capsys.readouterr().out.split())  # folded to 80 columns when piped
-    assert "contradicted: approx_chain_rule.relu.whole_hessian (fails; the document claims holds)" in text
+    assert "contradicted: approx_chain_rule.relu.whole_hessian (VIOLATED; the document claims holds)" in text
     assert main(["reproduce", "approx-chain-rule", "--claim", "approx_chain_rule.near_linear.activation_part",
                  "--out", str(tmp_path), "--format", "png,pdf"]) == 0
     assert (tmp_path / "approx_chain_rule_scaling_1.png").read_bytes()[:4] == b"\x89PNG"
@@ -237,3 +238,22 @@ def test_search_draws_perfect_fits(tmp_path):
     assert res.counterexample is None and res.n_applicable == res.examples
     res = eh.search("skorski2021.relu.within_layer", max_examples=6, database=str(tmp_path))
     assert res.counterexample is None and res.n_applicable == res.examples
+
+
+def test_claims_report_through_the_registered_statements_and_judge():
+    """A perfect-fit case's verdict is judge()'s on the registered statement with the case's certified
+    ranks, and a claim combines its cases in the same words (a false case of a published claim:
+    VIOLATED)."""
+    from dataclasses import replace
+    from types import SimpleNamespace as NS
+
+    from exacthess.experiments.claims.result import combine
+    from exacthess.statements import get_statement
+    from exacthess.statements.verdicts import Verdict, judge
+    case = claims.perfect_fit_case(eh.FCN(2, (2,), 2), "mse", n_samples=3)
+    stmt = get_statement("thread.perfect_fit.H_L")
+    h, j = case.numbers["rank H_L"], case.numbers["rank J_f"]
+    assert case.verdict == judge(stmt, "H_L", NS(lower=h, upper=h), j).verdict == "holds"
+    false = judge(stmt, "H_L", NS(lower=h + 1, upper=h + 1), j).verdict
+    assert combine([case, replace(case, verdict=false)]) == (Verdict.VIOLATED, True)
+    assert claims.perfect_fit_mse([eh.FCN(2, (2,), 2)], n_samples=3).statement_id == stmt.id

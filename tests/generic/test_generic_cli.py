@@ -20,7 +20,7 @@ def _run(argv, capsys):
 def test_fcn_table_and_exit_0(capsys):
     code, out, _ = _run(["fcn", "--input-dim", "4", "--widths", "3", "--output-dim", "2", "--samples", "8"], capsys)
     assert code == 0
-    assert "singh2021.H_o" in out and "proven" in out and "PROVEN" in out
+    assert "singh2021.H_o" in out and "holds" in out and "PROVEN" in out
     assert "H_f[:,2]" in out
 
 
@@ -41,7 +41,7 @@ def test_bias_flag(capsys):
 def test_cnn_refutation_exits_1(capsys):
     code, out, _ = _run(["cnn", "--input-shape", "8", "--channels", "2", "--kernel-sizes", "3",
                          "--output-dim", "2", "--strides", "2", "--samples", "16"], capsys)
-    assert code == 1 and "REFUTED" in out and "singh2023.thm1.equality" in out
+    assert code == 1 and "VIOLATED" in out and "singh2023.thm1.equality" in out
 
 
 def test_cnn_undecided_exits_3(capsys):

@@ -34,9 +34,9 @@ def test_singh2021_formulas_are_proven_for_the_grid(d, ws, K, n):
     want = _formulas(d, ws, K, n)
     assert proof.proven, {q: (r.lower, r.upper) for q, r in proof.ranks.items()}
     assert {q: proof.ranks[q].value for q in want} == want
-    status = {c.statement: c.status for c in proof.checks}
+    status = {c.statement: c.verdict for c in proof.checks}
     for sid in ("singh2021.H_o", "singh2021.H_f", "singh2021.H_L", "singh2021.H_f.bound", "subadditivity"):
-        assert status[sid] == "proven", sid
+        assert status[sid] == "holds", sid
     assert proof.exit_code == 0
 
 
@@ -48,7 +48,7 @@ def test_block_columns_match_the_recorded_observation():
     m = (s,) + ws + (s,)
     for l in (1, 2, 3):
         assert proof.ranks[f"H_f[:,{l}]"].value == q * (m[l - 1] + m[l]) - q * q
-    assert {c.statement: c.status for c in proof.checks}["conjecture.block_column[2]"] == "proven"
+    assert {c.statement: c.verdict for c in proof.checks}["conjecture.block_column[2]"] == "holds"
 
 
 def test_no_hidden_layer_refutes_the_functional_formula():
@@ -57,16 +57,16 @@ def test_no_hidden_layer_refutes_the_functional_formula():
     proof = prove_generic(FCN(4, (), 3), 8)
     assert proof.ranks["H_f"].value == 0
     row = next(c for c in proof.checks if c.statement == "singh2021.H_f")
-    assert row.status == "n/a" and row.outside == "refuted" and row.predicted == (9, 9)
+    assert row.verdict == "n/a" and row.outside == "refuted" and row.predicted == (9, 9)
     assert "refuted" in row.note
     assert proof.exit_code == 0  # outside the condition: not a refutation of the statement
 
 
 def test_bias_conjectures_are_decided():
     proof = prove_generic(FCN(4, (3,), 2, bias=True), 8)
-    status = {c.statement: c.status for c in proof.checks}
+    status = {c.statement: c.verdict for c in proof.checks}
     assert proof.proven
-    assert status["conjecture.bias.H_o"] == "proven"  # q (r + K - q) + K = 10
+    assert status["conjecture.bias.H_o"] == "holds"  # q (r + K - q) + K = 10
     assert proof.ranks["H_o"].value == 10
 
 
@@ -77,5 +77,5 @@ def test_strided_cnn_refutes_the_claimed_equality():
     proof = prove_generic(CNN((8,), (2,), 3, 2, strides=2), 16)
     assert proof.ranks["H_o"].value == 14
     row = next(c for c in proof.checks if c.statement == "singh2023.thm1.equality")
-    assert row.status == "refuted" and row.predicted == (16, 16)
+    assert row.verdict == "VIOLATED" and row.predicted == (16, 16)
     assert proof.exit_code == 1

@@ -57,7 +57,7 @@ def test_forward_marks_constant_units():
         assert [fw.d1[1][u, 0] for u in (0, 2)] == [0, 0], act
         if fw.d2[1] is not None:
             assert [fw.d2[1][u, 0] for u in (0, 2)] == [0, 0], act
-        sigma0 = eh.activation(act).value(0)
+        sigma0 = eh.models.activation(act).value(0)
         assert [fw.post[1][u, 0] for u in (0, 2)] == [sigma0, sigma0], act
 
 
@@ -83,7 +83,7 @@ def test_hessian_through_constant_units_matches_sympy(act):
               for s in arch.param_shapes()]
     X, Y = [[1, 0], [2, -1]], [[1], [0]]
     H = eh.hessian(arch, params=params, data=(X, Y))
-    spec = ("poly", tuple(str(c) for c in eh.activation(act).coeffs))
+    spec = ("poly", tuple(str(c) for c in eh.models.activation(act).coeffs))
     RL, Ro, _, _ = ref.hessians(arch, spec, "mse", params, X, Y)
     for got, want in ((H.H_L, RL), (H.H_o, Ro)):
         assert all(ref.rat(got[i, j]) == want[i, j] for i in range(want.shape[0]) for j in range(want.shape[1]))

@@ -28,7 +28,7 @@ def small_networks(draw):
         try:
             arch = eh.CNN((n_in,), tuple(draw(st.integers(1, 2)) for _ in range(depth)), draw(st.integers(1, 3)),
                           draw(st.integers(1, 2)), paddings=draw(st.integers(0, 1)), bias=bias, activation=act)
-        except eh.InvalidArchitectureError:  # a kernel larger than a deep, shrinking map
+        except eh.errors.InvalidArchitectureError:  # a kernel larger than a deep, shrinking map
             assume(False)
     loss = draw(st.sampled_from(["mse", "cross_entropy", "weighted_mse(1, 3)", "bce"]))
     if loss == "cross_entropy":
@@ -44,7 +44,7 @@ def test_certified_ranks_equal_exact_ranks(case):
     assume(arch.n_params <= 60)
     try:
         check_certified_ranks(arch, n, seed, loss)
-    except eh.NonDifferentiableError:
+    except eh.errors.NonDifferentiableError:
         assume(False)
 
 

@@ -327,7 +327,7 @@ def test_symbolic_params_where_symbols_cannot_go(act, loss, words):
     a, b, c, d, e, f, g, h = sympy.symbols("a:h")
     K = 2
     params = [sympy.Matrix([[a, b], [c, d]]), sympy.Matrix([[e, f], [g, h]])]
-    with pytest.raises(eh.InvalidValueError, match=words):
+    with pytest.raises(eh.errors.InvalidValueError, match=words):
         eh.hessian(eh.FCN(2, (2,), K, activation=act), params=params, data=([[3, 1], [1, 1]], [[1, 0], [0, 1]]),
                    domain="SR", loss=loss)
 
@@ -407,10 +407,10 @@ def test_custom_loss_results_are_checked():
     from exacthess.models.losses import Loss
     arch = eh.FCN(2, (2,), 2)
     floats = Loss.custom(lambda f, y: [0.5 * v for v in f], lambda f, y: [[1, 0], [0, 1]], name="half")
-    with pytest.raises(eh.InvalidValueError, match=r"gradient of loss 'half' at sample 0 raised TypeError.*fmpq\(1, 2\)"):
+    with pytest.raises(eh.errors.InvalidValueError, match=r"gradient of loss 'half' at sample 0 raised TypeError.*fmpq\(1, 2\)"):
         eh.verify(arch, n_samples=3, loss=floats, float_check=False)
     upper = Loss.custom(lambda f, y: list(f), lambda f, y: [[1, 1], [0, 1]], name="upper")
-    with pytest.raises(eh.InvalidValueError, match="Hessian of loss 'upper' at sample 0 is not symmetric"):
+    with pytest.raises(eh.errors.InvalidValueError, match="Hessian of loss 'upper' at sample 0 is not symmetric"):
         eh.verify(arch, n_samples=3, loss=upper, float_check=False)
 
 

@@ -63,9 +63,9 @@ def test_grid_step(value, expected):
     assert grid_step(value) == expected
 
 
-@pytest.mark.parametrize("value, error", [(0, eh.InvalidValueError), (-0.5, eh.InvalidValueError),
-                                          ("x", eh.InvalidValueError), ([1], eh.InvalidTypeError),
-                                          (True, eh.InvalidTypeError)])
+@pytest.mark.parametrize("value, error", [(0, eh.errors.InvalidValueError), (-0.5, eh.errors.InvalidValueError),
+                                          ("x", eh.errors.InvalidValueError), ([1], eh.errors.InvalidTypeError),
+                                          (True, eh.errors.InvalidTypeError)])
 def test_bad_round_to(value, error):
     with pytest.raises(error, match="round_to = "):
         eh.verify(eh.FCN(2, (2,), 1), data=(np.ones((2, 2)), np.ones((2, 1))), round_to=value)

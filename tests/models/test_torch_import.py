@@ -240,7 +240,7 @@ def test_wrong_types_and_shapes():
     model = nn.Sequential(nn.Linear(2, 1))
     with torch.no_grad():
         model[0].weight[0, 1] = float("nan")
-    with pytest.raises(exacthess.NonFiniteError, match=r"module \[0\]\.weight\[0, 1\] = nan"):
+    with pytest.raises(exacthess.errors.NonFiniteError, match=r"module \[0\]\.weight\[0, 1\] = nan"):
         from_torch(model, (2,))
 
 

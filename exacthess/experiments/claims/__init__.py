@@ -2,8 +2,18 @@
 
 Each function returns a :class:`~exacthess.experiments.claims.result.ClaimResult` with ``.id``,
 ``.statement`` (the claim in words with its source key in docs/references.md), ``.verdict``
-(``holds`` / ``fails`` / ``undecided``), ``.expected`` (what the document claims), ``.certified``,
-``.cases`` (every architecture with its exact numbers) and ``.command``.
+(a :class:`~exacthess.statements.verdicts.Verdict`: ``holds`` / ``VIOLATED`` / ``refuted`` /
+``undecided``, the words of ``exacthess verify``), ``.expected`` (what the document claims),
+``.statement_id`` (the registered statement the claim reports through, judged by
+:func:`~exacthess.statements.verdicts.judge`), ``.certified``, ``.cases`` (every architecture with
+its exact numbers) and ``.command``.
+
+A claim that is a rank statement is registered once, in :mod:`exacthess.statements`
+(``thread.perfect_fit.*``, ``skorski2021.relu.*``), and its claim function is a study of it: it
+builds the points the statement needs (a perfect fit, ReLU-type networks) and judges it there.
+Claims that are not about a rank (a minimum with a nonzero output gradient, scaling exponents)
+are studies whose proven truth value becomes a verdict by
+:func:`~exacthess.statements.verdicts.decided`.
 
 * the discussion thread ``[thread]`` (:data:`DISCUSSION`): perfect-fit ranks
   (:mod:`.perfect_fit`), minima with a nonzero output gradient (:mod:`.minimum`);
@@ -12,8 +22,8 @@ Each function returns a :class:`~exacthess.experiments.claims.result.ClaimResult
 
 >>> from exacthess import FCN, claims
 >>> r = claims.perfect_fit_cross_entropy_logits([FCN(2, (2,), 2)], n_samples=3)
->>> r.verdict, r.expected, r.certified
-('fails', 'fails', True)
+>>> str(r.verdict), r.statement_id, r.certified
+('holds', 'thread.perfect_fit.cross_entropy_logits', True)
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ from ..gn_exponents import RATIO_PARTS
 from ..figures import check_formats, paper_style, save_figure
 from ..gn_scaling import curvature_scaling
 from ..points import standard_data, standard_params, with_targets
+from ...statements import get_statement
+from ...statements.skorski2021 import WHOLE_HESSIAN
+from ...statements.verdicts import RankBounds, Verdict, decided, judge
 from .result import Case, ClaimResult, check_cases, combine, with_progress
 
 __all__ = ["relu_activation_part", "relu_within_layer", "relu_whole_hessian", "near_linear_activation_part",
@@ -66,6 +69,13 @@ def _gap_case(arch, gap, verdict, extra=None) -> Case:
                 verdict, gap.certified)
 
 
+def _zero_rank(statement_id: str, arch, fro2) -> Verdict:
+    """The registered statement ``rank X <= 0`` judged by :func:`~exacthess.statements.verdicts.judge`,
+    the rank known from the exact squared norm ``fro2`` of ``X`` (0 iff the norm is 0)."""
+    stmt = WHOLE_HESSIAN if statement_id == WHOLE_HESSIAN.id else get_statement(statement_id)
+    return judge(stmt, stmt.quantity, RankBounds.of_norm(fro2, arch.n_params), 0).verdict  # the formula: 0
+
+
 def relu_type_activation(arch, name: str = "archs") -> None:
     """Raise :class:`~exacthess.core.errors.InvalidValueError` unless ``arch``'s activation is ReLU-type
     (``relu``, ``leaky_relu(a)``, or ``linear``): the slides' "variations of ReLU"."""
@@ -90,28 +100,30 @@ def _gaps(archs, n_samples, seed, progress, cid):
 def relu_activation_part(archs=None, *, n_samples: int = 6, seed: int = 0, progress="auto") -> ClaimResult:
     """``approx_chain_rule.relu.activation_part``: the activations' part of ``C`` is exactly 0."""
     cid = "approx_chain_rule.relu.activation_part"
-    cases = [_gap_case(a, g, "holds" if g.activation_fro2 == 0 else "fails")
+    sid = "skorski2021.relu.activation_part"
+    cases = [_gap_case(a, g, _zero_rank(sid, a, g.activation_fro2))
              for a, g in _gaps(archs, n_samples, seed, progress, cid)]
     verdict, certified = combine(cases)
     return ClaimResult(cid, "No error with variations of ReLU, read for the part of the curvature term that comes "
-                            f"from the activations' second derivatives: it is exactly 0 {SLIDES}", verdict, "holds",
-                       True, cases, command=f"exacthess reproduce approx-chain-rule --claim {cid}",
+                            f"from the activations' second derivatives: it is exactly 0 {SLIDES}", verdict,
+                       Verdict.HOLDS, True, cases, command=f"exacthess reproduce approx-chain-rule --claim {cid}",
                        summary=f"activation_fro2 = 0 exactly on {sum(c.verdict == 'holds' for c in cases)} of "
-                               f"{len(cases)} ReLU-type cases (points without kinks)")
+                               f"{len(cases)} ReLU-type cases (points without kinks)", statement_id=sid)
 
 
 @with_progress
 def relu_within_layer(archs=None, *, n_samples: int = 6, seed: int = 0, progress="auto") -> ClaimResult:
     """``approx_chain_rule.relu.within_layer``: every within-layer block ``C[l, l]`` is exactly 0."""
     cid = "approx_chain_rule.relu.within_layer"
-    cases = [_gap_case(a, g, "holds" if g.within_layer_fro2 == 0 else "fails")
+    sid = "skorski2021.relu.within_layer"
+    cases = [_gap_case(a, g, _zero_rank(sid, a, g.within_layer_fro2))
              for a, g in _gaps(archs, n_samples, seed, progress, cid)]
     verdict, _ = combine(cases)
     return ClaimResult(cid, "No error with variations of ReLU, read for the within-layer blocks ('main hessian "
-                            f"components'): G[l, l] = H_L[l, l] exactly {SLIDES}", verdict, "holds", True, cases,
+                            f"components'): G[l, l] = H_L[l, l] exactly {SLIDES}", verdict, Verdict.HOLDS, True, cases,
                        command=f"exacthess reproduce approx-chain-rule --claim {cid}",
                        summary=f"within-layer blocks of C exactly 0 on {sum(c.verdict == 'holds' for c in cases)} of "
-                               f"{len(cases)} ReLU-type cases")
+                               f"{len(cases)} ReLU-type cases", statement_id=sid)
 
 
 def _doubled_residual_scales(gap) -> bool:
@@ -130,17 +142,17 @@ def relu_whole_hessian(archs=None, *, n_samples: int = 6, seed: int = 0, progres
     cases = []
     for a, g in _gaps(archs, n_samples, seed, progress, cid):
         lin = _doubled_residual_scales(g)
-        cases.append(_gap_case(a, g, "holds" if g.curvature_fro2 == 0 else "fails",
+        cases.append(_gap_case(a, g, _zero_rank(WHOLE_HESSIAN.id, a, g.curvature_fro2),
                                {"C doubles when every residual doubles (exact)": lin}))
     verdict, _ = combine(cases)
     return ClaimResult(cid, "No error with variations of ReLU, read for the whole Hessian: the Gauss-Newton matrix "
-                            f"G equals H_L {SLIDES}", verdict, "holds", True, cases,
+                            f"G equals H_L {SLIDES}", verdict, Verdict.HOLDS, True, cases,
                        command=f"exacthess reproduce approx-chain-rule --claim {cid}",
                        summary="cross_layer_fro2 > 0 on " + str(sum(c.numbers["cross_layer_fro2"] > 0 for c in cases))
                                + f" of {len(cases)} cases: the cross-layer blocks of C are linear in the residual "
                                  "(zero only at a perfect fit)",
                        notes=["rank H_L - rank G is reported per case; the within-layer reading holds "
-                              "(approx_chain_rule.relu.within_layer)"])
+                              "(approx_chain_rule.relu.within_layer)"], statement_id=WHOLE_HESSIAN.id)
 
 
 def near_linear_activation(arch, name: str = "archs") -> None:
@@ -156,9 +168,10 @@ def near_linear_activation(arch, name: str = "archs") -> None:
             ">= 3, such as 'poly(0, 1, 0, -1/3)'")
 
 
-def _tends_to_zero(e) -> str:
-    """The verdict on 'the ratio tends to 0 as s -> 0' from its proven exponent (None: identically 0)."""
-    return "holds" if e is None or e > 0 else "fails"
+def _tends_to_zero(e) -> Verdict:
+    """The verdict on 'the ratio tends to 0 as s -> 0' from its proven exponent (None: identically 0):
+    a claim of the slides, so ``VIOLATED`` when false (:func:`~exacthess.statements.verdicts.decided`)."""
+    return decided(e is None or e > 0, binding=True).verdict
 
 
 def _scaling_claim(cid, name, statement, archs, *, n_samples, seed, progress, out, formats) -> ClaimResult:
@@ -197,7 +210,7 @@ def _scaling_claim(cid, name, statement, archs, *, n_samples, seed, progress, ou
                           _tends_to_zero(proven), True))
     verdict, certified = combine(cases)
     exps = ", ".join(f"{c.numbers['proven exponent']} (fitted {c.numbers['fitted exponent']:+.3f})" for c in cases)
-    return ClaimResult(cid, statement, verdict, "holds", certified, cases,
+    return ClaimResult(cid, statement, verdict, Verdict.HOLDS, certified, cases,
                        command=f"exacthess reproduce approx-chain-rule --claim {cid}",
                        summary=f"{name} ~ c s^e as s -> 0 with proven e = {exps}", extra={"plots": plots},
                        notes=["'small' := tends to 0 as the initialisation scale s -> 0: every parameter times s, "

@@ -42,6 +42,7 @@ from ...hessian.problem import make_problem
 from ...hessian.ranks import certified_ranks
 from ...models.architectures import FCN, check_architecture
 from ..points import frobenius2, output_jacobian
+from ...statements.verdicts import Verdict, decided
 from .result import Case, ClaimResult, check_cases, with_progress
 
 __all__ = ["least_squares_minimum", "is_psd", "minimum_case", "minimum_with_nonzero_gradient"]
@@ -137,7 +138,7 @@ def minimum_case(arch: FCN, seed: int = 0) -> Case:
             "rank J_f": rJ.value, "loss": frobenius2(g) / 2}
     how = {k: info[k].how for k in ("H_L", "H_o", "H_f")} | {"J_f": rJ.how}
     is_min = nums["grad_theta l = 0 exactly"] and nums["H_L positive semi-definite (exact)"]
-    verdict = "holds" if is_min and nums["|grad_f l|^2"] != 0 else "fails"
+    verdict = decided(bool(is_min and nums["|grad_f l|^2"] != 0), binding=True).verdict
     certified = all(r.certified for r in info.values()) and rJ.certified
     note = ("global minimum (Eckart-Young on the whitened problem); "
             + ("H_f != 0: the second term does not vanish" if not nums["H_f = 0 exactly"] else
@@ -162,7 +163,8 @@ def minimum_with_nonzero_gradient(archs=None, *, seed: int = 0, progress="auto")
         cases.append(minimum_case(arch, seed))
     exists = [c for c in cases if c.verdict == "holds" and c.certified]
     second = [c for c in exists if not c.numbers["H_f = 0 exactly"]]
-    verdict = "holds" if second else ("undecided" if any(c.verdict == "holds" for c in cases) else "fails")
+    verdict = decided(True if second else (None if any(c.verdict == "holds" for c in cases) else False),
+                      binding=True).verdict
     summary = f"{len(exists)} of {len(cases)} exact global minima have grad_f l != 0 with grad_theta l = 0; " + (
         f"H_f != 0 on {len(second)} (the bottlenecked ones: rank H_f "
         + ", ".join(str(c.numbers["rank H_f"]) for c in second) + ")" if second else
@@ -171,7 +173,7 @@ def minimum_with_nonzero_gradient(archs=None, *, seed: int = 0, progress="auto")
         "minimum_with_nonzero_gradient",
         "A minimum can have grad_f l != 0 when grad_f l lies in the left null space of J_f, and then the second "
         "term sum_p grad_p l D^2 f_p need not vanish [thread] (docs/references.md)",
-        verdict, "holds", bool(second), cases, command="exacthess reproduce discussion --claim minimum_with_nonzero_gradient",
+        verdict, Verdict.HOLDS, bool(second), cases, command="exacthess reproduce discussion --claim minimum_with_nonzero_gradient",
         summary=summary,
         notes=["deep linear FCNs, MSE, X = [I; -I] (n = 2d > d samples), targets with a component outside the model; "
                "the global minimum is exact over Q (Eckart-Young with distinct singular values)",

@@ -36,13 +36,15 @@ from ...hessian.engine import Engine
 from ...models.architectures import CNN, FCN, check_architecture
 from ...models.commands import verify_command
 from ...models.losses import loss as parse_loss
-from ..point_ranks import probability_jacobian
+from ...statements import get_statement
+from ...statements.verdicts import Verdict, bounded, judge, prediction
+from ..point_ranks import point_context, point_flags, probability_jacobian
 from ..points import is_perfect_fit, kink_free_problem, output_jacobian
 from .result import Case, ClaimResult, check_cases, combine, with_progress
 
 __all__ = ["perfect_fit_case", "perfect_fit_mse", "perfect_fit_weighted_mse", "perfect_fit_bce",
            "perfect_fit_cross_entropy_logits", "perfect_fit_cross_entropy_probabilities", "default_architectures",
-           "THREAD"]
+           "statement_for", "THREAD"]
 
 THREAD = "[thread] (docs/references.md)"
 
@@ -55,13 +57,16 @@ def default_architectures() -> list:
             CNN((4, 4), (2,), (2, 2), 2, paddings=1, activation="relu")]
 
 
-def _compare(a, b) -> str:
-    """``holds`` if the certified ranks are equal, ``fails`` if proven different, else ``undecided``."""
-    if a.certified and b.certified and a.value == b.value:
-        return "holds"
-    if a.upper < b.lower or a.lower > b.upper:
-        return "fails"
-    return "undecided"
+def statement_for(loss: str, target: str = "J_f"):
+    """The registered statement a perfect-fit case is judged by: ``thread.perfect_fit.H_L``
+    (``rank H_L = rank J_f``; MSE, weighted MSE, BCE), ``thread.perfect_fit.cross_entropy_logits``
+    (``rank H_L <= rank J_f - 1``: the equality is not satisfied on the logits) or
+    ``thread.perfect_fit.cross_entropy_probabilities`` (``rank H_L = rank J_p``)."""
+    if target == "J_p":
+        return get_statement("thread.perfect_fit.cross_entropy_probabilities")
+    if loss == "cross_entropy":
+        return get_statement("thread.perfect_fit.cross_entropy_logits")
+    return get_statement("thread.perfect_fit.H_L")
 
 
 def _loss_arg(name: str) -> str:
@@ -72,8 +77,11 @@ def _loss_arg(name: str) -> str:
 def perfect_fit_case(arch, loss="mse", *, params=None, data=None, n_samples: int = 8, seed: int = 0,
                      target: str = "J_f") -> Case:
     r"""Build the perfect fit of ``arch`` at the point (the targets are replaced by the network's own
-    predictions), and compare the certified ``rank H_L`` with ``rank J_f`` (``target="J_f"``) or with
-    the rank of the probabilities' Jacobian ``J_p`` (``target="J_p"``, cross-entropy only).
+    predictions), and judge the certified ``rank H_L`` against ``rank J_f`` (``target="J_f"``) or
+    the rank of the probabilities' Jacobian ``J_p`` (``target="J_p"``, cross-entropy only) by the
+    registered statement of :func:`statement_for` (for cross-entropy on the logits:
+    ``rank H_L <= rank J_f - 1``), with :func:`~exacthess.statements.verdicts.judge` at the
+    statements' context of the point, as ``exacthess verify --perfect-fit`` does.
 
     Raises:
         InvalidValueError: ``target="J_p"`` with a loss other than cross-entropy.
@@ -109,15 +117,20 @@ def perfect_fit_case(arch, loss="mse", *, params=None, data=None, n_samples: int
         if target == "J_p":
             other = rJp
             nums["H_L = J_p^T diag(1/p) J_p exactly"] = _probability_identity(problem, engine, Jp)
-    verdict = _compare(info["H_L"], other)
-    ok = all(nums[k] for k in ("perfect fit (grad_f l = 0 exactly)",)) and (
-        target != "J_p" or nums.get("H_L = J_p^T diag(1/p) J_p exactly", False))
-    if not ok and verdict == "holds":
-        verdict = "fails"
+    stmt = statement_for(problem.loss.name, target)
+    ctx, _, uncertain = point_context(arch, engine, {k: v.value for k, v in info.items()}, seed)
+    ctx.extra.update(point_flags(problem, engine))
+    known = {"J_f": rJ} if target == "J_f" else {"J_f": rJ, "J_p": other}
+    j = judge(stmt, "H_L", info["H_L"], prediction(stmt, *bounded(ctx, known)),
+              why_not=stmt.scope(ctx) or stmt.applies(ctx), uncertain_inputs=", ".join(uncertain) or None)
+    verdict = j.verdict
+    if target == "J_p" and not nums["H_L = J_p^T diag(1/p) J_p exactly"] and verdict == Verdict.HOLDS:
+        verdict = Verdict.false_for(stmt)  # the identity behind rank H_L = rank J_p fails
     cmd = verify_command(arch.to_spec(), samples=problem.n_samples, seed=used,
                          loss=None if problem.loss.name == "mse" else _loss_arg(problem.loss.name), perfect_fit=True)
     return Case(repr(arch), arch.to_spec(), problem.loss.name, problem.n_samples, used, nums, how, verdict,
-                info["H_L"].certified and other.certified, command=cmd if params is None and data is None else "")
+                info["H_L"].certified and other.certified, command=cmd if params is None and data is None else "",
+                note=j.note)
 
 
 def _probability_identity(problem, engine, Jp) -> bool:
@@ -130,8 +143,7 @@ def _probability_identity(problem, engine, Jp) -> bool:
     return bool((H_L == rhs).all())
 
 
-def _run(cid, statement, loss, archs, *, n_samples, seed, expected, target="J_f", progress=None,
-         notes=()) -> ClaimResult:
+def _run(cid, statement, loss, archs, *, n_samples, seed, target="J_f", progress=None, notes=()) -> ClaimResult:
     archs = check_cases(archs, default_architectures, n_samples=n_samples, seed=seed, progress=progress)
     cases = []
     for i, arch in enumerate(archs):
@@ -139,22 +151,24 @@ def _run(cid, statement, loss, archs, *, n_samples, seed, expected, target="J_f"
             progress(f"{cid}: case {i + 1}/{len(archs)}")
         the_loss = loss(arch) if callable(loss) else loss
         cases.append(perfect_fit_case(arch, the_loss, n_samples=n_samples, seed=seed, target=target))
-    # the verdict is about the equality: it holds if it holds on every case, fails on one proven failure
+    # the statement must hold on every case; one proven failure makes it false
     verdict, certified = combine(cases)
-    n_hold = sum(c.verdict == "holds" for c in cases)
     key = "rank J_p (probabilities)" if target == "J_p" else "rank J_f"
+    n_hold = sum(c.numbers["rank H_L"] == c.numbers[key] for c in cases)
     pairs = ", ".join(f"{c.numbers['rank H_L']}/{c.numbers[key]}" for c in cases)
     summary = (f"rank H_L = {key.split(' (')[0]} on {n_hold} of {len(cases)} cases (rank H_L / {key.split(' (')[0]}: "
                f"{pairs})")
-    return ClaimResult(cid, statement, verdict, expected, certified, cases,
-                       command=f"exacthess reproduce discussion --claim {cid}", summary=summary, notes=list(notes))
+    stmt = statement_for(cases[0].loss, target)  # one loss per claim
+    return ClaimResult(cid, f"{statement} {THREAD}", verdict, Verdict.HOLDS, certified, cases,
+                       command=f"exacthess reproduce discussion --claim {cid}", summary=summary, notes=list(notes),
+                       statement_id=stmt.id)
 
 
 @with_progress
 def perfect_fit_mse(archs=None, *, n_samples: int = 8, seed: int = 0, progress="auto") -> ClaimResult:
     """``perfect_fit.mse``: at a perfect fit under MSE, ``rank H_L = rank J_f``."""
-    return _run("perfect_fit.mse", f"At a perfect fit under the MSE loss, rank(Hess L) = rank(J_f) {THREAD}",
-                "mse", archs, n_samples=n_samples, seed=seed, expected="holds", progress=progress,
+    return _run("perfect_fit.mse", "At a perfect fit under the MSE loss, rank(Hess L) = rank(J_f)",
+                "mse", archs, n_samples=n_samples, seed=seed, progress=progress,
                 notes=["targets := the network's outputs, so grad_f l = f - y = 0 exactly and H_L = J_f^T J_f"])
 
 
@@ -166,9 +180,9 @@ def _weights(arch) -> str:
 def perfect_fit_weighted_mse(archs=None, *, n_samples: int = 8, seed: int = 0, progress="auto") -> ClaimResult:
     """``perfect_fit.weighted_mse``: the output Hessian ``diag(w)`` is diagonal positive, not a multiple of I."""
     return _run("perfect_fit.weighted_mse",
-                f"At a perfect fit, rank(Hess L) = rank(J_f) whenever Hess l is diagonal and positive, not only a "
-                f"multiple of the identity: weighted MSE with weights 1, 1/2, ..., 1/K {THREAD}",
-                _weights, archs, n_samples=n_samples, seed=seed, expected="holds", progress=progress,
+                "At a perfect fit, rank(Hess L) = rank(J_f) whenever Hess l is diagonal and positive, not only a "
+                "multiple of the identity: weighted MSE with weights 1, 1/2, ..., 1/K",
+                _weights, archs, n_samples=n_samples, seed=seed, progress=progress,
                 notes=["H_L = J_f^T diag(w) J_f with w > 0"])
 
 
@@ -176,8 +190,8 @@ def perfect_fit_weighted_mse(archs=None, *, n_samples: int = 8, seed: int = 0, p
 def perfect_fit_bce(archs=None, *, n_samples: int = 8, seed: int = 0, progress="auto") -> ClaimResult:
     """``perfect_fit.bce``: binary cross-entropy at a perfect fit of the sigmoid stand-ins."""
     return _run("perfect_fit.bce",
-                f"At a perfect fit under binary cross-entropy, rank(Hess L) = rank(J_f) {THREAD}", "bce", archs,
-                n_samples=n_samples, seed=seed, expected="holds", progress=progress,
+                "At a perfect fit under binary cross-entropy, rank(Hess L) = rank(J_f)", "bce", archs,
+                n_samples=n_samples, seed=seed, progress=progress,
                 notes=["perfect fit for BCE: targets := s, the rational sigmoid stand-ins of the outputs (within "
                        "2^-64 of sigma(f) relatively); grad = s - y = 0 exactly and H_L = J_f^T diag(s(1-s)) J_f. "
                        "At the true perfect fit y = sigma(f) (irrational) H_L = J_f^T diag(sigma(1-sigma)) J_f has "
@@ -188,9 +202,9 @@ def perfect_fit_bce(archs=None, *, n_samples: int = 8, seed: int = 0, progress="
 def perfect_fit_cross_entropy_logits(archs=None, *, n_samples: int = 8, seed: int = 0, progress="auto") -> ClaimResult:
     """``perfect_fit.cross_entropy_logits``: the equality fails for softmax cross-entropy on logits."""
     return _run("perfect_fit.cross_entropy_logits",
-                f"At a perfect fit under softmax cross-entropy on the logits, rank(Hess L) = rank(J_f) (the thread "
-                f"says this is NOT satisfied) {THREAD}", "cross_entropy", archs, n_samples=n_samples, seed=seed,
-                expected="fails", progress=progress,
+                "At a perfect fit under softmax cross-entropy on the logits, rank(Hess L) = rank(J_f) is NOT "
+                "satisfied: rank(Hess L) <= rank(J_f) - 1", "cross_entropy", archs, n_samples=n_samples, seed=seed,
+                progress=progress,
                 notes=["targets := p, the softmax stand-ins (positive, summing to exactly 1): grad = p - y = 0 exactly",
                        "H_L = J_f^T A J_f with A_i = diag(p_i) - p_i p_i^T, whose kernel is span(1): rank H_L = "
                        "rank J_f - dim(image J_f in ker A); moving the output layer by 1 v^T gives such a vector"])
@@ -201,9 +215,9 @@ def perfect_fit_cross_entropy_probabilities(archs=None, *, n_samples: int = 8, s
                                             progress="auto") -> ClaimResult:
     """``perfect_fit.cross_entropy_probabilities``: with the probabilities as the outputs the equality holds."""
     return _run("perfect_fit.cross_entropy_probabilities",
-                f"At a perfect fit under cross-entropy with the probabilities (after the softmax) as the outputs, "
-                f"rank(Hess L) = rank(J_p), J_p the Jacobian of the probabilities {THREAD}", "cross_entropy", archs,
-                n_samples=n_samples, seed=seed, expected="holds", target="J_p", progress=progress,
+                "At a perfect fit under cross-entropy with the probabilities (after the softmax) as the outputs, "
+                "rank(Hess L) = rank(J_p), J_p the Jacobian of the probabilities", "cross_entropy", archs,
+                n_samples=n_samples, seed=seed, target="J_p", progress=progress,
                 notes=["l(p) = -sum y log p has Hessian diag(y/p^2) = diag(1/p) at p = y (diagonal, positive); its "
                        "gradient -1 is normal to the simplex, so the second term vanishes",
                        "checked exactly: H_L = J_p^T diag(1/p) J_p with J_p = blockdiag(diag p_i - p_i p_i^T) J_f"])

@@ -1,14 +1,20 @@
-"""The result of checking one claim of a source document: its verdict, cases and exact numbers."""
+"""The result of checking one claim of a source document: its verdict, cases and exact numbers.
+
+Verdicts are :class:`~exacthess.statements.verdicts.Verdict` s, decided by
+:func:`~exacthess.statements.verdicts.judge` on the registered statement a claim reports through
+(:attr:`ClaimResult.statement_id`) or, for evidence that is not a rank (an exact identity, a
+proven exponent), by :func:`~exacthess.statements.verdicts.decided`: the words of ``exacthess
+verify`` (``holds``, ``VIOLATED`` for a published claim found false, ``refuted``, ``undecided``).
+"""
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
 
-__all__ = ["ClaimResult", "Case", "combine", "check_cases", "VERDICTS"]
+from ...statements.verdicts import Verdict
 
-#: verdicts of a claim: the claimed property holds, fails, or is not decided by certified numbers
-VERDICTS = ("holds", "fails", "undecided")
+__all__ = ["ClaimResult", "Case", "combine", "check_cases"]
 
 
 @dataclass
@@ -21,7 +27,8 @@ class Case:
             are moved off kinks).
         numbers: exact numbers (ints, bools, rationals as strings) behind the verdict.
         how: how each rank is known (``RankResult.how``).
-        verdict: ``holds`` / ``fails`` / ``undecided`` for this case; certified: every rank used is.
+        verdict: a :class:`~exacthess.statements.verdicts.Verdict` for this case (``holds``,
+            ``VIOLATED`` / ``refuted``, ``undecided``); certified: every rank used is.
         command: the command line that reproduces this case (``exacthess verify ...``), if any.
     """
 
@@ -32,7 +39,7 @@ class Case:
     seed: int
     numbers: dict
     how: dict
-    verdict: str
+    verdict: Verdict
     certified: bool
     command: str = ""
     note: str = ""
@@ -41,7 +48,7 @@ class Case:
         return {"architecture": self.architecture, "loss": self.loss, "n_samples": self.n_samples, "seed": self.seed,
                 "numbers": {k: (v if isinstance(v, (int, bool, float, type(None), list)) else str(v))
                             for k, v in self.numbers.items()},
-                "how": dict(self.how), "verdict": self.verdict, "certified": self.certified, "command": self.command,
+                "how": dict(self.how), "verdict": str(self.verdict), "certified": self.certified, "command": self.command,
                 "note": self.note}
 
 
@@ -53,9 +60,14 @@ class ClaimResult:
         id: e.g. ``"perfect_fit.mse"``.
         statement: the claim in words, with its source key (``[thread]``, ``[skorski2021]``: see
             docs/references.md).
-        verdict: ``"holds"`` (the property stated in ``statement`` is true on every case),
-            ``"fails"`` (certified false on some case) or ``"undecided"``.
-        expected: what the source document claims (``"holds"`` or ``"fails"``).
+        verdict: a :class:`~exacthess.statements.verdicts.Verdict`: ``holds`` (the property stated
+            in ``statement`` is true on every case), ``VIOLATED`` (a claim of the document
+            certified false on some case; ``refuted`` for exacthess's own reading) or ``undecided``.
+        expected: what the source document claims (``holds``).
+        statement_id: the registered statement the claim reports through (``exacthess statements``
+            lists it with its citation), the id of the unregistered reading it judges
+            (``skorski2021.relu.whole_hessian``), or "" for a study whose claim is not about a rank
+            (a minimum with a nonzero output gradient, scaling exponents).
         certified: every rank behind the verdict is certified (norms and identities are exact).
         cases: the :class:`Case` s checked.
         command: the command that reproduces the claim.
@@ -64,14 +76,15 @@ class ClaimResult:
 
     id: str
     statement: str
-    verdict: str
-    expected: str
+    verdict: Verdict
+    expected: Verdict
     certified: bool
     cases: list = field(default_factory=list)
     command: str = ""
     summary: str = ""
     notes: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    statement_id: str = ""
 
     @property
     def agrees(self) -> bool:
@@ -79,28 +92,31 @@ class ClaimResult:
         return self.verdict == self.expected
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "statement": self.statement, "verdict": self.verdict, "expected": self.expected,
+        return {"id": self.id, "statement": self.statement, "statement_id": self.statement_id,
+                "verdict": str(self.verdict), "expected": str(self.expected),
                 "agrees": self.agrees, "certified": self.certified, "summary": self.summary, "command": self.command,
                 "notes": list(self.notes), "cases": [c.to_dict() for c in self.cases], **self.extra}
 
 
-def combine(cases, *, all_must_hold: bool = True) -> tuple[str, bool]:
-    """``(verdict, certified)`` of a claim from its cases.
+def combine(cases, *, all_must_hold: bool = True) -> tuple[Verdict, bool]:
+    """``(verdict, certified)`` of a claim from its cases' verdicts.
 
-    ``all_must_hold``: the claim is universal (holds iff every case holds; one certified failing
-    case makes it fail). Otherwise it is existential (holds iff some case holds, certified)."""
-    verdicts = [c.verdict for c in cases]
+    ``all_must_hold``: the claim is universal (holds iff every case holds; one certified false
+    case makes it false, with that case's word). Otherwise it is existential (holds iff some case
+    holds, certified)."""
+    verdicts = [Verdict(c.verdict) for c in cases]
+    false = next((v for v in verdicts if v.is_false), None)
     if all_must_hold:
-        if "fails" in verdicts:
-            return "fails", True
-        if "undecided" in verdicts:
-            return "undecided", False
-        return "holds", all(c.certified for c in cases)
-    if "holds" in verdicts:
-        return "holds", True
-    if "undecided" in verdicts:
-        return "undecided", False
-    return "fails", all(c.certified for c in cases)
+        if false is not None:
+            return false, True
+        if Verdict.UNDECIDED in verdicts or Verdict.NA in verdicts:  # n/a: a case that checked nothing
+            return Verdict.UNDECIDED, False
+        return Verdict.HOLDS, all(c.certified for c in cases)
+    if Verdict.HOLDS in verdicts:
+        return Verdict.HOLDS, True
+    if Verdict.UNDECIDED in verdicts:
+        return Verdict.UNDECIDED, False
+    return false or Verdict.VIOLATED, all(c.certified for c in cases)
 
 
 def with_progress(fn):
