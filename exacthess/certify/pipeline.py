@@ -130,8 +130,9 @@ class Certifier:
         upper = Bound(res.upper, UPPER, "checked", res.upper_by)
         method = ("certificate: " + res.upper_by) if ok else "probabilistic"
         note = ("; dropped: " + "; ".join(failures)) if failures else ""
-        return RankResult(res.lower, res.lower, res.upper, ok, method + note, shape, tuple(primes),
-                          0.0 if ok else failure, time.perf_counter() - t0, (lower, upper), certificate=cert,
+        return RankResult(value=res.lower, lower=res.lower, upper=res.upper, certified=ok, method=method + note,
+                          shape=shape, primes=tuple(primes), failure_bound=0.0 if ok else failure,
+                          seconds=time.perf_counter() - t0, bounds=(lower, upper), certificate=cert,
                           failures=failures)
 
     def dense(self, key: str, name: str, rows=None, cols=None, upper: Bound | None = None,

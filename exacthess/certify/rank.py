@@ -255,7 +255,8 @@ def rank(M, *, certify: str = "auto", seed: int = 0, budget_seconds: float = 30.
     full = min(m, n)
     if full == 0:
         cert = RankCertificate(matrix="M", value=0, lower=None, upper=Trivial())
-        return RankResult(0, 0, 0, True, "full", shape, seconds=time.perf_counter() - t0, certificate=cert)
+        return RankResult(value=0, lower=0, upper=0, certified=True, method="full", shape=shape,
+                          seconds=time.perf_counter() - t0, certificate=cert)
     rng = np.random.default_rng([seed, 7])
     primes: list[int] = []
     k, best = -1, None
@@ -357,5 +358,7 @@ def _accepted(cert, source, method, shape, primes, t0, full, all_bits: float) ->
         upper = Bound(res.upper, UPPER, "trivial", f"min(rows, cols); the caller's bound {cert.upper.value} "
                       f"({cert.upper.reason}) is not a certificate")
     value = res.lower if (ok or res.lower < cert.value) else cert.value
-    return RankResult(value, res.lower, res.upper, ok, method if ok else "probabilistic", shape, tuple(primes),
-                      failure, time.perf_counter() - t0, (lower, upper), certificate=cert, failures=tuple(res.failures))
+    return RankResult(value=value, lower=res.lower, upper=res.upper, certified=ok,
+                      method=method if ok else "probabilistic", shape=shape, primes=tuple(primes),
+                      failure_bound=failure, seconds=time.perf_counter() - t0, bounds=(lower, upper),
+                      certificate=cert, failures=tuple(res.failures))

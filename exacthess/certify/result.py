@@ -1,6 +1,6 @@
 """The result of a rank computation: the rank, its proven bounds, how they are known, the certificate.
 
->>> RankResult(2, 2, 2, True, "full", (2, 3)).how
+>>> RankResult(value=2, lower=2, upper=2, certified=True, method="full", shape=(2, 3)).how
 'certified: full rank mod p'
 """
 
@@ -11,9 +11,10 @@ from dataclasses import dataclass, field, replace
 __all__ = ["RankResult", "named"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RankResult:
-    """The rank of a rational matrix and how it is known.
+    """The rank of a rational matrix and how it is known (built by keyword; :func:`dataclasses.replace`
+    derives one from another).
 
     Attributes:
         value: the rank (exact when ``certified``; otherwise the best lower bound, which is

@@ -1,6 +1,6 @@
 """One sweep job: ``verify`` on the architecture a job spec describes, turned into a record.
 
-A record is a plain JSON-serialisable dict::
+A record is a plain JSON-serialisable dict, built by :func:`~exacthess.experiments.results.job_record`::
 
     {"job": {...}, "status": "ok" | "error" | "timeout", "report": Report.to_dict() or None,
      "error": None or "ExceptionType: message", "seconds": wall time of the job}
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ..models.architectures import from_spec
 from .grid import RUN_KEYS
-from .results import DIED
+from .results import DIED, job_record
 
 __all__ = ["run_job", "execute", "serve", "exit_with_parent", "ONE_THREAD_ENV", "one_thread_env"]
 
@@ -93,9 +93,8 @@ def execute(job: dict, budget_seconds: float | None = None) -> dict:
             kwargs["loss"] = job["loss"]
         report = verify(arch, **kwargs).to_dict(certificates=False)  # the job reproduces the point
     except Exception as exc:  # recorded in the results, never hidden: the sweep goes on
-        return {"job": job, "status": "error", "report": None, "error": f"{type(exc).__name__}: {exc}",
-                "seconds": time.perf_counter() - t0}
-    return {"job": job, "status": "ok", "report": report, "error": None, "seconds": time.perf_counter() - t0}
+        return job_record(job, status="error", error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - t0)
+    return job_record(job, status="ok", report=report, seconds=time.perf_counter() - t0)
 
 
 def serve(parent_pid: int) -> None:  # pragma: no cover - runs in the child process
@@ -158,11 +157,9 @@ class _Child:
         self.kill()
         seconds = time.perf_counter() - t0
         if line is None:
-            return {"job": job, "status": "timeout", "report": None,
-                    "error": f"stopped after the budget of {budget_seconds:g} s", "seconds": seconds,
-                    "budget": budget_seconds}
-        return {"job": job, "status": "error", "report": None,
-                "error": f"{DIED} (exit code {self.proc.returncode})", "seconds": seconds}
+            return job_record(job, status="timeout", error=f"stopped after the budget of {budget_seconds:g} s",
+                              seconds=seconds, budget=budget_seconds)
+        return job_record(job, status="error", error=f"{DIED} (exit code {self.proc.returncode})", seconds=seconds)
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -54,8 +54,9 @@ def sum_of_ranks(results, shape, name: str = "C_within") -> RankResult:
     ok = all(r.certified for r in results)
     node = Theorem(name="block_diagonal", parts=tuple(r.certificate for r in results), how="sum of the blocks' ranks")
     cert = RankCertificate(matrix=name, value=sum(r.value for r in results), equal=node)
-    return RankResult(sum(r.value for r in results), lo, hi, ok, "sum of block ranks" if ok else "probabilistic",
-                      shape, failure_bound=sum(r.failure_bound for r in results), certificate=cert)
+    return RankResult(value=sum(r.value for r in results), lower=lo, upper=hi, certified=ok,
+                      method="sum of block ranks" if ok else "probabilistic", shape=shape,
+                      failure_bound=sum(r.failure_bound for r in results), certificate=cert)
 
 
 def point_context(arch, engine, ranks: dict, seed: int = 0) -> tuple[Context, dict, list]:
@@ -151,15 +152,16 @@ def point_quantities(problem, engine, statements, *, seed: int = 0, certify: str
 
     def structural(name):
         if certify == "never":  # no upper-bound certificate: the trivial bounds
-            return RankResult(0, 0, p, p == 0, "probabilistic", (p, p), failure_bound=1.0,
-                              certificate=RankCertificate(matrix=name, value=0, upper=Trivial()))
+            return RankResult(value=0, lower=0, upper=p, certified=p == 0, method="probabilistic", shape=(p, p),
+                              failure_bound=1.0, certificate=RankCertificate(matrix=name, value=0, upper=Trivial()))
         node = Theorem(name="no_curvature", how="sigma'' = 0 and each layer linear in its own weights")
         cert = RankCertificate(matrix=name, value=0, upper=node)
         res = check(cert, source)
         if not res.certified:
             raise InternalError(f"{name}: the zero-by-structure certificate did not verify: {res.failures}")
-        return RankResult(0, 0, 0, True, "certificate: zero by structure (sigma'' = 0 and each layer linear in "
-                          "its own weights)", (p, p), certificate=cert)
+        return RankResult(value=0, lower=0, upper=0, certified=True,
+                          method="certificate: zero by structure (sigma'' = 0 and each layer linear in its own weights)",
+                          shape=(p, p), certificate=cert)
     if "C_act" in needs:
         if curved:
             ps = engine.per_sample

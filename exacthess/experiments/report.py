@@ -14,9 +14,9 @@ from ..statements.verdicts import Verdict, exit_code
 __all__ = ["Row", "Report"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Row:
-    """One statement checked against one exact rank.
+    """One statement checked against one exact rank (built by keyword, once: no field is patched after).
 
     ``verdict`` is a :class:`~exacthess.statements.verdicts.Verdict`: ``"holds"``,
     ``"VIOLATED"`` (a published or proven statement is false), ``"refuted"`` (a conjecture or

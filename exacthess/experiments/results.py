@@ -33,10 +33,25 @@ from pathlib import Path
 from ..core.errors import InvalidValueError
 from .grid import job_key
 
-__all__ = ["ResultFile", "read_records", "json_lines", "newest", "rerun", "DIED"]
+__all__ = ["ResultFile", "read_records", "json_lines", "newest", "rerun", "job_record", "DIED"]
 
 #: the start of the error of a job whose process died (see :mod:`~exacthess.experiments.jobs`)
 DIED = "the job process died"
+
+
+def job_record(job: dict, *, status: str, seconds: float, report: dict | None = None, error: str | None = None,
+               budget: float | None = None) -> dict:
+    """The record of one finished job, built from its fields by keyword (the sweep adds ``"sweep"``).
+
+    ``status`` is ``"ok"`` (with the ``report``), ``"error"`` (with the ``error`` line,
+    ``"ExceptionType: message"``) or ``"timeout"`` (with the ``budget`` it exceeded, in seconds);
+    ``seconds`` is the job's wall time.
+
+    >>> job_record({"seed": 0}, status="timeout", error="stopped", seconds=2.01, budget=2.0)
+    {'job': {'seed': 0}, 'status': 'timeout', 'report': None, 'error': 'stopped', 'seconds': 2.01, 'budget': 2.0}
+    """
+    return {"job": job, "status": status, "report": report, "error": error, "seconds": seconds,
+            **({} if budget is None else {"budget": budget})}
 
 
 def newest(records) -> list:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..models.architectures import CNN, Architecture, check_architecture
 from ..models.commands import verify_command
-from ..hessian.problem import make_problem
+from ..hessian.problem import Problem, make_problem
 from ..core.errors import InvalidOptionError, InvalidTypeError, describe
 from ..core.progress import Tracker, Update, check_progress, open_progress
 from ..core.validate import check_bool, check_option, check_real, check_samples, check_seed
@@ -157,21 +158,63 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
                        point=point, perfect_fit=perfect_fit, round_to=round_to)
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Ranked:
+    """What the statements are judged on: the exact point, its ranks and their context."""
+
+    problem: Problem
+    ranks: dict
+    info: dict
+    ctx: Context
+    summary: dict
+    uncertain: list
+    franks: dict
+
+
 def _verify(arch, cost, progress, *, n_samples, seed, data, params, loss, certify, budget_seconds, float_check,
             chosen, point, perfect_fit, round_to) -> Report:
-    """:func:`verify` after its arguments are checked; ``progress`` is a :class:`Tracker` or None."""
+    """:func:`verify` after its arguments are checked; ``progress`` is a :class:`Tracker` or None.
+
+    The stages: the exact point, its ranks (the Hessians', then those the statements need), their
+    context and float comparison, the statements' rows, the notes, the reproducing command."""
     say = progress or (lambda msg: None)
+    t0 = time.perf_counter()
+    given_data, given_params = data, params
+    data, params = round_inputs(data, params, round_to)
+    problem = _exact_point(arch, cost, say, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
+                           point=point, perfect_fit=perfect_fit)
+    ranked = _rank_point(problem, chosen, progress, say, seed=seed, certify=certify, budget_seconds=budget_seconds,
+                         float_check=float_check)
+    ranked.summary["point"] = ("perfect fit" if perfect_fit else
+                               ("given" if data is not None and params is not None else point))
+    say(Update("the statements' verdicts", part="verdicts"))
+    rows = _rows(chosen, ranked, say, seed)
+    warnings = _rounding(given_data, given_params, seed) if round_to is None else []
+    notes = _notes(rows, problem, float_check=float_check, round_to=round_to,
+                   given=given_data is not None or given_params is not None)
+    command = "" if data is not None or params is not None else _command(
+        arch, problem, seed=seed, point=point, perfect_fit=perfect_fit, certify=certify,
+        budget_seconds=budget_seconds, float_check=float_check)
+    return Report(arch=arch, ranks=ranked.ranks, rank_info=ranked.info, rows=rows, context=ranked.summary,
+                  seconds=time.perf_counter() - t0, command=command, notes=notes, warnings=warnings,
+                  point=problem_to_data(problem))
+
+
+def _exact_point(arch, cost, say, *, n_samples, seed, data, params, loss, point, perfect_fit) -> Problem:
+    """Stage 1: the exact parameters and data (and targets fitted exactly for ``perfect_fit``)."""
     if cost.seconds >= ESTIMATE_SHOWN:
         say(Update(f"estimated: {cost.summary()}", part="point"))
     say(Update(f"the exact point: parameters and {cost.n_samples} samples"
                + ("" if sample_free(arch, loss) else ", the exact forward pass"), part="point"))
-    t0 = time.perf_counter()
-    given_data, given_params = data, params
-    data, params = round_inputs(data, params, round_to)
     problem = make_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
                            point=point)
-    if perfect_fit:
-        problem = fit_targets(problem)
+    return fit_targets(problem) if perfect_fit else problem
+
+
+def _rank_point(problem: Problem, chosen, progress, say, *, seed, certify, budget_seconds, float_check) -> _Ranked:
+    """Stage 2: the certified ranks of the Hessians and of what the statements need, their context,
+    and the float ranks of the same matrices."""
+    arch = problem.arch
     ranks, info, engine = certified_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds,
                                           progress=progress)
     say(Update("the ranks the statements need (J_f, C_act, ...)", part="statements"))
@@ -182,45 +225,51 @@ def _verify(arch, cost, progress, *, n_samples, seed, data, params, loss, certif
     check_consistency(info)
     ctx, summary, uncertain = point_context(arch, engine, ranks, seed)
     ctx.extra.update(point_extra)
-    summary["point"] = "perfect fit" if perfect_fit else ("given" if data is not None and params is not None else point)
     do_float = float_check and arch.n_params <= FLOAT_CHECK_LIMIT
     franks = float_ranks(problem, list(ranks), progress=progress) if do_float else {}
-    say(Update("the statements' verdicts", part="verdicts"))
+    return _Ranked(problem=problem, ranks=ranks, info=info, ctx=ctx, summary=summary, uncertain=uncertain,
+                   franks=franks)
 
-    def fl(key):
-        return franks[key]["float64"] if key in franks else None
 
+def _rows(chosen, ranked: _Ranked, say, seed: int) -> list[Row]:
+    """Stage 3: one row per statement (per layer for the statements about each layer)."""
+    sampler = GenericSampler(ranked.problem, seed=seed)
+    upper = _generic_upper_bounds(_family(ranked.problem.arch), ranked.ctx)
     rows = []
-    family = _family(arch)
-    sampler = GenericSampler(problem, seed=seed)
-    upper = _generic_upper_bounds(family, ctx)
     for st in chosen:
-        why = st.scope(ctx) or st.applies(ctx)
-        layers = list(st.layers(ctx)) if st.layers else [None]
-        for l in layers:
-            qty = st.quantity.format(l=l) if l is not None else st.quantity
-            sid = st.id if l is None else f"{st.id}[{l}]"
-            exact = ranks.get(qty)
-            ri = info.get(qty)
-            fr = fl(qty)
-            pred = None if why is not None else _prediction(st, ctx, l, info)
-            omega_rank = ctx.s if st.keep_residual_rank else None
-            evidence = _evidence(sampler, qty, omega_rank, say) if st.generic and problem.sample_free else None
-            j = judge(st, qty, ri, pred, why_not=why, evidence=evidence, generic_upper=upper.get(qty),
-                      uncertain_inputs=", ".join(uncertain) or None)
-            shown = pred[0] if isinstance(pred, tuple) else pred
-            how = (ri.how if ri else "") + (_standin_note(qty, arch) if ri and not problem.loss.exact else "")
-            rows.append(Row(sid, qty, st.kind, exact, shown, st.relation, j.verdict, how,
-                            fr, fr is not None and exact is not None and fr != exact, j.note, st.formula, st.citation,
-                            generic=st.generic, failure_bound=j.failure_bound,
-                            activation=arch.activation.name, loss=problem.loss.name))
-    for row in rows:
-        row.float_ranks = franks.get(row.quantity)
-        row.float_disagrees = (row.float_ranks is not None and row.exact is not None
-                               and any(v != row.exact for v in row.float_ranks.values()))
+        why = st.scope(ranked.ctx) or st.applies(ranked.ctx)
+        for l in (list(st.layers(ranked.ctx)) if st.layers else [None]):
+            rows.append(_row(st, l, why, ranked, sampler, upper, say))
+    return rows
+
+
+def _row(st: Statement, l, why, ranked: _Ranked, sampler: GenericSampler, upper: dict, say) -> Row:
+    """The row of statement ``st`` (at layer ``l``, or None): its prediction judged against the exact rank
+    (``why``: the reason it does not apply, or None) and the float ranks of the same matrix."""
+    problem, ctx = ranked.problem, ranked.ctx
+    qty = st.quantity.format(l=l) if l is not None else st.quantity
+    exact, ri = ranked.ranks.get(qty), ranked.info.get(qty)
+    pred = None if why is not None else _prediction(st, ctx, l, ranked.info)
+    omega_rank = ctx.s if st.keep_residual_rank else None
+    evidence = _evidence(sampler, qty, omega_rank, say) if st.generic and problem.sample_free else None
+    j = judge(st, qty, ri, pred, why_not=why, evidence=evidence, generic_upper=upper.get(qty),
+              uncertain_inputs=", ".join(ranked.uncertain) or None)
+    how = (ri.how if ri else "") + (_standin_note(qty, problem.arch) if ri and not problem.loss.exact else "")
+    floats = ranked.franks.get(qty)
+    return Row(statement=st.id if l is None else f"{st.id}[{l}]", quantity=qty, kind=st.kind, exact=exact,
+               predicted=pred[0] if isinstance(pred, tuple) else pred, relation=st.relation, verdict=j.verdict,
+               how=how, float_rank=None if floats is None else floats["float64"],
+               float_disagrees=floats is not None and exact is not None and any(v != exact for v in floats.values()),
+               note=j.note, formula=st.formula, citation=st.citation, generic=st.generic,
+               failure_bound=j.failure_bound, activation=problem.arch.activation.name, loss=problem.loss.name,
+               float_ranks=floats)
+
+
+def _notes(rows: list, problem: Problem, *, float_check: bool, round_to, given: bool) -> list:
+    """Stage 4: the remarks under the table (rounding, stand-ins, biases, the float comparison)."""
+    arch = problem.arch
     notes = []
-    warnings = _rounding(given_data, given_params, seed) if round_to is None else []
-    if round_to is not None and (given_data is not None or given_params is not None):
+    if round_to is not None and given:
         notes.append(f"floats in the given data and parameters read as the nearest multiples of {grid_step(round_to)} "
                      "(round_to)")
     if not problem.loss.exact:
@@ -230,7 +279,7 @@ def _verify(arch, cost, progress, *, n_samples, seed, data, params, loss, certif
     if arch.bias:
         notes.append("the reference documents give no published rank formula with biases: the exact ranks "
                       "are reported, and only conjectures (empirical fits, not from a paper) are checked")
-    if float_check and not do_float:
+    if float_check and arch.n_params > FLOAT_CHECK_LIMIT:
         notes.append(f"float32/float64 comparison skipped (more than {FLOAT_CHECK_LIMIT} parameters)")
     for dt in ("float32", "float64"):
         broke = sorted({r.quantity for r in rows if r.float_ranks and r.float_ranks[dt] is None})
@@ -241,17 +290,17 @@ def _verify(arch, cost, progress, *, n_samples, seed, data, params, loss, certif
         if disagree:
             notes.append(f"{dt} matrix_rank (the Hessian computed in {dt}) disagrees with the exact rank for: "
                          + ", ".join(disagree))
-    command = ""
-    if data is None and params is None:
-        command = verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed,
-                                 loss=None if problem.loss.name == "mse" else problem.loss.name,
-                                 point=None if point == "gaussian" else point, perfect_fit=perfect_fit,
-                                 certify=None if certify == "auto" else certify,
-                                 budget=None if budget_seconds == 60.0 else budget_seconds,
-                                 no_float=not float_check)
-    return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context=summary,
-                  seconds=time.perf_counter() - t0, command=command, notes=notes, warnings=warnings,
-                  point=problem_to_data(problem))
+    return notes
+
+
+def _command(arch, problem: Problem, *, seed, point, perfect_fit, certify, budget_seconds, float_check) -> str:
+    """Stage 5: the ``exacthess verify`` line that reproduces a seeded report."""
+    return verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed,
+                          loss=None if problem.loss.name == "mse" else problem.loss.name,
+                          point=None if point == "gaussian" else point, perfect_fit=perfect_fit,
+                          certify=None if certify == "auto" else certify,
+                          budget=None if budget_seconds == 60.0 else budget_seconds,
+                          no_float=not float_check)
 
 
 def _rounding(data, params, seed: int) -> list:

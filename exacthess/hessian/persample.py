@@ -24,8 +24,9 @@ With :math:`u_{m,i} = \partial\varphi_i / \partial z_m` (backpropagated loss gra
 
 This follows from :math:`d^2\varphi = \sum_k u_k\cdot 2\,dT_k\,d\tilde h_{k-1}
 + \sum_k \delta_k\cdot\sigma''(z_k)(dz_k)^2`. For a linear network and a quadratic loss the
-sums over samples collapse to the data moments (the engine's fast path); this module is the
-general route and the independent check of that path.
+sums over samples collapse to the data moments (:mod:`exacthess.hessian.samplefree`); this module is
+the general route and the independent check of that one. The outputs' gradient moment is
+:math:`\tilde\Omega = \sum_i g_i \tilde x_i^\top` (:math:`g_i = F(x_i) - y_i` under MSE).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from functools import cached_property
 
 import numpy as np
 
+from .chain import OperatorChain
+from .problem import Problem
+from .route import Route
 from .taps import contract_samples, gather_sources
 
 __all__ = ["PerSample"]
@@ -41,13 +45,20 @@ __all__ = ["PerSample"]
 _CHUNK = 20_000_000  # entries of the largest temporary array
 
 
-class PerSample:
-    """Per-sample Hessian pieces of one engine (its domain, operators and problem)."""
+class PerSample(Route):
+    """The Hessian blocks of any network and loss, formed sample by sample.
 
-    def __init__(self, engine):
-        self.e = engine
-        self.ring = engine.ring
-        fw = engine.problem.forward
+    Args:
+        problem: the exact problem; its exact forward pass
+            (:attr:`~exacthess.hessian.problem.Problem.forward`) gives the activations, their
+            derivatives and the loss derivatives at every sample.
+        chain: the layer operators over the domain the blocks are computed in.
+    """
+
+    def __init__(self, problem: Problem, chain: OperatorChain):
+        self.chain = chain
+        self.ring = chain.ring
+        fw = problem.forward
         conv = self.ring.convert
         self.post = [conv(h) for h in fw.post]
         self.d1 = [None] + [conv(d) for d in fw.d1[1:]]
@@ -55,15 +66,18 @@ class PerSample:
         self.g = conv(fw.gradients)  # (K, n)
         self.n = self.g.shape[1]
         self.fw = fw
+        self.mse = problem.loss.name == "mse"
+        self.curved = problem.arch.activation.has_curvature
+        self._problem = problem
 
     def size(self, l: int) -> int:
         """``n_l`` (no constant coordinate); ``l = 0`` is the input."""
-        layers = self.e.layers
+        layers = self.chain.layers
         return layers[0].n_in if l == 0 else layers[l - 1].n_out
 
     def T(self, l: int) -> np.ndarray:
         """The bias-free operator block of layer l: ``(n_l, n_{l-1})``."""
-        return self.e.ops[l - 1][: self.size(l), : self.size(l - 1)]
+        return self.chain.ops[l - 1][: self.size(l), : self.size(l - 1)]
 
     def _apply(self, l: int, cur: np.ndarray) -> np.ndarray:
         """``T_l @ cur[i]`` for every sample: ``(n, n_{l-1}, c) -> (n, n_l, c)``."""
@@ -76,7 +90,7 @@ class PerSample:
     @cached_property
     def backward(self) -> list:
         r"""``backward[l]`` = :math:`\partial F/\partial z_l` per sample, ``(n, K, n_l)``."""
-        r, L1, K = self.ring, self.e.L1, self.e.K
+        r, L1, K = self.ring, self.chain.L1, self.chain.K
         out = [None] * (L1 + 1)
         out[L1] = np.broadcast_to(r.eye(K), (self.n, K, K)).copy()
         for l in range(L1 - 1, 0, -1):
@@ -94,15 +108,26 @@ class PerSample:
 
     @cached_property
     def _jacobians(self) -> list:
-        return [contract_samples(self.ring, self.e.layers[l - 1], self.backward[l], self.post[l - 1])
-                for l in range(1, self.e.L1 + 1)]
+        return [contract_samples(self.ring, self.chain.layers[l - 1], self.backward[l], self.post[l - 1])
+                for l in range(1, self.chain.L1 + 1)]
+
+    @cached_property
+    def jacobians(self) -> list:
+        r"""Per layer, :math:`J_{i,l}` stacked over the samples: rows ``(i, c)``, ``(n K, p_l)``."""
+        return [self.jacobian(l).reshape(-1, self.chain.layers[l - 1].n_params) for l in range(1, self.chain.L1 + 1)]
+
+    @cached_property
+    def omega(self) -> np.ndarray:
+        r""":math:`\tilde\Omega = \sum_i g_i \tilde x_i^\top` from the exact output gradients ``g_i``."""
+        return self.ring.matmul(self.g, self.ring.convert(self._problem.X_aug))
 
     @cached_property
     def hessians(self):
         """:math:`A_i` over the domain, ``(n, K, K)``, or None for the identity (MSE)."""
-        return None if self.e.problem.loss.name == "mse" else self.ring.convert(self.fw.hessians)
+        return None if self.mse else self.ring.convert(self.fw.hessians)
 
     def block_o(self, l: int, m: int, rows=None, cols=None) -> np.ndarray:
+        r""":math:`H_o^{(l,m)} = \sum_i J_{i,l}^\top A_i J_{i,m}` (:math:`A_i = I` under MSE)."""
         Jl, Jm = self.jacobian(l), self.jacobian(m)
         if rows is not None:
             Jl = Jl[:, :, rows]
@@ -129,7 +154,7 @@ class PerSample:
     def u(self) -> list:
         r"""``u[m]`` = :math:`\partial\varphi_i/\partial z_m`, ``(n, n_m)``."""
         g = self.g.T[:, None, :]  # (n, 1, K)
-        return [None] + [self.ring.bmatmul(g, self.backward[m])[:, 0, :] for m in range(1, self.e.L1 + 1)]
+        return [None] + [self.ring.bmatmul(g, self.backward[m])[:, 0, :] for m in range(1, self.chain.L1 + 1)]
 
     def dh(self, l: int, k: int, samples=slice(None)) -> np.ndarray:
         r""":math:`\partial\tilde h_k/\partial z_l` for the given samples, ``(n, dim(k), n_l)``, ``k >= l``."""
@@ -141,7 +166,7 @@ class PerSample:
         cur[:, idx, idx] = d.T
         for q in range(l + 1, k + 1):
             cur = r.mul(self._apply(q, cur), self.d1[q][:, samples].T[:, :, None])
-        if self.e.aug:
+        if self.chain.aug:
             cur = np.concatenate([cur, r.zeros((ns, 1, nl))], axis=1)
         return cur
 
@@ -158,8 +183,8 @@ class PerSample:
         .. math:: C[(o,\tau), (o', (o, a))] = \sum_i \sum_x u_{l+1,i}[o', x]\,\sigma'(z_{l,i})[o, s]\,
                   \tilde h_{l-1,i}[\mathrm{src}_l(\tau, s)], \quad s = \mathrm{src}_{l+1}((o, a), x).
         """
-        r, e = self.ring, self.e
-        Ll, Lm = e.layers[l - 1], e.layers[l]
+        r, ch = self.ring, self.chain
+        Ll, Lm = ch.layers[l - 1], ch.layers[l]
         T_l, N_l = Ll.sources.shape
         T_m, N_m = Lm.sources.shape
         k_sp = Lm.kernel[0] * Lm.kernel[1]
@@ -197,13 +222,13 @@ class PerSample:
         r""":math:`C_{\mathrm{cross}}[l, m]` for ``l < m``, ``(p_l, p_m)`` (only the given rows of layer l)."""
         if m == l + 1:
             return self.block_adjacent(l, rows)
-        r, e = self.ring, self.e
-        Ll, Lm = e.layers[l - 1], e.layers[m - 1]
+        r, ch = self.ring, self.chain
+        Ll, Lm = ch.layers[l - 1], ch.layers[m - 1]
         T, N = Lm.sources.shape
         rows = np.arange(Ll.n_params) if rows is None else np.asarray(rows)
         pl = len(rows)
         out = r.zeros((Lm.c_out, T * pl))
-        for sl in self._chunks(e.dim(m - 1) * (Ll.n_params + Ll.n_out) + T * N * pl):
+        for sl in self._chunks(ch.dim(m - 1) * (Ll.n_params + Ll.n_out) + T * N * pl):
             M = self.dh(l, m - 1, sl)  # (ns, dim(m-1), n_l)
             Jh = contract_samples(r, Ll, M, self.post[l - 1][:, sl])[:, :, rows]  # (ns, dim(m-1), pl)
             ns = Jh.shape[0]
@@ -224,14 +249,14 @@ class PerSample:
             left = np.broadcast_to(r.eye(nl), (ns, nl, nl)).copy()
         else:
             left = self._apply(k, self.dh(l, k - 1, samples))
-        return contract_samples(r, self.e.layers[l - 1], left, self.post[l - 1][:, samples])
+        return contract_samples(r, self.chain.layers[l - 1], left, self.post[l - 1][:, samples])
 
     @cached_property
     def curvature_weights(self) -> list:
         r"""``w[k]`` = :math:`\sigma''(z_k) \odot \partial\varphi/\partial h_k`, ``(n, n_k)``; None when zero."""
-        r, e = self.ring, self.e
-        out = [None] * (e.L1 + 1)
-        for k in range(1, e.L1):
+        r, ch = self.ring, self.chain
+        out = [None] * (ch.L1 + 1)
+        for k in range(1, ch.L1):
             if self.d2[k] is None:
                 continue
             delta = r.matmul(self.u[k + 1][:, : self.size(k + 1)], self.T(k + 1))  # (n, n_k)
@@ -240,10 +265,10 @@ class PerSample:
 
     def block_act(self, l: int, m: int) -> np.ndarray:
         r""":math:`C_{\mathrm{act}}[l, m]`, ``(p_l, p_m)``."""
-        r, e = self.ring, self.e
-        pl, pm = e.layers[l - 1].n_params, e.layers[m - 1].n_params
+        r, ch = self.ring, self.chain
+        pl, pm = ch.layers[l - 1].n_params, ch.layers[m - 1].n_params
         out = r.zeros((pl, pm))
-        for k in range(max(l, m), e.L1):
+        for k in range(max(l, m), ch.L1):
             w = self.curvature_weights[k]
             if w is None:
                 continue
@@ -265,10 +290,10 @@ class PerSample:
             cross = np.ascontiguousarray(self.block_cross(m, l, cols).T)
             cross = cross if rows is None else cross[rows]
         else:
-            nr = self.e.layers[l - 1].n_params if rows is None else len(rows)
-            nc = self.e.layers[m - 1].n_params if cols is None else len(cols)
+            nr = self.chain.layers[l - 1].n_params if rows is None else len(rows)
+            nc = self.chain.layers[m - 1].n_params if cols is None else len(cols)
             cross = self.ring.zeros((nr, nc))
-        if not self.e.arch.activation.has_curvature:
+        if not self.curved:
             return cross
         act = self.block_act(l, m)
         act = act if rows is None else act[rows]

@@ -169,7 +169,7 @@ class Problem:
     @property
     def sample_free(self) -> bool:
         """Linear network and quadratic loss: the Hessians depend on the data only through
-        ``Sigma~`` and ``Yhat~`` (the engine's fast path)."""
+        ``Sigma~`` and ``Yhat~`` (the engine's sample-free route, :mod:`exacthess.hessian.samplefree`)."""
         return self.arch.activation.is_linear and self.loss.quadratic and not self.loss.weights
 
     @cached_property

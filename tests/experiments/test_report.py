@@ -7,6 +7,8 @@ whose name is a single letter), not from the legend's table.
 
 import re
 
+import pytest
+
 import exacthess as eh
 from exacthess.cli.main import main
 
@@ -43,3 +45,14 @@ def test_the_command_line_report_carries_the_legend(capsys):
     main(["verify", "fcn", "--input-dim", "2", "--widths", "2", "--output-dim", "2", "--samples", "3", "--no-float"])
     out = " ".join(capsys.readouterr().out.split())
     assert "r = rank of the data" in out and "q = min(r, K, m_1..m_L)" in out
+
+
+def test_rows_are_built_by_keyword_only():
+    """A row names its fields: a positional one would silently shift them when a field is added."""
+    from exacthess.experiments.report import Row
+    with pytest.raises(TypeError):
+        Row("s", "H_o", "published", 1, 1, "=", "holds", "")
+    row = Row(statement="s", quantity="H_o", kind="published", exact=1, predicted=1, relation="=", verdict="holds",
+              how="", float_ranks={"float32": 1, "float64": 2}, float_rank=2, float_disagrees=True)
+    assert row.to_dict()["float_ranks"] == {"float32": 1, "float64": 2}
+    assert list(row.to_dict())[:3] == ["statement", "quantity", "kind"]
