@@ -59,7 +59,7 @@ def torch_ranks(arch, n: int, seed: int) -> dict:
 
 
 def measure(case: dict, seed: int, use_torch: bool, budget: float) -> dict:
-    from exacthess.experiments.floats import float_ranks
+    from exacthess.verification.floats import float_ranks
     from exacthess.hessian.problem import make_problem
     from exacthess.hessian.ranks import certified_ranks
     arch, n = case["arch"], case["n"]

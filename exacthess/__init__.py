@@ -22,13 +22,13 @@ from . import claims, errors, spectral
 from .certify.rank import RankResult, rank
 from .core.domains import GF, QQ, SR
 from .core.exact import to_rational
-from .experiments.check import check
+from .verification.check import check
 from .experiments.gn_gap import gauss_newton_gap
 from .experiments.gn_scaling import curvature_scaling
-from .experiments.report import Report
+from .verification.report import Report
 from .experiments.search import search
-from .experiments.sweep import sweep
-from .experiments.verify import verify
+from .sweeps.driver import sweep
+from .verification.pipeline import verify
 from .generic import GenericRank, generic_rank, prove_generic
 from .hessian.matrices import HessianResult, hessian
 from .models.activations import Activation
@@ -70,7 +70,7 @@ _MOVED = {
     "Bound": "exacthess.certify.bounds", "ABS": "exacthess.core.domains",
     "rational_array": "exacthess.core.exact", "ConvLayer": "exacthess.models",
     "activation": "exacthess.models", "loss": "exacthess.models",
-    "Row": "exacthess.experiments.report", "CheckResult": "exacthess.experiments.check",
+    "Row": "exacthess.verification.report", "CheckResult": "exacthess.verification.check",
     "SearchResult": "exacthess.experiments.search", "GaussNewtonGap": "exacthess.experiments.gn_gap",
     "Engine": "exacthess.hessian.engine",
 }

@@ -33,7 +33,7 @@ from hypothesis import event, given, note, reject
 import exacthess as eh
 from differential_strategies import Case, cases
 from example_counts import DIFFERENTIAL, scaled
-from exacthess.experiments.points import output_jacobian, perfect_fit
+from exacthess.verification.points import output_jacobian, perfect_fit
 from exacthess.hessian.problem import make_problem
 from rank_reference import qrank
 

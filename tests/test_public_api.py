@@ -54,3 +54,13 @@ def test_old_error_modules_give_the_same_classes():
     from exacthess.spectral import errors as spectral_errors
     assert spectral_errors.KernelRangeError is errors.KernelRangeError is core_errors.KernelRangeError
     assert geometry.InvalidStrideError is errors.InvalidStrideError
+
+
+@pytest.mark.parametrize("old", sorted(importlib.import_module("exacthess.experiments").MOVED))
+def test_modules_moved_out_of_experiments_keep_their_old_path_with_a_warning(old):
+    import sys
+    new = importlib.import_module("exacthess.experiments").MOVED[old]
+    sys.modules.pop(f"exacthess.experiments.{old}", None)
+    with pytest.warns(DeprecationWarning, match=rf"exacthess\.experiments\.{old} moved to {new} .* 0\.4\.0"):
+        module = importlib.import_module(f"exacthess.experiments.{old}")
+    assert module is importlib.import_module(new)

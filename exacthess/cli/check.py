@@ -21,7 +21,7 @@ def configure(sub) -> None:
 
 def run(args) -> int:
     """Check the report; one line per rank (or JSON); exit code 0 all verified, 1 otherwise."""
-    from ..experiments.check import check
+    from ..verification.check import check
     from .progress import ProgressReporter
     with ProgressReporter(prefix="[check]") as prog, prog.step(f"check {args.report}"):
         result = check(args.report)

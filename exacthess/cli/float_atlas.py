@@ -79,7 +79,7 @@ def atlas_figure(summary: dict):
 
     from ..experiments.figures import new_figure, paper_style
     from ..experiments.float_atlas import FAMILIES
-    from ..experiments.floats import DTYPES
+    from ..verification.floats import DTYPES
     rows = summary["by_family_depth"]
     fams = [f for f in FAMILIES if any(r["family"] == f for r in rows)]
     fams += sorted({r["family"] for r in rows} - set(fams))
@@ -121,7 +121,7 @@ def run(args) -> int:
 
     from ..core.validate import check_real
     from ..experiments.float_atlas import atlas_grid, run_atlas
-    from ..experiments.floats import DTYPES
+    from ..verification.floats import DTYPES
     from .parser import writable
     from .progress import ProgressReporter
     from .render import console

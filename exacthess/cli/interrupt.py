@@ -15,7 +15,7 @@
 * the one line: ``interrupted: <what was saved>`` -- a command states it with :func:`saved`
   (the sweep: its finished records in the results file), otherwise ``nothing was saved``.
 
-Worker processes never see the signal (:mod:`exacthess.experiments.pool`: started with SIGINT
+Worker processes never see the signal (:mod:`exacthess.sweeps.pool`: started with SIGINT
 blocked); the parent stops them. Long calls that release the GIL (numpy's dense SVDs) run in a
 helper thread (:func:`exacthess.core.calls.interruptible`), so that the main thread sees the
 signal at once.

@@ -146,7 +146,7 @@ def _cmd_verify(args) -> int:
     if args.family == "conv-sv":
         from . import spectral as spectral_cli
         return spectral_cli.run_verify(args)
-    from ..experiments.verify import verify
+    from ..verification.pipeline import verify
     params = data = None
     if args.family == "torch":
         arch, params, data = torch_model.load(args)

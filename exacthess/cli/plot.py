@@ -36,7 +36,7 @@ def _slug(text: str) -> str:
 def run(args) -> int:
     """Run ``exacthess plot``."""
     from ..experiments.plots import check_image_path, plot_records
-    from ..experiments.results import read_records
+    from ..sweeps.results import read_records
     from .parser import writable
     if args.out:
         check_image_path(args.out, "--out")

@@ -14,7 +14,7 @@ import textwrap
 import time
 
 from ..core.errors import InvalidValueError
-from ..experiments.grid import CONFIRM_LIMIT
+from ..sweeps.grid import CONFIRM_LIMIT
 from . import interrupt
 
 __all__ = ["configure", "run", "CONFIRM_LIMIT"]
@@ -109,9 +109,9 @@ class _Display:
 def run(args) -> int:
     """Run ``exacthess sweep``."""
     from ..core.validate import check_int, check_real
-    from ..experiments.grid import expand
-    from ..experiments.results import ResultFile
-    from ..experiments.sweep import SweepIncompleteError, local_executor, run_grid, shutdown_pool
+    from ..sweeps.grid import expand
+    from ..sweeps.results import ResultFile
+    from ..sweeps.driver import SweepIncompleteError, local_executor, run_grid, shutdown_pool
     grid = expand(args.spec, limit=CONFIRM_LIMIT, confirm=args.yes, confirm_hint="--yes")  # counted before expanded
     budget = None if args.budget is None else check_real(args.budget, "--budget", 0, strict=True)
     workers = None if args.workers is None else check_int(args.workers, "--workers", 1)
@@ -129,7 +129,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     try:
         if args.scheduler is not None:
-            from ..experiments.cluster import connect
+            from ..sweeps.cluster import connect
             cluster = connect(args.scheduler)
             import logging  # a lost scheduler is reported below in one line; not also as the client's tracebacks
             logging.getLogger("distributed.client").setLevel(logging.CRITICAL)

@@ -5,7 +5,7 @@ r"""Where floats fail, measured: float32 / float64 Hessian ranks against certifi
 :math:`N(0, 0.01/\text{fan\_in})`, data and targets about :math:`N(0, 1)`, exact in float32) and,
 for each, compares the rank that numpy's ``matrix_rank`` (default tolerance) gives for
 ``H_L``, ``H_o`` and ``H_f`` computed in float32 and in float64 (the whole pipeline in that
-precision, :mod:`exacthess.experiments.floats`) with the certified exact rank.
+precision, :mod:`exacthess.verification.floats`) with the certified exact rank.
 
 Families (``L`` hidden layers; with and without biases):
 
@@ -35,7 +35,7 @@ from ..core.validate import check_int
 from ..hessian.problem import make_problem
 from ..hessian.ranks import certified_ranks
 from ..models.architectures import CNN, FCN
-from .floats import DTYPES, float_ranks
+from ..verification.floats import DTYPES, float_ranks
 
 __all__ = ["FAMILIES", "MATRICES", "atlas_grid", "run_atlas", "summarise", "compare", "AtlasResult"]
 

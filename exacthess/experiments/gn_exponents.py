@@ -39,7 +39,7 @@ from ..core.errors import InvalidValueError, ProblemTooLargeError
 from ..core.validate import check_progress, check_samples, check_seed
 from ..hessian.cost import gap_cost, require_fits
 from ..models.architectures import check_architecture
-from .points import standard_data, standard_params
+from ..verification.points import standard_data, standard_params
 
 __all__ = ["ScalePolynomials", "norm_polynomials", "sympy_to_poly", "RATIO_PARTS", "MAX_DEGREE"]
 
@@ -167,7 +167,7 @@ def norm_polynomials(arch, *, params=None, data=None, n_samples: int | None = No
     Args:
         arch: a network with a polynomial or linear activation.
         params, data: the point at :math:`s = 1` (default: the seeded standard-initialisation point
-            :func:`~exacthess.experiments.points.standard_params` and its seeded data).
+            :func:`~exacthess.verification.points.standard_params` and its seeded data).
         n_samples, seed: the seeded point (default ``2 d`` samples).
         loss: ``"mse"`` or a ``"weighted_mse(...)"`` (exact polynomial losses).
 

@@ -42,7 +42,7 @@ from ..hessian.problem import check_params
 from ..models.architectures import check_architecture
 from ..hessian.engine import Engine
 from ..models.architectures import Architecture
-from .points import frobenius2, kink_free_problem, scaled_params
+from ..verification.points import frobenius2, kink_free_problem, scaled_params
 
 __all__ = ["GaussNewtonGap", "BlockGap", "gauss_newton_gap", "gap_of_problem", "split_blocks"]
 

@@ -32,7 +32,7 @@ above is a heuristic for generic points; the *proven* exponents (``ScalingResult
 from the squared norms as exact polynomials in :math:`s`
 (:func:`exacthess.experiments.gn_exponents.norm_polynomials`), for any polynomial activation,
 with or without biases. The scale :math:`s = 1` is the seeded standard-initialisation point
-itself (:func:`exacthess.experiments.points.standard_params`).
+itself (:func:`exacthess.verification.points.standard_params`).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from ..models.architectures import check_architecture
 from ..core.exact import to_rational
 from .gn_exponents import norm_polynomials
 from .gn_gap import gauss_newton_gap
-from .points import standard_data, standard_params
+from ..verification.points import standard_data, standard_params
 
 __all__ = ["ScalingResult", "curvature_scaling", "derived_exponents", "fit_exponent", "RATIOS"]
 

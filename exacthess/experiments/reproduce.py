@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..models.architectures import FCN
-from .verify import verify
+from ..verification.pipeline import verify
 
 __all__ = ["reproduce_notebook", "NOTEBOOK"]
 

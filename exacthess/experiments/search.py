@@ -138,7 +138,7 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings, strategies as st
     from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
     from ..strategies import sample_counts
-    from .verify import verify
+    from ..verification.pipeline import verify
     stmt = get_statement(statement_id)
     check_int(max_examples, "max_examples", 1)
     check_seed(seed)

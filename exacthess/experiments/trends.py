@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from ..core.errors import ExactHessError, InvalidValueError
 from .figures import paper_style, save_figure
-from .grid import job_key
-from .sweep import sweep
+from ..sweeps.grid import job_key
+from ..sweeps.driver import sweep
 
 __all__ = ["trend_spec", "cnn_trend_rows", "plot_trends", "trends_figure"]
 
@@ -51,7 +51,7 @@ def cnn_trend_rows(quick: bool = False, seed: int = 0, progress=None, executor=N
     """One row per network: sweep, value, p, exact ranks and the ICML 2023 bounds.
 
     The networks run through :func:`exacthess.sweep` (``executor``/``workers`` as there;
-    ``progress`` receives its :class:`~exacthess.experiments.sweep.SweepStatus`).
+    ``progress`` receives its :class:`~exacthess.sweeps.driver.SweepStatus`).
     """
     records = sweep(trend_spec(quick, seed), executor=executor, workers=workers, progress=progress)
     by_key = {job_key(r["job"]): r for r in records}

@@ -196,7 +196,7 @@ class Statement:
         needs: further quantities the statement reads besides the Hessian ranks (``"J_f"``: rank of
             the stacked output Jacobian, ``"J_p"``: of the softmax probabilities' Jacobian,
             ``"C_act"``, ``"C_within"``: ranks of the activation part and of the within-layer blocks of
-            ``H_f``); computed by :mod:`exacthess.experiments.point_ranks` only when asked for.
+            ``H_f``); computed by :mod:`exacthess.verification.point_ranks` only when asked for.
         point: ``"any"``, or ``"perfect_fit"``: the statement is about perfect fits (every output
             gradient exactly 0); ``exacthess search`` then draws perfect-fit points for it.
     """

@@ -24,7 +24,7 @@ minor larger than ``rho`` vanishes identically), so
 * a rank **above** the prediction at any point proves the statement false;
 * a rank **below** it at the user's point refutes nothing: the point may be degenerate (a zero
   weight, say) or the formula wrong. exacthess then evaluates the Hessian at independent random
-  points modulo random primes (:mod:`exacthess.experiments.generic`). A rank modulo ``p`` at a
+  points modulo random primes (:mod:`exacthess.verification.sampler`). A rank modulo ``p`` at a
   random point is a proven lower bound on ``rho``: if one reaches the prediction, the statement
   holds generically and the point is degenerate (``holds``). If none does, a proven generic
   upper bound below the prediction (a registered bound with ``generic_bound``) proves it false;
@@ -113,7 +113,7 @@ class GenericEvidence:
         failure_bound: when ``lower < target``: an upper bound on the probability that the
             generic rank is ``>= target`` although every point fell short (Schwartz--Zippel
             and the chance that a prime divides the minor's value; see
-            :mod:`exacthess.experiments.generic`).
+            :mod:`exacthess.verification.sampler`).
         how: one line: primes, degree bound.
         upper: a proven upper bound on the generic rank (null vectors proven in a polynomial ring,
             :func:`exacthess.generic_rank`), or None when none is available.

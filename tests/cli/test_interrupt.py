@@ -229,7 +229,7 @@ def _check_saved_sweep(line: str, argv: list[str], tmp_path: Path) -> None:
         done = int(m.group(1))
     records = [json.loads(x) for x in out.read_text().splitlines()] if out.exists() else []
     assert len(records) == done and all(r["status"] == "ok" for r in records)
-    if not done:  # resuming an empty file is running the sweep (tests/test_sweep.py)
+    if not done:  # resuming an empty file is running the sweep (tests/sweeps/test_driver.py)
         return
     again = subprocess.run([sys.executable, "-m", "exacthess", *argv], cwd=tmp_path, capture_output=True, text=True,
                            timeout=300)

@@ -24,7 +24,7 @@ from exacthess.cli.main import main
 from exacthess.core.errors import (InvalidArchitectureError, InvalidDataError, InvalidValueError, NonDifferentiableError,
                                    UnknownStatementError)
 from exacthess.experiments.claims.minimum import is_psd, least_squares_minimum
-from exacthess.experiments.points import is_perfect_fit, perfect_fit
+from exacthess.verification.points import is_perfect_fit, perfect_fit
 from exacthess.hessian.problem import make_problem, seeded_data, seeded_params
 
 ACT = {"linear": ("linear",), "relu": ("leaky", 0), "leaky_relu(1/4)": ("leaky", "1/4"),

@@ -18,7 +18,7 @@ import general_reference as ref
 from exacthess.core.errors import InvalidValueError
 from exacthess.experiments.gn_exponents import norm_polynomials
 from exacthess.experiments.gn_scaling import curvature_scaling
-from exacthess.experiments.points import scaled_params, standard_data, standard_params
+from exacthess.verification.points import scaled_params, standard_data, standard_params
 
 CUBIC = ("poly", (0, 1, 0, "-1/3"))
 CASES = [eh.FCN(2, (2,), 1, activation="poly(0, 1, 0, -1/3)"),

@@ -14,7 +14,7 @@ import pytest
 
 import exacthess as eh
 import general_reference as ref
-from exacthess.experiments.points import output_jacobian, perfect_fit
+from exacthess.verification.points import output_jacobian, perfect_fit
 from exacthess.hessian.engine import Engine
 from exacthess.hessian.problem import make_problem
 from rank_reference import qrank

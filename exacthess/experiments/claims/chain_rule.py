@@ -30,7 +30,7 @@ from ..gn_gap import gap_of_problem, gauss_newton_gap
 from ..gn_exponents import RATIO_PARTS
 from ..figures import check_formats, paper_style, save_figure
 from ..gn_scaling import curvature_scaling
-from ..points import standard_data, standard_params, with_targets
+from ...verification.points import standard_data, standard_params, with_targets
 from ...statements import get_statement
 from ...statements.skorski2021 import WHOLE_HESSIAN
 from ...statements.verdicts import RankBounds, Verdict, decided, judge

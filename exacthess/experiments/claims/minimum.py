@@ -41,7 +41,7 @@ from ...hessian.cost import gap_cost, require_fits
 from ...hessian.problem import make_problem
 from ...hessian.ranks import certified_ranks
 from ...models.architectures import FCN, check_architecture
-from ..points import frobenius2, output_jacobian
+from ...verification.points import frobenius2, output_jacobian
 from ...statements.verdicts import Verdict, decided
 from .result import Case, ClaimResult, check_cases, with_progress
 

@@ -1,7 +1,7 @@
 r"""The discussion thread's perfect-fit claims (``[thread]`` in docs/references.md), exactly.
 
 At a perfect fit (every output gradient exactly 0, built by
-:func:`exacthess.experiments.points.perfect_fit`: the targets are the network's own predictions),
+:func:`exacthess.verification.points.perfect_fit`: the targets are the network's own predictions),
 :math:`H_L = J_f^\top A J_f` with :math:`A = \mathrm{blockdiag}_i \nabla^2 l_i`, so
 :math:`\operatorname{rank} H_L = \operatorname{rank} A^{1/2} J_f`:
 
@@ -38,8 +38,8 @@ from ...models.commands import verify_command
 from ...models.losses import loss as parse_loss
 from ...statements import get_statement
 from ...statements.verdicts import Verdict, bounded, judge, prediction
-from ..point_ranks import point_context, point_flags, probability_jacobian
-from ..points import is_perfect_fit, kink_free_problem, output_jacobian
+from ...verification.point_ranks import point_context, point_flags, probability_jacobian
+from ...verification.points import is_perfect_fit, kink_free_problem, output_jacobian
 from .result import Case, ClaimResult, check_cases, combine, with_progress
 
 __all__ = ["perfect_fit_case", "perfect_fit_mse", "perfect_fit_weighted_mse", "perfect_fit_bce",

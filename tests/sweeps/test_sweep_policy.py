@@ -6,7 +6,7 @@ architecture (independent of the pool, the results file and the rerun logic).
 
 import os
 
-from exacthess.experiments.sweep import local_executor, shutdown_pool
+from exacthess.sweeps.driver import local_executor, shutdown_pool
 
 
 def test_local_workers_use_one_blas_thread_and_keep_the_users_choice(monkeypatch):
@@ -39,8 +39,8 @@ def test_timed_out_jobs_run_again_with_a_larger_budget_and_the_newest_record_win
     import concurrent.futures as cf
 
     import exacthess
-    from exacthess.experiments.grid import expand, job_key
-    from exacthess.experiments.results import ResultFile, read_records
+    from exacthess.sweeps.grid import expand, job_key
+    from exacthess.sweeps.results import ResultFile, read_records
     spec = {"family": "fcn", "input_dim": [3, 4, 5], "widths": [[2]], "output_dim": 2, "samples": 6}
     grid = expand(spec)
     out = tmp_path / "r.jsonl"

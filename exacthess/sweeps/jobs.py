@@ -1,6 +1,6 @@
 """One sweep job: ``verify`` on the architecture a job spec describes, turned into a record.
 
-A record is a plain JSON-serialisable dict, built by :func:`~exacthess.experiments.results.job_record`::
+A record is a plain JSON-serialisable dict, built by :func:`~exacthess.sweeps.results.job_record`::
 
     {"job": {...}, "status": "ok" | "error" | "timeout", "report": Report.to_dict() or None,
      "error": None or "ExceptionType: message", "seconds": wall time of the job}
@@ -81,7 +81,7 @@ def exit_with_parent(parent_pid: int | None = None, interval: float = 1.0) -> No
 
 def execute(job: dict, budget_seconds: float | None = None) -> dict:
     """Run one job in this process and return its record (``ok`` or ``error``; never raises an ``Exception``)."""
-    from .verify import verify
+    from ..verification.pipeline import verify
     t0 = time.perf_counter()
     try:
         arch = from_spec({k: v for k, v in job.items() if k not in RUN_KEYS})
@@ -118,7 +118,7 @@ class _Child:
         root = str(Path(__file__).resolve().parents[2])
         env = dict(one_thread_env(), PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", f"from exacthess.experiments.jobs import serve; serve({os.getpid()})"],
+            [sys.executable, "-c", f"from exacthess.sweeps.jobs import serve; serve({os.getpid()})"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
         self.buffer = b""
         if self._read_line(None) != b"ready":

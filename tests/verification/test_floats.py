@@ -1,4 +1,4 @@
-"""The float comparison as a user runs it (exacthess.experiments.floats, Row.float_ranks).
+"""The float comparison as a user runs it (exacthess.verification.floats, Row.float_ranks).
 
 Routes: the float matrices are checked against the exact Hessian (entrywise, to the rounding
 error of the type); ranks are certified exactly (rank 576 = full rank of a 576 x 576 matrix,
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from exacthess import FCN, hessian, verify
-from exacthess.experiments.floats import DTYPES, float_hessians, float_ranks
+from exacthess.verification.floats import DTYPES, float_hessians, float_ranks
 from exacthess.hessian.problem import make_problem, seeded_data, seeded_params
 
 DEEP = FCN(8, (8,) * 8, 8)  # depth 8, width 8: 576 parameters, n = 16 samples

@@ -1,6 +1,6 @@
 """The JSON Lines file of a sweep: one record per finished job, never a partial line.
 
-Every record carries ``"sweep"``: the hash of the sweep's spec (:func:`~exacthess.experiments.grid.spec_hash`),
+Every record carries ``"sweep"``: the hash of the sweep's spec (:func:`~exacthess.sweeps.grid.spec_hash`),
 so a file is never mixed with the results of another grid. A record is appended with one
 ``write`` of the whole line on a file opened in append mode, then ``fsync``: a finished result
 survives a crash of the process or the machine right after it was reported. A crash *inside*
@@ -35,7 +35,7 @@ from .grid import job_key
 
 __all__ = ["ResultFile", "read_records", "json_lines", "newest", "rerun", "job_record", "DIED"]
 
-#: the start of the error of a job whose process died (see :mod:`~exacthess.experiments.jobs`)
+#: the start of the error of a job whose process died (see :mod:`~exacthess.sweeps.jobs`)
 DIED = "the job process died"
 
 
@@ -131,7 +131,7 @@ class ResultFile:
         path: the file.
         name: how errors name it (``"out"``; ``"--out"`` on the command line).
         records: the records already in the file, the newest of each job (see the module doc).
-        done: their job keys (:func:`~exacthess.experiments.grid.job_key`).
+        done: their job keys (:func:`~exacthess.sweeps.grid.job_key`).
         superseded: the number of older records of a job recorded again.
         dropped: the number of bytes of a trailing partial line (0 when there is none).
     """

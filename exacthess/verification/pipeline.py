@@ -20,7 +20,7 @@ from .floats import float_ranks
 from .report import Report, Row
 from ..statements import Context, Statement, get_statement, statements_for
 from ..statements.verdicts import GenericBound, bounded, judge, prediction
-from .generic import GenericSampler
+from .sampler import GenericSampler
 from ..hessian.rounding import grid_step, round_inputs, rounding_findings
 from ..hessian.saved import problem_to_data
 from .point_ranks import point_context, point_quantities
@@ -111,7 +111,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             ``Report.to_dict()`` saves them with the exact point for :func:`exacthess.check`.
         budget_seconds: certification budget per rank in ``"auto"`` mode.
         float_check: also compute each matrix in float32 and in float64 from the same point
-            (the whole pipeline in that precision, :mod:`exacthess.experiments.floats`), take
+            (the whole pipeline in that precision, :mod:`exacthess.verification.floats`), take
             numpy's ``matrix_rank`` (default tolerance) and flag every disagreement
             (``Row.float_ranks``; skipped above 3000 parameters).
         statements: restrict to these statement ids (default: all of the family). Unknown
@@ -129,7 +129,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             :mod:`exacthess.hessian.problem`.
         perfect_fit: replace the targets by the network's own predictions (softmax/sigmoid
             stand-ins for cross-entropy/BCE), so every output gradient is exactly 0
-            (:func:`exacthess.experiments.points.perfect_fit`); statements about perfect fits
+            (:func:`exacthess.verification.points.perfect_fit`); statements about perfect fits
             apply only there.
         round_to: the grid the intended values of float ``data`` and ``params`` lie on (``"1/1000"``,
             ``2**-20``): each float is read as the exact nearest multiple, and the report says so
@@ -137,7 +137,7 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
             array whose exact rank exceeds its numerical rank is flagged in ``Report.warnings``.
 
     Returns:
-        a :class:`~exacthess.experiments.report.Report`; a false statement is a verdict in it
+        a :class:`~exacthess.verification.report.Report`; a false statement is a verdict in it
         (``VIOLATED`` or ``refuted``), and one the proven bounds do not decide is
         ``undecided`` (rules: :mod:`exacthess.statements.verdicts`).
     """

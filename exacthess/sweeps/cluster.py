@@ -4,7 +4,7 @@
 connection attempt can wait forever on a port that accepts connections but does not speak
 Dask's protocol, e.g. the dashboard's), then opens a ``distributed.Client``. The workers must
 have the same exacthess installed: jobs are sent by reference to
-:func:`exacthess.experiments.jobs.run_job`.
+:func:`exacthess.sweeps.jobs.run_job`.
 """
 
 from __future__ import annotations

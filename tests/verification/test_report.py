@@ -49,7 +49,7 @@ def test_the_command_line_report_carries_the_legend(capsys):
 
 def test_rows_are_built_by_keyword_only():
     """A row names its fields: a positional one would silently shift them when a field is added."""
-    from exacthess.experiments.report import Row
+    from exacthess.verification.report import Row
     with pytest.raises(TypeError):
         Row("s", "H_o", "published", 1, 1, "=", "holds", "")
     row = Row(statement="s", quantity="H_o", kind="published", exact=1, predicted=1, relation="=", verdict="holds",

@@ -11,7 +11,7 @@ import pytest
 
 import exacthess as eh
 from exacthess.core.errors import ProblemTooLargeError
-from exacthess.experiments.grid import CONFIRM_LIMIT, count_jobs, expand
+from exacthess.sweeps.grid import CONFIRM_LIMIT, count_jobs, expand
 
 HUGE = {"sweep": {"family": "fcn", "input_dim": list(range(1, 1001)), "output_dim": list(range(1, 1001)),
                   "samples": list(range(1, 901))}}

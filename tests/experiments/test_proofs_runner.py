@@ -89,7 +89,7 @@ def test_thorough_mode_is_scoped(monkeypatch):
 def test_every_subpackage_is_installed():
     """pyproject lists packages explicitly (the proofs folder is mapped to exacthess.proofs)."""
     tomllib = pytest.importorskip("tomllib")
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
     found = {".".join(p.parent.relative_to(root).parts) for p in (root / "exacthess").rglob("__init__.py")}

@@ -3,7 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "proofs" / "dft_block_diagonal.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "proofs" / "dft_block_diagonal.py"
 
 
 def test_dft_block_diagonal_script():

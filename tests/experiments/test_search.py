@@ -43,7 +43,7 @@ def test_unknown_statement_lists_known_ids(capsys):
 def test_search_does_not_swallow_errors_raised_inside_verify(tmp_path, monkeypatch):
     """Only the statement's own verdict is a counterexample: an AssertionError (or any other
     exception) raised while verifying propagates out of search."""
-    import exacthess.experiments.verify as verify_module
+    import exacthess.verification.pipeline as verify_module
 
     def broken(*args, **kwargs):
         raise AssertionError("internal check failed inside verify")

@@ -11,7 +11,7 @@ import pytest
 import exacthess.proofs.dft_block_diagonal as dft
 from exacthess.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_list(capsys):

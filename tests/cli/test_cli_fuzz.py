@@ -57,7 +57,7 @@ class Hang(BaseException):
 
 #: the first step of the computation of each slow command (module, attribute), replaced by a marker
 SLOW_STEPS = {
-    "reproduce": [("exacthess.experiments.verify", "certified_ranks"), ("exacthess.experiments.trends", "sweep"),
+    "reproduce": [("exacthess.verification.pipeline", "certified_ranks"), ("exacthess.experiments.trends", "sweep"),
                   ("exacthess.experiments.float_atlas", "run_atlas"), ("exacthess.experiments.claims", "discussion"),
                   ("exacthess.experiments.claims", "approx_chain_rule")],
     "prove": [("exacthess.experiments.proofs", "run_proofs"), ("exacthess.generic.prover", "GenericProver")],

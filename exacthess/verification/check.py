@@ -1,6 +1,6 @@
 """``exacthess.check``: verify a saved report's certificates again, with the checker only.
 
-A report written by ``exacthess verify ... --json`` (or :meth:`~exacthess.experiments.report.Report.to_dict`)
+A report written by ``exacthess verify ... --json`` (or :meth:`~exacthess.verification.report.Report.to_dict`)
 carries the exact point and, per rank, the certificate that was checked when it was computed.
 :func:`check` rebuilds the matrices from the point and runs
 :func:`exacthess.certify.checker.check` on every certificate -- no pipeline, no structural
@@ -101,7 +101,7 @@ def check(report) -> CheckResult:
     """Verify every certificate of a report against matrices recomputed from its exact point.
 
     Args:
-        report: a :class:`~exacthess.experiments.report.Report`, its ``to_dict()``, or the path of
+        report: a :class:`~exacthess.verification.report.Report`, its ``to_dict()``, or the path of
             a JSON file written by ``exacthess verify ... --json``.
 
     Returns:

@@ -29,7 +29,7 @@ class Row:
     the generic rank reaches it anyway).
     ``float_ranks`` is ``{"float32": r, "float64": r}``: numpy's ``matrix_rank`` (default tolerance)
     of the same Hessian computed in that float type from the same point
-    (:mod:`exacthess.experiments.floats`; ``None`` for a value when that computation overflowed),
+    (:mod:`exacthess.verification.floats`; ``None`` for a value when that computation overflowed),
     or ``None`` when the comparison was skipped; ``float_rank`` is its float64 value and
     ``float_disagrees`` is True when either differs from the exact rank.
     """

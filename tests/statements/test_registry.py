@@ -13,7 +13,7 @@ from exacthess.core.errors import InvalidOptionError, InvalidTypeError
 from exacthess.statements import REGISTRY, Kind, Relation, load_all, statements_for
 from exacthess.strategies import fcn_architectures
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FCN_STATEMENTS = sorted(s.id for s in statements_for("fcn"))
 
 

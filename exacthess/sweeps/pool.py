@@ -15,8 +15,8 @@ forked copy of a process with threads is not safe). It differs from a plain pool
   through the start), so a Ctrl-C in the terminal, which reaches the whole process group, never
   interrupts a worker, not even while it is still importing; the parent stops the pool
   (:func:`shutdown_pool`). Workers also end when the parent ends, even when it is killed
-  (:func:`~exacthess.experiments.jobs.exit_with_parent`).
-* **One BLAS thread per worker** (:data:`~exacthess.experiments.jobs.ONE_THREAD_ENV`, set before
+  (:func:`~exacthess.sweeps.jobs.exit_with_parent`).
+* **One BLAS thread per worker** (:data:`~exacthess.sweeps.jobs.ONE_THREAD_ENV`, set before
   the worker loads numpy; a variable set by the user is kept), so ``N`` workers run ``N``
   threads, not ``N**2``.
 """

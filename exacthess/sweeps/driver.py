@@ -1,17 +1,17 @@
 """``exacthess.sweep``: run a grid of verifications on any executor, resumably.
 
-The grid (:mod:`~exacthess.experiments.grid`) expands into jobs; each job is
+The grid (:mod:`~exacthess.sweeps.grid`) expands into jobs; each job is
 :func:`exacthess.verify` on ``from_spec(job)`` with ``n_samples = samples`` and ``seed`` (derived
 from the job's spec when the grid fixes none). Jobs go to a
 :class:`concurrent.futures.Executor`: by default a pool of local worker processes (python-flint
 holds the GIL, so threads would not run in parallel), or any executor you pass, e.g. a Dask
 ``Client(...).get_executor()``. Each finished job is appended at once to a JSON Lines file
-(:mod:`~exacthess.experiments.results`); running the same sweep again skips the jobs already
+(:mod:`~exacthess.sweeps.results`); running the same sweep again skips the jobs already
 there, so an interrupted sweep loses no finished result.
 
 A job that raises is recorded with ``status = "error"`` and its message; with
 ``budget_seconds`` a job still running at the budget is stopped and recorded as
-``"timeout"`` (:mod:`~exacthess.experiments.jobs`). A failure of the executor itself (a worker
+``"timeout"`` (:mod:`~exacthess.sweeps.jobs`). A failure of the executor itself (a worker
 process killed, a lost scheduler) is not a result of the job: the job is left unrecorded, so the
 next run retries it.
 """
@@ -195,11 +195,11 @@ def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress="auto
     """Run every job of a sweep grid and return the records, in grid order.
 
     Works as it stands at the top level of a script (no ``if __name__ == "__main__":`` needed):
-    the local worker processes do not run the script again (:mod:`~exacthess.experiments.pool`).
+    the local worker processes do not run the script again (:mod:`~exacthess.sweeps.pool`).
 
     Args:
         spec: a ``[sweep]`` table as a dict (or ``{"sweep": ...}``, or a list of tables), or the
-            path of a TOML file holding one (see :mod:`exacthess.experiments.grid`).
+            path of a TOML file holding one (see :mod:`exacthess.sweeps.grid`).
         executor: any :class:`concurrent.futures.Executor`; default: a pool of ``workers`` local
             processes, shut down at the end. A Dask ``Client(address).get_executor()`` works.
         out: a JSON Lines file; records already there (of the same spec) are not run again, new
@@ -209,7 +209,7 @@ def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress="auto
             :class:`SweepStatus` at every change.
         workers: size of the default pool (default: the number of CPUs).
         budget_seconds: stop a job after this many seconds and record it as ``"timeout"``.
-        confirm: run a grid of more than :data:`~exacthess.experiments.grid.CONFIRM_LIMIT` (500)
+        confirm: run a grid of more than :data:`~exacthess.sweeps.grid.CONFIRM_LIMIT` (500)
             jobs; without it such a grid is refused before anything runs (the jobs are counted
             as the product of the axes, before the grid is expanded).
 

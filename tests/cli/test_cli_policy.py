@@ -194,7 +194,7 @@ def test_bad_input_through_a_process(argv, words):
 
 def test_internal_errors_exit_70_with_one_line(monkeypatch, capsys):
     """A bug is not reported as bad input: one line, exit 70; EXACTHESS_TRACEBACK=1 adds the traceback."""
-    import exacthess.experiments.verify as verify_module
+    import exacthess.verification.pipeline as verify_module
 
     def broken(*args, **kwargs):
         raise IndexError("tuple index out of range")
@@ -245,7 +245,7 @@ def test_one_version_number():
     from importlib import metadata
     from pathlib import Path
     tomllib = pytest.importorskip("tomllib")
-    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "exacthess.__version__"}
     assert re.fullmatch(r"\d+\.\d+\.\d+", exacthess.__version__) and exacthess.__version__ != "0.1.0"

@@ -7,7 +7,7 @@ import sympy
 from sympy.polys.matrices import DomainMatrix
 
 from exacthess import FCN, Statement, verify
-from exacthess.experiments.generic import GenericSampler, entry_degree
+from exacthess.verification.sampler import GenericSampler, entry_degree
 from exacthess.hessian.problem import make_problem
 from exacthess.statements import REGISTRY, Kind, Relation
 
@@ -76,7 +76,7 @@ def test_wrong_generic_formula_is_undecided_unless_a_proven_bound_decides(monkey
     row = next(r for r in verify(arch, **DEGENERATE, float_check=False).rows if r.statement == "test.wrong")
     assert row.verdict == "VIOLATED" and "polynomial ring" in row.note
     # with no proven generic bound at all: the Schwartz-Zippel probability, undecided
-    from exacthess.experiments.generic import GenericSampler
+    from exacthess.verification.sampler import GenericSampler
     monkeypatch.setattr(GenericSampler, "proven_upper", lambda self, quantity: (None, ""))
     report = verify(arch, **DEGENERATE, float_check=False)
     row = next(r for r in report.rows if r.statement == "test.wrong")

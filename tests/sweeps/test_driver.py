@@ -18,7 +18,7 @@ import pytest
 import exacthess
 from exacthess.cli.main import main
 from exacthess.core.errors import InvalidOptionError, InvalidTypeError, InvalidValueError
-from exacthess.experiments.grid import expand, job_key
+from exacthess.sweeps.grid import expand, job_key
 from exacthess.models.architectures import from_spec
 
 FCN_SPEC = """
@@ -310,7 +310,7 @@ def test_cnn_trends_quick_runs_through_sweep(monkeypatch, tmp_path):
 
 
 def test_a_second_sweep_on_the_same_file_is_refused(tmp_path):
-    from exacthess.experiments.results import ResultFile
+    from exacthess.sweeps.results import ResultFile
     first = ResultFile(tmp_path / "r.jsonl", "abc")
     first.open_for_append()
     try:
