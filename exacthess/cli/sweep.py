@@ -119,6 +119,7 @@ def run(args) -> int:
     from .parser import writable
     writable(args.out, "--out", folder=False)
     results = ResultFile(args.out, grid.spec_hash, name="--out")  # refuses another sweep's file before anything runs
+    fresh = not os.path.exists(args.out)
     results.open_for_append()  # and a file that cannot be written, or that another sweep is writing
     interrupt.saved(lambda: f"{len(results.records)} of {len(grid)} jobs are saved in {args.out}; run the same "
                             "command again to resume")
@@ -152,6 +153,8 @@ def run(args) -> int:
         stop_now = False
     finally:  # interrupted (or failed): do not wait for running jobs, their results would be discarded
         results.close()
+        if fresh and os.path.exists(args.out) and os.path.getsize(args.out) == 0:
+            os.remove(args.out)  # nothing ran (e.g. an unreachable scheduler): leave no empty file behind
         if cluster is not None:
             cluster.close()
         elif executor is not None:
