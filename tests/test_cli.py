@@ -20,7 +20,7 @@ def test_verify_table(capsys):
 def test_bad_input_exits_2_with_one_line(capsys):
     code = main(["verify", "fcn", "--input-dim", "0", "--widths", "2", "--output-dim", "1"])
     err = capsys.readouterr().err
-    assert code == 2 and err.strip().count("\n") == 0 and "input_dim = 0" in err
+    assert code == 2 and err.strip().count("\n") == 0 and "--input-dim = 0" in err  # the option, as typed
     assert main(["verify", "fcn", "--input-dim", "3", "--widths", "a,b", "--output-dim", "1"]) == 2
 
 
