@@ -28,6 +28,7 @@ blocks do not. Every number here is an exact rational (``fmpq``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 from flint import fmpq
@@ -49,6 +50,15 @@ __all__ = ["GaussNewtonGap", "BlockGap", "gauss_newton_gap", "gap_of_problem", "
 
 def _ratio(a: fmpq, b: fmpq):
     return None if b == 0 else a / b
+
+
+def _decimal(v: fmpq) -> str:
+    """An exact rational shown to 6 significant digits (through ``Fraction``: no overflow)."""
+    return f"{float(Fraction(int(v.p), int(v.q))):.6g}"
+
+
+def _rank_text(r) -> str:
+    return str(r.value) if r.certified else f"in [{r.lower}, {r.upper}]"
 
 
 @dataclass
@@ -98,6 +108,9 @@ class GaussNewtonGap:
             why and how to certify it.
         blocks: ``{(l, m): BlockGap}`` for every pair of layers.
         seed: the seed of the point actually used (ReLU-type points are moved off kinks).
+        seeded: whether the point is the seeded one of ``seed`` (no given ``params``, ``data`` or
+            ``scale``), so that :func:`exacthess.verify` with that seed reproduces it.
+        perfect_fit: whether the targets were replaced by the network's own predictions.
     """
 
     arch: Architecture
@@ -114,6 +127,8 @@ class GaussNewtonGap:
     rank_G: object = None
     blocks: dict = field(default_factory=dict, repr=False)
     seed: int = 0
+    seeded: bool = False
+    perfect_fit: bool = False
 
     @property
     def C(self) -> np.ndarray:
@@ -164,8 +179,9 @@ class GaussNewtonGap:
         open_ = [f"rank {name} in [{r.lower}, {r.upper}]" + (f" ({r.why})" if r.why else "")
                  for name, r in (("H_L", self.rank_H_L), ("G", self.rank_G)) if not r.certified]
         prob = self.problem
-        call = (f"eh.verify({self.arch!r}, n_samples={prob.n_samples}, seed={self.seed}, loss={prob.loss.name!r})"
-                if prob.X is not None else "eh.verify(arch, params=..., data=...) at this point")
+        fit = ", perfect_fit=True" if self.perfect_fit else ""
+        call = (f"eh.verify({self.arch!r}, n_samples={prob.n_samples}, seed={self.seed}, loss={prob.loss.name!r}{fit})"
+                if self.seeded else f"eh.verify(arch, params=..., data=..., loss={prob.loss.name!r}{fit}) at this point")
         return ("; ".join(open_) + f". To certify: {call} certifies rank H_L and rank G = rank H_o structurally "
                 "(its ranks 'H_L' and 'H_o'), or gauss_newton_gap(..., certify='always') with Hadamard's bound")
 
@@ -174,6 +190,30 @@ class GaussNewtonGap:
         """Whether every rank reported is certified (the norms are always exact)."""
         rs = [self.rank_H_L, self.rank_G] + [r for b in self.blocks.values() for r in (b.rank_G, b.rank_C)]
         return all(r is None or r.certified for r in rs)
+
+    def __str__(self) -> str:
+        """A few lines: the exact norms (shown to 6 digits), the ranks, and, for an interval
+        :attr:`rank_gap`, why it is one and what would certify it (:attr:`undecided`)."""
+        prob = self.problem
+        lines = [f"Gauss-Newton split H_L = G + C of {self.arch!r} ({prob.loss.name}, n = {prob.n_samples}, "
+                 f"seed {self.seed}), exact:",
+                 "  squared Frobenius norms: " + ", ".join(
+                     f"{name} {_decimal(v)}" for name, v in (("G", self.gn_fro2), ("C", self.curvature_fro2),
+                                                             ("C_act", self.activation_fro2),
+                                                             ("C_cross", self.cross_layer_fro2),
+                                                             ("C within layers", self.within_layer_fro2)))]
+        gap = self.rank_gap
+        if gap is not None:
+            ranks = f"  rank H_L {_rank_text(self.rank_H_L)}, rank G {_rank_text(self.rank_G)}"
+            if isinstance(gap, tuple):
+                lines += [ranks + f", rank gap in [{gap[0]}, {gap[1]}], not certified:", f"  {self.undecided}"]
+            else:
+                lines.append(ranks + f", rank gap {gap} (certified)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        extra = f", undecided={self.undecided!r}" if self.undecided else ""
+        return f"GaussNewtonGap({self.arch!r}, rank_gap={self.rank_gap!r}{extra}; print() it for the norms)"
 
     def to_dict(self) -> dict:
         def s(v):
@@ -255,8 +295,11 @@ def gauss_newton_gap(arch: Architecture, *, params=None, data=None, loss="mse", 
     problem, used = kink_free_problem(arch, n_samples=n, seed=seed, loss=loss, params=params, data=data,
                                       fit=perfect_fit)
     with open_progress(progress, f"the Gauss-Newton split of {arch!r}") as channel:
-        return gap_of_problem(problem, seed=used, ranks=ranks, block_ranks=block_ranks, certify=certify,
-                              progress=Tracker(channel) if channel else None)
+        gap = gap_of_problem(problem, seed=used, ranks=ranks, block_ranks=block_ranks, certify=certify,
+                             progress=Tracker(channel) if channel else None)
+    gap.seeded = params is None and data is None
+    gap.perfect_fit = perfect_fit
+    return gap
 
 
 def gap_of_problem(problem, *, seed: int = 0, ranks: bool = True, block_ranks: bool = True, certify: str = "auto",

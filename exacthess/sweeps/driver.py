@@ -29,7 +29,7 @@ from ..core.progress import open_progress
 from ..core.validate import check_bool, check_int, check_real
 from .grid import CONFIRM_LIMIT, Grid, expand, job_key
 from .jobs import run_job
-from .pool import LocalPool, local_executor, shutdown_pool
+from .pool import LocalPool, local_executor, refuse_reimport, reimport_hint, shutdown_pool
 from .results import ResultFile, rerun
 
 __all__ = ["sweep", "run_grid", "SweepStatus", "SweepIncompleteError", "local_executor", "shutdown_pool"]
@@ -121,7 +121,8 @@ class _Runner:
         records = self.records()
         if self.lost:
             raise SweepIncompleteError(f"{len(self.lost)} of {len(self.grid)} jobs were lost to worker failures (not "
-                                       "recorded; run the sweep again to retry them)", records, self.lost)
+                                       "recorded; run the sweep again to retry them)" + reimport_hint(self.executor),
+                                       records, self.lost)
         return records
 
     def records(self) -> list:
@@ -136,7 +137,8 @@ class _Runner:
             except Exception as exc:  # a broken pool, a closed client, a lost scheduler
                 lost = [*self.lost, *self.running.values(), *self.todo]
                 raise SweepIncompleteError(f"the executor stopped accepting jobs ({type(exc).__name__}: {exc}); "
-                                           f"{len(lost)} jobs not run", self.records(), lost) from None
+                                           f"{len(lost)} jobs not run" + reimport_hint(self.executor), self.records(),
+                                           lost) from None
             self.running[fut] = self.todo.popleft()
         self.tell()
 
@@ -196,6 +198,14 @@ def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress="auto
 
     Works as it stands at the top level of a script (no ``if __name__ == "__main__":`` needed):
     the local worker processes do not run the script again (:mod:`~exacthess.sweeps.pool`).
+    A process pool of your own passed as ``executor`` whose workers start with ``spawn`` or
+    ``forkserver`` does run it again in every worker; there, guard the sweep::
+
+        if __name__ == "__main__":
+            eh.sweep(spec, executor=ProcessPoolExecutor(mp_context=get_context("spawn")))
+
+    (called in such a worker while it imports the script, ``sweep`` raises an error showing this
+    guard, and the lost jobs' error in the parent names it too).
 
     Args:
         spec: a ``[sweep]`` table as a dict (or ``{"sweep": ...}``, or a list of tables), or the
@@ -217,6 +227,7 @@ def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress="auto
         one record per job: ``{"sweep", "job", "status", "report", "error", "seconds"}``.
 
     Raises:
+        InvalidValueError: called by a worker process that is importing the caller's script (see above).
         ProblemTooLargeError: more than 500 jobs without ``confirm=True`` (or more jobs than fit in memory).
         InvalidValueError: ``out`` cannot be read or written, or holds another sweep's results.
         SweepIncompleteError: the executor failed for some jobs (they are not recorded).
@@ -226,6 +237,7 @@ def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress="auto
     >>> [(r["job"]["widths"], r["status"], r["report"]["ranks"]["H_L"]) for r in recs]
     [([], 'ok', 6), ([2], 'ok', 10)]
     """
+    refuse_reimport()
     confirm = check_bool(confirm, "confirm")
     grid = expand(spec, limit=CONFIRM_LIMIT, confirm=confirm)
     say = _SweepProgress(progress, len(grid))

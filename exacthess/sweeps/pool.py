@@ -31,10 +31,13 @@ import signal
 import threading
 import weakref
 
+from ..core.errors import InvalidValueError
 from ..core.validate import check_int
 from .jobs import ONE_THREAD_ENV, exit_with_parent
 
-__all__ = ["local_executor", "shutdown_pool", "LocalPool", "preparation_data"]
+__all__ = ["local_executor", "shutdown_pool", "LocalPool", "preparation_data", "refuse_reimport", "reimport_hint"]
+
+GUARD = 'if __name__ == "__main__": eh.sweep(...)'
 
 _starting = threading.local()  # set while this thread starts a worker of the local pool
 _started: list = []  # the Popen of every worker started here, registered before Ctrl-C can interrupt its start
@@ -146,3 +149,34 @@ def shutdown_pool(executor: cf.ProcessPoolExecutor, *, now: bool = False) -> Non
             popen.terminate()
     for popen in strays:
         popen.wait(1.0)  # SIGTERM ends a worker at once, even inside a native call
+
+
+def refuse_reimport(name: str = "sweep") -> None:
+    """Refuse to start a sweep while this process is a worker still importing the parent's script.
+
+    A process pool of your own whose workers start with ``spawn`` or ``forkserver`` makes every
+    worker run the parent's script (its ``__main__``) before it takes a job; a sweep at the
+    script's top level would then start again in every worker. :mod:`multiprocessing` marks such
+    a worker as still *inheriting* until the import is done, which is what is checked here.
+
+    Raises:
+        InvalidValueError: this process is such a worker (the message shows the guard).
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise InvalidValueError(f"{name} was called by a worker process importing your script (a process pool that "
+                                "starts workers with 'spawn' or 'forkserver' runs the script's top level again); "
+                                f"expected the sweep under a guard: {GUARD} (the default pool, executor=None, "
+                                "needs none)")
+
+
+def reimport_hint(executor) -> str:
+    """For jobs lost on a process pool of the caller's that imports the script in its workers: the
+    guard that avoids it (``""`` for any other executor)."""
+    if not isinstance(executor, cf.ProcessPoolExecutor) or isinstance(executor, LocalPool):
+        return ""
+    context = getattr(executor, "_mp_context", None)
+    method = context.get_start_method() if context is not None else multiprocessing.get_start_method()
+    if method == "fork":
+        return ""
+    return (f"; its workers start with {method!r} and import your script: a sweep at the script's top level needs "
+            f"the guard {GUARD}, or use the default pool (executor=None)")

@@ -165,3 +165,37 @@ def test_verify_certified_rank_when_a_later_layer_sees_few_samples():
     report = eh.verify(arch, params=params, data=data, float_check=False)
     assert report.rank_info["H_L"].certified
     assert report.ranks["H_L"] == H_L.rank() == 9
+
+
+def test_an_interval_rank_gap_says_why_and_the_call_that_certifies_it():
+    """A rank gap that is an interval (here: certify="never" proves no upper bound) comes with the
+    reason and the seeded eh.verify call at the same point; that call certifies both ranks, and
+    they are the ones gauss_newton_gap certifies with certify="auto"."""
+    arch = eh.FCN(6, (8, 8), 4, activation="relu")
+    rough = eh.gauss_newton_gap(arch, n_samples=3, certify="never", block_ranks=False)
+    lo, hi = rough.rank_gap
+    assert lo < hi and not rough.certified
+    why = rough.undecided
+    call = f"eh.verify({arch!r}, n_samples=3, seed={rough.seed}, loss='mse')"
+    assert "certify='never'" in why and call in why and "certify='always'" in why
+    assert why in str(rough) and f"rank gap in [{lo}, {hi}], not certified" in str(rough)
+    assert repr(rough).startswith("GaussNewtonGap(") and why in repr(rough) and "\n" not in repr(rough)
+    assert rough.to_dict()["undecided"] == why
+    report = eh.verify(arch, n_samples=3, seed=rough.seed, float_check=False)
+    assert report.rank_info["H_L"].certified and report.rank_info["H_o"].certified
+    exact = eh.gauss_newton_gap(arch, n_samples=3, block_ranks=False)
+    assert exact.rank_gap == report.ranks["H_L"] - report.ranks["H_o"] and lo <= exact.rank_gap <= hi
+    assert exact.undecided is None and "(certified)" in str(exact) and "undecided" not in repr(exact)
+
+
+def test_the_certifying_call_names_the_point_it_needs():
+    """Given parameters and data, or a scaled point, are not the seeded point: the advice says so."""
+    arch, params, data, _ = _few_samples_case()
+    given = eh.gauss_newton_gap(arch, params=params, data=data, certify="never", block_ranks=False)
+    assert not given.seeded and "eh.verify(arch, params=..., data=..., loss='mse') at this point" in given.undecided
+    scaled = eh.gauss_newton_gap(eh.FCN(3, (3,), 2, activation="relu"), n_samples=6, scale=fmpq(1, 2),
+                                 certify="never", block_ranks=False)
+    assert not scaled.seeded and "params=..., data=..." in scaled.undecided
+    fit = eh.gauss_newton_gap(eh.FCN(3, (3,), 2, activation="relu"), n_samples=6, perfect_fit=True, certify="never",
+                              block_ranks=False)
+    assert fit.seeded and "perfect_fit=True)" in fit.undecided
