@@ -5,9 +5,10 @@ multivariate polynomials ``fmpq_mpoly`` (one variable per weight, input and targ
 asserts an identity *exactly*: a difference expands to the zero polynomial. Nothing here
 evaluates at numbers.
 
-* :func:`thorough` -- whether the larger size lists run (environment variable
-  ``EXACTHESS_PROOFS_THOROUGH=1``, the ``--thorough`` flag of a proof script or of
-  ``exacthess prove``).
+* :func:`thorough` -- whether the larger size lists run: set by the runner (the ``--thorough``
+  flag of a proof script or of ``exacthess prove``) with :func:`set_thorough`; under pytest,
+  ``conftest.py`` sets it from the environment variable :data:`THOROUGH_ENV`
+  (``EXACTHESS_PROOFS_THOROUGH=1 python -m pytest proofs``).
 * :func:`covered` -- a proof records each size it has proven; the runner prints them.
 * :func:`poly_ring` -- one polynomial ring with named arrays of variables;
   :class:`PolynomialDomain` lets the Hessian engine compute over that ring, so the proofs can
@@ -28,15 +29,19 @@ import numpy as np
 from flint import fmpq, fmpq_mpoly, fmpq_mpoly_ctx, fmpz
 
 from exacthess.core.domains import Ring
-from exacthess.experiments.proofs import THOROUGH_ENV, collecting, covered, thorough, thorough_mode
+from exacthess.experiments.proofs import collecting, covered, set_thorough, thorough, thorough_mode
 
-__all__ = ["THOROUGH_ENV", "thorough", "thorough_mode", "covered", "collecting", "poly_ring",
+__all__ = ["THOROUGH_ENV", "thorough", "set_thorough", "thorough_mode", "covered", "collecting", "poly_ring",
            "PolynomialDomain", "poly_vector", "poly_zeros", "poly_eye", "poly_matmul", "poly_scale",
            "poly_gradient", "poly_hessian", "is_zero", "assert_zero", "assert_equal", "to_poly", "sympy_to_poly"]
 
-# THOROUGH_ENV, thorough, thorough_mode, covered, collecting: the runner's protocol (which sizes,
+# thorough, set_thorough, thorough_mode, covered, collecting: the runner's protocol (which sizes,
 # which were covered) lives with the runner, exacthess.experiments.proofs; re-exported here because
 # every proof file records its sizes through this module.
+
+#: environment variable that selects the larger sizes under pytest only (read by conftest.py;
+#: the runner is told by a call, :func:`set_thorough`)
+THOROUGH_ENV = "EXACTHESS_PROOFS_THOROUGH"
 
 
 # ----- polynomial rings -----------------------------------------------------------------

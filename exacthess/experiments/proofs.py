@@ -7,6 +7,11 @@ function proves one statement (its docstring's first line), raises ``AssertionEr
 identity fails, and records the sizes it proved with
 :func:`covered` (re-exported by ``exacthess.proofs.support``). The same functions are collected by pytest.
 
+Modules are found by name in the installed package (:mod:`pkgutil` over its ``__path__``,
+:func:`importlib.import_module`), never by file path; the runner tells a proof which sizes to
+cover by calling :func:`set_thorough` (:func:`thorough_mode`), which the proof reads back with
+:func:`thorough`.
+
 The names ``all`` and ``generic`` are reserved for ``exacthess prove all`` and
 ``exacthess prove generic ...``; no proof module may take them.
 
@@ -18,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import os
 import inspect
 import pkgutil
 import time
@@ -31,36 +35,40 @@ from ..core.errors import InvalidOptionError
 
 __all__ = ["PROOF_PACKAGE", "RESERVED_NAMES", "ProofInfo", "TestOutcome", "ProofRun", "proof_names",
            "list_proofs", "get_proof", "collect_tests", "run_module", "run_proofs", "resolve_targets",
-           "THOROUGH_ENV", "thorough", "thorough_mode", "covered", "collecting"]
+           "thorough", "set_thorough", "thorough_mode", "covered", "collecting"]
 
 #: the package that holds the proof modules
 PROOF_PACKAGE = "exacthess.proofs"
 #: targets of ``exacthess prove`` that are not proof modules
 RESERVED_NAMES = ("all", "generic")
 
-#: environment variable that selects the larger size lists
-THOROUGH_ENV = "EXACTHESS_PROOFS_THOROUGH"
-
 _collectors: list[list[str]] = []
+_thorough = [False]  # the size lists in force: set by the runner through set_thorough / thorough_mode
 
 
 def thorough() -> bool:
-    """True when the larger size lists are selected (``EXACTHESS_PROOFS_THOROUGH=1``)."""
-    return os.environ.get(THOROUGH_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    """True when the larger size lists are selected (``--thorough``; see :func:`set_thorough`)."""
+    return _thorough[0]
+
+
+def set_thorough(enabled: bool) -> bool:
+    """Select the larger size lists (``enabled``) or the default ones; returns the previous choice.
+
+    The runner calls this (through :func:`thorough_mode`) before it runs a proof's test
+    functions; a proof module asks :func:`thorough` which list of sizes to prove.
+    """
+    previous, _thorough[0] = _thorough[0], bool(enabled)
+    return previous
 
 
 @contextlib.contextmanager
 def thorough_mode(enabled: bool) -> Iterator[None]:
     """Select (or deselect) the thorough sizes for the duration of the block."""
-    old = os.environ.get(THOROUGH_ENV)
-    os.environ[THOROUGH_ENV] = "1" if enabled else "0"
+    previous = set_thorough(enabled)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(THOROUGH_ENV, None)
-        else:
-            os.environ[THOROUGH_ENV] = old
+        set_thorough(previous)
 
 
 def covered(size: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from exacthess.core.errors import ExactHessError, InvalidOptionError
 from exacthess.experiments import proofs as runner
-from exacthess.proofs.support import THOROUGH_ENV, covered, thorough
+from exacthess.proofs.support import THOROUGH_ENV, covered, set_thorough, thorough
 
 EXPECTED = {"dft_block_diagonal", "hessian_split", "linear_functional_hessian", "outer_product_kronecker",
             "symmetry_null_vectors", "toeplitz_convolution"}
@@ -81,9 +81,22 @@ def test_run_module_records_outcomes_and_does_not_hide_failures():
 
 def test_thorough_mode_is_scoped(monkeypatch):
     monkeypatch.delenv(THOROUGH_ENV, raising=False)
+    before = thorough()
     run = runner.run_module(_fake_module(), thorough=True)
     assert run.outcomes[0].covered == ["size A", "thorough"]
-    assert THOROUGH_ENV not in os.environ
+    assert thorough() is before and THOROUGH_ENV not in os.environ  # told by a call, not the environment
+
+
+def test_thorough_is_a_setting_not_the_environment(monkeypatch):
+    """The runner tells the proofs by a call; the environment variable is for pytest runs only."""
+    monkeypatch.setenv(THOROUGH_ENV, "1")
+    run = runner.run_module(_fake_module(), thorough=False)
+    assert run.outcomes[0].covered == ["size A", "quick"]
+    previous = set_thorough(True)
+    try:
+        assert thorough() is True
+    finally:
+        set_thorough(previous)
 
 
 def test_every_subpackage_is_installed():
