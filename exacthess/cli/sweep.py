@@ -107,11 +107,12 @@ class _Display:
 
 
 def run(args) -> int:
-    """Run ``exacthess sweep``."""
+    """Run ``exacthess sweep``: validate the options, then the sweep driver
+    (:func:`exacthess.sweeps.driver.execute`) with this command's display."""
     from ..core.validate import check_int, check_real
+    from ..sweeps.driver import SweepIncompleteError, execute
     from ..sweeps.grid import expand
     from ..sweeps.results import ResultFile
-    from ..sweeps.driver import SweepIncompleteError, local_executor, run_grid, shutdown_pool
     grid = expand(args.spec, limit=CONFIRM_LIMIT, confirm=args.yes, confirm_hint="--yes")  # counted before expanded
     budget = None if args.budget is None else check_real(args.budget, "--budget", 0, strict=True)
     workers = None if args.workers is None else check_int(args.workers, "--workers", 1)
@@ -124,9 +125,9 @@ def run(args) -> int:
     results.open_for_append()  # and a file that cannot be written, or that another sweep is writing
     interrupt.saved(lambda: f"{len(results.records)} of {len(grid)} jobs are saved in {args.out}; run the same "
                             "command again to resume")
-    cluster = executor = None
-    records, lost, stop_now = [], [], True
-    t0 = time.perf_counter()
+    cluster = None
+    records, lost = [], []
+    started = [time.perf_counter()]
     try:
         if args.scheduler is not None:
             from ..sweeps.cluster import connect
@@ -137,32 +138,29 @@ def run(args) -> int:
             threads = capacity()
             where = f"the Dask cluster at {cluster.address} ({threads} worker thread{'s' if threads > 1 else ''})"
         else:
-            capacity = workers or os.cpu_count() or 1
-            executor = local_executor(capacity)
+            executor, capacity = None, workers or os.cpu_count() or 1  # the driver starts the local pool
             where = f"{capacity} local worker process{'es' if capacity > 1 else ''}"
-        sys.stderr.write(textwrap.fill(f"sweep: {grid.summary()} on {where}" + (f", budget {budget:g} s per job"
-                                                                                if budget else "")
-                                       + f"; results in {args.out}", width=80, subsequent_indent="  ",
-                                       break_long_words=False) + "\n")  # one write: a Ctrl-C never cuts the line
-        sys.stderr.flush()
-        t0 = time.perf_counter()
+
+        def header() -> None:
+            sys.stderr.write(textwrap.fill(f"sweep: {grid.summary()} on {where}"
+                                           + (f", budget {budget:g} s per job" if budget else "")
+                                           + f"; results in {args.out}", width=80, subsequent_indent="  ",
+                                           break_long_words=False) + "\n")  # one write: a Ctrl-C never cuts the line
+            sys.stderr.flush()
+            started[0] = time.perf_counter()
         try:
-            with _Display(grid, sys.stderr.isatty()) as display:
-                records = run_grid(grid, executor, results=results, budget_seconds=budget, capacity=capacity,
-                                   progress=display)
+            records = execute(grid, executor=executor, capacity=capacity, results=results, budget_seconds=budget,
+                              progress=_Display(grid, sys.stderr.isatty()), on_start=header)
         except SweepIncompleteError as exc:
             records, lost = exc.records, exc.lost
             print(f"error: {exc}", file=sys.stderr)
-        stop_now = False
-    finally:  # interrupted (or failed): do not wait for running jobs, their results would be discarded
+    finally:
         results.close()
         if created and not results.records and os.path.exists(args.out) and os.path.getsize(args.out) == 0:
             os.remove(args.out)  # nothing ran (an unreachable scheduler, an early Ctrl-C): leave no empty file
         if cluster is not None:
             cluster.close()
-        elif executor is not None:
-            shutdown_pool(executor, now=stop_now)
-    return _summary(records, lost, len(grid), args.out, time.perf_counter() - t0)
+    return _summary(records, lost, len(grid), args.out, time.perf_counter() - started[0])
 
 
 def _summary(records: list, lost: list, total: int, out: str, seconds: float) -> int:

@@ -19,6 +19,7 @@ next run retries it.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import os
 from collections import deque
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from .jobs import run_job
 from .pool import LocalPool, local_executor, refuse_reimport, reimport_hint, shutdown_pool
 from .results import ResultFile, rerun
 
-__all__ = ["sweep", "run_grid", "SweepStatus", "SweepIncompleteError", "local_executor", "shutdown_pool"]
+__all__ = ["sweep", "execute", "run_grid", "SweepStatus", "SweepIncompleteError", "local_executor", "shutdown_pool"]
 
 
 @dataclass
@@ -257,13 +258,56 @@ def sweep(spec, *, executor: cf.Executor | None = None, out=None, progress="auto
     results = ResultFile(Path(out), grid.spec_hash) if out is not None else None
     if results is not None:
         results.open_for_append()  # an unwritable path or a file in use is refused before the pool starts
+    return execute(grid, executor=executor, capacity=capacity, results=results, budget_seconds=budget_seconds,
+                   progress=say)
+
+
+def execute(grid: Grid, *, executor: cf.Executor | None = None, capacity=None, results: ResultFile | None = None,
+            budget_seconds: float | None = None, progress=None, on_start=None) -> list:
+    """Run a validated grid to the end and release what the run holds: the sweep loop of
+    :func:`sweep` and of ``exacthess sweep``.
+
+    With ``executor`` None a pool of ``capacity`` local processes is started and shut down at
+    the end (at once, without waiting for running jobs, when the run is interrupted or fails;
+    after the running jobs finish otherwise, also when some jobs were lost). An executor passed
+    in stays open; ``capacity`` (a number, or a callable asked before each hand-over) bounds the
+    jobs handed to it at once to ``2 * capacity`` (see :func:`run_grid`). ``results`` is closed
+    at the end.
+
+    Args:
+        grid: the expanded grid (:func:`~exacthess.sweeps.grid.expand`).
+        executor: any :class:`concurrent.futures.Executor`, or None for a local pool.
+        capacity: workers of the executor: the size of the local pool (required with
+            ``executor`` None), or None for no bound.
+        results: the open results file, or None.
+        budget_seconds: the per-job budget, already validated.
+        progress: a callable receiving each :class:`SweepStatus`; when it is a context manager
+            it is entered around the run (after ``on_start``), so a display opens only once the
+            executor is up.
+        on_start: called with no arguments once the executor is ready, before the first job
+            (e.g. to print where the jobs run).
+
+    Returns:
+        the records of every job of the grid, in grid order.
+
+    Raises:
+        SweepIncompleteError: the executor failed for some jobs (they are not recorded).
+    """
+    owned = executor is None
+    if owned and capacity is None:
+        raise InvalidValueError("capacity = None leaves the size of the local pool open; expected a number of "
+                                "workers when no executor is given")
     try:
         if owned:
             executor = local_executor(capacity)
-        with say:
+        if on_start is not None:
+            on_start()
+        with (progress if hasattr(progress, "__enter__") else contextlib.nullcontext()):
             return run_grid(grid, executor, results=results, budget_seconds=budget_seconds, capacity=capacity,
-                            progress=say)
-    except BaseException:
+                            progress=progress)
+    except SweepIncompleteError:
+        raise  # the running jobs were collected (or their executor is gone): shut down in order below
+    except BaseException:  # interrupted or failed: do not wait for running jobs, their results would be discarded
         if owned and executor is not None:
             shutdown_pool(executor, now=True)
             owned = False
