@@ -324,3 +324,34 @@ def test_help_of_the_new_commands(capsys):
     for cmd in ("sweep", "plot"):
         assert main([cmd, "--help"]) == 0  # main returns argparse's exit code
         assert "usage" in capsys.readouterr().out
+
+
+def test_execute_announces_then_opens_the_display_and_closes_the_results(tmp_path):
+    """The loop shared by sweep() and `exacthess sweep`: on_start, then the display, then the jobs."""
+    from exacthess.sweeps.driver import execute
+    from exacthess.sweeps.results import ResultFile
+    grid = expand({"family": "fcn", "input_dim": 3, "widths": [[], [2]], "output_dim": 2, "samples": 4})
+    events = []
+
+    class Display:
+        def __enter__(self):
+            events.append("enter")
+            return self
+
+        def __exit__(self, *exc):
+            events.append("exit")
+
+        def __call__(self, status):
+            if status.record is not None:
+                events.append("record")
+
+    results = ResultFile(tmp_path / "r.jsonl", grid.spec_hash)
+    results.open_for_append()
+    with cf.ThreadPoolExecutor(1) as pool:
+        records = execute(grid, executor=pool, results=results, progress=Display(),
+                          on_start=lambda: events.append("start"))
+    assert [r["status"] for r in records] == ["ok", "ok"]
+    assert events == ["start", "enter", "record", "record", "exit"]
+    assert results._fd is None  # closed by the driver
+    with pytest.raises(InvalidValueError, match="capacity = None"):
+        execute(grid)
