@@ -41,6 +41,7 @@ import numpy as np
 from ..core.domains import ABS, GF
 from ..core.modular import SMALL_PRIME_BITS, failure_bound, random_small_prime, rank_mod_p
 from ..hessian.engine import Engine
+from ..models.quantities import is_quantity, parse_quantity
 from ..statements.verdicts import GenericEvidence
 
 __all__ = ["GenericSampler", "entry_degree", "N_POINTS", "RANGE_BITS"]
@@ -62,9 +63,8 @@ def _ints(rng: np.random.Generator, shape) -> np.ndarray:
 
 
 def _matrix(engine: Engine, quantity: str) -> np.ndarray:
-    if quantity.startswith("H_f[:,"):
-        return engine.block_column("H_f", int(quantity[6:-1]))
-    return engine.full(quantity)
+    q = parse_quantity(quantity)
+    return engine.block_column(q.matrix, q.layer) if q.is_block_column else engine.full(q.matrix)
 
 
 def _log2_hadamard(B: np.ndarray, t: int) -> float:
@@ -186,7 +186,7 @@ class GenericSampler:
         networks with the MSE loss, within its size limits; ``(None, "")`` otherwise. One prover
         serves every quantity of the report."""
         if quantity not in self._upper:
-            supported = quantity in ("H_o", "H_f", "H_L") or quantity.startswith("H_f[:,")
+            supported = is_quantity(quantity)
             prover = self._generic_prover() if supported else None
             self._upper[quantity] = (None, "") if prover is None else (
                 prover.bounds(quantity)["upper"], "null vectors proven in a polynomial ring (exacthess.generic_rank)")
