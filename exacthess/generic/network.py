@@ -27,7 +27,7 @@ of the true :math:`H_f` after substitution, and :math:`D\tilde\mu[v] \equiv 0` (
 :math:`J(\tilde x_i) v = 0` for every sample, hence :math:`H_o v = 0`.
 
 **Points.** A :class:`Point` draws every variable uniformly from ``[0, p)`` (an exact integer
-point) for a prime ``p < 2**31``, and the matching data: in the moments regime random ``X, Y``
+point) for a prime ``p < 2**31`` (:class:`~exacthess.generic.random_points.RandomPoint`), and the matching data: in the moments regime random ``X, Y``
 with ``n`` samples and :math:`\omega = \tilde\Omega(\theta, X, Y) \bmod p`; in the samples regime
 random ``X, Z`` and :math:`Y = (\hat F \tilde X^\top - Z)^\top \bmod p` (an integer point whose
 ``Z`` agrees with the substituted one modulo p).
@@ -47,10 +47,10 @@ import numpy as np
 from flint import fmpz_mpoly_ctx
 
 from ..core.domains import GF
-from ..core.modular import random_small_prime
 from ..models.architectures import Architecture
 from ..models.toeplitz import toeplitz_operator
 from .polymat import PolyRing, evaluate, obj_array, poly_matmul
+from .random_points import PROVER_STREAM, RandomPoint
 
 __all__ = ["SymbolicNetwork", "Point"]
 
@@ -285,9 +285,9 @@ class SymbolicNetwork:
     # ---- points -----------------------------------------------------------------------
     def point(self, seed: int, index: int) -> Point:
         """A random exact point (see the module docstring)."""
-        rng = np.random.default_rng([seed, 41, index])
-        p = random_small_prime(rng)
-        theta = [int(v) for v in rng.integers(0, p, size=self.P)]
+        draw = RandomPoint(seed, PROVER_STREAM, index)  # every variable uniform in [0, p)
+        p = draw.p
+        theta = [int(v) for v in draw.uniform(self.P)]
         gf = GF(p)
         taps = []
         for l, layer in enumerate(self.layers, start=1):
@@ -299,19 +299,19 @@ class SymbolicNetwork:
             params.append(taps[l - 1][:, :nw].reshape(self.arch.param_shapes()[len(params)]).tolist())
             if layer.bias:
                 params.append(taps[l - 1][:, nw].tolist())
-        X = rng.integers(0, p, size=(self.n, self.n0)).astype(np.int64)
+        X = draw.uniform((self.n, self.n0))
         ops = [toeplitz_operator(layer, taps[l], gf, bool(self.aug)) for l, layer in enumerate(self.layers)]
         Fhat = ops[-1][: self.K]
         for o in reversed(ops[:-1]):
             Fhat = gf.matmul(Fhat, o)
         Xt = np.concatenate([X, np.ones((self.n, self.aug), dtype=np.int64)], axis=1)
         if self.regime == "moments":
-            Y = rng.integers(0, p, size=(self.n, self.K)).astype(np.int64)
+            Y = draw.uniform((self.n, self.K))
             resid = (gf.matmul(Fhat, np.ascontiguousarray(Xt.T)) - Y.T) % p  # K x n
             omega = gf.matmul(resid, Xt)
             values = theta + [int(v) for v in omega.ravel()]
         else:
-            Z = rng.integers(0, p, size=(self.K, self.n)).astype(np.int64)
+            Z = draw.uniform((self.K, self.n))
             Y = ((gf.matmul(Fhat, np.ascontiguousarray(Xt.T)) - Z) % p).T
             values = theta + [int(v) for v in X.ravel()] + [int(v) for v in Z.ravel()]
         values += [0] * (self.n_u + self.n_a)  # the free vectors never enter a null vector

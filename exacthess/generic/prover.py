@@ -36,6 +36,7 @@ from ..core.domains import GF
 from ..core.modular import rank_mod_p
 from ..core.progress import Update
 from ..hessian.matrices import hessian
+from ..models.quantities import block_column, parse_quantity
 from .network import SymbolicNetwork
 from .nullvectors import Catalogue, select
 
@@ -44,10 +45,8 @@ __all__ = ["GenericProver", "quantity_columns"]
 
 def quantity_columns(arch, quantity: str) -> tuple[int, int, int | None]:
     """``(first column, number of columns, layer)`` of a quantity (layer None: full matrix)."""
-    if quantity.startswith("H_f[:,"):
-        l = int(quantity[len("H_f[:,"):-1])
-        return arch.layer_offsets[l - 1], arch.layer_param_counts[l - 1], l
-    return 0, arch.n_params, None
+    q = parse_quantity(quantity)
+    return (*q.columns(arch), q.layer)
 
 
 class GenericProver:
@@ -78,11 +77,10 @@ class GenericProver:
         return tuple(pt.p for pt in self.points)
 
     def matrix(self, quantity: str, i: int = 0) -> np.ndarray:
-        H = self.hessians[i]
-        name = quantity if not quantity.startswith("H_f[") else "H_f"
-        M = getattr(H, name)
-        start, width, _ = quantity_columns(self.arch, quantity)
-        return M[:, start:start + width] if quantity.startswith("H_f[") else M
+        q = parse_quantity(quantity)
+        M = getattr(self.hessians[i], q.matrix)
+        start, width = q.columns(self.arch)
+        return M[:, start:start + width] if q.is_block_column else M
 
     def lower(self, quantity: str) -> int:
         if quantity not in self.lower_cache:
@@ -126,7 +124,7 @@ class GenericProver:
         """Select, prove and count null vectors; ``groups`` = ``[(candidates, target)]``."""
         p = self.points[0].p
         self.proof_kinds = {}
-        H = self.matrix("H_f" if quantity.startswith("H_f") else quantity)
+        H = self.matrix(parse_quantity(quantity).matrix)
         proven, families, failed = [], {}, 0
         for cands, target in groups:
             if target <= 0:
@@ -164,7 +162,7 @@ class GenericProver:
         elif layer is not None:
             groups, checks = [(cat.candidates("H_f", layer), width - lo)], ("f",)
         else:
-            groups = [(cat.candidates("H_f", l), arch.layer_param_counts[l - 1] - self.lower(f"H_f[:,{l}]"))
+            groups = [(cat.candidates("H_f", l), arch.layer_param_counts[l - 1] - self.lower(block_column(l)))
                       for l in range(1, len(arch.layers) + 1)]
             checks = ("f",)
         k, families, failed = self._upper(quantity, groups, checks)

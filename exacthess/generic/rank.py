@@ -28,6 +28,7 @@ from ..core.errors import InvalidArchitectureError, InvalidDataError, InvalidTyp
 from ..core.progress import Tracker, check_progress, open_progress
 from ..core.validate import check_int, check_option
 from ..models.architectures import Architecture
+from ..models.quantities import MATRICES, block_column
 
 __all__ = ["GenericRank", "generic_rank", "quantities", "default_samples", "symbolic_size", "check_size", "paths",
            "MAX_VARIABLES", "MAX_GIGABYTES", "BYTES_PER_TERM_VARIABLE"]
@@ -93,7 +94,7 @@ class GenericRank:
 
 def quantities(arch: Architecture) -> list[str]:
     """The quantities :func:`generic_rank` accepts for ``arch``."""
-    return ["H_o", "H_f", "H_L"] + [f"H_f[:,{l}]" for l in range(1, len(arch.layers) + 1)]
+    return list(MATRICES) + [block_column(l) for l in range(1, len(arch.layers) + 1)]
 
 
 def default_samples(arch: Architecture) -> int:

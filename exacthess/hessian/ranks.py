@@ -31,6 +31,7 @@ from ..core.domains import QQ
 from ..core.errors import InternalError
 from ..core.modular import random_engine_prime
 from ..core.progress import Update
+from ..models.quantities import block_column, is_quantity, parse_quantity
 from .composite import block_row_space as composite_row_space
 from .engine import Engine
 from .nullvectors import channel_rows, locally_constant
@@ -201,11 +202,11 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
             if res is not None and res.certified:
                 info["H_f"] = res
                 continue
-        keys = tuple(f"H_f[:,{l}]" for l in range(1, len(arch.layers) + 1)) if (name == "H_f" and block_columns) else ()
+        keys = tuple(block_column(l) for l in range(1, len(arch.layers) + 1)) if (name == "H_f" and block_columns) else ()
         info.update(cert.symmetric(SymmetricProblem(
             key=name, sizes=counts, p=p, spaces=spaces[name], column_keys=keys, null_vectors=null,
             upper_hint=_subadditive(info) if name == "H_L" else None)))
-    order = ["H_o", "H_f", "H_L"] + [k for k in info if k.startswith("H_f[")]
+    order = ["H_o", "H_f", "H_L"] + [k for k in info if is_quantity(k) and parse_quantity(k).is_block_column]
     info = {k: info[k] for k in order if k in info}
     check_consistency(info)
     return {k: v.value for k, v in info.items()}, info, source.engine(QQ)

@@ -14,6 +14,7 @@ Notation: ``d_0`` input size (times input channels), hidden flattened sizes ``m_
 
 from __future__ import annotations
 
+from ..models.quantities import block_column
 from .registry import Context, Kind, PinnedCounterexample, Relation, Statement, register
 
 REFS = "see docs/references.md"
@@ -144,7 +145,7 @@ EQ1_COUNTEREXAMPLES = (PinnedCounterexample(
 
 
 def _sum_columns(ctx: Context) -> int:
-    return sum(ctx.ranks[f"H_f[:,{l}]"] for l in range(1, ctx.L + 2))
+    return sum(ctx.ranks[block_column(l)] for l in range(1, ctx.L + 2))
 
 
 register(Statement(

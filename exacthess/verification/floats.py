@@ -30,6 +30,7 @@ from ..core.domains import F32, F64
 from ..core.progress import Update
 from ..hessian.engine import Engine
 from ..hessian.problem import Problem
+from ..models.quantities import MATRICES, block_column
 
 __all__ = ["DTYPES", "float_problem", "float_hessians", "float_ranks", "matrix_rank"]
 
@@ -72,7 +73,7 @@ def float_hessians(problem: Problem, dtype: str, quantities=None) -> dict:
     """
     engine = Engine(float_problem(problem, dtype), _RINGS[dtype])
     arch = problem.arch
-    keys = ["H_o", "H_f", "H_L"] + [f"H_f[:,{l}]" for l in range(1, len(arch.layers) + 1)]
+    keys = list(MATRICES) + [block_column(l) for l in range(1, len(arch.layers) + 1)]
     want = set(keys if quantities is None else quantities)
     out = {}
     if want & {"H_o", "H_L"}:
@@ -83,7 +84,7 @@ def float_hessians(problem: Problem, dtype: str, quantities=None) -> dict:
         out["H_L"] = out["H_o"] + out["H_f"]
     offs = arch.layer_offsets
     for l, layer in enumerate(arch.layers, start=1):
-        key = f"H_f[:,{l}]"
+        key = block_column(l)
         if key in want:
             out[key] = out["H_f"][:, offs[l - 1]: offs[l - 1] + layer.n_params]
     return {k: out[k] for k in keys if k in want and k in out}

@@ -7,7 +7,9 @@ Hessian at independent random points:
 
 * the parameters (and the targets) are uniform integers in :math:`[0, 2^{30})`, the data are
   the user's (exactly), and a prime ``p`` is drawn uniformly from the primes in
-  :math:`[2^{30}, 2^{31})`; the Hessian is computed over GF(p) (:class:`~exacthess.core.domains.GF`).
+  :math:`[2^{30}, 2^{31})` (one :class:`~exacthess.generic.random_points.RandomPoint`, the sampler
+  the generic prover draws its points from too); the Hessian is computed over GF(p)
+  (:class:`~exacthess.core.domains.GF`).
   Targets enter through :math:`\hat Y = Z\Sigma` with :math:`Z` random, which is
   :math:`\sum_i y_i x_i^\top` for the targets :math:`Y = X Z^\top`; for statements about the
   set :math:`\mathrm{rank}\,\Omega = s` (``keep_residual_rank``),
@@ -39,16 +41,16 @@ from dataclasses import replace
 import numpy as np
 
 from ..core.domains import ABS, GF
-from ..core.modular import SMALL_PRIME_BITS, failure_bound, random_small_prime, rank_mod_p
+from ..core.modular import SMALL_PRIME_BITS, failure_bound, rank_mod_p
+from ..generic.random_points import RANGE_BITS, SAMPLER_STREAM, RandomPoint, schwartz_zippel
 from ..hessian.engine import Engine
+from ..models.quantities import is_quantity, parse_quantity
 from ..statements.verdicts import GenericEvidence
 
 __all__ = ["GenericSampler", "entry_degree", "N_POINTS", "RANGE_BITS"]
 
 #: random points evaluated before giving up
 N_POINTS = 3
-#: parameters and targets are uniform in [0, 2**RANGE_BITS)
-RANGE_BITS = SMALL_PRIME_BITS - 1
 
 
 def entry_degree(L: int) -> int:
@@ -56,15 +58,14 @@ def entry_degree(L: int) -> int:
     return max(2 * L, L + 1)
 
 
-def _ints(rng: np.random.Generator, shape) -> np.ndarray:
-    vals = rng.integers(0, 1 << RANGE_BITS, size=shape, dtype=np.int64)
-    return vals.astype(object)
+def _ints(draw: RandomPoint, shape) -> np.ndarray:
+    """Uniform integers in ``[0, 2**RANGE_BITS)`` as exact Python ints."""
+    return draw.uniform(shape, 1 << RANGE_BITS).astype(object)
 
 
 def _matrix(engine: Engine, quantity: str) -> np.ndarray:
-    if quantity.startswith("H_f[:,"):
-        return engine.block_column("H_f", int(quantity[6:-1]))
-    return engine.full(quantity)
+    q = parse_quantity(quantity)
+    return engine.block_column(q.matrix, q.layer) if q.is_block_column else engine.full(q.matrix)
 
 
 def _log2_hadamard(B: np.ndarray, t: int) -> float:
@@ -83,31 +84,32 @@ def _log2_hadamard(B: np.ndarray, t: int) -> float:
     return min(top(rows), top(cols))
 
 
+def _denominator(problem) -> int:
+    """The least common denominator of the data moments ``Sigma, R, G`` (the prime must not divide it)."""
+    den = 1
+    for arr in (problem.sigma, problem.R, problem.G):
+        for v in np.asarray(arr, dtype=object).flat:
+            q = int(getattr(v, "q", 1))
+            den = den * q // math.gcd(den, q)
+    return den
+
+
 class _Point:
     """One random point: its prime, its GF(p) engine and (lazily) its magnitudes."""
 
-    def __init__(self, problem, rng: np.random.Generator, omega_rank: int | None):
-        den = 1
-        for arr in (problem.sigma, problem.R, problem.G):
-            for v in np.asarray(arr, dtype=object).flat:
-                q = int(getattr(v, "q", 1))
-                den = den * q // math.gcd(den, q)
-        self.den_bits = math.log2(den)
-        while True:
-            p = random_small_prime(rng)
-            if den % p:
-                break
-        self.p = p
-        weights = [_ints(rng, np.shape(w)) for w in problem.weights]
+    def __init__(self, problem, draw: RandomPoint, omega_rank: int | None):
+        self.den_bits = math.log2(_denominator(problem))
+        self.p = p = draw.p
+        weights = [_ints(draw, np.shape(w)) for w in problem.weights]
         K, n0 = np.shape(problem.yhat)
         F = GF(p)
         sig = F.convert(problem.sigma)
         if omega_rank is None:
-            Z = _ints(rng, (K, n0))
+            Z = _ints(draw, (K, n0))
             yhat = F.matmul(F.convert(Z), sig)
             self._abs_targets = ("Z", Z)
         else:
-            A, Bm = _ints(rng, (K, omega_rank)), _ints(rng, (omega_rank, n0))
+            A, Bm = _ints(draw, (K, omega_rank)), _ints(draw, (omega_rank, n0))
             e0 = Engine(replace(problem, weights=weights, yhat=np.zeros((K, n0), dtype=np.int64)), F)
             AB = F.matmul(F.convert(A), F.convert(Bm))
             yhat = F.matmul(F.sub(e0.end_to_end, AB), sig)
@@ -157,8 +159,9 @@ class GenericSampler:
     def _point(self, i: int, omega_rank: int | None) -> _Point:
         key = (i, omega_rank)
         if key not in self._points:
-            rng = np.random.default_rng([self.seed, 29, i, 0 if omega_rank is None else omega_rank + 1])
-            self._points[key] = _Point(self.problem, rng, omega_rank)
+            draw = RandomPoint(self.seed, SAMPLER_STREAM, i, 0 if omega_rank is None else omega_rank + 1,
+                               avoid=_denominator(self.problem))
+            self._points[key] = _Point(self.problem, draw, omega_rank)
         return self._points[key]
 
     def evidence(self, quantity: str, target: int, omega_rank: int | None = None) -> GenericEvidence:
@@ -173,7 +176,7 @@ class GenericSampler:
             if best >= target:
                 break
             log2_minor = _log2_hadamard(pt.magnitudes(quantity), target) + 3 * target * pt.den_bits
-            delta = D / 2 ** RANGE_BITS + failure_bound(log2_minor, 1, bits=SMALL_PRIME_BITS)
+            delta = schwartz_zippel(D) + failure_bound(log2_minor, 1, bits=SMALL_PRIME_BITS)
             fail *= min(1.0, delta)
         how = (f"{used} random point{'s' if used > 1 else ''} in [0, 2^{RANGE_BITS}) modulo primes in "
                f"[2^{RANGE_BITS}, 2^{SMALL_PRIME_BITS}); minors of degree <= {D}")
@@ -186,7 +189,7 @@ class GenericSampler:
         networks with the MSE loss, within its size limits; ``(None, "")`` otherwise. One prover
         serves every quantity of the report."""
         if quantity not in self._upper:
-            supported = quantity in ("H_o", "H_f", "H_L") or quantity.startswith("H_f[:,")
+            supported = is_quantity(quantity)
             prover = self._generic_prover() if supported else None
             self._upper[quantity] = (None, "") if prover is None else (
                 prover.bounds(quantity)["upper"], "null vectors proven in a polynomial ring (exacthess.generic_rank)")
