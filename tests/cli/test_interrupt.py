@@ -67,7 +67,7 @@ COMMANDS = {
                           [r"scale sweep"]),
     "prove": (["prove", "all"], r"statements proven", [r"^proving "]),
     "prove-generic": (["prove", "generic", "fcn", "--input-dim", "3", "--widths", "2", "--output-dim", "2"],
-                      r"PROVEN|proven", [1.0]),
+                      r"^PROVEN: ", [1.0]),
     "plot": (["plot", "RESULTS", "--out", "OUT/p.png"], r"wrote ", [1.5]),
 }
 CASES = [pytest.param(name, moment, id=f"{name}-{moment if isinstance(moment, float) or moment == IMPORTING else 'at:' + moment}")

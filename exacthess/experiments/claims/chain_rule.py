@@ -34,6 +34,7 @@ from ...verification.points import standard_data, standard_params, with_targets
 from ...statements import get_statement
 from ...statements.skorski2021 import WHOLE_HESSIAN
 from ...statements.verdicts import RankBounds, Verdict, decided, judge
+from ...core.progress import Update
 from .result import Case, ClaimResult, check_cases, combine, with_progress
 
 __all__ = ["relu_activation_part", "relu_within_layer", "relu_whole_hessian", "near_linear_activation_part",
@@ -92,7 +93,7 @@ def _gaps(archs, n_samples, seed, progress, cid):
         relu_type_activation(arch, f"archs[{i}]")
     for i, arch in enumerate(archs):
         if progress:
-            progress(f"{cid}: case {i + 1}/{len(archs)}")
+            progress(Update(f"{cid}: case {i + 1}/{len(archs)}", stage=cid, done=i + 1, total=len(archs)))
         yield arch, gauss_newton_gap(arch, n_samples=n_samples, seed=seed, block_ranks=False, progress=None)
 
 
@@ -182,7 +183,7 @@ def _scaling_claim(cid, name, statement, archs, *, n_samples, seed, progress, ou
     cases, plots, fits = [], [], []
     for i, arch in enumerate(archs):
         if progress:
-            progress(f"{cid}: scale sweep {i + 1}/{len(archs)}")
+            progress(Update(f"{cid}: scale sweep {i + 1}/{len(archs)}", stage=cid, done=i + 1, total=len(archs)))
         res = curvature_scaling(arch, scales=SCALES, n_samples=n_samples, seed=seed, progress=None)
         n = res.gaps[0].problem.n_samples
         at1 = gauss_newton_gap(arch, params=standard_params(arch, seed), data=standard_data(arch, n, seed), ranks=False,

@@ -43,6 +43,7 @@ from ...hessian.ranks import certified_ranks
 from ...models.architectures import FCN, check_architecture
 from ...verification.points import frobenius2, output_jacobian
 from ...statements.verdicts import Verdict, decided
+from ...core.progress import Update
 from .result import Case, ClaimResult, check_cases, with_progress
 
 __all__ = ["least_squares_minimum", "is_psd", "minimum_case", "minimum_with_nonzero_gradient"]
@@ -159,7 +160,8 @@ def minimum_with_nonzero_gradient(archs=None, *, seed: int = 0, progress="auto")
     cases = []
     for i, arch in enumerate(archs):
         if progress:
-            progress(f"minimum_with_nonzero_gradient: case {i + 1}/{len(archs)}")
+            progress(Update(f"minimum_with_nonzero_gradient: case {i + 1}/{len(archs)}",
+                            stage="minimum_with_nonzero_gradient", done=i + 1, total=len(archs)))
         cases.append(minimum_case(arch, seed))
     exists = [c for c in cases if c.verdict == "holds" and c.certified]
     second = [c for c in exists if not c.numbers["H_f = 0 exactly"]]

@@ -40,6 +40,7 @@ from ...statements import get_statement
 from ...statements.verdicts import Verdict, bounded, judge, prediction
 from ...verification.point_ranks import point_context, point_flags, probability_jacobian
 from ...verification.points import is_perfect_fit, kink_free_problem, output_jacobian
+from ...core.progress import Update
 from .result import Case, ClaimResult, check_cases, combine, with_progress
 
 __all__ = ["perfect_fit_case", "perfect_fit_mse", "perfect_fit_weighted_mse", "perfect_fit_bce",
@@ -148,7 +149,7 @@ def _run(cid, statement, loss, archs, *, n_samples, seed, target="J_f", progress
     cases = []
     for i, arch in enumerate(archs):
         if progress:
-            progress(f"{cid}: case {i + 1}/{len(archs)}")
+            progress(Update(f"{cid}: case {i + 1}/{len(archs)}", stage=cid, done=i + 1, total=len(archs)))
         the_loss = loss(arch) if callable(loss) else loss
         cases.append(perfect_fit_case(arch, the_loss, n_samples=n_samples, seed=seed, target=target))
     # the statement must hold on every case; one proven failure makes it false
