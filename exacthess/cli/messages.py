@@ -26,10 +26,11 @@ import re
 
 __all__ = ["OPTIONS", "error_text", "given_options"]
 
-#: the library's argument names and the command-line options that set them
+#: the library's argument names and the command-line options that set them (a tuple: the commands
+#: spell it differently)
 OPTIONS = {
     "n_samples": "--samples", "budget_seconds": "--budget", "round_to": "--round-to", "input_dim": "--input-dim",
-    "output_dim": "--output-dim", "widths": "--widths", "input_shape": "--input-shape", "channels": "--channels",
+    "output_dim": "--output-dim", "widths": "--widths", "input_shape": ("--input-shape", "--input"), "channels": "--channels",
     "kernel_sizes": "--kernel-sizes", "strides": "--strides", "paddings": "--paddings",
     "in_channels": "--in-channels", "activation": "--activation", "loss": "--loss", "seed": "--seed",
     "point": "--point", "certify": "--certify", "max_examples": "--max-examples", "workers": "--workers",
@@ -49,8 +50,9 @@ def error_text(exc: BaseException, argv) -> str:
     text = getattr(exc, "cli", None) or str(exc)
     text = " ".join(text.split())
     given = given_options(argv)
-    for name, option in OPTIONS.items():
-        if option in given:
+    for name, options in OPTIONS.items():
+        option = next((o for o in ((options,) if isinstance(options, str) else options) if o in given), None)
+        if option is not None:  # an argument several commands spell differently: the spelling typed
             # "name = ", "name[1] = ", "name >= ": the argument itself, not a key of a spec or a word
             text = re.sub(rf"(?<![\w.'\"\[-]){re.escape(name)}(?=(\[\d+\])* (=|>=|<=) )", option, text)
     return text

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..certify.certificate import describe_upper, from_data
 from ..certify.checker import check as check_certificate
-from ..core.errors import InvalidDataError, InvalidTypeError, NonDifferentiableError, describe
+from ..core.errors import InvalidDataError, InvalidTypeError, InvalidValueError, NonDifferentiableError, describe
 from ..hessian.saved import problem_from_data
 from ..hessian.source import ProblemSource
 
@@ -84,7 +84,11 @@ def _load(report) -> dict:
     if isinstance(report, Report):
         return report.to_dict()
     if isinstance(report, (str, Path)):
-        text = Path(report).read_bytes()
+        try:
+            text = Path(report).read_bytes()
+        except OSError as exc:
+            raise InvalidValueError(f"report = {str(report)!r} cannot be read ({exc.strerror or exc}); expected the "
+                                    "path of a JSON file written by exacthess verify ... --json") from None
         try:
             return json.loads(text.decode("utf-8"))
         except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested too deep
@@ -125,8 +129,13 @@ def check(report) -> CheckResult:
                                "expected the output of exacthess verify ... --json")
     source = ProblemSource(problem_from_data(point))
     out = CheckResult()
+    shown = data.get("ranks") if isinstance(data.get("ranks"), dict) else {}
     for key, info in data["rank_info"].items():
-        out.checks.append(_one(key, info, certs.get(key), source))
+        one = _one(key, info, certs.get(key), source)
+        if key in shown and shown[key] != one.value:  # the rank the report shows must be the one it proves
+            one = replace(one, verified=False, why=f"the report shows rank {shown[key]!r} but its rank_info says "
+                                                   f"{one.value}; {one.why}")
+        out.checks.append(one)
     out.seconds = time.perf_counter() - t0
     return out
 

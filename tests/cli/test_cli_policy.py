@@ -363,3 +363,11 @@ def test_prove_generic_help_lists_the_codes_it_returns(argv, capsys):
     assert {"0", "1", "2", "3", "70"} <= codes, block
     assert "undecided" in block and "refuted" in block
     assert "help" not in [ln.split()[-1] for ln in out.splitlines() if ln.strip().startswith("--")]
+
+
+def test_an_argument_two_commands_spell_differently_is_named_as_typed(capsys):
+    """``input_shape`` is ``--input`` for conv-sv and ``--input-shape`` for cnn."""
+    from exacthess.cli.main import main
+    assert main(["verify", "conv-sv", "--kernel-shape", "2,2,3", "--input", "16,16"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --input = ") and "input_shape" not in err, err

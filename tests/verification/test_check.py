@@ -115,3 +115,25 @@ def test_check_runs_as_a_module(tmp_path):
     out = subprocess.run([sys.executable, "-m", "exacthess", "check", str(path), "--json"], capture_output=True,
                          text=True, check=False)
     assert out.returncode == 0 and json.loads(out.stdout)["ok"]
+
+
+def test_a_shown_rank_edited_in_the_report_fails_the_check():
+    """``ranks`` (what a reader sees) must be the rank the certificate proves, not only ``rank_info``."""
+    import exacthess as eh
+    data = eh.verify(eh.FCN(4, (3,), 2), n_samples=5, float_check=False).to_dict()
+    assert eh.check(data).ok
+    for delta in (1, -1):
+        edited = {**data, "ranks": {**data["ranks"], "H_L": data["ranks"]["H_L"] + delta}}
+        result = eh.check(edited)
+        assert not result.ok and result.exit_code == 1
+        bad = [c for c in result.checks if not c.verified]
+        assert [c.key for c in bad] == ["H_L"] and "report shows rank" in bad[0].why
+
+
+def test_an_unreadable_path_is_bad_input_naming_report(tmp_path):
+    import pytest
+
+    import exacthess as eh
+    for path in (tmp_path / "missing.json", tmp_path):
+        with pytest.raises(eh.errors.InvalidValueError, match="report = .* cannot be read"):
+            eh.check(path)
