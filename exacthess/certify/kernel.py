@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from flint import fmpq, fmpq_mat, fmpz, fmpz_mat, nmod_mat
 
+from .elimination import invertible
+
 __all__ = ["reduce", "mulmod", "nonsingular_mod", "qmat", "exact_rank", "integer_rows", "hadamard_exceeded",
            "rank_mod", "is_prime", "ExplicitSource"]
 
@@ -64,48 +66,10 @@ def mulmod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
     return out
 
 
-def _reduce(x: np.ndarray, p: int) -> np.ndarray:
-    """Float64 integers ``|x| < 2^53`` to residues ``|x| <= p`` (``x - p rint(x / p)``, exact)."""
-    x -= p * np.rint(x * (1.0 / p))
-    return x
-
-
-def _eliminates(A: np.ndarray, p: int, block: int = 128) -> bool:
-    """Whether the square float64 matrix of residues ``A`` (modified in place) is invertible modulo
-    ``p < 2^21``: Gaussian elimination with row pivoting (whole rows swapped in for the first nonzero
-    entry of each column), ``block`` columns at a time, as LAPACK's ``getrf``: a panel is eliminated
-    on its own columns, its multipliers ``L`` kept in place; the panel rows of the trailing columns
-    become ``U12 = L11^{-1} A12`` and the trailing block ``A22 - L21 U12`` -- two products of inner
-    dimension ``block`` (``block p^2 + p < 2^53``: exact)."""
-    n = A.shape[0]
-    for j0 in range(0, n, block):
-        j1 = min(j0 + block, n)
-        for j in range(j0, j1):
-            nz = np.flatnonzero(A[j:, j])
-            if not nz.size:
-                return False  # no pivot in this column below the eliminated rows: singular
-            k = j + int(nz[0])
-            if k != j:
-                A[[j, k]] = A[[k, j]]
-            inv = pow(int(A[j, j]) % p, -1, p)
-            f = _reduce(A[j + 1:, j] * inv, p)  # multipliers, |f| <= p
-            A[j + 1:, j + 1:j1] = _reduce(A[j + 1:, j + 1:j1] - np.outer(f, A[j, j + 1:j1]), p)
-            A[j + 1:, j] = f
-        if j1 < n:
-            b = j1 - j0
-            Linv = np.eye(b)  # (unit lower triangular L11)^{-1}, column by column
-            for t in range(b - 1):
-                Linv[t + 1:] = _reduce(Linv[t + 1:] - np.outer(A[j0 + t + 1:j1, j0 + t], Linv[t]), p)
-            U12 = _reduce(Linv @ A[j0:j1, j1:], p)
-            A[j0:j1, j1:] = U12
-            A[j1:, j1:] = _reduce(A[j1:, j1:] - A[j1:, j0:j1] @ U12, p)
-    return True
-
-
 def nonsingular_mod(M: np.ndarray, p: int, inverse=None) -> bool:
     """Whether the square int64 matrix ``M`` is invertible modulo ``p``: with a proposed inverse, by
-    the one product ``M X = I``; otherwise by this module's own elimination (:func:`_eliminates`,
-    ``p < 2^21``) or FLINT's determinant (larger primes)."""
+    the one product ``M X = I``; otherwise by the checker's own recursive elimination
+    (:func:`exacthess.certify.elimination.invertible`, ``p < 2^21``, at float64 BLAS speed) or FLINT's determinant (larger primes)."""
     k = M.shape[0]
     if M.shape != (k, k):
         return False
@@ -114,7 +78,7 @@ def nonsingular_mod(M: np.ndarray, p: int, inverse=None) -> bool:
     if inverse is not None and inverse.shape == (k, k):
         return bool((mulmod(M % p, np.asarray(inverse, dtype=np.int64) % p, p) == np.eye(k, dtype=np.int64)).all())
     if p < 1 << 21:
-        return _eliminates((np.asarray(M, dtype=np.int64) % p).astype(np.float64), p)
+        return invertible(M, p)
     return int(nmod_mat(k, k, [int(v) for v in (M % p).flat], p).det()) != 0
 
 
