@@ -192,11 +192,9 @@ class Certifier:
         else:
             rows = choose_core(prob.spaces, prob.sizes, prob.p)[0]
         I = tuple(int(starts[l]) + i for l, r in enumerate(rows) for i in r)
-        core = self.source.mod(prob.key, prob.p, I, I)
-        minor = modular_minor(core, prob.p)
-        k = len(minor.rows)
-        lower = Minor(prime=prob.p, rows=tuple(I[i] for i in minor.rows), cols=tuple(I[j] for j in minor.cols),
-                      inverse=minor.inverse)
+        hinted = nv is not None or any(s is not None for s in prob.spaces)
+        lower = self._core_minor(prob.key, I, prob.p, hinted)
+        k = len(lower.rows)
         blocks = [tuple(range(int(starts[l]), int(starts[l + 1]))) for l in range(len(prob.sizes))]
         out = {}
         upper = self._upper(prob, nv, blocks)
@@ -207,6 +205,21 @@ class Certifier:
         for l, key in enumerate(prob.column_keys):
             out[key] = self._column(prob, l, blocks[l], res, t0)
         return out
+
+    def _core_minor(self, key: str, I: tuple, p: int, hinted: bool) -> Minor:
+        """A nonsingular minor of ``key[I, I]`` modulo ``p``. The core was chosen so that, when the
+        structural bounds are met, it has full rank: then the whole core is proposed and the
+        checker's one elimination settles it (the proposal is remembered with its verdict, so it is
+        not eliminated again when the certificate is accepted). Otherwise, or when the checker finds
+        the core singular, one elimination of the core gives its rank profiles."""
+        if hinted and I:
+            whole = Minor(prime=p, rows=I, cols=I)
+            probe = RankCertificate(matrix=key, value=len(I), lower=whole, upper=Trivial())
+            if check(probe, self.source, cross_check=False).lower == len(I):
+                return whole
+        minor = modular_minor(self.source.mod(key, p, I, I), p)
+        return Minor(prime=p, rows=tuple(I[i] for i in minor.rows), cols=tuple(I[j] for j in minor.cols),
+                     inverse=minor.inverse)
 
     def _upper(self, prob, nv, blocks):
         """The proposed upper bound of the whole matrix."""

@@ -278,7 +278,10 @@ def block_row_space(hints, l: int, with_o: bool):
                 minus, parts = 1, parts + list(shared)
     dim -= minus
     E = assemble(gf.ring, layer, *chosen)
-    if ep is not None and fp is not None and rank_mod_p(E, p) < dim:
+    known = rank_mod_p(E, p) if ep is not None and fp is not None else None  # a lower bound on rank E over Q
+    if known is not None and known >= E.shape[0]:  # E spans the whole block: no bound below its size
+        return None
+    if known is not None and known < dim:
         # the parts share more than the gradient (e.g. strided, non-overlapping taps): the
         # dimension of their sum is the rank over Q of the whole spanning matrix, if certifiable
         full = small.get(f"Efull{l},{int(with_o)}")
