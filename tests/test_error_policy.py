@@ -428,7 +428,7 @@ def test_size_refusals_state_the_estimate_and_what_dominates():
     with pytest.raises(ProblemTooLargeError) as info:
         eh.verify(eh.FCN(3000, (3000,), 3000))
     text = str(info.value)
-    for words in ("needs about", "PiB", "expected at most 8.0 GiB", "mostly", "EXACTHESS_MEMORY_LIMIT_GB"):
+    for words in ("needs about", "PiB", "expected at most ", "mostly", "EXACTHESS_MEMORY_LIMIT_GB"):
         assert words in text, text
 
 
@@ -587,3 +587,16 @@ def test_non_differentiable_error_is_a_value_error_with_its_attributes():
     assert not isinstance(exc, TypeError)
     assert (exc.sample, exc.layer, exc.unit) == (1, 1, 0)
     assert "\n" not in str(exc) and "sample 1, layer 1, unit 0" in str(exc)
+
+
+def test_default_memory_budget_follows_the_machine(monkeypatch):
+    """Without EXACTHESS_MEMORY_LIMIT_GB the budget is 12 GiB, or three quarters of the machine's
+    memory when that is smaller."""
+    from exacthess.core import resources
+    monkeypatch.delenv("EXACTHESS_MEMORY_LIMIT_GB", raising=False)
+    monkeypatch.setattr(resources, "_physical", lambda: 64 * 2**30)
+    assert resources.memory_limit() == 12 * 2**30
+    monkeypatch.setattr(resources, "_physical", lambda: 8 * 2**30)
+    assert resources.memory_limit() == 6 * 2**30
+    monkeypatch.setattr(resources, "_physical", lambda: 0)
+    assert resources.memory_limit() == 12 * 2**30

@@ -108,8 +108,12 @@ def _check_minor(cert: RankCertificate, node: Minor, source, out: Checked) -> in
         if not memo[key][1]:
             out.failures.append(f"{cert.matrix}: the {k} x {k} minor is singular modulo {node.prime}")
         return k if memo[key][1] else 0
-    M = source.mod(cert.matrix, node.prime, _compose(cert.rows, node.rows), _compose(cert.cols, node.cols))
-    ok = nonsingular_mod(np.asarray(M), node.prime, node.inverse)
+    rows, cols = _compose(cert.rows, node.rows), _compose(cert.cols, node.cols)
+    fresh = getattr(source, "residues", None)  # a fresh float64 copy, eliminated in place: one copy in memory
+    if fresh is not None and node.inverse is None and node.prime < 1 << 21:
+        ok = nonsingular_mod(fresh(cert.matrix, node.prime, rows, cols), node.prime, overwrite=True)
+    else:
+        ok = nonsingular_mod(np.asarray(source.mod(cert.matrix, node.prime, rows, cols)), node.prime, node.inverse)
     if memo is not None:
         memo[key] = (node, ok)
     if not ok:

@@ -39,6 +39,7 @@ __all__ = ["invertible", "BASE", "chunk"]
 #: panels of at most this many columns are eliminated column by column
 BASE = 16
 _LIMIT = 1 << 21
+_ROWS = 256  # rows converted at a time
 
 
 def _h(p: int) -> int:
@@ -123,12 +124,13 @@ def _panel(A: np.ndarray, j0: int, j1: int, p: int, k: int) -> bool:
     return _panel(A, m, j1, p, k)
 
 
-def invertible(M, p: int) -> bool:
+def invertible(M, p: int, overwrite: bool = False) -> bool:
     """Whether the square integer matrix ``M`` is invertible modulo the prime ``2 < p < 2^21``.
 
     Args:
-        M: a square array of integers (any magnitude that int64 holds).
+        M: a square array of integers (int64, or float64 holding integers below ``2^53``).
         p: the prime.
+        overwrite: eliminate a float64 ``M`` in place (no copy of the matrix is made).
 
     Returns:
         True exactly when ``det M`` is nonzero modulo ``p``.
@@ -141,6 +143,17 @@ def invertible(M, p: int) -> bool:
         return False
     if n == 0:
         return True
-    A = np.ascontiguousarray(np.asarray(M, dtype=np.int64) % p, dtype=np.float64)
-    _reduce(A, p)
+    if overwrite and M.dtype == np.float64 and M.flags.c_contiguous:
+        A = M
+        for s in range(0, n, _ROWS):
+            part = A[s:s + _ROWS]
+            if not ((np.abs(part) < 2.0**53) & (np.rint(part) == part)).all():
+                raise ValueError("M must hold integers of magnitude below 2^53")
+            np.fmod(part, p, out=part)  # exact for float64 integers
+            _reduce(part, p)
+    else:
+        A = np.empty((n, n))
+        for s in range(0, n, _ROWS):  # row blocks: no int64 copy of the whole matrix
+            A[s:s + _ROWS] = np.asarray(M[s:s + _ROWS], dtype=np.int64) % p
+            _reduce(A[s:s + _ROWS], p)
     return _panel(A, 0, n, p, chunk(p))

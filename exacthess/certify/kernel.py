@@ -66,20 +66,22 @@ def mulmod(a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
     return out
 
 
-def nonsingular_mod(M: np.ndarray, p: int, inverse=None) -> bool:
-    """Whether the square int64 matrix ``M`` is invertible modulo ``p``: with a proposed inverse, by
+def nonsingular_mod(M: np.ndarray, p: int, inverse=None, overwrite: bool = False) -> bool:
+    """Whether the square integer matrix ``M`` is invertible modulo ``p``: with a proposed inverse, by
     the one product ``M X = I``; otherwise by the checker's own recursive elimination
-    (:func:`exacthess.certify.elimination.invertible`, ``p < 2^21``, at float64 BLAS speed) or FLINT's determinant (larger primes)."""
+    (:func:`exacthess.certify.elimination.invertible`, ``p < 2^21``, at float64 BLAS speed; with
+    ``overwrite`` a float64 ``M`` is eliminated in place) or FLINT's determinant (larger primes)."""
     k = M.shape[0]
     if M.shape != (k, k):
         return False
     if k == 0:
         return True
     if inverse is not None and inverse.shape == (k, k):
+        M = np.asarray(M, dtype=np.int64)
         return bool((mulmod(M % p, np.asarray(inverse, dtype=np.int64) % p, p) == np.eye(k, dtype=np.int64)).all())
     if p < 1 << 21:
-        return invertible(M, p)
-    return int(nmod_mat(k, k, [int(v) for v in (M % p).flat], p).det()) != 0
+        return invertible(M, p, overwrite=overwrite)
+    return int(nmod_mat(k, k, [int(v) for v in (np.asarray(M, dtype=np.int64) % p).flat], p).det()) != 0
 
 
 def qmat(A: np.ndarray) -> fmpq_mat:

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..core.modular import SMALL_PRIME_BITS, failure_bound, random_small_prime, rank_mod_p
 from ..core.progress import prefixed
+from ..core.resources import require_memory
 from .bounds import LOWER, UPPER, Bound
 from .certificate import Minor, NullVectors, RankCertificate, Theorem, Trivial, describe_upper
 from .checker import check
@@ -217,6 +218,8 @@ class Certifier:
             probe = RankCertificate(matrix=key, value=len(I), lower=whole, upper=Trivial())
             if check(probe, self.source, cross_check=False).lower == len(I):
                 return whole
+        require_memory(16.0 * len(I) ** 2, f"the rank profile of the {len(I)} x {len(I)} core of {key} modulo a prime "
+                       "(it is not of full rank)", "set EXACTHESS_MEMORY_LIMIT_GB to change the limit")
         minor = modular_minor(self.source.mod(key, p, I, I), p)
         return Minor(prime=p, rows=tuple(I[i] for i in minor.rows), cols=tuple(I[j] for j in minor.cols),
                      inverse=minor.inverse)
@@ -280,6 +283,9 @@ class Certifier:
         """Two primes and a failure bound from Hadamard's bound (magnitudes of the entries)."""
         t0 = time.perf_counter()
         src = self.source
+        m, n = _shape(RankCertificate(matrix=name, value=0, rows=rows, cols=cols), src)
+        require_memory(24.0 * m * n, f"the {m} x {n} matrix {name} modulo two primes and its magnitudes (no structural "
+                       "certificate applies)", "set EXACTHESS_MEMORY_LIMIT_GB to change the limit")
         rng = np.random.default_rng([self.seed, 13])
         p, q = random_small_prime(rng), random_small_prime(rng)
         Mp, Mq = src.mod(name, p, rows, cols), src.mod(name, q, rows, cols)

@@ -3,14 +3,15 @@
 Entry points estimate the memory of their dense work (a dense operator, a dense SVD, an exact
 characteristic polynomial) from sizes alone and call :func:`require_memory`, which raises
 :class:`~exacthess.core.errors.ProblemTooLargeError` with the estimate when it exceeds
-:data:`MEMORY_LIMIT_BYTES` (8 GiB, or the environment variable ``EXACTHESS_MEMORY_LIMIT_GB``).
+:func:`memory_limit` (12 GiB or three quarters of the machine's memory, whichever is smaller, or
+the environment variable ``EXACTHESS_MEMORY_LIMIT_GB``).
 
 >>> format_bytes(3 * 2**30)
 '3.0 GiB'
->>> require_memory(10 * 2**30, "a dense 40000 x 40000 float64 operator")
+>>> require_memory(2**50, "a dense 12000000 x 12000000 float64 operator")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-exacthess.errors.ProblemTooLargeError: a dense 40000 x 40000 float64 operator needs about 10.0 GiB of memory; expected at most 8.0 GiB
+exacthess.errors.ProblemTooLargeError: a dense 12000000 x 12000000 float64 operator needs about 1.0 PiB of memory; expected at most ... GiB
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from .errors import ProblemTooLargeError
 __all__ = ["MEMORY_LIMIT_BYTES", "EXACT_ENTRY_BYTES", "memory_limit", "format_bytes", "format_seconds", "require_memory",
            "hessian_floor_bytes"]
 
-#: default budget for one computation's dense work
-MEMORY_LIMIT_BYTES = 8 * 2**30
+#: default budget for one computation's dense work (at most three quarters of the machine's memory)
+MEMORY_LIMIT_BYTES = 12 * 2**30
 #: bytes of one exact rational in an object array (pointer, FLINT ``fmpq`` object, limbs of a typical entry)
 EXACT_ENTRY_BYTES = 72
 
 
 def memory_limit() -> int:
-    """The memory budget in bytes (``EXACTHESS_MEMORY_LIMIT_GB`` overrides the 8 GiB default)."""
+    """The memory budget in bytes: ``EXACTHESS_MEMORY_LIMIT_GB`` when set, else 12 GiB or three
+    quarters of the machine's physical memory, whichever is smaller."""
     text = os.environ.get("EXACTHESS_MEMORY_LIMIT_GB")
     if text:
         try:
@@ -38,7 +40,15 @@ def memory_limit() -> int:
             value = -1.0
         if value > 0:
             return int(value * 2**30)
-    return MEMORY_LIMIT_BYTES
+    return min(MEMORY_LIMIT_BYTES, _physical() * 3 // 4) if _physical() else MEMORY_LIMIT_BYTES
+
+
+def _physical() -> int:
+    """The machine's physical memory in bytes (0 when the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 def format_bytes(n: float) -> str:

@@ -4,7 +4,8 @@ Every entry point that builds Hessians (:func:`exacthess.verify`, :func:`exacthe
 its matrices, :func:`exacthess.gauss_newton_gap`, the claims, ``exacthess sweep``) asks
 :func:`require_fits` first; it raises :class:`~exacthess.core.errors.ProblemTooLargeError` (a
 ``ValueError``) with the estimate, the parameter count and what dominates when the peak memory
-exceeds the budget of :mod:`exacthess.core.resources` (8 GiB, or ``EXACTHESS_MEMORY_LIMIT_GB``).
+exceeds the budget of :mod:`exacthess.core.resources` (12 GiB or three quarters of the machine's
+memory, whichever is smaller; ``EXACTHESS_MEMORY_LIMIT_GB`` overrides it).
 
 The model (``p`` parameters, ``n`` samples, ``n0 = d (+1)`` data coordinates, ``K`` outputs,
 ``E = 72`` bytes per exact rational -- an object pointer, a FLINT ``fmpq`` and its limbs --, 8 per
@@ -17,9 +18,12 @@ residue modulo a prime or float64):
   per-sample route (nonlinear activations, non-quadratic losses), the exact forward pass
   ``~4 n sum_l dim(l) E``, backpropagated gradients ``n K sum_l n_l`` and the per-sample Jacobian
   ``n K x p``;
-* certification (``verify``): the core ``H[I, I]`` (``|I| <= p``) modulo two primes and its float
-  magnitudes (``3 x 8 p^2``), the exact core (at most ``1500^2 E``), and the float32 / float64
-  comparison (``6 x 8 p^2``, only up to 3000 parameters);
+* certification (``verify``): the core ``H[I, I]`` (``|I| <= p``) modulo a prime, assembled
+  straight into float64 and eliminated in place by the checker (``8 p^2``), the exact core (at
+  most ``1500^2 E``), and the float32 / float64 comparison (``6 x 8 p^2``, only up to 3000
+  parameters). A proposal that fails and needs more (the rank profile of a core that is not of
+  full rank, two primes and magnitudes when no structure applies) sizes that step again before
+  allocating it (:func:`~exacthess.core.resources.require_memory`);
 * full matrices (``HessianResult.H_L`` ...): ``p^2`` entries of the domain each.
 
 It is an estimate, meant to be within a small factor: the notebook-scale networks need a few
@@ -36,7 +40,7 @@ per multiply-add of Python objects, ``2.3e-10 n^3`` s for a rank modulo a prime)
 >>> require_fits(verify_cost(FCN(10**5, (10**5,), 10), 2 * 10**5))  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-exacthess.errors.ProblemTooLargeError: verify of FCN(input_dim=100000, ...) (10,001,000,000 parameters, n = 200000 samples) needs about ... PiB of memory; expected at most ... (mostly the 10001000000 x 10001000000 cores H[I, I] modulo two primes and their magnitudes; ...)
+exacthess.errors.ProblemTooLargeError: verify of FCN(input_dim=100000, ...) (10,001,000,000 parameters, n = 200000 samples) needs about ... PiB of memory; expected at most ... (mostly the 10001000000 x 10001000000 core H[I, I] modulo a prime in float64, eliminated in place; ...)
 """
 
 from __future__ import annotations
@@ -207,7 +211,7 @@ def verify_cost(arch, n_samples: int, *, loss=None, float_check: bool = True) ->
     qq = engine_cost(arch, n_samples, QQ, sample_free=free)
     core = min(p, EXACT_CORE_LIMIT)
     mem = [(qq.memory[0][0], qq.memory[0][1]),
-           (f"the {p} x {p} cores H[I, I] modulo two primes and their magnitudes", 3 * 8 * p * p),
+           (f"the {p} x {p} core H[I, I] modulo a prime in float64, eliminated in place", 8 * p * p),
            (f"the exact core (at most {core} x {core})", core * core * EXACT_ENTRY_BYTES)]
     time = [(f"forming and ranking the {p} x {p} Hessians modulo a prime",
              _FORM_MOD_P * float(p) ** 2 + _RANK_CORES * float(p) ** 3)]

@@ -87,6 +87,16 @@ class ProblemSource:
             return reduce_mod(self.exact(name, rows, cols), p)
         return self._get(name, GF(p), rows, cols)
 
+    def residues(self, name: str, p: int, rows=None, cols=None) -> np.ndarray:
+        """``name[rows, cols]`` modulo ``p < 2^31`` as a fresh float64 array of residues in ``[0, p)``
+        (the checker eliminates it in place). A Hessian part is assembled block by block straight
+        into float64, so no int64 copy of the whole matrix is ever held; nothing is cached."""
+        if p >= _SMALL_PRIME:
+            return self.mod(name, p, rows, cols).astype(np.float64)
+        if name in ("H_o", "H_f", "H_L"):
+            return _hessian_part(self.engine(GF(p)), name, rows, cols, dtype=np.float64)
+        return self.mod(name, p, rows, cols).astype(np.float64)
+
     def _get(self, name, ring, rows, cols) -> np.ndarray:
         key = (name, ring, None if rows is None else tuple(rows), None if cols is None else tuple(cols))
         if key in self._cache:
@@ -314,15 +324,16 @@ def _output_jacobian(e: Engine) -> np.ndarray:
     return np.ascontiguousarray(J.reshape(-1, J.shape[2]))
 
 
-def _hessian_part(e: Engine, name: str, rows, cols) -> np.ndarray:
-    """``name[rows, cols]`` assembled from the engine's blocks (only the blocks that are needed)."""
+def _hessian_part(e: Engine, name: str, rows, cols, dtype=None) -> np.ndarray:
+    """``name[rows, cols]`` assembled from the engine's blocks (only the blocks that are needed),
+    into an array of ``dtype`` (default: the domain's own arrays)."""
     arch = e.arch
     offs, counts = arch.layer_offsets, arch.layer_param_counts
     n = arch.n_params
     rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     cols = np.arange(n) if cols is None else np.asarray(cols, dtype=np.int64)
     layer_of = np.searchsorted(np.asarray(offs[1:] + (n,)), np.arange(n), side="right")
-    out = e.ring.zeros((len(rows), len(cols)))
+    out = e.ring.zeros((len(rows), len(cols))) if dtype is None else np.zeros((len(rows), len(cols)), dtype=dtype)
     for l in range(1, len(counts) + 1):
         ri = np.flatnonzero(layer_of[rows] == l - 1)
         if not len(ri):

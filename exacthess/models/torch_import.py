@@ -348,7 +348,7 @@ def from_torch(module, input_shape, *, check: bool = True):
 
     The network is sized from its layers' shapes before any weight is converted: a model whose
     ``p x p`` Hessian cannot be held even modulo a prime (:func:`hessian_floor_bytes` against the
-    memory budget, 8 GiB or ``EXACTHESS_MEMORY_LIMIT_GB``) is refused at once with the estimate.
+    memory budget, 12 GiB or three quarters of the machine's memory, or ``EXACTHESS_MEMORY_LIMIT_GB``) is refused at once with the estimate.
 
     Args:
         module: a ``torch.nn.Sequential`` (see the module docstring for what it may contain).
