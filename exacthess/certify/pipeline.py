@@ -31,7 +31,7 @@ import numpy as np
 
 from ..core.modular import SMALL_PRIME_BITS, failure_bound, random_small_prime, rank_mod_p
 from ..core.progress import prefixed
-from ..core.resources import require_memory
+from ..core.resources import format_bytes, memory_limit, require_memory
 from .bounds import LOWER, UPPER, Bound
 from .certificate import Minor, NullVectors, RankCertificate, Theorem, Trivial, describe_upper
 from .checker import check
@@ -137,9 +137,18 @@ class Certifier:
                           failures=failures)
 
     def dense(self, key: str, name: str, rows=None, cols=None, upper: Bound | None = None,
-              dropped=()) -> RankResult:
-        """Stages 1, 4, 5 on the exact matrix ``name[rows, cols]`` (no structure)."""
+              dropped=(), known: RankResult | None = None) -> RankResult:
+        """Stages 1, 4, 5 on the exact matrix ``name[rows, cols]`` (no structure). When that matrix
+        modulo two primes cannot fit the memory budget and ``known`` (what the checker already
+        verified) is given, ``known`` is returned, uncertified, saying why."""
         shape = _shape(RankCertificate(matrix=name, value=0, rows=rows, cols=cols), self.source)
+        need = 24.0 * shape[0] * shape[1]
+        if known is not None and self.certify != "never" and need > memory_limit():
+            why = (f"no structural certificate verified, and the {shape[0]} x {shape[1]} matrix modulo two primes "
+                   f"would need about {format_bytes(need)} of memory (expected at most {format_bytes(memory_limit())}; "
+                   "EXACTHESS_MEMORY_LIMIT_GB raises it)")
+            self._say(f"{key}: {why}")
+            return replace(known, certified=False, why=why, failure_bound=1.0 if known.lower < known.upper else 0.0)
         if self.certify != "never" and max(shape) > self.core_limit and min(shape) > 0:
             self._say(f"{key}: {shape[0]} x {shape[1]}, too large for Hadamard: two primes")
             return self._large(key, name, rows, cols, upper, dropped)
@@ -213,6 +222,8 @@ class Certifier:
         checker's one elimination settles it (the proposal is remembered with its verdict, so it is
         not eliminated again when the certificate is accepted). Otherwise, or when the checker finds
         the core singular, one elimination of the core gives its rank profiles."""
+        require_memory(8.0 * len(I) ** 2, f"the {len(I)} x {len(I)} core of {key} modulo a prime (float64, eliminated "
+                       "in place)", "set EXACTHESS_MEMORY_LIMIT_GB to change the limit")
         if hinted and I:
             whole = Minor(prime=p, rows=I, cols=I)
             probe = RankCertificate(matrix=key, value=len(I), lower=whole, upper=Trivial())
@@ -260,7 +271,7 @@ class Certifier:
                                                       lower=max(out.lower, res.lower), value=max(out.lower, res.lower))
         upper = Bound(res.upper, UPPER, "checked", "", certificate=res.certificate.upper) \
             if res.upper < sum(prob.sizes) else None
-        return self.dense(prob.key, prob.key, upper=upper, dropped=res.failures)
+        return self.dense(prob.key, prob.key, upper=upper, dropped=res.failures, known=res)
 
     def _column(self, prob, l, cols, whole: RankResult, t0) -> RankResult:
         """Block column ``l``: columns of the whole matrix's verified minor that lie in the block are
@@ -277,7 +288,7 @@ class Certifier:
         if res.certified or self.certify == "never":
             return res
         upper = Bound(res.upper, UPPER, "checked", "", certificate=node) if res.upper < len(cols) else None
-        return self.dense(key, prob.key, cols=cols, upper=upper, dropped=res.failures)
+        return self.dense(key, prob.key, cols=cols, upper=upper, dropped=res.failures, known=res)
 
     def _large(self, key, name, rows, cols, upper: Bound | None, dropped) -> RankResult:
         """Two primes and a failure bound from Hadamard's bound (magnitudes of the entries)."""

@@ -51,7 +51,7 @@ from ..core.domains import GF, QQ, SR, Ring
 from ..core.resources import EXACT_ENTRY_BYTES, format_bytes, format_seconds, memory_limit, require_memory
 from ..models.toeplitz import operator_bytes
 
-__all__ = ["Cost", "problem_cost", "engine_cost", "verify_cost", "verify_plan", "hessian_cost", "matrices_cost",
+__all__ = ["Cost", "problem_cost", "engine_cost", "verify_cost", "verify_plan", "hessian_cost", "matrices_cost", "core_size",
            "gap_cost", "require_fits", "sample_count", "sample_free", "entry_bytes", "EXACT_ENTRY_BYTES",
            "FLOAT_CHECK_LIMIT"]
 
@@ -210,11 +210,12 @@ def verify_cost(arch, n_samples: int, *, loss=None, float_check: bool = True) ->
     cost = problem_cost(arch, n_samples, sample_free=free) + engine_cost(arch, n_samples, gf, sample_free=free)
     qq = engine_cost(arch, n_samples, QQ, sample_free=free)
     core = min(p, EXACT_CORE_LIMIT)
+    side = core_size(arch, n_samples) if free else p
     mem = [(qq.memory[0][0], qq.memory[0][1]),
-           (f"the {p} x {p} core H[I, I] modulo a prime in float64, eliminated in place", 8 * p * p),
+           (f"the {side} x {side} core H[I, I] modulo a prime in float64, eliminated in place", 8 * side * side),
            (f"the exact core (at most {core} x {core})", core * core * EXACT_ENTRY_BYTES)]
-    time = [(f"forming and ranking the {p} x {p} Hessians modulo a prime",
-             _FORM_MOD_P * float(p) ** 2 + _RANK_CORES * float(p) ** 3)]
+    time = [(f"forming and ranking the {side} x {side} cores modulo a prime",
+             _FORM_MOD_P * float(side) ** 2 + _RANK_CORES * float(side) ** 3)]
     if not free:
         time.append(("forming the Hessians sample by sample", _per_sample_seconds(arch, n_samples)))
     if float_check and p <= FLOAT_CHECK_LIMIT:
@@ -222,6 +223,21 @@ def verify_cost(arch, n_samples: int, *, loss=None, float_check: bool = True) ->
         time.append(("the float32 / float64 comparison", _float_seconds(arch, n_samples, free)))
     out = cost + Cost("", p, int(n_samples), tuple(mem), tuple(time))
     return Cost(f"verify of {arch!r}", p, int(n_samples), out.memory, out.time)
+
+
+def core_size(arch, n_samples: int) -> int:
+    """The side of the largest core ``H[I, I]`` that certifying a linear network forms, estimated from
+    sizes: the structure chooses ``|I|`` about the rank of ``H_L``, at most ``rank H_o + rank H_f``
+    with ``rank H_o <= r K`` (``r`` the rank of the data) and, for fully connected networks,
+    ``rank H_f <= 2 s (M_1 + ... + M_L)``, ``s = min(r, K)`` (the rank formulas of Singh et al.,
+    2021); ``p`` for other networks. An estimate for sizing only: the certifier sizes the core it
+    actually chose again before forming it."""
+    p, K = arch.n_params, arch.output_dim
+    r = min(int(n_samples), arch.input_dim + int(arch.bias))
+    widths = getattr(arch, "widths", None)
+    if widths is None:
+        return p
+    return int(min(p, r * K + 2 * min(r, K) * (sum(widths) + int(arch.bias) * len(widths))))
 
 
 def _float_seconds(arch, n_samples: int, free: bool) -> float:
@@ -243,7 +259,8 @@ def verify_plan(arch, n_samples: int, *, loss=None, float_check: bool = True) ->
     p = arch.n_params
     point = problem_cost(arch, n_samples, sample_free=free).seconds
     gf = engine_cost(arch, n_samples, GF(2147483629), sample_free=free).seconds
-    ranks = gf + _FORM_MOD_P * float(p) ** 2 + _RANK_CORES * float(p) ** 3
+    side = core_size(arch, n_samples) if free else p
+    ranks = gf + _FORM_MOD_P * float(side) ** 2 + _RANK_CORES * float(side) ** 3
     if not free:
         ranks += _per_sample_seconds(arch, n_samples)
     floats = _float_seconds(arch, n_samples, free) if float_check and p <= FLOAT_CHECK_LIMIT else 0.0
