@@ -149,7 +149,9 @@ def _pivot_minor(blocks, pivots) -> np.ndarray:
 
 def _vanishes(cert, cols: tuple, V: np.ndarray, source) -> bool:
     """``M[:, cols] V = 0`` exactly: over Q for small products, otherwise modulo primes whose product
-    exceeds twice a proven bound on the entries of ``(D M) V`` (``D`` a common denominator of ``M``:
+    exceeds twice a proven bound on the entries of ``(D M) V`` (each ``M V`` modulo a prime from the
+    source's own product when it has one -- forward-mode Jacobian-vector products --, else from
+    ``M`` modulo the prime) (``D`` a common denominator of ``M``:
     the source's bound on it; the magnitudes of ``M``: the source's entrywise upper bounds)."""
     m = _shape(cert, source)[0]
     mag = getattr(source, "magnitudes", None)
@@ -168,11 +170,16 @@ def _vanishes(cert, cols: tuple, V: np.ndarray, source) -> bool:
     need = (math.ceil(math.log2(rowsum + 1)) + 2 + vmax.bit_length() + 1
             + math.ceil(source.denominator_log2(cert.matrix)))
     den, have, q = source.denominator(), 0, (1 << 31) - 1
+    product = getattr(source, "product", None)  # M V without forming M (e.g. forward-mode J V), or None
     while have <= need:
         while not (is_prime(q) and den % q):
             q -= 2
-        Aq = np.asarray(source.mod(cert.matrix, q, cert.rows, _compose(cert.cols, cols)), dtype=np.int64)
-        if mulmod(Aq, reduce(Vi, q), q).any():
+        Vq = reduce(Vi, q)
+        MV = None if product is None else product(cert.matrix, q, cert.rows, _compose(cert.cols, cols), Vq)
+        if MV is None:
+            Aq = np.asarray(source.mod(cert.matrix, q, cert.rows, _compose(cert.cols, cols)), dtype=np.int64)
+            MV = mulmod(Aq, Vq, q)
+        if np.asarray(MV).any():
             return False
         have += q.bit_length() - 1
         q -= 2

@@ -97,6 +97,28 @@ class ProblemSource:
             return _hessian_part(self.engine(GF(p)), name, rows, cols, dtype=np.float64)
         return self.mod(name, p, rows, cols).astype(np.float64)
 
+    def product(self, name: str, p: int, rows, cols, V: np.ndarray):
+        """``name[rows, cols] V`` modulo ``p < 2^31`` without forming the matrix, for the stacked
+        output Jacobian ``"J_f"`` and ``"CJ"`` (:func:`~exacthess.hessian.products.jacobian_products`:
+        one forward pass per column of ``V``); None for other names (the caller forms the matrix)."""
+        if name not in ("J_f", "CJ") or p >= _SMALL_PRIME or self.problem.sample_free and name == "CJ":
+            return None
+        from .products import jacobian_products
+        e = self.engine(GF(p))
+        n_params = self.arch.n_params
+        full = np.zeros((n_params, V.shape[1]), dtype=np.int64)
+        full[np.arange(n_params) if cols is None else np.asarray(cols, dtype=np.int64)] = np.asarray(V) % p
+        out = jacobian_products(e, full)
+        if name == "CJ":
+            C = self.problem.forward.kernel_factors
+            if C is None:
+                return None
+            if not isinstance(C, str):
+                n, K = len(C), self.arch.output_dim
+                out = e.ring.bmatmul(e.ring.convert(np.asarray(C, dtype=object)), out.reshape(n, K, -1))
+                out = out.reshape(-1, V.shape[1])
+        return out if rows is None else out[np.asarray(rows, dtype=np.int64)]
+
     def _get(self, name, ring, rows, cols) -> np.ndarray:
         key = (name, ring, None if rows is None else tuple(rows), None if cols is None else tuple(cols))
         if key in self._cache:
