@@ -209,6 +209,10 @@ class Certifier:
         out = {}
         upper = self._upper(prob, nv, blocks)
         res = self.accept(prob.key, RankCertificate(matrix=prob.key, value=k, lower=lower, upper=upper), t0, (prob.p,))
+        n = sum(prob.sizes)
+        if res.certified and len(I) < n:  # the route: only the core was formed
+            res = replace(res, method=f"{res.method}; only the {len(I)} x {len(I)} core of the {n} x {n} matrix "
+                                      "formed, modulo a prime")
         if not res.certified and self.certify != "never":
             res = self._fallback(prob, nv, I, k, res)
         out[prob.key] = res
