@@ -20,6 +20,7 @@ nothing of each other; :class:`~exacthess.hessian.engine.Engine` chooses one per
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from functools import cached_property
 
@@ -81,10 +82,12 @@ class Route(ABC):
 
     def full(self, name: str) -> np.ndarray:
         """The whole matrix ``name`` (``p x p``), in the documented parameter order."""
-        L1 = self.chain.L1
-        rows = [np.concatenate([self.block(name, l, m) for m in range(1, L1 + 1)], axis=1)
-                for l in range(1, L1 + 1)]
-        return np.concatenate(rows, axis=0)
+        layers = self.chain.layers
+        offsets = np.cumsum([0] + [layer.n_params for layer in layers])
+        out = self.chain.ring.zeros((offsets[-1], offsets[-1]))
+        for l, m in itertools.product(range(1, len(layers) + 1), repeat=2):
+            out[offsets[l - 1]:offsets[l], offsets[m - 1]:offsets[m]] = self.block(name, l, m)
+        return out
 
     def block_column(self, name: str, m: int) -> np.ndarray:
         """Block column ``H^{.m}``: all rows, the columns of layer m."""
