@@ -26,12 +26,11 @@ EXACT_RANK_LIMIT = 8
 def modular_minor(Mp, p: int) -> Minor:
     """A nonsingular minor of an int64 matrix modulo ``p`` of the size of its rank: the row rank
     profile and the column rank profile (a row basis and a column basis meet in a nonsingular
-    minor), from one elimination (:func:`exacthess.core.modmat.factor` for ``p < 2^31``)."""
+    minor), from one elimination (:func:`exacthess.core.modmat.rank_profiles` for ``p < 2^31``)."""
     if not Mp.size:
         return Minor(prime=p, rows=(), cols=())
     if p < modmat.MAX_PRIME:
-        f = modmat.factor(Mp, p)
-        rows, cols = tuple(int(i) for i in f.rows), tuple(int(j) for j in f.cols)
+        rows, cols = (tuple(int(i) for i in x) for x in modmat.rank_profiles(Mp, p))
     else:
         rows, cols = tuple(pivot_rows(Mp, p)), tuple(pivot_cols(Mp, p))
     return Minor(prime=p, rows=rows, cols=cols)

@@ -20,21 +20,19 @@ products, exact by construction:
   is eliminated column by column on its first nonzero rows (int64 Gauss-Jordan,
   :math:`p^2 < 2^{62}`); its other rows are reduced by one product and, if not all zero,
   eliminated in turn. The products add up to the :math:`2n^3/3` flops of an LU decomposition.
-* **Rank profiles.** The pivot of each column is the first row (in the original order) with a
-  nonzero entry; this selects the **row rank profile** (the lexicographically first rows that
-  form a basis of the row space: a selected row is never a combination of earlier rows) and the
-  **column rank profile**. Both depend only on the matrix, not on the blocking.
+* **Rank profiles.** A column's pivot is its first nonzero row (original order): this selects the
+  **row rank profile** (the lexicographically first rows forming a basis) and the **column rank
+  profile**, which depend only on the matrix, not on the blocking.
 
 >>> import numpy as np
 >>> a = np.array([[0, 0, 0], [1, 2, 3], [2, 4, 6], [1, 0, 1]])
->>> rank(a, 7), pivot_rows(a, 7), pivot_cols(a, 7)
-(2, [1, 3], [0, 1])
+>>> rank(a, 7), rank_profiles(a, 7)
+(2, ([1, 3], [0, 1]))
 >>> f = factor(a.T, 7)
 >>> bool((a.T @ f.nullspace() % 7).any()), f.rows, f.cols
 (False, [0, 1], [1, 3])
 >>> inverse(np.array([[2, 1], [1, 1]]), 7).tolist(), det(np.array([[2, 1], [1, 1]]), 7)
-([[1, 6], [6, 2]], 1)
-"""
+([[1, 6], [6, 2]], 1)"""
 
 from __future__ import annotations
 
@@ -44,15 +42,15 @@ from flint import fmpz
 from .errors import InvalidTypeError, InvalidValueError, describe
 from .validate import is_int
 
-__all__ = ["BASE", "MAX_PRIME", "check_prime", "matmul", "factor", "Factorization", "rank",
+__all__ = ["BASE", "MAX_PRIME", "check_prime", "matmul", "factor", "Factorization", "rank", "rank_profiles",
            "pivot_rows", "pivot_cols", "nullspace", "inverse", "det"]
 
 #: primes must be below this bound (products of two residues then fit in int64)
 MAX_PRIME = 1 << 31
 #: panels of at most this many columns are eliminated column by column
 BASE = 32
-_ROOM = (1 << 53)  # every intermediate integer is kept at magnitude <= _ROOM - p
-_BLOCK = 1 << 15  # elements reduced at a time
+_ROOM = (1 << 53)  # every intermediate integer is kept at magnitude <= _ROOM - p; reduced _BLOCK elements at a time:
+_BLOCK = 1 << 15
 _NARROW = 1 << 15  # products with k n up to this are run in row blocks of _SERIAL multiply-adds
 _SERIAL = 1 << 18  # (OpenBLAS runs a product below 2^18 multiply-adds on the calling thread)
 
@@ -203,9 +201,7 @@ class _Node:
 
 
 def _complement(R: np.ndarray, m: int) -> np.ndarray:
-    keep = np.ones(m, dtype=bool)
-    keep[R] = False
-    return np.flatnonzero(keep)
+    return np.setdiff1d(np.arange(m), R, assume_unique=True)
 
 
 def _take(W: np.ndarray, rows: np.ndarray, cols) -> np.ndarray:
@@ -358,13 +354,20 @@ def factor(a, p: int) -> Factorization:
 
 
 def _profiles(a, p: int):
-    """The elimination of ``a`` or ``a.T``, whichever has fewer rows (the Schur complements then
-    run out of rows first), and whether it was transposed."""
+    """The elimination of ``a`` or ``a.T``, whichever has fewer rows, and whether it was transposed."""
     p = check_prime(p)
     shape = np.shape(a)
     transpose = len(shape) == 2 and shape[0] > shape[1]
     W = _load(a, p, transpose=transpose)
     return _eliminate(W, p, False), transpose
+
+
+def rank_profiles(a, p: int) -> tuple[list[int], list[int]]:
+    """Row and column rank profiles modulo ``p`` (they meet in a nonsingular minor) from one
+    elimination of ``a`` or ``a.T``, whichever is wide, without a :class:`Factorization`'s multipliers."""
+    t, transpose = _profiles(a, p)
+    R, C = np.sort(t.R).tolist(), np.sort(t.C).tolist()
+    return (C, R) if transpose else (R, C)
 
 
 def rank(a, p: int) -> int:
@@ -374,8 +377,7 @@ def rank(a, p: int) -> int:
 
 def pivot_rows(a, p: int) -> list[int]:
     """The row rank profile modulo ``p``: the lexicographically first rows forming a basis of the row space."""
-    t, transpose = _profiles(a, p)
-    return np.sort(t.C if transpose else t.R).tolist()
+    return rank_profiles(a, p)[0]
 
 
 def pivot_cols(a, p: int) -> list[int]:
@@ -389,7 +391,7 @@ def nullspace(a, p: int) -> np.ndarray:
 
 
 def inverse(a, p: int) -> np.ndarray:
-    """The inverse of a square invertible integer matrix modulo ``p``, as int64 in ``[0, p)``."""
+    """The inverse of a square invertible integer matrix modulo ``p`` (int64 in ``[0, p)``)."""
     return factor(a, p).inverse()
 
 

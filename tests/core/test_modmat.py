@@ -42,6 +42,7 @@ def check(a, p):
     assert modmat.rank(a, p) == r
     assert modmat.pivot_rows(a, p) == rows
     assert modmat.pivot_cols(a, p) == cols
+    assert modmat.rank_profiles(a, p) == (rows, cols)
     f = modmat.factor(a, p)
     assert (f.rank, f.rows, f.cols) == (r, rows, cols)
     N = f.nullspace()
