@@ -24,11 +24,13 @@ import re
 import numpy as np
 
 from ..core.domains import ABS, GF, QQ
+from ..core.resources import memory_limit
 from .engine import Engine
 
 __all__ = ["ProblemSource", "output_factor", "entry_degrees"]
 
 _SMALL_PRIME = 1 << 31
+_FACTORS = ("J", "CJ", "J_f")  # kept whole up to an eighth of the memory budget
 _SHAPE_PRIME = 1048573  # shapes of named matrices are read from their residues modulo this prime
 
 
@@ -123,6 +125,10 @@ class ProblemSource:
         key = (name, ring, None if rows is None else tuple(rows), None if cols is None else tuple(cols))
         if key in self._cache:
             return self._cache[key]
+        whole = self._cache.get((name, ring, None, None))
+        if whole is not None:  # a submatrix of a matrix already formed
+            out = whole if rows is None else whole[list(rows)]
+            return np.ascontiguousarray(out if cols is None else out[:, list(cols)])
         e = self.engine(ring)
         if name in ("H_o", "H_f", "H_L"):
             out = _hessian_part(e, name, rows, cols)
@@ -133,8 +139,9 @@ class ProblemSource:
             if cols is not None:
                 out = out[:, list(cols)]
         out = np.ascontiguousarray(out)
-        if out.size <= self._limit:
-            self._cache[key] = out
+        if out.size <= self._limit or (name in _FACTORS and rows is None and cols is None
+                                       and out.nbytes <= memory_limit() // 8):
+            self._cache[key] = out  # the Jacobians are read again (their minors, the checker's products)
         return out
 
     def magnitudes(self, name: str, rows=None, cols=None) -> np.ndarray:
