@@ -24,7 +24,8 @@ represents), the data statistics :math:`\tilde\Sigma = \sum_i \tilde x_i \tilde 
 is rounded in that precision, as in PyTorch or JAX. It is *not* the exact matrix rounded.
 
 Nothing here decides a rank or a verdict: the float ranks are reported next to the certified
-ones, and the disagreements are flagged.
+ones, and the disagreements are flagged. :func:`exacthess.verify` computes them up to
+:data:`FLOAT_COLUMNS_LIMIT` parameters by default (:func:`float_columns`).
 
 >>> from exacthess import FCN
 >>> from exacthess.hessian.problem import make_problem
@@ -38,16 +39,73 @@ import numpy as np
 
 from ..core.calls import THREAD_ABOVE, interruptible
 from ..core.domains import F32, F64
+from ..core.errors import InvalidOptionError, InvalidTypeError, describe
 from ..core.progress import Update
+from ..hessian.cost import Cost
 from ..hessian.engine import Engine
 from ..hessian.problem import Problem
 from ..models.quantities import MATRICES, block_column
 
-__all__ = ["DTYPES", "float_problem", "float_hessians", "float_ranks", "matrix_rank", "symmetric"]
+__all__ = ["DTYPES", "FLOAT_COLUMNS_LIMIT", "float_problem", "float_hessians", "float_ranks", "matrix_rank",
+           "symmetric", "check_float_check", "float_columns", "float_cost", "skipped_note"]
 
 #: the float types compared, in the order reported
 DTYPES = ("float32", "float64")
 _RINGS = {"float32": F32, "float64": F64}
+#: ``verify(float_check=True)`` (the default) computes the float columns up to this many parameters:
+#: above it, their two precisions cost more than the user's own torch float64 pipeline
+#: (``torch.func.hessian``, ``matrix_rank(hermitian=True)``; measured by
+#: ``benchmarks/bench_float_columns.py``); ``float_check="always"`` computes them at any size
+FLOAT_COLUMNS_LIMIT = 1000
+
+# seconds, coarse (a 2-core machine): the estimate shown before a long verify
+_EIGVALSH = 7e-11  # per p^3 of the symmetric eigenvalues of a p x p matrix
+_SVD_TALL = 2e-10  # per m n^2 of the singular values of a tall m x n slice
+_FLOAT_MAC = 5e-11  # per multiply-add of the per-sample products in a float type
+
+
+def check_float_check(value) -> bool | str:
+    """``verify``'s ``float_check``: True, False (numpy bools accepted) or ``"always"``."""
+    if isinstance(value, str):
+        if value != "always":
+            raise InvalidOptionError(f"float_check = {value!r} is not a known option; expected True, False or 'always'")
+        return value
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidTypeError(f"float_check = {describe(value)} has type {type(value).__name__}; "
+                               "expected True, False or 'always'")
+    return bool(value)
+
+
+def float_columns(arch, float_check) -> bool:
+    """Whether ``verify`` computes the float columns: ``float_check="always"``, or ``float_check=True``
+    and at most :data:`FLOAT_COLUMNS_LIMIT` parameters.
+
+    >>> from exacthess import FCN
+    >>> float_columns(FCN(20, (30, 30), 10), True), float_columns(FCN(20, (30, 30), 10), "always")
+    (False, True)
+    """
+    if isinstance(float_check, str):
+        return float_check == "always"
+    return bool(float_check) and arch.n_params <= FLOAT_COLUMNS_LIMIT
+
+
+def skipped_note() -> str:
+    """The note under a report whose float columns were skipped by default (the rule of :func:`float_columns`)."""
+    return (f"float32/float64 comparison skipped (more than {FLOAT_COLUMNS_LIMIT} parameters; "
+            "float_check='always', --float-always on the command line, computes it)")
+
+
+def float_cost(arch, n_samples: int, *, sample_free: bool) -> Cost:
+    """Memory and time of the float columns: per float type the Hessians (``H_o``, ``H_f``, ``H_L``
+    and the eigenvalue routine's copy, ``6 x 8 p^2`` bytes at most), three symmetric eigenvalue
+    computations of ``p x p``, the SVDs of the block columns and, off the sample-free route, the
+    per-sample products (``n K p^2`` multiply-adds)."""
+    p = float(arch.n_params)
+    slices = sum(p * float(layer.n_params) ** 2 for layer in arch.layers) if len(arch.layers) > 1 else 0.0
+    forms = 0.0 if sample_free else _FLOAT_MAC * float(n_samples) * arch.output_dim * p ** 2
+    what = "the float32 / float64 comparison"
+    seconds = len(DTYPES) * (3 * _EIGVALSH * p ** 3 + _SVD_TALL * slices + forms)
+    return Cost(what, arch.n_params, int(n_samples), ((what, 6 * 8 * p * p),), ((what, seconds),))
 
 
 def float_problem(problem: Problem, dtype: str) -> Problem:

@@ -20,7 +20,8 @@ from exacthess.errors import NonDifferentiableError
 from exacthess.hessian.problem import make_problem, seeded_data, seeded_params
 from exacthess.models.quantities import MATRICES, block_column
 from exacthess.verification import floats as floats_module
-from exacthess.verification.floats import DTYPES, float_hessians, float_ranks, matrix_rank
+from exacthess.verification.floats import (DTYPES, FLOAT_COLUMNS_LIMIT, float_columns, float_hessians, float_ranks,
+                                           matrix_rank, skipped_note)
 
 DEEP = FCN(8, (8,) * 8, 8)  # depth 8, width 8: 576 parameters, n = 16 samples
 
@@ -192,6 +193,33 @@ def test_each_float_hessian_is_built_once_per_precision(monkeypatch):
     assert sorted(formed, key=str) == sorted({(ring, m) for ring in built for m in ("H_o", "H_f")}, key=str)
 
 
+def test_float_columns_by_default_up_to_the_limit(monkeypatch):
+    """Above FLOAT_COLUMNS_LIMIT parameters the default skips the float columns with a note saying
+    how to force them; float_check="always" computes them, False neither computes nor notes."""
+    arch = FCN(3, (2,), 2)  # 10 parameters
+    assert FLOAT_COLUMNS_LIMIT >= arch.n_params and float_columns(arch, True)
+    monkeypatch.setattr(floats_module, "FLOAT_COLUMNS_LIMIT", arch.n_params - 1)
+    assert not float_columns(arch, True) and float_columns(arch, "always") and not float_columns(arch, False)
+    skipped = verify(arch, n_samples=4)
+    assert not any(row.float_ranks for row in skipped.rows)
+    assert skipped_note() in skipped.notes
+    assert "more than 9 parameters" in skipped_note() and "float_check='always'" in skipped_note()
+    forced = verify(arch, n_samples=4, float_check="always")
+    assert all(row.float_ranks for row in forced.rows if row.quantity in MATRICES)
+    assert not any("skipped" in note for note in forced.notes) and "--float-always" in forced.command
+    off = verify(arch, n_samples=4, float_check=False)
+    assert not any(row.float_ranks for row in off.rows) and not any("skipped" in n for n in off.notes)
+
+
+def test_above_the_limit_the_note_is_in_the_report():
+    """A real network above the limit (1,500 parameters), without certificates to keep it short."""
+    arch = FCN(40, (30,), 10)
+    assert arch.n_params > FLOAT_COLUMNS_LIMIT
+    r = verify(arch, n_samples=4, certify="never", statements=["singh2021.H_o"])
+    assert skipped_note() in r.notes and not any(row.float_ranks for row in r.rows)
+    assert f"more than {FLOAT_COLUMNS_LIMIT} parameters" in str(r)
+
+
 def test_float_ranks_unchanged_on_the_small_cases():
     """The ranks of the module's example and of a four-layer network with biases, as computed before
     the eigenvalue route (SVDs of every matrix then; on these matrices both rules agree)."""
@@ -202,3 +230,14 @@ def test_float_ranks_unchanged_on_the_small_cases():
     before = {"H_o": 18, "H_f": 60, "H_L": 72, "H_f[:,1]": 12, "H_f[:,2]": 18, "H_f[:,3]": 18, "H_f[:,4]": 12}
     fr = float_ranks(make_problem(FCN(5, (4, 4, 4), 3, bias=True), n_samples=9, seed=2))
     assert fr == {key: {"float32": r, "float64": r} for key, r in before.items()}
+
+
+def test_the_limit_is_stated_where_users_read_it():
+    """The verify docstring and the --no-float help of every verify command give the limit's value."""
+    from exacthess.cli.main import build_parser
+    from exacthess.cli.parser import walk
+    from exacthess.verification.pipeline import verify as verify_function
+    assert f"({FLOAT_COLUMNS_LIMIT}) parameters" in verify_function.__doc__
+    helps = {path: a.help for path, p in walk(build_parser()) for a in p._actions if "--no-float" in a.option_strings}
+    assert {("verify", "fcn"), ("verify", "cnn"), ("verify", "torch")} <= set(helps)
+    assert all(f"up to {FLOAT_COLUMNS_LIMIT} parameters" in h for h in helps.values())
