@@ -57,8 +57,12 @@ def _add_common(p: argparse.ArgumentParser, architecture: bool = True) -> None:
                    help="seeded point: gaussian (default; weights ~ N(0, 1/fan_in), biases ~ N(0, 0.01/fan_in), "
                         "data and targets ~ N(0, 1), dyadic with ~8 significant bits, exact in float32) or "
                         "integers (uniform in [-999, 999])")
-    p.add_argument("--no-float", action="store_true",
-                   help="skip the float32/float64 matrix_rank comparison (the Hessian computed in each float type)")
+    floats = p.add_mutually_exclusive_group()
+    floats.add_argument("--no-float", action="store_true",
+                        help="skip the float32/float64 matrix_rank comparison (the Hessian computed in each float "
+                             "type; by default computed up to 1000 parameters)")
+    floats.add_argument("--float-always", action="store_true",
+                        help="compute the float32/float64 comparison whatever the number of parameters")
     p.add_argument("--perfect-fit", action="store_true",
                    help="targets := the network's own predictions (every output gradient exactly 0)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -155,7 +159,7 @@ def _cmd_verify(args) -> int:
     with ProgressReporter(prefix="[verify]") as prog, prog.step(f"verify {arch!r} ({arch.n_params} parameters)"):
         report = verify(arch, n_samples=None if data is not None else args.samples, seed=args.seed, params=params,
                         data=data, loss=args.loss, certify=args.certify, budget_seconds=args.budget,
-                        float_check=not args.no_float, point=getattr(args, "point", "gaussian"),
+                        float_check=torch_model.float_option(args), point=getattr(args, "point", "gaussian"),
                         perfect_fit=args.perfect_fit, round_to=getattr(args, "round_to", None), progress=prog)
     if args.json:
         print(report.to_json(indent=2))

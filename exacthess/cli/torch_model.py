@@ -18,7 +18,7 @@ from ..core.errors import InvalidDataError, InvalidValueError
 from ..models.torch_check import require_torch
 from .parser import HelpFormatter
 
-__all__ = ["configure", "load", "parse_shape"]
+__all__ = ["configure", "load", "parse_shape", "float_option"]
 
 _DESCRIPTION = (
     """Verify the statements for a PyTorch model saved whole with torch.save(model): an nn.Sequential of
@@ -124,12 +124,21 @@ def _load_data(path: str, shape: tuple, K: int):
     return X.reshape(X.shape[0], d), Y
 
 
+def float_option(args: argparse.Namespace):
+    """``verify``'s ``float_check`` from ``--no-float`` (False) and ``--float-always`` (``"always"``);
+    True (up to the default size) when neither is given."""
+    if getattr(args, "float_always", False):
+        return "always"
+    return not getattr(args, "no_float", False)
+
+
 def load(args: argparse.Namespace):
     """``(arch, params, data)`` from the parsed arguments; ``data`` is ``(X, Y)`` with ``X``
     flattened channel-major, or None when ``--data`` is not given.
 
     The network is read from the module's shapes and the whole verification is sized
-    (:func:`~exacthess.hessian.cost.verify_cost` with the samples, the loss and ``--no-float``)
+    (:func:`~exacthess.verification.pipeline.verify_estimate` with the samples, the loss and
+    ``--no-float`` / ``--float-always``)
     before any weight is converted: a model too large is refused at once with the estimate.
 
     Raises:
@@ -139,14 +148,15 @@ def load(args: argparse.Namespace):
         UnsupportedModuleError: the module cannot be expressed (see :func:`exacthess.from_torch`).
         ProblemTooLargeError: the verification would not fit (nothing was converted).
     """
-    from ..hessian.cost import require_fits, sample_count, verify_cost
+    from ..hessian.cost import require_fits, sample_count
+    from ..verification.pipeline import verify_estimate
     from ..models.torch_import import from_torch, torch_architecture
     shape = parse_shape(args.input_shape)
     module = _load_module(args.model)
     arch = torch_architecture(module, shape)
     data = None if args.data is None else _load_data(args.data, shape, arch.output_dim)
     samples = getattr(args, "samples", None)
-    require_fits(verify_cost(arch, sample_count(arch, samples, data), loss=getattr(args, "loss", "mse"),
-                             float_check=not getattr(args, "no_float", False)))
+    require_fits(verify_estimate(arch, sample_count(arch, samples, data), loss=getattr(args, "loss", "mse"),
+                                 float_check=float_option(args)))
     arch, params = from_torch(module, shape)
     return arch, params, data

@@ -3,7 +3,7 @@ r"""Where floats fail, measured: float32 / float64 Hessian ranks against certifi
 ``exacthess reproduce float-atlas`` runs a grid of linear networks at realistic seeded points
 (``point="gaussian"``: weights about :math:`N(0, 1/\text{fan\_in})`, biases about
 :math:`N(0, 0.01/\text{fan\_in})`, data and targets about :math:`N(0, 1)`, exact in float32) and,
-for each, compares the rank that numpy's ``matrix_rank`` (default tolerance) gives for
+for each, compares the rank that numpy's ``matrix_rank(..., hermitian=True)`` (default tolerance) gives for
 ``H_L``, ``H_o`` and ``H_f`` computed in float32 and in float64 (the whole pipeline in that
 precision, :mod:`exacthess.verification.floats`) with the certified exact rank.
 
@@ -181,5 +181,5 @@ def run_atlas(quick: bool = False, seeds=(0,), budget_seconds: float = 60.0, pro
         if progress:
             progress(i + 1, len(grid), case)
     settings = {"quick": quick, "seeds": list(seeds), "point": "gaussian", "dtypes": list(DTYPES),
-                "matrices": list(MATRICES), "rank": "numpy.linalg.matrix_rank, default tolerance"}
+                "matrices": list(MATRICES), "rank": "numpy.linalg.matrix_rank(hermitian=True), default tolerance"}
     return AtlasResult(records, summarise(records), time.perf_counter() - t0, settings)

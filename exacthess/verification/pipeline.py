@@ -14,9 +14,9 @@ from ..core.errors import InvalidOptionError, InvalidTypeError, describe
 from ..core.progress import Tracker, Update, check_progress, open_progress
 from ..core.validate import check_bool, check_option, check_real, check_samples, check_seed
 from ..certify.rank import CERTIFY_OPTIONS
-from ..hessian.cost import FLOAT_CHECK_LIMIT, require_fits, sample_count, sample_free, verify_cost, verify_plan
+from ..hessian.cost import Cost, require_fits, sample_count, sample_free, verify_cost, verify_plan
 from ..hessian.ranks import certified_ranks, check_consistency
-from .floats import float_ranks
+from .floats import check_float_check, float_columns, float_cost, float_ranks, skipped_note
 from .report import Report, Row
 from ..statements import Context, Statement, get_statement, statements_for
 from ..statements.verdicts import GenericBound, bounded, judge, prediction
@@ -26,7 +26,7 @@ from ..hessian.saved import problem_to_data
 from .point_ranks import point_context, point_quantities
 from .points import perfect_fit as fit_targets
 
-__all__ = ["verify", "float_rank", "ESTIMATE_SHOWN"]
+__all__ = ["verify", "verify_estimate", "float_rank", "ESTIMATE_SHOWN"]
 
 #: the estimate is passed to ``progress`` when the computation may take at least this many seconds
 ESTIMATE_SHOWN = 5.0
@@ -112,8 +112,12 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         budget_seconds: certification budget per rank in ``"auto"`` mode.
         float_check: also compute each matrix in float32 and in float64 from the same point
             (the whole pipeline in that precision, :mod:`exacthess.verification.floats`), take
-            numpy's ``matrix_rank`` (default tolerance) and flag every disagreement
-            (``Row.float_ranks``; skipped above 3000 parameters).
+            numpy's ``matrix_rank`` with its default tolerance the way a careful user does
+            (``hermitian=True``, symmetric eigenvalues, for ``H_o``, ``H_f``, ``H_L``; an SVD of the
+            slice for a block column ``H_f[:,l]``) and flag every disagreement (``Row.float_ranks``).
+            True (default): up to :data:`~exacthess.verification.floats.FLOAT_COLUMNS_LIMIT`
+            (1000) parameters, skipped above with a note (there the two precisions cost more than
+            the user's own torch float64 pipeline); ``"always"``: at any size; False: never.
         statements: restrict to these statement ids (default: all of the family). Unknown
             ids raise :class:`~exacthess.core.errors.UnknownStatementError` listing the known ones.
         progress: ``"auto"`` (default): a live display of the stage (which matrix, which
@@ -145,17 +149,35 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     seed, n_samples = check_seed(seed), check_samples(n_samples)
     check_option(certify, "certify", CERTIFY_OPTIONS)
     budget_seconds = check_real(budget_seconds, "budget_seconds", 0, allow_inf=True)
-    float_check, perfect_fit = check_bool(float_check, "float_check"), check_bool(perfect_fit, "perfect_fit")
+    float_check, perfect_fit = check_float_check(float_check), check_bool(perfect_fit, "perfect_fit")
     check_progress(progress)
     chosen = _chosen(statements, _family(arch))
     n = sample_count(arch, n_samples, data)
-    cost = require_fits(verify_cost(arch, n, loss=loss, float_check=float_check))
+    cost = require_fits(verify_estimate(arch, n, loss=loss, float_check=float_check))
     channel = open_progress(progress, f"verify {arch!r} ({arch.n_params} parameters)")
     with channel:
-        say = Tracker(channel, verify_plan(arch, n, loss=loss, float_check=float_check)) if channel else None
+        say = Tracker(channel, _plan(arch, n, loss=loss, float_check=float_check)) if channel else None
         return _verify(arch, cost, say, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
                        certify=certify, budget_seconds=budget_seconds, float_check=float_check, chosen=chosen,
                        point=point, perfect_fit=perfect_fit, round_to=round_to)
+
+
+def verify_estimate(arch: Architecture, n_samples: int, *, loss="mse", float_check=True) -> Cost:
+    """Peak memory and time of :func:`verify` (:func:`~exacthess.hessian.cost.verify_cost` of the
+    certified ranks, plus :func:`~exacthess.verification.floats.float_cost` when the float columns are
+    computed, :func:`~exacthess.verification.floats.float_columns`)."""
+    cost = verify_cost(arch, n_samples, loss=loss, float_check=False)
+    if float_columns(arch, float_check):
+        cost = cost + float_cost(arch, n_samples, sample_free=sample_free(arch, loss))
+    return cost
+
+
+def _plan(arch: Architecture, n_samples: int, *, loss, float_check) -> list:
+    """:func:`~exacthess.hessian.cost.verify_plan` with the float columns' own estimate."""
+    floats = float_cost(arch, n_samples, sample_free=sample_free(arch, loss)).seconds \
+        if float_columns(arch, float_check) else 0.0
+    return [(part, floats if part == "floats" else seconds)
+            for part, seconds in verify_plan(arch, n_samples, loss=loss, float_check=False)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,8 +247,7 @@ def _rank_point(problem: Problem, chosen, progress, say, *, seed, certify, budge
     check_consistency(info)
     ctx, summary, uncertain = point_context(arch, engine, ranks, seed)
     ctx.extra.update(point_extra)
-    do_float = float_check and arch.n_params <= FLOAT_CHECK_LIMIT
-    franks = float_ranks(problem, list(ranks), progress=progress) if do_float else {}
+    franks = float_ranks(problem, list(ranks), progress=progress) if float_columns(arch, float_check) else {}
     return _Ranked(problem=problem, ranks=ranks, info=info, ctx=ctx, summary=summary, uncertain=uncertain,
                    franks=franks)
 
@@ -265,7 +286,7 @@ def _row(st: Statement, l, why, ranked: _Ranked, sampler: GenericSampler, upper:
                float_ranks=floats)
 
 
-def _notes(rows: list, problem: Problem, *, float_check: bool, round_to, given: bool) -> list:
+def _notes(rows: list, problem: Problem, *, float_check: bool | str, round_to, given: bool) -> list:
     """Stage 4: the remarks under the table (rounding, stand-ins, biases, the float comparison)."""
     arch = problem.arch
     notes = []
@@ -279,8 +300,8 @@ def _notes(rows: list, problem: Problem, *, float_check: bool, round_to, given: 
     if arch.bias:
         notes.append("the reference documents give no published rank formula with biases: the exact ranks "
                       "are reported, and only conjectures (empirical fits, not from a paper) are checked")
-    if float_check and arch.n_params > FLOAT_CHECK_LIMIT:
-        notes.append(f"float32/float64 comparison skipped (more than {FLOAT_CHECK_LIMIT} parameters)")
+    if float_check and not float_columns(arch, float_check):
+        notes.append(skipped_note())
     for dt in ("float32", "float64"):
         broke = sorted({r.quantity for r in rows if r.float_ranks and r.float_ranks[dt] is None})
         if broke:
@@ -300,7 +321,7 @@ def _command(arch, problem: Problem, *, seed, point, perfect_fit, certify, budge
                           point=None if point == "gaussian" else point, perfect_fit=perfect_fit,
                           certify=None if certify == "auto" else certify,
                           budget=None if budget_seconds == 60.0 else budget_seconds,
-                          no_float=not float_check)
+                          no_float=not float_check, float_always=float_check == "always")
 
 
 def _rounding(data, params, seed: int) -> list:

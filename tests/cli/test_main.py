@@ -88,3 +88,22 @@ def test_statements_json_and_table(capsys):
     assert main(["statements"]) == 0
     out = capsys.readouterr().out
     assert "singh2023.eq1.equality" in out and "refuted" in out and "holds on every case tried" in out
+
+
+def test_float_columns_options(capsys, monkeypatch):
+    """--float-always computes the float columns above the default size (and the reproducing command
+    says so), --no-float never; the two together are bad input."""
+    from exacthess.verification import floats
+    monkeypatch.setattr(floats, "FLOAT_COLUMNS_LIMIT", 5)  # the 10-parameter network is "large"
+    argv = ["verify", "fcn", "--input-dim", "3", "--widths", "2", "--output-dim", "2", "--samples", "4", "--json"]
+    runs = {}
+    for extra in ([], ["--float-always"], ["--no-float"]):
+        assert main(argv + extra) == 0
+        runs[tuple(extra)] = json.loads(capsys.readouterr().out)
+    has = {k: any(r["float_ranks"] for r in out["rows"]) for k, out in runs.items()}
+    assert has == {(): False, ("--float-always",): True, ("--no-float",): False}
+    assert any("--float-always on the command line" in n for n in runs[()]["notes"])
+    assert "--float-always" in runs[("--float-always",)]["command"]
+    assert main(argv + ["--float-always", "--no-float"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "not allowed with" in err
