@@ -53,7 +53,7 @@ COMMANDS = {
                r"statements|done in", [IMPORTING, r"^\[verify\] "]),
     "verify-conv-sv": (["verify", "conv-sv"], r"done in|holds|Theorem|theorem", [2.0]),
     "search": (["search", "singh2021.H_o", "--max-examples", "30"], r"done in|counterexample", [r"^\[search\] "]),
-    "sweep": (["sweep", "SPEC", "--out", "OUT/r.jsonl", "--workers", "2"], r"jobs in .*: \d+ ok",
+    "sweep": (["sweep", "SPEC", "--out", "OUT/r.jsonl", "--workers", "2"], r"jobs in [\s\S]*?: \d+ ok",  # a long path wraps
               [IMPORTING, r"^sweep: ", r"^\[ ?\d+/"]),
     "notebook": (["reproduce", "notebook"], r"done in|verified end to end", [2.5]),
     "cnn-trends": (["reproduce", "cnn-trends", "--quick", "--workers", "2", "--out", "OUT"], r"done in|wrote ",
