@@ -74,8 +74,23 @@ class ProblemSource:
         if name not in self._shapes:  # from any cached residues, else modulo a small prime (never over Q)
             known = next((v.shape for (nm, ring, r, c), v in self._cache.items()
                           if nm == name and r is None and c is None), None)
-            self._shapes[name] = known or self._get(name, GF(_SHAPE_PRIME), None, None).shape
+            self._shapes[name] = known or self._jacobian_shape(name) or \
+                self._get(name, GF(_SHAPE_PRIME), None, None).shape
         return self._shapes[name]
+
+    def _jacobian_shape(self, name: str):
+        """The shapes of the stacked Jacobians from sizes (they are the largest named matrices: never
+        formed just to read a shape), or None for other names."""
+        problem, K, n = self.problem, self.arch.output_dim, self.arch.n_params
+        if name == "J":
+            return ((problem.R.shape[1] if problem.sample_free else problem.n_samples) * K, n)
+        if name == "J_f":
+            return (problem.n_samples * K, n)
+        if name == "CJ" and not problem.sample_free:
+            C = problem.forward.kernel_factors
+            if C is not None:
+                return (problem.n_samples * (K if isinstance(C, str) else int(np.shape(C)[1])), n)
+        return None
 
     def symmetric(self, name: str) -> bool:
         return name in ("H_o", "H_f", "H_L", "C_act", "C_within")

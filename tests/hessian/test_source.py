@@ -28,3 +28,21 @@ def test_float64_residues_equal_the_exact_matrix_reduced(act, bias, n, seed, nam
     assert got.dtype == np.float64
     assert (got == exact[np.ix_(rows, rows)]).all()
     assert (source.residues(name, P) == exact).all()
+
+
+@given(st.sampled_from(["linear", "relu"]), st.booleans(), st.integers(1, 7), st.integers(0, 50),
+       st.sampled_from(["mse", "cross_entropy"]))
+def test_jacobian_shapes_from_sizes_equal_the_formed_matrices(act, bias, n, seed, loss):
+    arch = eh.FCN(3, (2,), 2, bias=bias, activation=act)
+    try:
+        problem = make_problem(arch, n_samples=n, seed=seed, loss=loss)
+        shapes = {name: ProblemSource(problem).shape(name) for name in ("J", "J_f", "CJ")}
+        formed = ProblemSource(problem)
+        for name, shape in shapes.items():
+            if name == "CJ" and problem.sample_free:
+                continue
+            if name == "CJ" and problem.forward.kernel_factors is None:
+                continue
+            assert formed.mod(name, P).shape == shape, name
+    except (eh.errors.NonDifferentiableError, eh.errors.ProblemTooLargeError):
+        return
