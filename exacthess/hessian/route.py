@@ -66,8 +66,19 @@ class Route(ABC):
 
     @cached_property
     def jacobian_stack(self) -> np.ndarray:
-        """The per-layer :attr:`jacobians` side by side (``rows x p``)."""
-        return np.concatenate(self.jacobians, axis=1)
+        """The per-layer :attr:`jacobians` side by side (``rows x p``). A route that keeps its
+        per-layer Jacobians in a dict ``_jacobian`` keeps views of the stack from then on: one copy."""
+        parts = self.jacobians
+        stack = np.concatenate(parts, axis=1)
+        kept = getattr(self, "_jacobian", None)
+        if isinstance(kept, dict):
+            off = 0
+            for i, J in enumerate(parts):
+                parts[i] = stack[:, off:off + J.shape[1]]
+                off += J.shape[1]
+            for l in kept:
+                kept[l] = parts[l - 1]
+        return stack
 
     def block(self, name: str, l: int, m: int, rows=None, cols=None) -> np.ndarray:
         """Block ``(l, m)`` of ``name`` (``"H_o"``, ``"H_f"`` or ``"H_L"``); ``rows``/``cols`` select
