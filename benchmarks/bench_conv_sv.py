@@ -16,7 +16,6 @@ import time
 import numpy as np
 
 from exacthess.spectral import check_conv_sv_theorem, conv_operator, conv_singular_values
-from exacthess.spectral.fft import frequency_blocks
 
 
 def best(f, repeats):
