@@ -40,6 +40,7 @@ __all__ = ["invertible", "BASE", "chunk"]
 BASE = 16
 _LIMIT = 1 << 21
 _ROWS = 256  # rows converted at a time
+_TEMP = 1 << 24  # entries of the largest temporary product (128 MiB)
 
 
 def _h(p: int) -> int:
@@ -65,9 +66,12 @@ def _reduce(x: np.ndarray, p: int) -> np.ndarray:
 def _subtract_product(c: np.ndarray, a: np.ndarray, b: np.ndarray, p: int, k: int) -> None:
     """In place ``c <- c - a @ b`` modulo ``p`` (every entry of ``a``, ``b``, ``c`` at most ``h``)."""
     n = a.shape[1]
-    for s in range(0, n, k):
-        c -= a[:, s:s + k] @ b[s:s + k]  # |c| <= h + k h^2 < 2^53: exact
-        _reduce(c, p)
+    rows = max(1, _TEMP // max(1, c.shape[1]))  # row blocks: the product's temporary stays small
+    for i in range(0, c.shape[0], rows):
+        ci, ai = c[i:i + rows], a[i:i + rows]
+        for s in range(0, n, k):
+            ci -= ai[:, s:s + k] @ b[s:s + k]  # |c| <= h + k h^2 < 2^53: exact
+            _reduce(ci, p)
 
 
 def _solve_lower(L: np.ndarray, B: np.ndarray, p: int, k: int) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.domains import ABS, GF, QQ
 from ..core.resources import memory_limit
+from .assemble import hessian_part
 from .engine import Engine
 
 __all__ = ["ProblemSource", "output_factor", "entry_degrees"]
@@ -111,7 +112,7 @@ class ProblemSource:
         if p >= _SMALL_PRIME:
             return self.mod(name, p, rows, cols).astype(np.float64)
         if name in ("H_o", "H_f", "H_L"):
-            return _hessian_part(self.engine(GF(p)), name, rows, cols, dtype=np.float64)
+            return hessian_part(self.engine(GF(p)), name, rows, cols, dtype=np.float64)
         return self.mod(name, p, rows, cols).astype(np.float64)
 
     def product(self, name: str, p: int, rows, cols, V: np.ndarray):
@@ -146,7 +147,7 @@ class ProblemSource:
             return np.ascontiguousarray(out if cols is None else out[:, list(cols)])
         e = self.engine(ring)
         if name in ("H_o", "H_f", "H_L"):
-            out = _hessian_part(e, name, rows, cols)
+            out = hessian_part(e, name, rows, cols)
         else:
             out = self._compute(name, e)
             if rows is not None:
@@ -366,29 +367,6 @@ def _output_jacobian(e: Engine) -> np.ndarray:
     """``J_f``: the stacked Jacobian of the outputs, ``(n K, p)``, rows (sample, output)."""
     J = np.concatenate([e.per_sample.jacobian(l) for l in range(1, e.L1 + 1)], axis=2)
     return np.ascontiguousarray(J.reshape(-1, J.shape[2]))
-
-
-def _hessian_part(e: Engine, name: str, rows, cols, dtype=None) -> np.ndarray:
-    """``name[rows, cols]`` assembled from the engine's blocks (only the blocks that are needed),
-    into an array of ``dtype`` (default: the domain's own arrays)."""
-    arch = e.arch
-    offs, counts = arch.layer_offsets, arch.layer_param_counts
-    n = arch.n_params
-    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
-    cols = np.arange(n) if cols is None else np.asarray(cols, dtype=np.int64)
-    layer_of = np.searchsorted(np.asarray(offs[1:] + (n,)), np.arange(n), side="right")
-    out = e.ring.zeros((len(rows), len(cols))) if dtype is None else np.zeros((len(rows), len(cols)), dtype=dtype)
-    for l in range(1, len(counts) + 1):
-        ri = np.flatnonzero(layer_of[rows] == l - 1)
-        if not len(ri):
-            continue
-        for m in range(1, len(counts) + 1):
-            ci = np.flatnonzero(layer_of[cols] == m - 1)
-            if not len(ci):
-                continue
-            B = e.block(name, l, m, rows=rows[ri] - offs[l - 1], cols=cols[ci] - offs[m - 1])
-            out[np.ix_(ri, ci)] = B
-    return out
 
 
 def _product_factors(name: str, L1: int) -> list:
