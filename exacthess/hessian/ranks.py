@@ -40,6 +40,8 @@ from .structure import StructureHints
 
 __all__ = ["certified_ranks", "check_consistency"]
 
+_RELEASE_ABOVE = 5000  # parameters above which the Jacobians are dropped once H_o is certified
+
 
 def _block_row_space(hints: StructureHints, l: int, with_o: bool, n_l: int):
     """The smaller of the chain and the composite (channel x spatial) bounds, preferring one whose
@@ -184,6 +186,8 @@ def certified_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_sec
         if certify != "never":
             spaces = {name: [_block_row_space(hints, l, with_o, counts[l - 1]) for l in range(1, len(arch.layers) + 1)]
                       for name, with_o in (("H_f", False), ("H_L", True))}
+        if arch.n_params > _RELEASE_ABOVE:
+            source.release_jacobians()  # the cores of H_f and H_L are formed from the blocks, not from J
     elif arch.activation.is_linear:
         info["H_o"] = cert.lower_only("H_o", "H_o", p)
     else:

@@ -80,6 +80,15 @@ class Route(ABC):
                 kept[l] = parts[l - 1]
         return stack
 
+    def forget_jacobians(self) -> None:
+        """Drop the Jacobians formed so far (they are formed again if asked for): the largest
+        arrays a route keeps, no longer needed once ``H_o`` is certified."""
+        for name in ("jacobian_stack", "jacobians"):
+            self.__dict__.pop(name, None)
+        kept = getattr(self, "_jacobian", None)
+        if isinstance(kept, dict):
+            kept.clear()
+
     def block(self, name: str, l: int, m: int, rows=None, cols=None) -> np.ndarray:
         """Block ``(l, m)`` of ``name`` (``"H_o"``, ``"H_f"`` or ``"H_L"``); ``rows``/``cols`` select
         parameters of layers l and m."""

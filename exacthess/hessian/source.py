@@ -105,6 +105,15 @@ class ProblemSource:
             return reduce_mod(self.exact(name, rows, cols), p)
         return self._get(name, GF(p), rows, cols)
 
+    def release_jacobians(self) -> None:
+        """Forget the stacked Jacobians (cached here and in the sample-free engines); they are
+        formed again if a later check asks for them."""
+        for key in [k for k in self._cache if k[0] in _FACTORS]:
+            del self._cache[key]
+        for e in self._engines.values():
+            if e.sample_free:
+                e.rep.forget_jacobians()
+
     def residues(self, name: str, p: int, rows=None, cols=None) -> np.ndarray:
         """``name[rows, cols]`` modulo ``p < 2^31`` as a fresh float64 array of residues in ``[0, p)``
         (the checker eliminates it in place). A Hessian part is assembled block by block straight

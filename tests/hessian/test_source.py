@@ -46,3 +46,12 @@ def test_jacobian_shapes_from_sizes_equal_the_formed_matrices(act, bias, n, seed
             assert formed.mod(name, P).shape == shape, name
     except (eh.errors.NonDifferentiableError, eh.errors.ProblemTooLargeError):
         return
+
+
+def test_released_jacobians_are_formed_again_alike():
+    problem = make_problem(eh.FCN(3, (2,), 2, bias=True), n_samples=4, seed=3)
+    source = ProblemSource(problem)
+    J = source.mod("J", P).copy()
+    source.release_jacobians()
+    assert not any(k[0] == "J" for k in source._cache)
+    assert (source.mod("J", P) == J).all()
