@@ -361,13 +361,14 @@ def test_meta_weights_are_refused_with_advice():
 
 def test_cli_sizes_the_verification_before_converting(monkeypatch, tmp_path, capsys):
     """``exacthess verify torch``: the whole verification (samples, loss) is sized from the shapes; a
-    24,000-parameter model (its Hessian fits, verify does not) is refused with the estimate, exit 2,
+    24,000-parameter model (its Hessian fits, verify does not, within 4 GiB) is refused with the estimate, exit 2,
     before any weight is converted; a meta-device model exits 2 too."""
     from exacthess.cli.main import main
     torch.save(nn.Sequential(nn.Flatten(), nn.Linear(784, 30), nn.ReLU(), nn.Linear(30, 10)), tmp_path / "m.pt")
     with torch.device("meta"):
         torch.save(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)), tmp_path / "meta.pt")
     _no_conversion(monkeypatch)
+    monkeypatch.setenv("EXACTHESS_MEMORY_LIMIT_GB", "4")  # below this verification's estimate
     assert main(["verify", "torch", str(tmp_path / "m.pt"), "--input-shape", "1,28,28"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: verify of FCN(input_dim=784") and "23,860 parameters" in err
