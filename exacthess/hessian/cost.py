@@ -40,7 +40,7 @@ per multiply-add of Python objects, ``2.3e-10 n^3`` s for a rank modulo a prime)
 >>> require_fits(verify_cost(FCN(10**5, (10**5,), 10), 2 * 10**5))  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-exacthess.errors.ProblemTooLargeError: verify of FCN(input_dim=100000, ...) (10,001,000,000 parameters, n = 200000 samples) needs about ... PiB of memory; expected at most ... (mostly the 10001000000 x 10001000000 core H[I, I] modulo a prime in float64, eliminated in place; ...)
+exacthess.errors.ProblemTooLargeError: verify of FCN(input_dim=100000, ...) (10,001,000,000 parameters, n = 200000 samples) needs about ... PiB of memory; expected at most ... (mostly the stacked Jacobian (1000000 x 10001000000) over GF(2147483629); ...)
 """
 
 from __future__ import annotations

@@ -174,8 +174,10 @@ def test_activation_and_loss_are_passed_to_verify(tmp_path):
 
 
 def test_budget_stops_a_long_job(tmp_path):
-    """A ~3,000-parameter FCN (minutes) is stopped at the budget; a tiny one finishes; neither stops the other."""
-    spec = {"sweep": [{"family": "fcn", "input_dim": 30, "widths": [[30, 30, 30]], "output_dim": 10, "samples": 60},
+    """A ReLU FCN with 300 samples (tens of seconds) is stopped at the budget; a tiny one finishes;
+    neither stops the other."""
+    spec = {"sweep": [{"family": "fcn", "input_dim": 40, "widths": [[40, 40]], "output_dim": 10, "samples": 300,
+                       "activation": "relu", "bias": True},
                       {"family": "fcn", "input_dim": 3, "widths": [[2]], "output_dim": 2, "samples": 4}]}
     big, small = exacthess.sweep(spec, executor=cf.ThreadPoolExecutor(2), budget_seconds=3.0)
     assert big["status"] == "timeout" and "budget of 3 s" in big["error"] and big["report"] is None
