@@ -146,17 +146,14 @@ def torch_forward(arch, theta, X, shapes, sizes):
     return h.reshape(n, -1)
 
 
-def worker_float(key: str, point: Path, mem_gb: float = 6.0) -> dict:
+def torch_mats(arch, params, X, Y, mem_gb: float):
+    """H_o, H_f, H_L in torch float64 as a user computes them: ``torch.func.hessian`` of the MSE loss
+    (forward-over-reverse in column chunks when the batched tangents would exceed ``mem_gb``),
+    ``H_o = J^T J`` with ``J = torch.func.jacrev`` (chunked alike), ``H_f = H_L - H_o``."""
     import torch
     from torch.func import grad, hessian, jacrev, jvp, vmap
-    torch.set_num_threads(2)
-    case = cases()[key]
-    arch = case["arch"]
-    t0 = time.perf_counter()
-    params, X, Y = load_point(point)
     Xt, Yt = torch.tensor(X), torch.tensor(Y)
-    shapes = [tuple(p.shape) for p in params]
-    sizes = [p.size for p in params]
+    shapes, sizes = [tuple(p.shape) for p in params], [p.size for p in params]
     theta = torch.cat([torch.tensor(p).reshape(-1) for p in params])
     P = theta.numel()
 
@@ -165,19 +162,27 @@ def worker_float(key: str, point: Path, mem_gb: float = 6.0) -> dict:
 
     def loss(th):
         return 0.5 * ((F(th) - Yt) ** 2).sum()
-    per_tangent = 4 * 8 * X.shape[0] * (sum(l.n_out for l in arch.layers) + arch.input_dim)
-    chunk = max(1, int(mem_gb * 2**30 // per_tangent))
+    chunk = max(1, int(mem_gb * 2**30 // (32 * X.shape[0] * (sum(la.n_out for la in arch.layers) + arch.input_dim))))
     if chunk >= P:
         HL = hessian(loss)(theta)
-    else:
-        g = grad(loss)
-        hvp = vmap(lambda v: jvp(g, (theta,), (v,))[1])
+    else:  # forward-over-reverse in column chunks
+        hvp = vmap(lambda v: jvp(grad(loss), (theta,), (v,))[1])
         eye = torch.eye(P, dtype=torch.float64)
         HL = torch.cat([hvp(eye[i:i + chunk]) for i in range(0, P, chunk)], dim=0)
-    # jacrev over all n K outputs at once holds one backward pass per output: chunk it as well
+        del eye
     J = jacrev(F, chunk_size=chunk)(theta).reshape(-1, P)
     Ho = J.T @ J
-    Hf = HL - Ho
+    del J
+    return Ho, HL - Ho, HL
+
+
+def worker_float(key: str, point: Path, mem_gb: float = 6.0) -> dict:
+    import torch
+    torch.set_num_threads(2)
+    case = cases()[key]
+    t0 = time.perf_counter()
+    params, X, Y = load_point(point)
+    Ho, Hf, HL = torch_mats(case["arch"], params, X, Y, mem_gb)
     t_mats = time.perf_counter() - t0
     mats = (("H_o", Ho), ("H_f", Hf), ("H_L", HL))
     t1 = time.perf_counter()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_general import load_point, save_point, torch_forward  # noqa: E402
+from bench_general import load_point, save_point, torch_mats  # noqa: E402
 
 RESULTS = HERE / "results_scale.json"
 GiB, KEYS = 2 ** 30, ("H_o", "H_f", "H_L")
@@ -98,34 +98,6 @@ def worker_exact(key: str, point: Path, float_check: bool) -> dict:
             "how": {k: i.how for k, i in info.items()}, "bounds": {k: [i.lower, i.upper] for k, i in info.items()},
             "warnings": [str(w) for w in getattr(r, "warnings", [])],
             "exacthess": str(Path(eh.__file__).parent), "version": getattr(eh, "__version__", "?")}
-
-
-def torch_mats(arch, params, X, Y, mem_gb: float):
-    """H_o, H_f, H_L in torch float64, the route of ``bench_general.worker_float``."""
-    import torch
-    from torch.func import grad, hessian, jacrev, jvp, vmap
-    Xt, Yt = torch.tensor(X), torch.tensor(Y)
-    shapes, sizes = [tuple(p.shape) for p in params], [p.size for p in params]
-    theta = torch.cat([torch.tensor(p).reshape(-1) for p in params])
-    P = theta.numel()
-
-    def F(th):
-        return torch_forward(arch, th, Xt, shapes, sizes)
-
-    def loss(th):
-        return 0.5 * ((F(th) - Yt) ** 2).sum()
-    chunk = max(1, int(mem_gb * GiB // (32 * X.shape[0] * (sum(la.n_out for la in arch.layers) + arch.input_dim))))
-    if chunk >= P:
-        HL = hessian(loss)(theta)
-    else:  # forward-over-reverse in column chunks
-        hvp = vmap(lambda v: jvp(grad(loss), (theta,), (v,))[1])
-        eye = torch.eye(P, dtype=torch.float64)
-        HL = torch.cat([hvp(eye[i:i + chunk]) for i in range(0, P, chunk)], dim=0)
-        del eye
-    J = jacrev(F, chunk_size=chunk)(theta).reshape(-1, P)
-    Ho = J.T @ J
-    del J
-    return Ho, HL - Ho, HL
 
 
 def worker_float(key: str, point: Path, mem_gb: float, svd: bool) -> dict:
