@@ -20,21 +20,15 @@ from exacthess.spectral import fft
 from exacthess.spectral.strategies import conv_cases
 
 
+@pytest.mark.parametrize("method", ["charpoly", "similarity"])
 @settings(max_examples=10)
 @given(conv_cases(integer=True, max_channels=2, max_n=5, max_k=4))
-def test_theorem_holds_charpoly(case):
+def test_theorem_holds(method, case):
     kernel, n, s = case
-    r = check_conv_sv_theorem(kernel, n, s, method="charpoly")
-    assert r.holds and r.certified and r.method == "charpoly"
-    assert "charpoly" in r.statement
-
-
-@settings(max_examples=10)
-@given(conv_cases(integer=True, max_channels=2, max_n=5, max_k=4))
-def test_theorem_holds_similarity(case):
-    kernel, n, s = case
-    r = check_conv_sv_theorem(kernel, n, s, method="similarity")
-    assert r.holds and r.certified and r.method == "similarity"
+    r = check_conv_sv_theorem(kernel, n, s, method=method)
+    assert r.holds and r.certified and r.method == method
+    if method == "charpoly":
+        assert "charpoly" in r.statement
 
 
 def test_float_and_rational_kernels_exact():
