@@ -20,10 +20,11 @@ residue modulo a prime or float64):
   ``n K x p``;
 * certification (``verify``): the core ``H[I, I]`` (``|I| <= p``) modulo a prime, assembled
   straight into float64 and eliminated in place by the checker (``8 p^2``), the exact core (at
-  most ``1500^2 E``), and the float32 / float64 comparison (``6 x 8 p^2``, only up to 3000
-  parameters). A proposal that fails and needs more (the rank profile of a core that is not of
-  full rank, two primes and magnitudes when no structure applies) sizes that step again before
-  allocating it (:func:`~exacthess.core.resources.require_memory`);
+  most ``1500^2 E``). A proposal that fails and needs more (the rank profile of a core that is not
+  of full rank, two primes and magnitudes when no structure applies) sizes that step again before
+  allocating it (:func:`~exacthess.core.resources.require_memory`). The float32 / float64 columns
+  are sized by :func:`exacthess.verification.floats.float_cost` (``verify_cost`` and the ``floats``
+  part of ``verify_plan`` leave them out);
 * full matrices (``HessianResult.H_L`` ...): ``p^2`` entries of the domain each.
 
 It is an estimate, meant to be within a small factor: the notebook-scale networks need a few
@@ -52,13 +53,10 @@ from ..core.resources import EXACT_ENTRY_BYTES, format_bytes, format_seconds, me
 from ..models.toeplitz import operator_bytes
 
 __all__ = ["Cost", "problem_cost", "engine_cost", "verify_cost", "verify_plan", "hessian_cost", "matrices_cost", "core_size",
-           "gap_cost", "require_fits", "sample_count", "sample_free", "entry_bytes", "EXACT_ENTRY_BYTES",
-           "FLOAT_CHECK_LIMIT"]
+           "gap_cost", "require_fits", "sample_count", "sample_free", "entry_bytes", "EXACT_ENTRY_BYTES"]
 
 #: bytes of one sympy expression (symbolic Hessians are for tiny networks)
 SYMBOLIC_ENTRY_BYTES = 512
-#: ``verify`` compares float32/float64 ranks up to this many parameters
-FLOAT_CHECK_LIMIT = 3000
 #: the exact (QQ) core is formed only up to this size (:data:`exacthess.certify.pipeline.GENERIC_CORE_LIMIT`)
 EXACT_CORE_LIMIT = 1500
 #: entries of the largest temporary of the per-sample route (:mod:`exacthess.hessian.persample`)
@@ -68,7 +66,6 @@ PER_SAMPLE_CHUNK = 20_000_000
 _RANK_MOD_P = 2.3e-10  # per n^3 of a rank modulo a prime
 _FLINT_MAC = 1.2e-9  # per multiply-add in fmpq_mat products
 _OBJECT_MAC = 3e-7  # per multiply-add of Python objects (numpy object arrays)
-_SVD = 2.7e-10  # per n^3 of a float SVD
 # verify: measured 26 s at p = 7648 and 49 s at p = 11000 (FCNs, the cores have about rank size)
 _FORM_MOD_P = 5e-7  # per entry of the p x p Hessians formed modulo a prime
 _RANK_CORES = 3e-11  # per p^3: ranks of the cores (of about the rank's size) modulo primes
@@ -76,7 +73,6 @@ _RANK_CORES = 3e-11  # per p^3: ranks of the cores (of about the rank's size) mo
 # p = 1870, n = 300, K = 10 on a busy 2-core machine (ReLU, cross-entropy)
 _PER_SAMPLE_MAC = 1.5e-9  # per multiply-add of the per-sample products modulo a prime
 _PER_SAMPLE_FORMS = 12  # times the per-sample sums are formed (H_o, H_f, H_L; two primes; the checks)
-_FLOAT_MAC = 2e-10  # per multiply-add of the per-sample products in float64
 
 
 def entry_bytes(ring: Ring) -> int:
@@ -202,7 +198,7 @@ def _per_sample_seconds(arch, n_samples: int) -> float:
     return _PER_SAMPLE_FORMS * _PER_SAMPLE_MAC * float(n_samples) * arch.output_dim * float(arch.n_params) ** 2
 
 
-def verify_cost(arch, n_samples: int, *, loss=None, float_check: bool = True) -> Cost:
+def verify_cost(arch, n_samples: int, *, loss=None) -> Cost:
     """Peak memory and time of :func:`exacthess.verify` (exact point, QQ and GF(p) engines, cores)."""
     free = sample_free(arch, loss)
     p = arch.n_params
@@ -218,9 +214,6 @@ def verify_cost(arch, n_samples: int, *, loss=None, float_check: bool = True) ->
              _FORM_MOD_P * float(side) ** 2 + _RANK_CORES * float(side) ** 3)]
     if not free:
         time.append(("forming the Hessians sample by sample", _per_sample_seconds(arch, n_samples)))
-    if float_check and p <= FLOAT_CHECK_LIMIT:
-        mem.append(("the float32 / float64 comparison", 6 * 8 * p * p))
-        time.append(("the float32 / float64 comparison", _float_seconds(arch, n_samples, free)))
     out = cost + Cost("", p, int(n_samples), tuple(mem), tuple(time))
     return Cost(f"verify of {arch!r}", p, int(n_samples), out.memory, out.time)
 
@@ -240,13 +233,7 @@ def core_size(arch, n_samples: int) -> int:
     return int(min(p, r * K + 2 * min(r, K) * (sum(widths) + int(arch.bias) * len(widths))))
 
 
-def _float_seconds(arch, n_samples: int, free: bool) -> float:
-    """The float32 / float64 columns: six SVDs of ``p x p`` and, per sample, the float Hessians."""
-    forms = 0.0 if free else 4 * _FLOAT_MAC * float(n_samples) * arch.output_dim * float(arch.n_params) ** 2
-    return 6 * _SVD * float(arch.n_params) ** 3 + forms
-
-
-def verify_plan(arch, n_samples: int, *, loss=None, float_check: bool = True) -> list:
+def verify_plan(arch, n_samples: int, *, loss=None) -> list:
     """The parts of :func:`exacthess.verify` with their estimated seconds, in order, for its running
     estimate (:class:`~exacthess.core.progress.Tracker`): ``point``, ``H_o``, ``H_f``, ``H_L``,
     ``statements`` (the further ranks the statements need), ``floats``, ``verdicts``.
@@ -263,9 +250,8 @@ def verify_plan(arch, n_samples: int, *, loss=None, float_check: bool = True) ->
     ranks = gf + _FORM_MOD_P * float(side) ** 2 + _RANK_CORES * float(side) ** 3
     if not free:
         ranks += _per_sample_seconds(arch, n_samples)
-    floats = _float_seconds(arch, n_samples, free) if float_check and p <= FLOAT_CHECK_LIMIT else 0.0
     return [("point", point), ("H_o", ranks / 3), ("H_f", ranks / 3), ("H_L", ranks / 3),
-            ("statements", 0.05 * ranks), ("floats", floats), ("verdicts", 0.05 * ranks)]
+            ("statements", 0.05 * ranks), ("floats", 0.0), ("verdicts", 0.05 * ranks)]
 
 
 def hessian_cost(arch, n_samples: int, ring: Ring = QQ, *, loss=None) -> Cost:

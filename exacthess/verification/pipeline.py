@@ -166,7 +166,7 @@ def verify_estimate(arch: Architecture, n_samples: int, *, loss="mse", float_che
     """Peak memory and time of :func:`verify` (:func:`~exacthess.hessian.cost.verify_cost` of the
     certified ranks, plus :func:`~exacthess.verification.floats.float_cost` when the float columns are
     computed, :func:`~exacthess.verification.floats.float_columns`)."""
-    cost = verify_cost(arch, n_samples, loss=loss, float_check=False)
+    cost = verify_cost(arch, n_samples, loss=loss)
     if float_columns(arch, float_check):
         cost = cost + float_cost(arch, n_samples, sample_free=sample_free(arch, loss))
     return cost
@@ -177,7 +177,7 @@ def _plan(arch: Architecture, n_samples: int, *, loss, float_check) -> list:
     floats = float_cost(arch, n_samples, sample_free=sample_free(arch, loss)).seconds \
         if float_columns(arch, float_check) else 0.0
     return [(part, floats if part == "floats" else seconds)
-            for part, seconds in verify_plan(arch, n_samples, loss=loss, float_check=False)]
+            for part, seconds in verify_plan(arch, n_samples, loss=loss)]
 
 
 @dataclass(frozen=True, kw_only=True)
