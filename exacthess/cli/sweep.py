@@ -51,7 +51,7 @@ def _outcome(record: dict) -> str:
         verdict = "" if record["report"]["ok"] else "  VIOLATED"
         return ("ok  " + " ".join(f"{k}={ranks[k]}" for k in ("H_L", "H_o", "H_f") if k in ranks)
                 + ("" if record["report"]["certified"] else " (not all certified)") + verdict)
-    return f"{record['status']}: {record['error']}"
+    return f"{record['status']}: {record.get('error')}"
 
 
 class _Display:

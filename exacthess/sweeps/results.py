@@ -86,9 +86,13 @@ def rerun(record: dict, budget_seconds: float | None) -> bool:
 def _valid(record: dict) -> bool:
     """A record's fields that resuming reads have their types (a record edited by hand may not)."""
     number = (int, float)
+    report = record.get("report")
     return (isinstance(record["job"], dict) and record.get("status") in ("ok", "error", "timeout")
             and all(isinstance(record.get(k, 0.0), number) and not isinstance(record.get(k), bool)
-                    for k in ("budget", "seconds")))
+                    for k in ("budget", "seconds"))
+            and isinstance(record.get("error"), (str, type(None)))
+            and (record["status"] != "ok" or (isinstance(report, dict) and isinstance(report.get("ranks"), dict)
+                                              and all(isinstance(report.get(k), bool) for k in ("ok", "certified")))))
 
 
 def read_records(path) -> list:
@@ -160,8 +164,8 @@ class ResultFile:
                                          "a results file written by exacthess sweep (nothing was changed)"):
             if not isinstance(record, dict) or "job" not in record or not _valid(record):
                 raise InvalidValueError(f"{self.name} = {str(self.path)!r}: line {number} is not a sweep record (no "
-                                        "'job', or no 'status' ok/error/timeout with its seconds); expected a results "
-                                        "file written by exacthess sweep (nothing was changed)")
+                                        "'job', no 'status' ok/error/timeout with its seconds, or an ok "
+                                        "record without its report); expected a results file written by exacthess sweep (nothing was changed)")
             if record.get("sweep") != self.spec_hash:
                 raise InvalidValueError(
                     f"{self.name} = {str(self.path)!r} holds results of a different sweep (line {number}: spec "

@@ -218,6 +218,26 @@ def test_a_file_of_another_sweep_is_refused_untouched(tmp_path, capsys):
     assert out.read_bytes() == before
 
 
+@pytest.mark.parametrize("damage", [lambda r: r.pop("report"), lambda r: r.update(report={"ranks": {}}),
+                                    lambda r: r.update(error=3)],
+                         ids=["no report", "report without verdict", "error not text"])
+def test_a_damaged_record_is_refused_untouched(tmp_path, capsys, damage):
+    # pinned: a record that kept status "ok" but lost its report made the resumed sweep exit 70 (KeyError)
+    out = tmp_path / "r.jsonl"
+    spec = {"family": "fcn", "input_dim": 3, "output_dim": 2, "samples": 4}
+    exacthess.sweep(spec, executor=cf.ThreadPoolExecutor(1), out=out)
+    record = json.loads(out.read_text())
+    damage(record)
+    out.write_text(json.dumps(record) + "\n")
+    before = out.read_bytes()
+    with pytest.raises(InvalidValueError, match="line 1 is not a sweep record"):
+        exacthess.sweep(spec, executor=cf.ThreadPoolExecutor(1), out=out)
+    toml = write_spec(tmp_path, "[sweep]\nfamily = 'fcn'\ninput_dim = 3\noutput_dim = 2\nsamples = 4\n")
+    assert main(["sweep", str(toml), "--out", str(out)]) == 2
+    assert "not a sweep record" in capsys.readouterr().err
+    assert out.read_bytes() == before
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_killed_sweep_resumes_with_every_job_once(tmp_path, sig):
     """The CLI in a subprocess is interrupted after its first records; the same command finishes the grid.
