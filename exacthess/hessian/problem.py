@@ -54,7 +54,7 @@ from .params import check_params, split_params, symbolic_entry
 from ..core.validate import check_option, check_samples, check_seed
 from ..models.losses import Loss, check_targets, loss as parse_loss
 
-__all__ = ["Problem", "make_problem", "check_params", "data_factorisation", "seeded_params", "seeded_data", "seed_scales",
+__all__ = ["Problem", "make_problem", "prepare_data", "rand_gaussian", "rand_ints", "check_params", "data_factorisation", "seeded_params", "seeded_data", "seed_scales",
            "POINTS", "SEED_RANGE", "SIGNIFICANT_BITS", "BIAS_SCALE"]
 
 #: the seeded points, the default first
@@ -67,7 +67,7 @@ SIGNIFICANT_BITS = 8
 BIAS_SCALE = 0.1
 
 
-def _rand_ints(rng: np.random.Generator, shape) -> np.ndarray:
+def rand_ints(rng: np.random.Generator, shape) -> np.ndarray:
     vals = rng.integers(-SEED_RANGE, SEED_RANGE + 1, size=shape)
     out = np.empty(shape, dtype=object)
     for idx, v in np.ndenumerate(vals):
@@ -84,7 +84,7 @@ def grid_exponent(sigma: float) -> int:
     return SIGNIFICANT_BITS + max(0, math.ceil(-math.log2(sigma)))
 
 
-def _rand_gaussian(rng: np.random.Generator, shape, sigma: float) -> np.ndarray:
+def rand_gaussian(rng: np.random.Generator, shape, sigma: float) -> np.ndarray:
     k = grid_exponent(sigma)
     t = rng.standard_normal(size=shape) * (sigma * 2.0**k)
     m = 2 * np.floor(t / 2).astype(np.int64) + 1  # the nearest odd integer
@@ -121,8 +121,8 @@ def seeded_params(arch: Architecture, seed: int = 0, point: str = "gaussian") ->
     point = check_option(point, "point", POINTS)
     rng = np.random.default_rng([seed, 1])
     if point == "integers":
-        return [_rand_ints(rng, s) for s in arch.param_shapes()]
-    return [_rand_gaussian(rng, s, sig) for s, sig in zip(arch.param_shapes(), seed_scales(arch))]
+        return [rand_ints(rng, s) for s in arch.param_shapes()]
+    return [rand_gaussian(rng, s, sig) for s, sig in zip(arch.param_shapes(), seed_scales(arch))]
 
 
 def seeded_data(arch: Architecture, n_samples: int, seed: int = 0, point: str = "gaussian"):
@@ -135,8 +135,8 @@ def seeded_data(arch: Architecture, n_samples: int, seed: int = 0, point: str = 
     rng = np.random.default_rng([seed, 2])
     shapes = (n_samples, arch.input_dim), (n_samples, arch.output_dim)
     if point == "integers":
-        return tuple(_rand_ints(rng, s) for s in shapes)
-    return tuple(_rand_gaussian(rng, s, 1.0) for s in shapes)
+        return tuple(rand_ints(rng, s) for s in shapes)
+    return tuple(rand_gaussian(rng, s, 1.0) for s in shapes)
 
 
 @dataclass
@@ -222,29 +222,9 @@ def _to_tap_order(arch: Architecture, plist: list) -> list:
     return weights
 
 
-def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int = 0,
-                 data=None, params=None, loss="mse", point: str = "gaussian", symbolic: bool = False) -> Problem:
-    """Validate or generate parameters and data and form the exact data statistics.
-
-    Args:
-        arch: an :class:`~exacthess.architecture.Architecture`.
-        n_samples: number of seeded samples when ``data`` is None (default ``2 d``).
-        seed: seed for generated parameters and data.
-        data: ``(X, Y)`` with shapes ``(n, d)`` and ``(n, K)``.
-        params: list of arrays of shapes ``arch.param_shapes()``, or a flat vector.
-        loss: a loss name or :class:`~exacthess.models.losses.Loss` (default ``"mse"``).
-
-        point: how seeded parameters and data are drawn: ``"gaussian"`` (default; scale of a
-            standard initialisation on a dyadic grid, exactly representable in float32) or
-            ``"integers"`` (uniform in ``[-999, 999]``); see the module docstring. Ignored for
-            what the user supplies.
-        symbolic: keep sympy symbols in ``params`` (the caller computes over ``"SR"``); otherwise
-            they are refused (:func:`~exacthess.hessian.params.split_params`).
-
-    Raises:
-        InvalidOptionError: ``point`` is not one of :data:`POINTS`.
-    """
-    check_architecture(arch)
+def prepare_data(arch, *, n_samples=None, seed: int = 0, data=None, loss="mse", point: str = "gaussian"):
+    """The exact data ``(X, Y, n_samples, loss, point)`` of a problem, checked or seeded (as
+    :func:`make_problem`; ``arch`` needs only ``input_dim``, ``output_dim`` and its ``repr``)."""
     point = check_option(point, "point", POINTS)
     the_loss = parse_loss(loss)
     seed = check_seed(seed)
@@ -284,6 +264,34 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
         if n_samples is not None and n_samples != X.shape[0]:
             raise InvalidDataError(f"n_samples = {n_samples} disagrees with data ({X.shape[0]} samples)")
         n_samples = X.shape[0]
+    return X, Y, n_samples, the_loss, point
+
+
+def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int = 0,
+                 data=None, params=None, loss="mse", point: str = "gaussian", symbolic: bool = False) -> Problem:
+    """Validate or generate parameters and data and form the exact data statistics.
+
+    Args:
+        arch: an :class:`~exacthess.architecture.Architecture`.
+        n_samples: number of seeded samples when ``data`` is None (default ``2 d``).
+        seed: seed for generated parameters and data.
+        data: ``(X, Y)`` with shapes ``(n, d)`` and ``(n, K)``.
+        params: list of arrays of shapes ``arch.param_shapes()``, or a flat vector.
+        loss: a loss name or :class:`~exacthess.models.losses.Loss` (default ``"mse"``).
+
+        point: how seeded parameters and data are drawn: ``"gaussian"`` (default; scale of a
+            standard initialisation on a dyadic grid, exactly representable in float32) or
+            ``"integers"`` (uniform in ``[-999, 999]``); see the module docstring. Ignored for
+            what the user supplies.
+        symbolic: keep sympy symbols in ``params`` (the caller computes over ``"SR"``); otherwise
+            they are refused (:func:`~exacthess.hessian.params.split_params`).
+
+    Raises:
+        InvalidOptionError: ``point`` is not one of :data:`POINTS`.
+    """
+    check_architecture(arch)
+    X, Y, n_samples, the_loss, point = prepare_data(arch, n_samples=n_samples, seed=seed, data=data, loss=loss,
+                                                    point=point)
     plist = seeded_params(arch, seed, point) if params is None else split_params(arch, params, symbolic)
     symbolic = params is not None and symbolic and any(symbolic_entry(p) is not None for p in plist)
     if symbolic and not the_loss.exact:

@@ -1,0 +1,232 @@
+r"""The Hessians of a graph network, sample by sample, over any domain.
+
+For one sample, forward-mode Jacobians :math:`J_v = \partial v / \partial\theta` (``dim(v) x p``)
+of every node follow the graph: a parameterised node :math:`z = T(w)\,u + b` (bilinear in the
+weight and the input, written as a tap table, :mod:`exacthess.models.graph_ops`) gives
+:math:`J_z = T(w) J_u + [\partial z/\partial w \mid \partial z/\partial b]`; an activation
+:math:`\mathrm{diag}(\sigma'(a)) J_a`; a sum :math:`J_a + J_b`; pooling, reshaping and fixed affine
+maps their fixed (or, for max pooling, selected) linear map. With :math:`\varphi = g^\top F`
+(:math:`g = \nabla l` held fixed) and the adjoints :math:`\delta_v = \partial\varphi/\partial v`
+propagated backwards,
+
+.. math:: H_o = \sum_i J_{F,i}^\top A_i J_{F,i}, \qquad
+          H_f = \sum_i \Big[\sum_{z = T(w)u} (C_z + C_z^\top)
+          + \sum_{h = \sigma(a)} J_a^\top \mathrm{diag}(\sigma''(a) \odot \delta_h) J_a\Big],
+
+where :math:`C_z` has the rows of ``w`` and :math:`C_z[w_k, :] = \sum_t \delta_z[\mathrm{out}_t]
+J_u[\mathrm{in}_t, :]` over the taps of ``w_k``: the second derivative of the bilinear map
+(:math:`d^2 z = 2\,dT\,du`), which has no block within ``w`` because :math:`J_u` does not depend on
+``w`` (a graph has no tied weights). Max pooling is linear near a point with a unique maximum in
+every window; eval-mode batch normalisation is a fixed affine map followed by the bilinear
+:math:`\gamma \odot \hat x + \beta`. For a chain this is :class:`~exacthess.hessian.persample.PerSample`'s
+formula; the two share no code, and the tests compare them.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+
+from ..core.domains import Ring
+from .graph_forward import GraphProblem, channel_of, taps_of, windows_of
+
+__all__ = ["GraphHessians"]
+
+
+class GraphHessians:
+    """``H_o``, ``H_f``, ``H_L`` and the Jacobian of a :class:`GraphProblem` over ``ring``.
+
+    Attributes:
+        offsets: ``offsets[(node, kind)]`` = the first column of that parameter.
+        groups: per parameterised node (in ``param_order`` of first appearance), its columns:
+            the "layers" of :meth:`block`.
+    """
+
+    def __init__(self, problem: GraphProblem, ring: Ring):
+        self.problem, self.ring, self.fw = problem, ring, problem.forward
+        g = problem.arch
+        self.graph = g
+        self.offsets, off = {}, 0
+        for key, shape in zip(g.param_order, g.param_shapes()):
+            self.offsets[key] = off
+            off += math.prod(shape)
+        self.p = off
+        names = list(dict.fromkeys(n for n, _ in g.param_order))
+        self.groups = [np.concatenate([np.arange(self.offsets[(n, k)], self.offsets[(n, k)] + math.prod(s))
+                                       for (n2, k), s in zip(g.param_order, g.param_shapes()) if n2 == n])
+                       for n in names]
+        conv = ring.convert
+        self._T, self._taps = {}, {}
+        for node in g.nodes:
+            if node.op in ("linear", "conv") or (node.op == "batchnorm" and node.attrs["affine"]):
+                out, inp, w, bidx = taps_of(g, node.name)
+                W = conv(problem.param(node.name, "weight").ravel())
+                dim, din = math.prod(g.shapes[node.name]), math.prod(g.shapes[node.inputs[0]])
+                T = ring.zeros((dim, din))
+                np.add.at(T, (out, inp), W[w])
+                self._T[node.name] = self._reduce(T)
+                self._taps[node.name] = (out, inp, w, bidx)
+
+    def _reduce(self, a):
+        p = getattr(self.ring, "p", None)
+        return a % p if p is not None else a
+
+    def _scatter_rows(self, n_rows, index, rows):
+        out = self.ring.zeros((n_rows, rows.shape[1]))
+        np.add.at(out, index, rows)
+        return self._reduce(out)
+
+    # ----- one sample ---------------------------------------------------------------------
+    def _input_of(self, name: str, i: int):
+        """The exact value node ``name`` reads, converted (batch norm: the normalised input)."""
+        g, a = self.graph, self.graph.by_name[name].attrs
+        u = self.fw.values[g.by_name[name].inputs[0]][i]
+        if g.by_name[name].op == "batchnorm":
+            ch = channel_of(g, g.by_name[name].inputs[0])
+            u = (u - np.array(a["mean"], dtype=object)[ch]) * np.array(a["scale"], dtype=object)[ch]
+        return self.ring.convert(u)
+
+    def _jacobians(self, i: int) -> dict:
+        R, g, fw = self.ring, self.graph, self.fw
+        J: dict = {}
+        for node in g.nodes:
+            name, op, a = node.name, node.op, node.attrs
+            dim = math.prod(g.shapes[name])
+            Ju = J.get(node.inputs[0]) if node.inputs else None
+            if op == "input":
+                J[name] = None
+            elif name in self._T:
+                if op == "batchnorm" and Ju is not None:
+                    ch = channel_of(g, node.inputs[0])
+                    Ju = R.mul(R.convert(np.array(a["scale"], dtype=object)[ch])[:, None], Ju)
+                Z = R.zeros((dim, self.p)) if Ju is None else R.matmul(self._T[name], Ju)
+                out, inp, w, bidx = self._taps[name]
+                u = self._input_of(name, i)
+                w0 = self.offsets[(name, "weight")]
+                Z[out, w0 + w] = R.add(Z[out, w0 + w], u[inp])
+                if (name, "bias") in self.offsets:
+                    b0 = self.offsets[(name, "bias")]
+                    Z[np.arange(dim), b0 + bidx] = R.add(Z[np.arange(dim), b0 + bidx], R.one)
+                J[name] = Z
+            elif op == "batchnorm":  # fixed normalisation, no parameters
+                ch = channel_of(g, node.inputs[0])
+                J[name] = None if Ju is None else R.mul(R.convert(np.array(a["scale"], dtype=object)[ch])[:, None], Ju)
+            elif op == "act":
+                J[name] = None if Ju is None else R.mul(R.convert(fw.d1[name][i])[:, None], Ju)
+            elif op == "add":
+                Jv = J.get(node.inputs[1])
+                J[name] = Jv if Ju is None else (Ju if Jv is None else R.add(Ju, Jv))
+            elif op == "avgpool":
+                J[name] = None if Ju is None else self._pool_avg(name, Ju)
+            elif op == "maxpool":
+                J[name] = None if Ju is None else Ju[fw.selected[name][i]]
+            elif op == "affine":
+                ch = channel_of(g, node.inputs[0])
+                J[name] = None if Ju is None else R.mul(R.convert(np.array(a["scale"], dtype=object)[ch])[:, None], Ju)
+            else:  # reshape, identity
+                J[name] = Ju
+        return J
+
+    def _pool_avg(self, name, Ju):
+        R = self.ring
+        win = windows_of(self.graph, name)
+        keep = win >= 0
+        rows = np.nonzero(keep)[0]
+        S = self._scatter_rows(win.shape[0], rows, Ju[win[keep]])
+        return R.mul(S, R.convert(np.array([1], dtype=object) * _inv(win.shape[1]))[0])
+
+    def _adjoints(self, i: int) -> dict:
+        """``delta[node]``: the gradient of ``g_i^T F(x_i)`` in the node's value."""
+        R, g, fw = self.ring, self.graph, self.fw
+        delta = {g.output: R.convert(fw.gradients[:, i])}
+        for node in reversed(g.nodes):
+            name, op, a = node.name, node.op, node.attrs
+            d = delta.pop(name, None) if op != "input" else None
+            if d is None:
+                continue
+            delta[name + "\0"] = d  # keep the node's own adjoint for the curvature terms
+            if op == "input":
+                continue
+            src = node.inputs[0]
+            if name in self._T:
+                back = R.matmul(self._T[name].T, d[:, None])[:, 0]
+                if op == "batchnorm":
+                    back = R.mul(back, R.convert(np.array(a["scale"], dtype=object)[channel_of(g, src)]))
+            elif op == "batchnorm" or op == "affine":
+                back = R.mul(d, R.convert(np.array(a["scale"], dtype=object)[channel_of(g, src)]))
+            elif op == "act":
+                back = R.mul(d, R.convert(fw.d1[name][i]))
+            elif op == "avgpool":
+                win = windows_of(g, name)
+                keep = win >= 0
+                back = self._scatter_rows(math.prod(g.shapes[src]), win[keep], np.repeat(d[:, None], win.shape[1],
+                                                                                          axis=1)[keep][:, None])[:, 0]
+                back = R.mul(back, R.convert(np.array([_inv(win.shape[1])], dtype=object))[0])
+            elif op == "maxpool":
+                back = self._scatter_rows(math.prod(g.shapes[src]), fw.selected[name][i], d[:, None])[:, 0]
+            else:  # add, reshape, identity
+                back = d
+            for s in node.inputs:
+                delta[s] = back if s not in delta else R.add(delta[s], back)
+        return {k[:-1]: v for k, v in delta.items() if k.endswith("\0")}
+
+    # ----- the matrices ---------------------------------------------------------------------
+    @cached_property
+    def _matrices(self) -> tuple:
+        R, g, fw = self.ring, self.graph, self.fw
+        n = self.problem.X.shape[0]
+        Ho, Hf = R.zeros((self.p, self.p)), R.zeros((self.p, self.p))
+        A = R.convert(fw.hessians)
+        jac = []
+        for i in range(n):
+            J = self._jacobians(i)
+            JF = J[g.output] if J[g.output] is not None else R.zeros((g.output_dim, self.p))
+            jac.append(JF)
+            Ho = R.add(Ho, R.matmul(JF.T, R.matmul(A[i], JF)))
+            delta = self._adjoints(i)
+            for node in g.nodes:
+                name = node.name
+                d = delta.get(name)
+                if d is None:
+                    continue
+                Ju = J.get(node.inputs[0]) if node.inputs else None
+                if name in self._T and Ju is not None:
+                    out, inp, w, _ = self._taps[name]
+                    if node.op == "batchnorm":
+                        ch = channel_of(g, node.inputs[0])
+                        Ju = R.mul(R.convert(np.array(node.attrs["scale"], dtype=object)[ch])[:, None], Ju)
+                    C = self._scatter_rows(math.prod(self.graph.param_shapes()[g.param_order.index((name, "weight"))]),
+                                           w, R.mul(d[out][:, None], Ju[inp]))
+                    w0 = self.offsets[(name, "weight")]
+                    Hf[w0:w0 + C.shape[0]] = R.add(Hf[w0:w0 + C.shape[0]], C)
+                    Hf[:, w0:w0 + C.shape[0]] = R.add(Hf[:, w0:w0 + C.shape[0]], C.T)
+                elif node.op == "act" and name in fw.d2 and Ju is not None:
+                    c = R.mul(R.convert(fw.d2[name][i]), d)
+                    Hf = R.add(Hf, R.matmul(Ju.T, R.mul(c[:, None], Ju)))
+        return Ho, Hf, jac
+
+    def full(self, name: str) -> np.ndarray:
+        """The whole ``p x p`` matrix ``name`` (``"H_o"``, ``"H_f"`` or ``"H_L"``) in ``param_order``."""
+        Ho, Hf, _ = self._matrices
+        if name == "H_o":
+            return Ho
+        if name == "H_f":
+            return Hf
+        return self.ring.add(Ho, Hf)
+
+    def block(self, name: str, l: int, m: int) -> np.ndarray:
+        """Block ``(l, m)`` of ``name``: the parameters of the l-th and m-th parameterised node (1-based)."""
+        M = self.full(name)
+        return M[np.ix_(self.groups[l - 1], self.groups[m - 1])]
+
+    @property
+    def jacobian_stack(self) -> np.ndarray:
+        """The Jacobians of the outputs, samples stacked: ``(n K) x p``."""
+        return np.concatenate(self._matrices[2], axis=0)
+
+
+def _inv(k: int):
+    from flint import fmpq
+    return fmpq(1, k)
