@@ -46,13 +46,14 @@ exacthess.errors.ProblemTooLargeError: verify of FCN(input_dim=100000, ...) (10,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..core.domains import GF, QQ, SR, Ring
 from ..core.resources import EXACT_ENTRY_BYTES, format_bytes, format_seconds, memory_limit, require_memory
 from ..models.toeplitz import operator_bytes
 
-__all__ = ["Cost", "problem_cost", "engine_cost", "verify_cost", "verify_plan", "hessian_cost", "matrices_cost", "core_size",
+__all__ = ["Cost", "graph_cost", "problem_cost", "engine_cost", "verify_cost", "verify_plan", "hessian_cost", "matrices_cost", "core_size",
            "gap_cost", "require_fits", "sample_count", "sample_free", "entry_bytes", "EXACT_ENTRY_BYTES"]
 
 #: bytes of one sympy expression (symbolic Hessians are for tiny networks)
@@ -136,7 +137,9 @@ def _layers(arch):
 
 
 def _dims(arch) -> list[int]:
-    """``dim(l)`` for ``l = 0..L+1`` (augmented sizes)."""
+    """``dim(l)`` for ``l = 0..L+1`` (augmented sizes; a graph: every node's size)."""
+    if getattr(arch, "family", None) == "graph":
+        return [math.prod(s) for s in arch.shapes.values()]
     aug = int(arch.bias)
     layers = _layers(arch)
     return [layers[0].n_in + aug] + [layer.n_out + aug for layer in layers]
@@ -283,6 +286,19 @@ def gap_cost(arch, n_samples: int, *, loss=None) -> Cost:
     ranks = Cost("", p, 0, (), ((f"certified ranks of {p} x {p} matrices", 2 * _RANK_MOD_P * float(p) ** 3),))
     out = base + ranks
     return Cost(f"the Gauss-Newton split of {arch!r}", p, int(n_samples), out.memory, out.time)
+
+
+def graph_cost(arch, n_samples: int, ring: Ring = QQ) -> Cost:
+    """A graph network's Hessians (:mod:`exacthess.hessian.graph_route`): per sample the Jacobians of
+    every node (``sum(dims) x p``) and their products with the layers' operators, and ``H_o``, ``H_f``."""
+    p, dims = arch.n_params, _dims(arch)
+    e = entry_bytes(ring)
+    unit = _OBJECT_MAC if ring in (QQ, SR) else 1e-9
+    memory = (("the Jacobians of every node, one sample", float(sum(dims)) * p * e), ("H_o and H_f", 2.0 * p * p * e))
+    work = sum(math.prod(arch.shapes[n.name]) * math.prod(arch.shapes[n.inputs[0]]) for n in arch.nodes
+               if n.op in ("linear", "conv", "batchnorm"))
+    time = ((f"{n_samples} samples' Jacobians and products", float(n_samples) * p * (work + sum(dims) + p) * unit),)
+    return Cost(f"the Hessians of {arch!r} over {ring}", p, int(n_samples), memory, time)
 
 
 def sample_count(arch, n_samples, data) -> int:

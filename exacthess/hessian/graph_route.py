@@ -221,6 +221,10 @@ class GraphHessians:
         M = self.full(name)
         return M[np.ix_(self.groups[l - 1], self.groups[m - 1])]
 
+    def block_column(self, name: str, m: int) -> np.ndarray:
+        """All rows, the columns of the m-th parameterised node."""
+        return self.full(name)[:, self.groups[m - 1]]
+
     @property
     def jacobian_stack(self) -> np.ndarray:
         """The Jacobians of the outputs, samples stacked: ``(n K) x p``."""

@@ -18,7 +18,8 @@ from ..core.domains import resolve_domain
 from ..core.errors import InvalidArchitectureError, InvalidOptionError
 from ..core.validate import check_int, check_option, check_samples
 from ..models.architectures import Architecture, check_architecture
-from .cost import hessian_cost, matrices_cost, require_fits, sample_count
+from ..models.graph import Graph
+from .cost import graph_cost, hessian_cost, matrices_cost, require_fits, sample_count
 from .engine import Engine
 from .problem import make_problem
 from .rounding import round_inputs
@@ -68,7 +69,7 @@ class HessianResult:
         return self.field.add(self.H_o, self.H_f)
 
     def _layer(self, l, name: str) -> int:
-        n = len(self.arch.layers)
+        n = len(self.arch.layer_param_counts)
         return check_int(l, name, 1, n, error=InvalidArchitectureError)
 
     def block(self, name: str, l: int, m: int):
@@ -135,6 +136,9 @@ def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None
         warnings.warn("hessian(field=...) is deprecated since 0.2.0 and removed in 0.4.0; use domain=...", DeprecationWarning, stacklevel=2)
         domain = field
     ring = resolve_domain(domain)
+    if isinstance(arch, Graph):
+        return _graph_hessian(arch, params=params, data=data, n_samples=n_samples, seed=seed, ring=ring, loss=loss,
+                              point=point, round_to=round_to)
     check_architecture(arch)
     require_fits(hessian_cost(arch, sample_count(arch, check_samples(n_samples), data), ring, loss=loss))
     data, params = round_inputs(data, params, round_to)
@@ -143,3 +147,18 @@ def hessian(arch: Architecture, *, params=None, data=None, n_samples: int | None
     if arch.activation.piecewise:
         problem.forward  # noqa: B018  (the exact forward pass raises NonDifferentiableError at a kink, now)
     return HessianResult(arch, ring, Engine(problem, ring))
+
+
+def _graph_hessian(arch: Graph, *, params, data, n_samples, seed, ring, loss, point, round_to) -> HessianResult:
+    """:func:`hessian` of a :class:`~exacthess.models.graph.Graph` (:mod:`exacthess.hessian.graph_route`)."""
+    from .graph_forward import make_graph_problem
+    from .graph_route import GraphHessians
+    if ring is SR:
+        raise InvalidOptionError("domain = 'SR' is not available for graph networks; expected 'QQ', a prime, "
+                                 "'float64' or 'float32' (symbolic Hessians: FCN or CNN)")
+    require_fits(graph_cost(arch, sample_count(arch, check_samples(n_samples), data), ring))
+    data, params = round_inputs(data, params, round_to)
+    problem = make_graph_problem(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
+                                 point=point)
+    problem.forward  # noqa: B018  (kinks and ties are refused now, before any matrix is built)
+    return HessianResult(arch, ring, GraphHessians(problem, ring))

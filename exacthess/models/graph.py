@@ -215,6 +215,15 @@ class Graph:
         return [self._param_shape(self.by_name[n], k) for n, k in self.param_order]
 
     @property
+    def layer_param_counts(self) -> tuple:
+        """Parameters per parameterised node (its weight and bias), in order of first appearance in
+        :attr:`param_order`: the "layers" of block ``(l, m)`` of a Hessian."""
+        counts: dict = {}
+        for (name, _), shape in zip(self.param_order, self.param_shapes()):
+            counts[name] = counts.get(name, 0) + prod(shape)
+        return tuple(counts.values())
+
+    @property
     def n_params(self) -> int:
         return sum(prod(s) for s in self.param_shapes())
 
