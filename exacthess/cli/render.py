@@ -75,7 +75,7 @@ def ranks_table(report):
     """Each matrix once: exact rank, how it is known, float32 and float64 ranks (``!`` = differs)."""
     from rich.markup import escape
     from rich.table import Table
-    floats = {}
+    floats = dict(getattr(report, "float_ranks", None) or {})
     for r in report.rows:
         if r.float_ranks:
             floats[r.quantity] = r.float_ranks

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models.architectures import CNN, Architecture, check_architecture
+from ..models.graph import Graph
 from ..models.commands import verify_command
 from ..hessian.problem import Problem, make_problem
 from ..core.errors import InvalidOptionError, InvalidTypeError, describe
@@ -145,12 +146,22 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
         (``VIOLATED`` or ``refuted``), and one the proven bounds do not decide is
         ``undecided`` (rules: :mod:`exacthess.statements.verdicts`).
     """
-    check_architecture(arch)
+    graph = isinstance(arch, Graph)
+    if not graph:
+        check_architecture(arch)
     seed, n_samples = check_seed(seed), check_samples(n_samples)
     check_option(certify, "certify", CERTIFY_OPTIONS)
     budget_seconds = check_real(budget_seconds, "budget_seconds", 0, allow_inf=True)
     float_check, perfect_fit = check_float_check(float_check), check_bool(perfect_fit, "perfect_fit")
     check_progress(progress)
+    if graph:
+        if perfect_fit:
+            raise InvalidOptionError("perfect_fit = True is not available for graph networks yet; expected False")
+        from .graph import verify_graph
+        return verify_graph(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
+                            certify=certify, budget_seconds=budget_seconds, float_check=float_check,
+                            statements=None if statements is None else _chosen(statements, "graph"),
+                            progress=progress, point=point, round_to=round_to)
     chosen = _chosen(statements, _family(arch))
     n = sample_count(arch, n_samples, data)
     cost = require_fits(verify_estimate(arch, n, loss=loss, float_check=float_check))

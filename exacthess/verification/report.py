@@ -79,6 +79,8 @@ class Report:
         point: the exact point as plain data (:mod:`exacthess.hessian.saved`), so that
             :func:`exacthess.check` can recompute the matrices and verify every certificate again;
             None for a custom loss.
+        float_ranks: per matrix, ``{dtype: rank}`` of the float columns where no statement row carries
+            them (graph networks).
     """
 
     arch: object
@@ -91,6 +93,7 @@ class Report:
     notes: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     point: dict | None = field(default=None, repr=False)
+    float_ranks: dict = field(default_factory=dict, repr=False)
 
     def _with(self, *verdicts) -> list:
         return [r for r in self.rows if r.verdict in verdicts]

@@ -1,0 +1,114 @@
+r""":func:`exacthess.verify` of a graph network (:class:`~exacthess.models.graph.Graph`).
+
+The stages are those of a chain's verification, on the graph engine
+(:mod:`exacthess.hessian.graph_route`):
+
+1. the exact point (seeded, or the user's parameters and data converted exactly), its forward pass
+   (kinks and max-pooling ties refused, naming the node);
+2. ``H_o``, ``H_f``, ``H_L`` over Q and their certified ranks: a core nonsingular modulo a prime and
+   the kernel solved over Q from it (:func:`~exacthess.certify.explicit.symmetric_rank`), every
+   certificate verified by the checker; Hadamard's argument when the proposal fails;
+3. the statements registered for graphs (family ``"graph"``: residual networks, ...) judged by
+   :func:`~exacthess.statements.verdicts.judge`;
+4. the float32 / float64 columns: the same Hessians computed by the same engine in floating point,
+   ranked as ``matrix_rank(hermitian=True)`` does (up to
+   :data:`~exacthess.verification.floats.FLOAT_COLUMNS_LIMIT` parameters unless ``"always"``).
+
+Batch normalisation's scale :math:`1/\sqrt{v + \epsilon}` and the softmax / sigmoid of the losses
+are rational stand-ins; the notes say which results are exact at the stand-ins.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..certify.explicit import symmetric_rank
+from ..core.domains import QQ, resolve_domain
+from ..core.progress import Update, open_progress
+from ..hessian.cost import graph_cost, require_fits, sample_count
+from ..hessian.matrices import hessian
+from ..models.graph import Graph
+from ..statements import Context, statements_for
+from ..statements.verdicts import judge, prediction
+from .floats import FLOAT_COLUMNS_LIMIT, matrix_rank, skipped_note
+from .report import Report, Row
+
+__all__ = ["verify_graph", "graph_context"]
+
+_NAMES = ("H_L", "H_o", "H_f")
+
+
+def graph_context(arch: Graph, problem, ranks: dict) -> Context:
+    """The :class:`~exacthess.statements.Context` of a graph at a point: sizes, the samples ``n``,
+    the data rank ``r`` (exact), and the structure a statement may read in ``extra``
+    (``arch`` is the graph; ``s``, the rank of the residual moment, is not computed for graphs: 0)."""
+    from flint import fmpq_mat
+    X = problem.X
+    r = fmpq_mat(X.shape[0], X.shape[1], list(X.ravel())).rank() if X.size else 0
+    return Context(arch=arch, family="graph", d=arch.input_dim, K=arch.output_dim,
+                   L=sum(1 for n in arch.nodes if n.op in ("linear", "conv")) - 1, widths=(), r=r, s=0,
+                   p=arch.n_params, bias=any(k == "bias" for _, k in arch.param_order), ranks=dict(ranks),
+                   extra={"n": problem.X.shape[0]}, activation="graph", loss=problem.loss.name,
+                   activation_name="graph")
+
+
+def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, params=None, loss="mse",
+                 certify: str = "auto", budget_seconds: float = 60.0, float_check=True, statements=None,
+                 progress="auto", point: str = "gaussian", round_to=None) -> Report:
+    """:func:`exacthess.verify` of a graph (arguments as there; ``perfect_fit`` is not available)."""
+    t0 = time.perf_counter()
+    n = sample_count(arch, n_samples, data)
+    require_fits(graph_cost(arch, n, QQ))
+    with open_progress(progress, f"verify {arch!r}") as say:
+        say(Update("the exact point and its forward pass", part="point"))
+        H = hessian(arch, params=params, data=data, n_samples=n_samples, seed=seed, loss=loss, point=point,
+                    round_to=round_to)
+        problem = H.engine.problem
+        ranks, info = {}, {}
+        for name in _NAMES:
+            say(Update(f"{name}: the exact {arch.n_params} x {arch.n_params} matrix over Q", part="ranks"))
+            res = symmetric_rank(getattr(H, name), name=name, seed=seed, budget_seconds=budget_seconds,
+                                 progress=say)
+            ranks[name], info[name] = res.value, res
+        floats = {}
+        if float_check == "always" or (float_check and arch.n_params <= FLOAT_COLUMNS_LIMIT):
+            for dt in ("float32", "float64"):
+                say(Update(f"the Hessians in {dt}", part="floats"))
+                Hf = hessian(arch, params=problem.params, data=(problem.X, problem.Y), loss=problem.loss,
+                             domain=resolve_domain(dt))
+                for name in _NAMES:
+                    floats.setdefault(name, {})[dt] = matrix_rank(np.asarray(getattr(Hf, name)), hermitian=True)
+        ctx = graph_context(arch, problem, ranks)
+        rows = []
+        for st in statements_for("graph") if statements is None else statements:
+            why = st.scope(ctx) or st.applies(ctx)
+            pred = None if why is not None else prediction(st, ctx, ctx)
+            j = judge(st, st.quantity, info.get(st.quantity), pred, why_not=why)
+            fr = floats.get(st.quantity)
+            rows.append(Row(statement=st.id, quantity=st.quantity, kind=st.kind, exact=ranks.get(st.quantity),
+                            predicted=pred[0] if isinstance(pred, tuple) else pred, relation=st.relation,
+                            verdict=j.verdict, how=info[st.quantity].how if st.quantity in info else "",
+                            float_rank=None if fr is None else fr["float64"],
+                            float_disagrees=fr is not None and any(v != ranks.get(st.quantity) for v in fr.values()),
+                            note=j.note, formula=st.formula, citation=st.citation, generic=st.generic,
+                            failure_bound=j.failure_bound, activation="graph", loss=problem.loss.name,
+                            float_ranks=fr))
+    notes = []
+    standins = [n.name for n in arch.nodes if n.op == "batchnorm"]
+    if standins:
+        notes.append("batch normalisation's 1/sqrt(var + eps) is a rational stand-in within 2^-64 relatively "
+                     f"(nodes {', '.join(standins)}): every rank is exact at the stand-in")
+    if not problem.loss.exact:
+        notes.append(f"{problem.loss.name}: softmax/sigmoid values are exact rational stand-ins (within 2^-64 "
+                     "relatively); H_f and H_L are exact at the stand-ins")
+    if float_check and not floats:
+        notes.append(skipped_note())
+    for dt in ("float32", "float64"):
+        off = sorted(k for k, v in floats.items() if v[dt] != ranks[k])
+        if off:
+            notes.append(f"{dt} matrix_rank (the Hessian computed in {dt}) disagrees with the exact rank for: "
+                         + ", ".join(off))
+    return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context={"r": ctx.r, "n": ctx.extra["n"]},
+                  seconds=time.perf_counter() - t0, notes=notes, float_ranks=floats)
