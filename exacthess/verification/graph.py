@@ -50,8 +50,9 @@ def graph_context(arch: Graph, problem, ranks: dict) -> Context:
     return Context(arch=arch, family="graph", d=arch.input_dim, K=arch.output_dim,
                    L=sum(1 for n in arch.nodes if n.op in ("linear", "conv")) - 1, widths=(), r=r, s=0,
                    p=arch.n_params, bias=any(k == "bias" for _, k in arch.param_order), ranks=dict(ranks),
-                   extra={"n": problem.X.shape[0]}, activation="graph", loss=problem.loss.name,
-                   activation_name="graph")
+                   extra={"n": problem.X.shape[0]}, activation="linear" if arch.is_linear else "nonlinear",
+                   loss=problem.loss.name,
+                   activation_name=", ".join(sorted({str(a) for a in arch.activations})) or "linear")
 
 
 def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, params=None, loss="mse",

@@ -1,0 +1,44 @@
+"""verify() of graph networks: certified ranks, the residual statement, the plain network at V = I + W."""
+
+from __future__ import annotations
+
+import numpy as np
+from flint import fmpq
+
+import exacthess as eh
+from exacthess.hessian.problem import seeded_data, seeded_params
+from exacthess.models.graph import GraphBuilder
+
+
+def _linear_resnet(M=3, blocks=2, d=3, K=2):
+    b = GraphBuilder((d,))
+    h = b.linear(b.input, M, name="inp")
+    for i in range(blocks):
+        h = b.add(h, b.linear(h, M, name=f"block{i}"))
+    return b.build(b.linear(h, K, name="out"))
+
+
+def test_linear_residual_network_is_the_plain_network_at_identity_plus_w():
+    g = _linear_resnet()
+    plain = eh.FCN(3, (3, 3, 3), 2)
+    P = seeded_params(plain, 2)
+    X, Y = seeded_data(plain, 4, 2)
+    eye = np.array([[fmpq(int(i == j)) for j in range(3)] for i in range(3)], dtype=object)
+    W = [P[0], P[1] - eye, P[2] - eye, P[3]]  # V = I + W for the two residual blocks
+    res = eh.hessian(g, params=W, data=(X, Y))
+    ref = eh.hessian(plain, params=P, data=(X, Y))
+    for name in ("H_o", "H_f", "H_L"):
+        assert (getattr(res, name) == getattr(ref, name)).all(), name
+    report = eh.verify(g, params=W, data=(X, Y), progress=False)
+    assert report.certified
+    row = next(r for r in report.rows if r.statement == "resnet.linear.H_o")
+    assert str(row.verdict) == "holds" and row.predicted == 2 * (3 + 2 - 2) == report.ranks["H_o"]  # q = min(r, K) = 2
+
+
+def test_the_linear_bound_is_not_applied_to_nonlinear_or_biased_graphs():
+    b = GraphBuilder((3,))
+    g = b.build(b.linear(b.act(b.linear(b.input, 4, bias=True), "relu"), 2))
+    report = eh.verify(g, n_samples=4, progress=False)
+    row = next(r for r in report.rows if r.statement == "resnet.linear.H_o")
+    assert str(row.verdict) == "n/a"
+    assert report.certified and report.float_ranks["H_o"]["float64"] == report.ranks["H_o"]
