@@ -79,17 +79,17 @@ class GraphHessians:
         return self._reduce(out)
 
     # ----- one sample ---------------------------------------------------------------------
-    def _input_of(self, name: str, i: int):
+    def _input_of(self, fw, name: str, i: int):
         """The exact value node ``name`` reads, converted (batch norm: the normalised input)."""
         g, a = self.graph, self.graph.by_name[name].attrs
-        u = self.fw.values[g.by_name[name].inputs[0]][i]
+        u = fw.values[g.by_name[name].inputs[0]][i]
         if g.by_name[name].op == "batchnorm":
             ch = channel_of(g, g.by_name[name].inputs[0])
             u = (u - np.array(a["mean"], dtype=object)[ch]) * np.array(a["scale"], dtype=object)[ch]
         return self.ring.convert(u)
 
-    def _jacobians(self, i: int) -> dict:
-        R, g, fw = self.ring, self.graph, self.fw
+    def _jacobians(self, fw, i: int) -> dict:
+        R, g = self.ring, self.graph
         J: dict = {}
         for node in g.nodes:
             name, op, a = node.name, node.op, node.attrs
@@ -103,7 +103,7 @@ class GraphHessians:
                     Ju = R.mul(R.convert(np.array(a["scale"], dtype=object)[ch])[:, None], Ju)
                 Z = R.zeros((dim, self.p)) if Ju is None else R.matmul(self._T[name], Ju)
                 out, inp, w, bidx = self._taps[name]
-                u = self._input_of(name, i)
+                u = self._input_of(fw, name, i)
                 w0 = self.offsets[(name, "weight")]
                 Z[out, w0 + w] = R.add(Z[out, w0 + w], u[inp])
                 if (name, "bias") in self.offsets:
@@ -137,10 +137,10 @@ class GraphHessians:
         S = self._scatter_rows(win.shape[0], rows, Ju[win[keep]])
         return R.mul(S, R.convert(np.array([1], dtype=object) * _inv(win.shape[1]))[0])
 
-    def _adjoints(self, i: int) -> dict:
-        """``delta[node]``: the gradient of ``g_i^T F(x_i)`` in the node's value."""
-        R, g, fw = self.ring, self.graph, self.fw
-        delta = {g.output: R.convert(fw.gradients[:, i])}
+    def _adjoints(self, fw, i: int, seed) -> dict:
+        """``delta[node]``: the gradient of ``seed^T F(x_i)`` in the node's value (``seed`` converted)."""
+        R, g = self.ring, self.graph
+        delta = {g.output: seed}
         for node in reversed(g.nodes):
             name, op, a = node.name, node.op, node.attrs
             d = delta.pop(name, None) if op != "input" else None
@@ -173,39 +173,98 @@ class GraphHessians:
         return {k[:-1]: v for k, v in delta.items() if k.endswith("\0")}
 
     # ----- the matrices ---------------------------------------------------------------------
+    def _curvature(self, fw, i: int, J: dict, delta: dict, Hf):
+        """Add sample ``i``'s second-order terms of ``seed^T F`` (the adjoints ``delta``) to ``Hf``."""
+        R, g = self.ring, self.graph
+        for node in g.nodes:
+            name = node.name
+            d = delta.get(name)
+            if d is None:
+                continue
+            Ju = J.get(node.inputs[0]) if node.inputs else None
+            if name in self._T and Ju is not None:
+                out, inp, w, _ = self._taps[name]
+                if node.op == "batchnorm":
+                    ch = channel_of(g, node.inputs[0])
+                    Ju = R.mul(R.convert(np.array(node.attrs["scale"], dtype=object)[ch])[:, None], Ju)
+                C = self._scatter_rows(math.prod(g.param_shapes()[g.param_order.index((name, "weight"))]),
+                                       w, R.mul(d[out][:, None], Ju[inp]))
+                w0 = self.offsets[(name, "weight")]
+                Hf[w0:w0 + C.shape[0]] = R.add(Hf[w0:w0 + C.shape[0]], C)
+                Hf[:, w0:w0 + C.shape[0]] = R.add(Hf[:, w0:w0 + C.shape[0]], C.T)
+            elif node.op == "act" and name in fw.d2 and Ju is not None:
+                c = R.mul(R.convert(fw.d2[name][i]), d)
+                Hf = R.add(Hf, R.matmul(Ju.T, R.mul(c[:, None], Ju)))
+        return Hf
+
+    def _output_jacobian(self, J: dict):
+        JF = J[self.graph.output]
+        return JF if JF is not None else self.ring.zeros((self.graph.output_dim, self.p))
+
+    @property
+    def sample_free(self) -> bool:
+        """Whether the matrices come from the data moments (:meth:`_moments`): ``F`` affine in ``x``
+        (no nonlinear activation, no max pooling), a quadratic loss, more samples than ``d + 1``."""
+        return (self.graph.is_linear and self.problem.loss.quadratic
+                and self.problem.X.shape[0] > self.graph.input_dim + 1)
+
     @cached_property
     def _matrices(self) -> tuple:
-        R, g, fw = self.ring, self.graph, self.fw
+        return self._moments() if self.sample_free else self._per_sample()
+
+    def _per_sample(self) -> tuple:
+        R, fw = self.ring, self.fw
         n = self.problem.X.shape[0]
         Ho, Hf = R.zeros((self.p, self.p)), R.zeros((self.p, self.p))
         A = R.convert(fw.hessians)
         jac = []
         for i in range(n):
-            J = self._jacobians(i)
-            JF = J[g.output] if J[g.output] is not None else R.zeros((g.output_dim, self.p))
+            J = self._jacobians(fw, i)
+            JF = self._output_jacobian(J)
             jac.append(JF)
             Ho = R.add(Ho, R.matmul(JF.T, R.matmul(A[i], JF)))
-            delta = self._adjoints(i)
-            for node in g.nodes:
-                name = node.name
-                d = delta.get(name)
-                if d is None:
-                    continue
-                Ju = J.get(node.inputs[0]) if node.inputs else None
-                if name in self._T and Ju is not None:
-                    out, inp, w, _ = self._taps[name]
-                    if node.op == "batchnorm":
-                        ch = channel_of(g, node.inputs[0])
-                        Ju = R.mul(R.convert(np.array(node.attrs["scale"], dtype=object)[ch])[:, None], Ju)
-                    C = self._scatter_rows(math.prod(self.graph.param_shapes()[g.param_order.index((name, "weight"))]),
-                                           w, R.mul(d[out][:, None], Ju[inp]))
-                    w0 = self.offsets[(name, "weight")]
-                    Hf[w0:w0 + C.shape[0]] = R.add(Hf[w0:w0 + C.shape[0]], C)
-                    Hf[:, w0:w0 + C.shape[0]] = R.add(Hf[:, w0:w0 + C.shape[0]], C.T)
-                elif node.op == "act" and name in fw.d2 and Ju is not None:
-                    c = R.mul(R.convert(fw.d2[name][i]), d)
-                    Hf = R.add(Hf, R.matmul(Ju.T, R.mul(c[:, None], Ju)))
+            Hf = self._curvature(fw, i, J, self._adjoints(fw, i, R.convert(fw.gradients[:, i])), Hf)
         return Ho, Hf, jac
+
+    def _moments(self) -> tuple:
+        r"""The sample-free route. ``F(x) = A(theta) x + c(theta)`` is affine in ``x``, so with
+        :math:`\tilde x = (x, 1)` the output Jacobian is :math:`J(x) = \sum_j \tilde x_j D_j`
+        (:math:`D_j = J(e_j) - J(0)`, :math:`D_{d+1} = J(0)`) and ``H_f`` at ``(x, g)`` is bilinear in
+        :math:`(\tilde x, g)`. Hence, with :math:`\tilde\Sigma = \sum_i \tilde x_i \tilde x_i^\top`
+        and :math:`\tilde\Omega = \sum_i g_i \tilde x_i^\top`,
+
+        .. math:: H_o = \sum_{a,b} \tilde\Sigma_{ab} D_a^\top A D_b, \qquad
+                  H_f = \sum_{j \le d} H_f(e_j, \tilde\Omega_{:,j})
+                        + H_f\big(0, \tilde\Omega_{:,d+1} - \textstyle\sum_{j \le d} \tilde\Omega_{:,j}\big):
+
+        ``d + 2`` evaluations at the basis vectors and at 0, whatever the number of samples."""
+        from dataclasses import replace as _replace
+        from flint import fmpq
+        from .graph_forward import GraphForward
+        R, fw, prob = self.ring, self.fw, self.problem
+        d, K = self.graph.input_dim, self.graph.output_dim
+        basis = np.array([[fmpq(int(i == j)) for j in range(d)] for i in range(d + 1)], dtype=object)  # e_j, then 0
+        vf = GraphForward(_replace(prob, X=basis, Y=np.zeros((d + 1, K), dtype=object)))
+        Js = [self._output_jacobian(self._jacobians(vf, j)) for j in range(d + 1)]
+        D = [R.sub(Js[j], Js[d]) for j in range(d)] + [Js[d]]
+        n = prob.X.shape[0]
+        Xt = np.concatenate([prob.X, np.full((n, 1), fmpq(1), dtype=object)], axis=1)  # (n, d+1)
+        from ..core.domains import QQ
+        sigma = R.convert(QQ.matmul(np.ascontiguousarray(Xt.T), Xt))
+        omega = R.convert(QQ.matmul(fw.gradients, Xt))  # (K, d+1)
+        A = R.convert(fw.hessians[0])
+        Dstack = np.concatenate(D, axis=0)  # ((d+1) K, p)
+        weight = np.concatenate([np.concatenate([R.mul(sigma[a, b], A) for b in range(d + 1)], axis=1)
+                                 for a in range(d + 1)], axis=0)
+        Ho = R.matmul(Dstack.T, R.matmul(weight, Dstack))
+        Hf = R.zeros((self.p, self.p))
+        rest = omega[:, d]
+        for j in range(d):
+            Hf = self._curvature(vf, j, self._jacobians(vf, j), self._adjoints(vf, j, omega[:, j]), Hf)
+            rest = R.sub(rest, omega[:, j])
+        Hf = self._curvature(vf, d, self._jacobians(vf, d), self._adjoints(vf, d, rest), Hf)
+        flat = np.stack([Dj.reshape(-1) for Dj in D])  # (d+1, K p): J_i = sum_j x~_ij D_j
+        return Ho, Hf, [R.matmul(R.convert(Xt[i:i + 1]), flat).reshape(K, self.p) for i in range(n)]
 
     def full(self, name: str) -> np.ndarray:
         """The whole ``p x p`` matrix ``name`` (``"H_o"``, ``"H_f"`` or ``"H_L"``) in ``param_order``."""
