@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from .models.architectures import CNN, FCN
 from .core.errors import InvalidArchitectureError
 
-__all__ = ["fcn_architectures", "cnn_architectures", "sample_counts", "architectures_with_samples"]
+__all__ = ["fcn_architectures", "cnn_architectures", "residual_architectures", "sample_counts",
+           "architectures_with_samples"]
 
 
 @st.composite
@@ -57,6 +58,33 @@ def cnn_architectures(draw, dims: int = 1, max_input: int = 8, max_channels: int
     except InvalidArchitectureError:
         from hypothesis import assume
         assume(False)
+
+
+@st.composite
+def residual_architectures(draw, max_size: int = 4, max_blocks: int = 3, bias=False, activations=("linear",)):
+    """Residual networks as :class:`~exacthess.models.graph.Graph` s: an input projection (or none
+    when the input already has the width), ``1..max_blocks`` blocks ``h + f(h)`` (``f`` one linear
+    layer, or two with an activation between; now and then a block that changes the width, with a
+    projection skip), an output projection. ``bias``: a bool or None (drawn)."""
+    from .models.graph import GraphBuilder
+    b_ = draw(st.booleans()) if bias is None else bias
+    d = draw(st.integers(1, max_size))
+    b = GraphBuilder((d,))
+    width = draw(st.integers(1, max_size))
+    h = b.input
+    if width != d or draw(st.booleans()):
+        h = b.linear(h, width, bias=b_)
+    for _ in range(draw(st.integers(1, max_blocks))):
+        act = draw(st.sampled_from(activations))
+        new = width if draw(st.integers(0, 3)) else draw(st.integers(1, max_size))
+        if draw(st.booleans()):
+            body = b.linear(b.act(b.linear(h, draw(st.integers(1, max_size)), bias=b_), act), new, bias=b_)
+        else:
+            body = b.linear(h, new, bias=b_)
+        skip = h if new == width else b.linear(h, new)
+        h = b.act(b.add(body, skip), act) if draw(st.booleans()) else b.add(body, skip)
+        width = new
+    return b.build(b.linear(h, draw(st.integers(1, max_size)), bias=b_))
 
 
 def sample_counts(arch, min_value: int = 1):

@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
                       description="exacthess verify cnn --input-shape 16 --channels 4,4 --kernel-sizes 3,3 --output-dim 5")
     add_cnn_options(c)
     _add_common(c)
+    gp = vs.add_parser("graph", help="a graph network given as JSON (Graph.to_spec(), or a file holding it)",
+                       description="exacthess verify graph --spec graph.json --samples 6: a directed acyclic graph of "
+                                   "exact operations (exacthess.models.graph), as written by Graph.to_spec().")
+    gp.add_argument("--spec", required=True, metavar="JSON|FILE", help="the graph's spec: JSON text or a .json file")
+    _add_common(gp, architecture=False)
     t = vs.add_parser("torch", help="a saved PyTorch nn.Sequential (torch.save(model); trusted files only)",
                       description="exacthess verify torch model.pt --input-shape 1,28,28 [--data data.npz]: the "
                                   "module's layers, activation and weights (converted exactly), at seeded or given data.")
@@ -148,6 +153,28 @@ def build_parser() -> argparse.ArgumentParser:
     return add_exit_codes(parser)
 
 
+def _graph_spec(text: str):
+    """The graph of ``--spec``: JSON text, or the path of a file holding it."""
+    from pathlib import Path
+
+    from ..core.errors import InvalidValueError
+    from ..models.graph import Graph
+    source = text
+    if not text.lstrip().startswith("{"):
+        try:
+            source = Path(text).read_text()
+        except OSError as exc:
+            raise InvalidValueError(f"--spec = {text!r} cannot be read ({exc.strerror or exc}); expected JSON text or "
+                                    "a .json file written from Graph.to_spec()") from None
+    try:
+        spec = json.loads(source)
+    except ValueError:
+        raise InvalidValueError(f"--spec = {text[:60]!r} is not JSON; expected Graph.to_spec() as JSON") from None
+    if not isinstance(spec, dict):
+        raise InvalidValueError(f"--spec = {text[:60]!r} is not a JSON object; expected Graph.to_spec() as JSON")
+    return Graph.from_spec({**spec, "family": "graph"})
+
+
 def _cmd_verify(args) -> int:
     if args.family == "conv-sv":
         from . import spectral as spectral_cli
@@ -156,6 +183,8 @@ def _cmd_verify(args) -> int:
     params = data = None
     if args.family == "torch":
         arch, params, data = torch_model.load(args)
+    elif args.family == "graph":
+        arch = _graph_spec(args.spec)
     else:
         arch = arch_from_args(args, args.family)
     with ProgressReporter(prefix="[verify]") as prog, prog.step(f"verify {arch!r} ({arch.n_params} parameters)"):

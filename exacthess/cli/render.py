@@ -162,10 +162,13 @@ def _print(report, con) -> None:
     if context_legend(ctx):
         con.print("[dim]" + escape(context_legend(ctx)) + "[/]")
     con.print(ranks_table(report))
-    if any(r.float_disagrees for r in report.rows):
+    floats = dict(getattr(report, "float_ranks", None) or {})
+    if any(r.float_disagrees for r in report.rows) or any(
+            v not in (None, report.ranks.get(k)) for k, fr in floats.items() for v in fr.values()):
         con.print("[bold red]![/] the float rank (numpy matrix_rank of the Hessian computed in that precision) "
                   "differs from the exact rank")
-    con.print(report_table(report))
+    if any(str(r.verdict) != "n/a" for r in report.rows):
+        con.print(report_table(report))
     for line in _not_applicable(report):
         con.print("[dim]" + escape(line) + "[/]")
     for n in report.notes:

@@ -81,6 +81,12 @@ def strategy_for(statement):
     from hypothesis import strategies as st
     from ..strategies import cnn_architectures, fcn_architectures
     bias = statement.id.startswith("conjecture.bias")
+    if "graph" in statement.family:
+        from ..models.activations import activation
+        from ..strategies import residual_architectures
+        acts = tuple(a for a in SEARCH_ACTIVATIONS if ALL in statement.activations
+                     or activation(a).kind in statement.activations) or ("linear",)
+        return residual_architectures(max_size=4, max_blocks=3, bias=None, activations=acts)
     if "cnn" in statement.family:
         return st.one_of(cnn_architectures(dims=1, max_input=8, bias=bias),
                          cnn_architectures(dims=2, max_input=6, max_depth=2, bias=bias))
@@ -98,8 +104,8 @@ def point_options(draw, statement, arch):
     from ..models.activations import activation
     from ..models.architectures import from_spec
     acts = [a for a in SEARCH_ACTIVATIONS if ALL in statement.activations or activation(a).kind in statement.activations]
-    act = draw(st.sampled_from(acts)) if len(acts) > 1 else "linear"
-    if act != "linear":
+    act = draw(st.sampled_from(acts)) if len(acts) > 1 and not getattr(arch, "family", "") == "graph" else "linear"
+    if act != "linear":  # a graph draws its activations itself (strategy_for)
         arch = from_spec({**arch.to_spec(), "activation": act})
     name = draw(st.sampled_from(statement.losses)) if ALL not in statement.losses else "mse"
     if name == "cross_entropy" and arch.output_dim < 2:

@@ -371,7 +371,10 @@ def from_spec(spec: dict) -> Architecture:
     if not isinstance(spec, dict):
         raise InvalidTypeError(f"spec = {describe(spec)} has type {type(spec).__name__}; "
                                "expected a dict such as FCN(...).to_spec()")
-    family = check_option(spec.get("family"), "spec['family']", tuple(SPEC_KEYS))
+    if spec.get("family") == "graph":
+        from .graph import Graph
+        return Graph.from_spec(spec)
+    family = check_option(spec.get("family"), "spec['family']", tuple(SPEC_KEYS) + ("graph",))
     known = SPEC_KEYS[family]
     unknown = sorted(set(spec) - set(known) - {"family"})
     if unknown:

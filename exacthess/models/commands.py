@@ -26,7 +26,11 @@ def verify_command(spec: dict, **options) -> str:
     """
     fam = spec["family"]
     parts = ["exacthess", "verify", fam]
-    if fam == "fcn":
+    if fam == "graph":
+        import json
+        parts += ["--spec", shlex.quote(json.dumps({k: v for k, v in spec.items() if k != "family"},
+                                                   separators=(",", ":")))]
+    elif fam == "fcn":
         widths = _fmt(spec["widths"]) if spec["widths"] else '""'
         parts += ["--input-dim", str(spec["input_dim"]), "--widths", widths, "--output-dim", str(spec["output_dim"])]
     else:
@@ -40,7 +44,7 @@ def verify_command(spec: dict, **options) -> str:
             parts += ["--paddings", _fmt(spec["paddings"])]
     if spec.get("bias"):
         parts.append("--bias")
-    extra = {k: v for k, v in spec.items() if k not in _ARCH_KEYS}  # e.g. activation: written as an option
+    extra = {} if fam == "graph" else {k: v for k, v in spec.items() if k not in _ARCH_KEYS}  # e.g. activation
     for key, value in {**extra, **options}.items():
         if value is None or value is False:
             continue

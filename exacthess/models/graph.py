@@ -73,6 +73,17 @@ def _ints(value, n: int, what: str, node: Node, minimum: int) -> tuple:
     return tuple(int(v) for v in vals)
 
 
+def _rational(v, name: str):
+    """An exact rational from a number, or from its text (``"1/3"``: how :meth:`Graph.to_spec` writes it)."""
+    if isinstance(v, str):
+        from fractions import Fraction
+        try:
+            v = Fraction(v)
+        except ValueError:
+            raise InvalidArchitectureError(f"{name} = {v!r} is not a rational; expected e.g. '1/3' or 0.25") from None
+    return to_rational(v, name)
+
+
 class Graph:
     """A directed acyclic graph of exact operations (see the module doc).
 
@@ -164,7 +175,7 @@ class Graph:
                 vals = list(a.get(k, ()))
                 if len(vals) != C:
                     raise InvalidArchitectureError(f"{node.label()}: {k} has {len(vals)} entries; expected {C} (channels)")
-                a[k] = tuple(to_rational(v, f"{node.name}.{k}") for v in vals)
+                a[k] = tuple(_rational(v, f"{node.name}.{k}") for v in vals)
             if op == "batchnorm":
                 a["affine"] = bool(a.get("affine", True))
             return s
@@ -249,6 +260,44 @@ class Graph:
         """Whether ``F`` is polynomial of degree 1 in each parameter tensor along every path: no
         activation other than linear, no max pooling."""
         return all(a.is_linear for a in self.activations) and not any(n.op == "maxpool" for n in self.nodes)
+
+    @property
+    def bias(self) -> bool:
+        """Whether any node has a bias (a parameter entering additively)."""
+        return any(k == "bias" for _, k in self.param_order)
+
+    def to_spec(self) -> dict:
+        """The graph as plain data (JSON): ``{"family": "graph", "input_shape", "nodes", "output",
+        "param_order"}``, rationals as strings; :meth:`from_spec` inverts it."""
+        def plain(v):
+            if isinstance(v, (tuple, list)):
+                return [plain(x) for x in v]
+            if isinstance(v, (bool, int, str)) or v is None:
+                return v
+            return str(v)  # an Activation (its name) or an exact rational
+        nodes = [{"name": n.name, "op": n.op, "inputs": list(n.inputs),
+                  "attrs": {k: plain(v) for k, v in n.attrs.items()}, "where": n.where} for n in self.nodes[1:]]
+        return {"family": "graph", "input_shape": list(self.input_shape), "nodes": nodes, "output": self.output,
+                "param_order": [list(p) for p in self.param_order]}
+
+    @staticmethod
+    def from_spec(spec: dict) -> "Graph":
+        """The graph of :meth:`to_spec`'s plain data.
+
+        Raises:
+            InvalidArchitectureError: a malformed spec, naming what is missing or wrong.
+        """
+        try:
+            nodes = [Node(str(n["name"]), str(n["op"]), tuple(n.get("inputs", ())),
+                          {k: tuple(v) if isinstance(v, list) else v for k, v in dict(n.get("attrs", {})).items()},
+                          str(n.get("where", ""))) for n in spec["nodes"]]
+            order = spec.get("param_order")
+            return Graph(tuple(spec["input_shape"]), nodes, output=spec.get("output"),
+                         param_order=None if order is None else [tuple(p) for p in order])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise InvalidArchitectureError(f"spec = {describe(spec)} is not a graph spec ({type(exc).__name__}: {exc}); "
+                                           "expected Graph.to_spec()'s dict: input_shape, nodes (name, op, inputs, "
+                                           "attrs), output, param_order") from None
 
     def __repr__(self) -> str:
         ops = " -> ".join(n.op if n.op != "act" else str(n.attrs["activation"]) for n in self.nodes[1:])

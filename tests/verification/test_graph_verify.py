@@ -42,3 +42,8 @@ def test_the_linear_bound_is_not_applied_to_nonlinear_or_biased_graphs():
     row = next(r for r in report.rows if r.statement == "resnet.linear.H_o")
     assert str(row.verdict) == "n/a"
     assert report.certified and report.float_ranks["H_o"]["float64"] == report.ranks["H_o"]
+
+
+def test_search_hunts_over_residual_architectures(tmp_path):
+    result = eh.search("resnet.linear.H_o", max_examples=10, database=tmp_path / "db", progress=False)
+    assert result.counterexample is None and result.n_applicable > 0
