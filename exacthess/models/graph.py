@@ -40,7 +40,7 @@ from math import prod
 from ..core.errors import InvalidArchitectureError, InvalidTypeError, describe
 from ..core.exact import to_rational
 from ..core.validate import is_int
-from .activations import Activation, activation as parse_activation
+from .activations import activation as parse_activation
 from .graph_ops import conv_output_shape, pool_output_shape
 
 __all__ = ["Node", "Graph", "GraphBuilder", "OPS"]
