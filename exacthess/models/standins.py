@@ -60,13 +60,15 @@ True
 
 from __future__ import annotations
 
+from math import isqrt
+
 from flint import arb, ctx, fmpq, fmpz
 
 from ..core.errors import InvalidValueError, ProblemTooLargeError
 from ..core.exact import to_rational
 
 __all__ = ["STANDIN_BITS", "MAX_STANDIN_BITS", "sigmoid", "softmax", "standin_bits", "sigmoid_bits", "softmax_bits",
-           "dyadic_mul"]
+           "dyadic_mul", "inv_sqrt"]
 
 #: stand-ins are within ``2**-STANDIN_BITS`` of the true value, relatively
 STANDIN_BITS = 64
@@ -225,6 +227,29 @@ def softmax(f: list) -> list:
         p[i] = v
     p[k] = _ONE - sum(rest, fmpq(0))
     return p
+
+
+def inv_sqrt(v) -> fmpq:
+    r"""Stand-in :math:`r` for :math:`1 / \sqrt{v}`, :math:`v > 0` rational (eval-mode batch
+    normalisation's :math:`1 / \sqrt{\mathrm{var} + \varepsilon}`): exact when :math:`v` is the square of
+    a rational, otherwise dyadic with :math:`|r - r^*| \le \delta\, r^*`, :math:`\delta < 2^{-b}`
+    (:math:`b` = :data:`STANDIN_BITS`; the ``flint.arb`` ball of :func:`sigmoid`, rounded alike).
+
+    Raises:
+        InvalidValueError: ``v <= 0``.
+
+    >>> inv_sqrt(fmpq(9, 4)), abs(inv_sqrt(3) ** 2 * 3 - 1) < fmpq(1, 2**63)
+    (2/3, True)
+    """
+    v = to_rational(v, "v")
+    if v <= 0:
+        raise InvalidValueError(f"v = {v} is not positive; expected v > 0 for 1/sqrt(v)")
+    p, q = int(v.p), int(v.q)
+    rp, rq = isqrt(p), isqrt(q)
+    if rp * rp == p and rq * rq == q:
+        return fmpq(rq, rp)
+    [r] = _rounded([v], STANDIN_BITS + 1, lambda: [arb(v).rsqrt()])
+    return r
 
 
 def dyadic_mul(a: fmpq, b: fmpq) -> fmpq:

@@ -1,6 +1,6 @@
 r"""PyTorch models in: ``arch, params = from_torch(module, input_shape)``.
 
-An ``nn.Sequential`` of ``nn.Linear`` / ``nn.Conv1d`` / ``nn.Conv2d`` layers with one activation
+Two readers. **Chains**: an ``nn.Sequential`` of ``nn.Linear`` / ``nn.Conv1d`` / ``nn.Conv2d`` layers with one activation
 (``nn.ReLU`` or ``nn.LeakyReLU``) between consecutive layers and none after the last is an
 exacthess network :math:`F(x) = T_{L+1}\,\sigma(T_L \cdots \sigma(T_1 x))` (+ biases):
 
@@ -14,6 +14,12 @@ exacthess network :math:`F(x) = T_{L+1}\,\sigma(T_L \cdots \sigma(T_1 x))` (+ bi
 
 ``nn.Identity``, and dropout in eval mode (or with ``p = 0``), are the identity and are skipped;
 nested ``nn.Sequential`` are read in order (indices dotted, as in ``named_modules``).
+
+**Graphs**: any other ``nn.Module`` -- a chain this reader refuses (mixed activations, pooling,
+batch normalisation, ``nn.Conv3d``, dilation, groups, circular padding, ...) or a module with its
+own ``forward`` (residual connections) -- is read through torch.fx as a
+:class:`~exacthess.models.graph.Graph` by :func:`~exacthess.models.torch_graph.graph_from_torch`,
+with its parameters in ``named_parameters()`` order; see that module for what it reads.
 
 **Exact conversion.** Every float16/bfloat16/float32/float64 weight is a dyadic rational and is
 converted exactly (``float.as_integer_ratio``). The ``negative_slope`` of ``nn.LeakyReLU`` is a
@@ -43,13 +49,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.errors import InvalidTypeError, UnsupportedModuleError, describe
+from ..core.errors import UnsupportedModuleError, describe
 from ..core.exact import rational_array, to_rational
 from ..core.resources import hessian_floor_bytes, require_memory
-from ..core.validate import check_bool, check_int, is_int
+from ..core.validate import check_bool
 from .activations import activation as parse_activation
 from .architectures import CNN, FCN, Architecture
 from .torch_check import require_torch, round_trip_check
+from .torch_graph import graph_architecture, graph_from_torch, module_and_shape
 
 __all__ = ["from_torch", "torch_architecture", "SUPPORTED_MODULES"]
 
@@ -291,35 +298,28 @@ def _tensor(t, shape, name: str) -> np.ndarray:
     return rational_array(arr.reshape(shape), name)
 
 
-def _check_shape(input_shape) -> tuple:
-    if is_int(input_shape):
-        input_shape = (input_shape,)
-    if not isinstance(input_shape, (tuple, list)) or not 1 <= len(input_shape) <= 3:
-        raise InvalidTypeError(f"input_shape = {describe(input_shape)} is not a shape; expected one sample's shape "
-                               "as torch sees it, e.g. (784,), (3, 32) or (1, 28, 28)")
-    return tuple(check_int(v, f"input_shape[{i}]", minimum=1) for i, v in enumerate(input_shape))
-
-
-def _module_and_shape(module, input_shape) -> tuple:
-    wrong = InvalidTypeError(f"module = {describe(module)} has type {type(module).__name__}; expected a "
-                             "torch.nn.Sequential (wrap the layers in nn.Sequential)")
-    if not type(module).__module__.startswith("torch."):
-        raise wrong  # not a torch object at all: said even where torch is not installed
-    torch = require_torch()
-    if type(module) is not torch.nn.Sequential:
-        raise wrong
-    return _check_shape(input_shape)
-
-
 def _read_architecture(module, shape: tuple):
     dense, gaps, out_shape = _read(module, shape)
     return _architecture(dense, _activation(dense, gaps), shape, out_shape), dense
 
 
-def torch_architecture(module, input_shape) -> Architecture:
-    """The exacthess network an ``nn.Sequential`` describes, read from its layers' shapes alone: no
-    weight is read or converted, so it is instant for any model (on torch's ``meta`` device too) and
-    sizes the work before any is done (``exacthess verify torch`` estimates its cost from it).
+def _chain(module, shape: tuple):
+    """``(arch, dense)`` when ``module`` is a chain the chain reader accepts, or None (the graph reader
+    then reads it, :func:`~exacthess.models.torch_graph.graph_from_torch`)."""
+    if type(module) is not require_torch().nn.Sequential or len(shape) > 3:
+        return None
+    try:
+        return _read_architecture(module, shape)
+    except UnsupportedModuleError:
+        return None
+
+
+def torch_architecture(module, input_shape):
+    """The exacthess network a module describes, read from its shapes alone: no weight is read or
+    converted, so it sizes the work before any is done (``exacthess verify torch`` estimates its cost
+    from it). A chain (see the module doc) is read from its layers' shapes, instantly for any model (on
+    torch's ``meta`` device too); any other module is read by one forward pass of torch.fx's trace on
+    zeros (:func:`~exacthess.models.torch_graph.graph_architecture`).
 
     Args and Raises: as :func:`from_torch`.
 
@@ -327,7 +327,8 @@ def torch_architecture(module, input_shape) -> Architecture:
     >>> torch_architecture(nn.Sequential(nn.Linear(784, 3000), nn.Linear(3000, 10)), (784,))  # doctest: +SKIP
     FCN(input_dim=784, widths=(3000,), output_dim=10, bias=True)
     """
-    return _read_architecture(module, _module_and_shape(module, input_shape))[0]
+    chain = _chain(module, module_and_shape(module, input_shape))
+    return chain[0] if chain is not None else graph_architecture(module, input_shape)
 
 
 def _require_values(dense) -> None:
@@ -344,35 +345,45 @@ def _require_values(dense) -> None:
 
 
 def from_torch(module, input_shape, *, check: bool = True):
-    """Read an ``nn.Sequential`` as an exacthess network with exact parameters.
+    """Read a PyTorch module as an exacthess network with exact parameters.
 
-    The network is sized from its layers' shapes before any weight is converted: a model whose
-    ``p x p`` Hessian cannot be held even modulo a prime (:func:`hessian_floor_bytes` against the
-    memory budget, 12 GiB or three quarters of the machine's memory, or ``EXACTHESS_MEMORY_LIMIT_GB``) is refused at once with the estimate.
+    A chain (an ``nn.Sequential`` of the module doc's form) is an :class:`~exacthess.FCN` or
+    :class:`~exacthess.CNN`; any other ``nn.Module`` (mixed activations, pooling, batch normalisation,
+    ``nn.Conv3d``, a subclass with its own ``forward``) is a :class:`~exacthess.models.graph.Graph`
+    read through torch.fx (:func:`~exacthess.models.torch_graph.graph_from_torch`, whose error, naming
+    the module path and type, is raised when it refuses the module too).
+
+    The network is sized from its shapes before any weight is converted: a model whose ``p x p``
+    Hessian cannot be held even modulo a prime (:func:`hessian_floor_bytes` against the memory
+    budget, 12 GiB or three quarters of the machine's memory, or ``EXACTHESS_MEMORY_LIMIT_GB``) is
+    refused at once with the estimate.
 
     Args:
-        module: a ``torch.nn.Sequential`` (see the module docstring for what it may contain).
+        module: a ``torch.nn.Module`` (see the module docstring for what it may contain).
         input_shape: one sample's shape as torch sees it: ``(d,)`` for ``nn.Linear`` inputs,
-            ``(C, L)`` for ``nn.Conv1d``, ``(C, H, W)`` for ``nn.Conv2d``.
+            ``(C, L)`` for ``nn.Conv1d``, ``(C, H, W)`` for ``nn.Conv2d``, ``(C, D, H, W)`` for ``nn.Conv3d``.
         check: compare the exact forward pass with torch's float64 forward on a test input.
 
     Returns:
-        ``(arch, params)``: an :class:`~exacthess.FCN` or :class:`~exacthess.CNN` and the list
-        of exact parameter arrays (``fmpq``) of shapes ``arch.param_shapes()``, ready for
-        ``exacthess.hessian(arch, params=params, ...)``. Data ``X`` are the samples flattened
-        channel-major (``x.reshape(n, -1)``, as ``nn.Flatten``).
+        ``(arch, params)``: an :class:`~exacthess.FCN`, :class:`~exacthess.CNN` or
+        :class:`~exacthess.models.graph.Graph` and the list of exact parameter arrays (``fmpq``) of
+        shapes ``arch.param_shapes()``, ready for ``exacthess.hessian(arch, params=params, ...)``. Data
+        ``X`` are the samples flattened channel-major (``x.reshape(n, -1)``, as ``nn.Flatten``).
 
     Raises:
         MissingDependencyError: torch is not installed (an ``ImportError``).
-        InvalidTypeError: ``module`` is not an ``nn.Sequential``, or ``input_shape`` is not a shape.
-        UnsupportedModuleError: a module exacthess cannot express (the message names its index), or
-            weights without values (torch's ``meta`` device).
+        InvalidTypeError: ``module`` is not an ``nn.Module``, or ``input_shape`` is not a shape.
+        UnsupportedModuleError: a module exacthess cannot express (the message names its index or
+            path), weights without values (torch's ``meta`` device), or a failed round-trip check.
         ProblemTooLargeError: the network is too large for any exact Hessian (the message gives
             the estimate); nothing was converted.
     """
-    shape = _module_and_shape(module, input_shape)
+    shape = module_and_shape(module, input_shape)
     check = check_bool(check, "check")
-    arch, dense = _read_architecture(module, shape)
+    chain = _chain(module, shape)
+    if chain is None:
+        return graph_from_torch(module, shape, check=check)
+    arch, dense = chain
     p = arch.n_params
     require_memory(hessian_floor_bytes(p), f"the Hessian of {arch!r} ({p:,} parameters; one {p:,} x {p:,} matrix "
                    "modulo a prime, the least any exact Hessian computation holds)",

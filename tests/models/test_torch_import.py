@@ -17,6 +17,7 @@ import exacthess
 from exacthess.core.errors import (ExactHessError, InvalidDataError, InvalidTypeError, InvalidValueError,
                                    MissingDependencyError, NonDifferentiableError, UnsupportedModuleError)
 from exacthess.models import from_torch
+from exacthess.models.graph import Graph
 from exacthess.models.torch_check import exact_forward
 
 torch = pytest.importorskip("torch")
@@ -155,46 +156,55 @@ def test_kink_through_from_torch():
 
 # ----- refusals -----------------------------------------------------------------------------------
 REFUSED = [
-    ("dilation", lambda: nn.Sequential(nn.Conv1d(1, 1, 3, dilation=2), nn.ReLU(), nn.Flatten(), nn.Linear(4, 1)),
-     (1, 8), "0", "dilation"),
-    ("groups", lambda: nn.Sequential(nn.Conv1d(2, 2, 3, groups=2), nn.ReLU(), nn.Flatten(), nn.Linear(12, 1)),
-     (2, 8), "0", "groups"),
-    ("circular", lambda: nn.Sequential(nn.Conv1d(1, 1, 3, padding=1, padding_mode="circular"), nn.Flatten(),
-                                       nn.Linear(8, 1)), (1, 8), "0", "padding_mode"),
     ("same even", lambda: nn.Sequential(nn.Conv1d(1, 1, 2, padding="same"), nn.Flatten(), nn.Linear(8, 1)),
      (1, 8), "0", "even kernel size 2"),
     ("batchnorm", lambda: nn.Sequential(nn.Conv1d(1, 2, 3), nn.BatchNorm1d(2), nn.ReLU(), nn.Flatten(),
                                         nn.Linear(12, 1)), (1, 8), "1", "normalisation"),
     ("dropout train", lambda: nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.ReLU(), nn.Linear(2, 1)),
      (2,), "1", "training mode"),
-    ("maxpool", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten(),
-                                      nn.Linear(3, 1)), (1, 8), "2", "pooling"),
     ("tanh", lambda: nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1)), (2,), "1", "activation"),
-    ("final activation", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1), nn.ReLU()),
-     (2,), "3", "after the output layer"),
     ("softmax", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.Softmax(dim=1)),
      (2,), "3", "loss='cross_entropy'"),
-    ("first activation", lambda: nn.Sequential(nn.ReLU(), nn.Linear(2, 1)), (2,), "0", "before the first"),
-    ("two activations", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.LeakyReLU(0.5),
-                                              nn.Linear(2, 1)), (2,), "3", "same activation"),
-    ("two in a row", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.ReLU(), nn.Linear(2, 1)),
-     (2,), "2", "no layer in between"),
-    ("missing activation", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.Linear(2, 1)),
-     (2,), "3", "no activation in between"),
-    ("mixed bias", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1, bias=False)),
-     (2,), "2", "bias"),
-    ("no flatten", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.Linear(6, 1)), (1, 8), "2",
-     "add nn.Flatten"),
-    ("map output", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.Conv1d(1, 2, 3)), (1, 8), "2",
-     "end in K outputs"),
-    ("partial final conv", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.Conv1d(1, 2, 4, stride=4),
-                                                 nn.Flatten()), (1, 8), "2", "whole"),
     ("flatten batch", lambda: nn.Sequential(nn.Flatten(0), nn.Linear(2, 1)), (2,), "0", "batch"),
     ("conv shape", lambda: nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(4, 1)), (8, 8), "0",
      "(C, H, W)"),
     ("nested", lambda: nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU(), nn.Sigmoid()), nn.Linear(2, 1)),
      (2,), "1.1", "activation"),
 ]
+
+#: chains the chain reader refuses and the graph reader (torch.fx) accepts
+AS_GRAPHS = [
+    ("dilation", lambda: nn.Sequential(nn.Conv1d(1, 1, 3, dilation=2), nn.ReLU(), nn.Flatten(), nn.Linear(4, 1)),
+     (1, 8)),
+    ("groups", lambda: nn.Sequential(nn.Conv1d(2, 2, 3, groups=2), nn.ReLU(), nn.Flatten(), nn.Linear(12, 1)),
+     (2, 8)),
+    ("circular", lambda: nn.Sequential(nn.Conv1d(1, 1, 3, padding=1, padding_mode="circular"), nn.Flatten(),
+                                       nn.Linear(8, 1)), (1, 8)),
+    ("maxpool", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten(),
+                                      nn.Linear(3, 1)), (1, 8)),
+    ("final activation", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1), nn.ReLU()), (2,)),
+    ("first activation", lambda: nn.Sequential(nn.ReLU(), nn.Linear(2, 1)), (2,)),
+    ("two activations", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.LeakyReLU(0.5),
+                                              nn.Linear(2, 1)), (2,)),
+    ("two in a row", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.ReLU(), nn.Linear(2, 1)), (2,)),
+    ("missing activation", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.Linear(2, 1)),
+     (2,)),
+    ("mixed bias", lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1, bias=False)), (2,)),
+    ("no flatten", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.Linear(6, 1)), (1, 8)),
+    ("map output", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.Conv1d(1, 2, 3)), (1, 8)),
+    ("partial final conv", lambda: nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU(), nn.Conv1d(1, 2, 4, stride=4),
+                                                 nn.Flatten()), (1, 8)),
+]
+
+
+@pytest.mark.parametrize("case", AS_GRAPHS, ids=[c[0] for c in AS_GRAPHS])
+def test_chains_outside_the_chain_family_are_graphs(case):
+    """What the chain reader refuses is read as a Graph (the round-trip check passes; every parameter is read)."""
+    _, build, shape = case
+    model = build()
+    arch, params = from_torch(model, shape)
+    assert isinstance(arch, Graph) and arch.n_params == sum(p.numel() for p in model.parameters())
+    assert [p.shape for p in params] == [tuple(p.shape) for p in model.parameters()]
 
 
 @pytest.mark.parametrize("case", REFUSED, ids=[c[0] for c in REFUSED])
@@ -223,9 +233,8 @@ def test_a_module_used_twice():
 
 
 def test_wrong_types_and_shapes():
-    with pytest.raises(InvalidTypeError, match="expected a torch.nn.Sequential"):
-        from_torch(nn.Linear(2, 1), (2,))
-    with pytest.raises(InvalidTypeError, match="expected a torch.nn.Sequential"):
+    assert isinstance(from_torch(nn.Linear(2, 1), (2,))[0], Graph)  # a bare layer: a one-node graph
+    with pytest.raises(InvalidTypeError, match="expected a torch.nn.Module"):
         from_torch("model.pt", (2,))
     with pytest.raises(InvalidTypeError, match="input_shape"):
         from_torch(nn.Sequential(nn.Linear(2, 1)), "2")
