@@ -11,6 +11,7 @@ import argparse
 import json
 
 from ..experiments.figures import FORMAT_HELP
+from ..experiments.model_zoo import ZOO
 
 __all__ = ["configure", "run", "zoo_figure"]
 
@@ -26,6 +27,8 @@ def configure(subparsers) -> argparse.ArgumentParser:
                     "float64 (needs PyTorch: pip install 'exacthess[torch]').")
     p.add_argument("--seed", type=int, default=0, help="seed of torch's initialisation and of the data (default 0)")
     p.add_argument("--samples", type=int, default=6, help="samples per model (default 6)")
+    p.add_argument("--models", default=None, metavar="NAME[,NAME]",
+                   help="only these models (default: all twelve): " + ", ".join(ZOO))
     p.add_argument("--out", default="exacthess-output", help="output folder (default exacthess-output)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     p.add_argument("--format", default="png", metavar="FMT[,FMT]", help=FORMAT_HELP)
@@ -33,29 +36,36 @@ def configure(subparsers) -> argparse.ArgumentParser:
 
 
 def zoo_figure(rows: list):
-    """Per model, the certified rank of H_L and torch's float32 / float64 ranks, as fractions of p."""
+    """Top: per model, the certified rank of H_L and torch's float32 / float64 ranks, as fractions of
+    the parameters. Bottom: the float ranks minus the certified rank (0: right)."""
     import numpy as np
 
     from ..experiments.figures import new_figure, paper_style
     with paper_style():
-        fig = new_figure(7.0, 3.4)
-        ax = fig.add_subplot()
+        fig = new_figure(7.0, 5.2)
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
         x = np.arange(len(rows))
-        for i, (key, label) in enumerate((("H_L", "exact (certified)"), ("torch_float64", "torch float64"),
-                                          ("torch_float32", "torch float32"))):
-            ax.bar(x + (i - 1) * 0.27, [r[key] / r["n_params"] for r in rows], 0.27, label=label)
-        ax.set_xticks(x)
-        ax.set_xticklabels([r["model"] for r in rows], rotation=45, ha="right")
-        ax.set_ylabel("rank H_L / parameters")
-        ax.legend(loc="upper right", fontsize="small")
-        ax.set_title("Hessian rank of small PyTorch models: certified vs matrix_rank(hermitian=True)")
+        series = (("H_L", "exact (certified)"), ("torch_float64", "torch float64"), ("torch_float32", "torch float32"))
+        for i, (key, label) in enumerate(series):
+            top.bar(x + (i - 1) * 0.27, [r[key] / r["n_params"] for r in rows], 0.27, label=label)
+        top.set_ylabel("rank H_L / parameters")
+        top.set_ylim(0, 1.18)
+        top.legend(loc="upper center", ncol=3, fontsize="small")
+        for key, label, marker in (("torch_float64", "torch float64", "o"), ("torch_float32", "torch float32", "s")):
+            bottom.plot(x, [r[key] - r["H_L"] for r in rows], marker, label=label, markersize=6)
+        bottom.axhline(0, color="0.5", linewidth=0.8)
+        bottom.set_ylabel("float rank - exact")
+        bottom.set_xticks(x)
+        bottom.set_xticklabels([r["model"] for r in rows], rotation=45, ha="right")
+        bottom.legend(loc="lower left", ncol=2, fontsize="small")
+        top.set_title("Hessian rank of small PyTorch models: certified vs torch matrix_rank(hermitian=True)")
     return fig
 
 
 def run(args) -> int:
     from rich.table import Table
 
-    from ..core.validate import check_int
+    from ..core.validate import check_int, check_option
     from ..experiments.figures import check_formats, save_figure
     from ..experiments.model_zoo import run_zoo
     from .parser import writable
@@ -66,7 +76,9 @@ def run(args) -> int:
     formats = check_formats(args.format, "--format")
     out = writable(args.out, "--out")
     with ProgressReporter(prefix="[model-zoo]") as prog, prog.step("model zoo"):
-        rows = run_zoo(seed=args.seed, n_samples=args.samples, progress=prog)
+        names = None if args.models is None else [check_option(v.strip(), "--models", tuple(ZOO))
+                                                   for v in args.models.split(",")]
+        rows = run_zoo(seed=args.seed, n_samples=args.samples, names=names, progress=prog)
     (out / "model_zoo.json").write_text(json.dumps(rows, indent=2) + "\n")
     figures = save_figure(zoo_figure(rows), out / "model_zoo", formats)
     if args.json:

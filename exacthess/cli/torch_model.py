@@ -150,17 +150,10 @@ def load(args: argparse.Namespace):
     """
     from ..hessian.cost import require_fits, sample_count
     from ..verification.pipeline import verify_estimate
-    from ..core.errors import UnsupportedModuleError
-    from ..models.graph import Graph
     from ..models.torch_import import from_torch, torch_architecture
     shape = parse_shape(args.input_shape)
     module = _load_module(args.model)
     arch = torch_architecture(module, shape)
-    if isinstance(arch, Graph):  # verify takes chains (FCN / CNN) only
-        raise UnsupportedModuleError(f"the module reads as a graph network, {arch!r}, which verify does not take; "
-                                     "expected a chain (an nn.Sequential of nn.Linear / nn.Conv1d / nn.Conv2d layers "
-                                     "with one activation); compute a graph's Hessians in Python with "
-                                     "exacthess.from_torch and exacthess.hessian")
     data = None if args.data is None else _load_data(args.data, shape, arch.output_dim)
     samples = getattr(args, "samples", None)
     require_fits(verify_estimate(arch, sample_count(arch, samples, data), loss=getattr(args, "loss", "mse"),

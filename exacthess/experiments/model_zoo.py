@@ -165,9 +165,9 @@ def run_zoo(*, seed: int = 0, n_samples: int = 6, names=None, progress=None) -> 
     from ..verification.pipeline import verify
     torch = require_torch()
     say = progress or (lambda msg: None)
+    names = list(ZOO) if names is None else [check_option(v, "names", tuple(ZOO)) for v in names]
     rows = []
-    for name in names or list(ZOO):
-        check_option(name, "names", tuple(ZOO))
+    for name in names:
         desc, shape, loss = ZOO[name]
         torch.manual_seed(seed)
         model = zoo_models(torch)[name]

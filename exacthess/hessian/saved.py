@@ -67,12 +67,14 @@ def problem_to_data(problem) -> dict | None:
         spec = problem.arch.to_spec()
     except Exception:  # a custom loss, or an architecture without a plain-data spec
         return None
+    params = problem.params if spec.get("family") == "graph" else documented_params(problem)
     return {"format": POINT_FORMAT, "architecture": spec, "loss": problem.loss.name,
-            "params": [_text(p) for p in documented_params(problem)], "X": _text(problem.X), "Y": _text(problem.Y)}
+            "params": [_text(p) for p in params], "X": _text(problem.X), "Y": _text(problem.Y)}
 
 
 def problem_from_data(data: dict):
-    """Rebuild the :class:`~exacthess.hessian.problem.Problem` of :func:`problem_to_data`.
+    """Rebuild the :class:`~exacthess.hessian.problem.Problem` (a graph's
+    :class:`~exacthess.hessian.graph_forward.GraphProblem`) of :func:`problem_to_data`.
 
     Raises:
         InvalidDataError: the data is not a saved point (the message names what is missing).
@@ -86,4 +88,7 @@ def problem_from_data(data: dict):
     arch = from_spec(data["architecture"])
     params = [_rationals(p, f"params[{i}]") for i, p in enumerate(data["params"])]
     X, Y = _rationals(data["X"], "X"), _rationals(data["Y"], "Y")
+    if getattr(arch, "family", None) == "graph":
+        from .graph_forward import make_graph_problem
+        return make_graph_problem(arch, params=params, data=(X, Y), loss=data["loss"])
     return make_problem(arch, params=params, data=(X, Y), loss=data["loss"])

@@ -29,6 +29,8 @@ from ..core.domains import QQ, resolve_domain
 from ..core.progress import Update, open_progress
 from ..hessian.cost import graph_cost, require_fits, sample_count
 from ..hessian.matrices import hessian
+from ..hessian.saved import problem_to_data
+from ..models.commands import verify_command
 from ..models.graph import Graph
 from ..statements import Context, statements_for
 from ..statements.verdicts import judge, prediction
@@ -112,4 +114,14 @@ def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, param
             notes.append(f"{dt} matrix_rank (the Hessian computed in {dt}) disagrees with the exact rank for: "
                          + ", ".join(off))
     return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context={"r": ctx.r, "n": ctx.extra["n"]},
-                  seconds=time.perf_counter() - t0, notes=notes, float_ranks=floats)
+                  seconds=time.perf_counter() - t0, notes=notes, float_ranks=floats, point=problem_to_data(problem),
+                  command=_command(arch, problem, data=data, params=params, seed=seed, point=point))
+
+
+def _command(arch: Graph, problem, *, data, params, seed: int, point: str) -> str:
+    """The ``exacthess verify graph`` line of a seeded report ("" when the user gave data or parameters)."""
+    if data is not None or params is not None:
+        return ""
+    return verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed,
+                          loss=None if problem.loss.name == "mse" else problem.loss.name,
+                          point=None if point == "gaussian" else point)

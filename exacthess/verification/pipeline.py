@@ -177,6 +177,10 @@ def verify_estimate(arch: Architecture, n_samples: int, *, loss="mse", float_che
     """Peak memory and time of :func:`verify` (:func:`~exacthess.hessian.cost.verify_cost` of the
     certified ranks, plus :func:`~exacthess.verification.floats.float_cost` when the float columns are
     computed, :func:`~exacthess.verification.floats.float_columns`)."""
+    if isinstance(arch, Graph):
+        from ..core.domains import QQ
+        from ..hessian.cost import graph_cost
+        return graph_cost(arch, n_samples, QQ)
     cost = verify_cost(arch, n_samples, loss=loss)
     if float_columns(arch, float_check):
         cost = cost + float_cost(arch, n_samples, sample_free=sample_free(arch, loss))

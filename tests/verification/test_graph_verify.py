@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from flint import fmpq
 
@@ -47,3 +49,33 @@ def test_the_linear_bound_is_not_applied_to_nonlinear_or_biased_graphs():
 def test_search_hunts_over_residual_architectures(tmp_path):
     result = eh.search("resnet.linear.H_o", max_examples=10, database=tmp_path / "db", progress=False)
     assert result.counterexample is None and result.n_applicable > 0
+
+
+def test_verify_torch_takes_a_module_that_reads_as_a_graph(tmp_path, capsys):
+    import pytest
+    torch = pytest.importorskip("torch")
+    from exacthess.cli.main import main
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3),
+                                torch.nn.LeakyReLU(0.25), torch.nn.Linear(3, 2))
+    torch.save(model, tmp_path / "mixed.pt")
+    code = main(["verify", "torch", str(tmp_path / "mixed.pt"), "--input-shape", "5", "--samples", "4", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["certified"] and out["n_params"] == 47
+    arch, params = eh.from_torch(model, (5,))
+    assert out["architecture"] == repr(arch)
+
+
+def test_a_saved_graph_report_is_checked_again(tmp_path):
+    b = GraphBuilder((2, 4))
+    h = b.act(b.conv(b.input, 2, 2, bias=True), "relu")
+    g = b.build(b.linear(b.flatten(b.maxpool(b.add(h, b.conv(h, 2, 1)), 3, stride=1)), 2))
+    report = eh.verify(g, n_samples=3, seed=4, progress=False)
+    path = tmp_path / "r.json"
+    path.write_text(report.to_json())
+    result = eh.check(path)
+    assert result.ok and len(result.checks) == 3
+    data = json.loads(path.read_text())
+    data["ranks"]["H_o"] += 1  # a report claiming another rank than it proves fails the check
+    data["rank_info"]["H_o"]["value"] += 1
+    assert not eh.check(data).ok
