@@ -6,7 +6,8 @@
   (``F.conv1d/2d/3d``, ``F.linear``, pooling, ...) at few-bit dyadic points, where float64 is
   exact for these sizes: random graphs of every op, degenerate points included (zero weights,
   zero inputs, sigma(0) != 0);
-* FLINT's exact rank of the dense matrix (``fmpq_mat.rank``) for every certified rank.
+* FLINT's exact rank of the dense matrix (``fmpq_mat.rank``) for every certified rank;
+* every FCN and CNN written as a graph (``models/graph_chains``): the chain engine's Hessians.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from exacthess.core.errors import NonDifferentiableError
 from exacthess.hessian.graph_forward import make_graph_problem
 from exacthess.hessian.graph_route import GraphHessians
 from exacthess.hessian.problem import seeded_data, seeded_params
+from exacthess.hessian.saved import documented_params
 from exacthess.models.graph import GraphBuilder
 
 ACTS = ["linear", "relu", "leaky_relu(1/4)", "poly(1/2,1,1/2,1/4)", "poly(0,1,0,-1/2)"]
@@ -198,3 +200,28 @@ def test_kinks_and_ties_are_refused_naming_the_node():
     # a tie among locally constant entries (zero inputs, no bias) is no kink
     H = eh.hessian(g, params=[np.array([[[1]]]), np.array([[1, 1]])], data=([[0, 0, 1, 3]], [[0]]))
     assert H.H_L.shape == (3, 3)
+
+
+@given(data=st.data())
+def test_chains_are_special_cases_of_graphs(data):
+    from exacthess.models.graph_chains import chain_graph
+    from exacthess.strategies import cnn_architectures, fcn_architectures
+    spec = data.draw(st.one_of(fcn_architectures(max_size=4, max_depth=2, bias=None),
+                               cnn_architectures(dims=1, max_input=6, bias=None),
+                               cnn_architectures(dims=2, max_input=4, max_depth=1, bias=None))).to_spec()
+    act = data.draw(st.sampled_from(ACTS))
+    arch = eh.models.architectures.from_spec({**spec, "activation": act})
+    assume(arch.n_params <= 80)
+    loss = data.draw(st.sampled_from(["mse", "cross_entropy"])) if arch.output_dim > 1 else "mse"
+    g = chain_graph(arch)
+    assert [tuple(s) for s in g.param_shapes()] == [tuple(s) for s in arch.param_shapes()]
+    seed = data.draw(st.integers(0, 1000))
+    try:
+        H = eh.hessian(arch, n_samples=data.draw(st.integers(1, 4)), seed=seed, loss=loss)
+        P = documented_params(H.engine.problem)
+        X, Y = H.engine.problem.X, H.engine.problem.Y
+        want = [H.H_o, H.H_f]
+    except NonDifferentiableError:
+        assume(False)
+    G = eh.hessian(g, params=P, data=(X, Y), loss=loss)
+    assert (G.H_o == want[0]).all() and (G.H_f == want[1]).all()
