@@ -25,27 +25,13 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from flint import fmpq, fmpq_mat, fmpz
 
-from ..core import modmat
-from ..core.modular import reduce_mod
-from .certificate import Minor, NullBlock, NullVectors, RankCertificate, Trivial
 from .kernel import ExplicitSource
+from .nullspace import kernel_certificate, word_prime
 from .pipeline import Certifier
 from .rank import RankResult
 
 __all__ = ["symmetric_rank"]
-
-
-def _prime(rng, M) -> tuple[int, np.ndarray]:
-    while True:
-        p = int(rng.integers(1 << 30, 1 << 31)) | 1
-        if not fmpz(p).is_prime():
-            continue
-        try:
-            return p, np.asarray(reduce_mod(M, p), dtype=np.int64)
-        except ZeroDivisionError:  # p divides a denominator: another prime
-            continue
 
 
 def symmetric_rank(M, *, name: str = "M", seed: int = 0, budget_seconds: float = 60.0, progress=None) -> RankResult:
@@ -63,36 +49,14 @@ def symmetric_rank(M, *, name: str = "M", seed: int = 0, budget_seconds: float =
     """
     say = progress or (lambda msg: None)
     M = np.asarray(M, dtype=object)
-    source = ExplicitSource(M, name)
-    certifier = Certifier(source=source, seed=seed, budget_seconds=budget_seconds, progress=progress)
-    n = M.shape[0]
+    certifier = Certifier(source=ExplicitSource(M, name), seed=seed, budget_seconds=budget_seconds, progress=progress)
     t0 = time.perf_counter()
-    p, Mp = _prime(np.random.default_rng([seed, 11]), M)
-    rows, _ = modmat.rank_profiles(Mp, p) if n else ([], [])
-    I = [int(i) for i in rows]
-    r = len(I)
-    core = RankCertificate(matrix=name, value=r, rows=tuple(I), cols=tuple(I),
-                           lower=Minor(prime=p, rows=tuple(range(r)), cols=tuple(range(r))), upper=Trivial())
-    if r == n:
-        cert = RankCertificate(matrix=name, value=r, lower=Minor(prime=p, rows=tuple(I), cols=tuple(I)),
-                               upper=Trivial())
-        return certifier.accept(name, cert, t0, (p,))
-    free = [j for j in range(n) if j not in set(I)]
-    say(f"{name}: {n - r} null vectors over Q from the {r} x {r} core")
-    V = np.empty((n, len(free)), dtype=object)
-    V[:] = fmpq(0)
-    V[free, range(len(free))] = fmpq(1)
-    if r:
-        A = fmpq_mat(r, r, [fmpq(v) for v in M[np.ix_(I, I)].ravel()])
-        B = fmpq_mat(r, len(free), [-fmpq(v) for v in M[np.ix_(I, free)].ravel()])
-        try:
-            X = A.solve(B)
-        except ZeroDivisionError:  # cannot happen for a core nonsingular mod p; fall back all the same
-            return certifier.dense(name, name)
-        V[I, :] = np.array(X.entries(), dtype=object).reshape(r, len(free))
-    upper = NullVectors(prime=p, blocks=(NullBlock(rows=tuple(range(n)), vectors=V),), pivots=tuple(free),
-                        core=core, how="the kernel solved over Q from a core nonsingular modulo a prime")
-    cert = RankCertificate(matrix=name, value=r, lower=Minor(prime=p, rows=tuple(I), cols=tuple(I)), upper=upper)
+    p, Mp = word_prime(M, seed)
+    say(f"{name}: a core modulo a prime and the kernel over Q")
+    try:
+        cert = kernel_certificate(M, name, p, Mp)
+    except ZeroDivisionError:  # a core singular over Q (cannot happen for one nonsingular mod p)
+        return certifier.dense(name, name)
     res = certifier.accept(name, cert, t0, (p,))
     if res.certified:
         return res

@@ -155,11 +155,34 @@ class Certifier:
         self._say(f"{key}: no structural certificate; {shape[0]} x {shape[1]} over Q")
         t0 = time.perf_counter()
         exact = self.source.exact(name, rows, cols)
+        if self.certify != "never" and rows is None and cols is None and shape[0] == shape[1] \
+                and self.source.symmetric(name):
+            res = self._kernel(key, name, exact, dropped)
+            if res is not None:
+                return res
         r = rank(exact, seed=self.seed, certify=self.certify, budget_seconds=self.budget_seconds,
                  upper_bound=upper if self.certify != "never" else None, progress=prefixed(self._say, key))
         cert = replace(r.certificate, matrix=name, rows=rows, cols=cols)
         res = self.accept(key, cert, t0, r.primes, r.failure_bound, dropped=tuple(dropped) + r.failures)
         return res if res.certified else replace(res, failure_bound=r.failure_bound)
+
+    def _kernel(self, key: str, name: str, exact, dropped) -> RankResult | None:
+        """A symmetric matrix's rank from a core modulo a prime and its kernel solved over Q
+        (:func:`~exacthess.certify.explicit.kernel_certificate`), when the checker verifies it."""
+        from .nullspace import KERNEL_BITS, KERNEL_LIMIT, kernel_certificate, word_prime
+        exact = np.asarray(exact, dtype=object)
+        if exact.shape[0] > KERNEL_LIMIT or max((max(int(v.p).bit_length(), int(v.q).bit_length()) if hasattr(v, "q")
+                                                  else int(v).bit_length() for v in exact.flat), default=0) > KERNEL_BITS:
+            return None  # a large solve over Q: Hadamard's argument (or its budget) decides instead
+        t0 = time.perf_counter()
+        self._say(f"{key}: a core modulo a prime and the kernel over Q")
+        p, Mp = word_prime(exact, self.seed)
+        try:
+            cert = kernel_certificate(exact, name, p, Mp)
+        except ZeroDivisionError:
+            return None
+        res = self.accept(key, cert, t0, (p,), dropped=dropped)
+        return res if res.certified else None
 
     # ----- rank H = rank F --------------------------------------------------------------------
     def lower_only(self, key: str, name: str, p: int) -> RankResult:
