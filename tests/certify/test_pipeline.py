@@ -35,3 +35,14 @@ def test_a_core_of_full_rank_is_proposed_whole_and_one_that_is_not_by_its_profil
     assert (whole.rows, whole.cols) == ((0, 1), (0, 1))
     part = c._core_minor("M", (0, 1, 2), 1048573, hinted=True)
     assert len(part.rows) == 2 and set(part.rows) <= {0, 1}
+
+
+def test_a_sum_theorem_passed_to_an_explicit_rank_does_not_crash():
+    """Pinned: ``exacthess reproduce float-atlas`` stopped with ``KeyError: ('sum', 'M')`` on this network: the
+    bound rank H_L <= rank H_o + rank H_f (a theorem on named matrices) was handed to the rank of the
+    explicit matrix, whose source has no such premise. Now it is a failed proof there, and H_L is certified
+    by its kernel over Q."""
+    import exacthess as eh
+    arch = eh.FCN(6, (6, 6, 6, 6, 6, 2, 6, 6, 6, 6), 6, bias=True)
+    report = eh.verify(arch, n_samples=12, seed=0, float_check=False, progress=False)
+    assert report.rank_info["H_L"].certified and report.ranks["H_L"] == 262
