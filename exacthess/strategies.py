@@ -61,17 +61,25 @@ def cnn_architectures(draw, dims: int = 1, max_input: int = 8, max_channels: int
 
 
 @st.composite
-def residual_architectures(draw, max_size: int = 4, max_blocks: int = 3, bias=False, activations=("linear",)):
+def residual_architectures(draw, max_size: int = 4, max_blocks: int = 3, bias=False, activations=("linear",),
+                           identity_skips: bool = False):
     """Residual networks as :class:`~exacthess.models.graph.Graph` s: an input projection (or none
     when the input already has the width), ``1..max_blocks`` blocks ``h + f(h)`` (``f`` one linear
     layer, or two with an activation between; now and then a block that changes the width, with a
-    projection skip), an output projection. ``bias``: a bool or None (drawn)."""
+    projection skip), an output projection. ``bias``: a bool or None (drawn). ``identity_skips``: only
+    the deep linear residual networks ``W_out (I + W_L) ... (I + W_1) W_in`` (projections optional)."""
     from .models.graph import GraphBuilder
     b_ = draw(st.booleans()) if bias is None else bias
     d = draw(st.integers(1, max_size))
     b = GraphBuilder((d,))
     width = draw(st.integers(1, max_size))
     h = b.input
+    if identity_skips:
+        proj = width != d or draw(st.booleans())
+        h = b.linear(h, width, bias=b_) if proj else h
+        for _ in range(draw(st.integers(1, max_blocks))):
+            h = b.add(h, b.linear(h, width, bias=b_))
+        return b.build(b.linear(h, draw(st.integers(1, max_size)), bias=b_) if proj else h)
     if width != d or draw(st.booleans()):
         h = b.linear(h, width, bias=b_)
     for _ in range(draw(st.integers(1, max_blocks))):

@@ -86,7 +86,8 @@ def strategy_for(statement):
         from ..strategies import residual_architectures
         acts = tuple(a for a in SEARCH_ACTIVATIONS if ALL in statement.activations
                      or activation(a).kind in statement.activations) or ("linear",)
-        return residual_architectures(max_size=4, max_blocks=3, bias=None, activations=acts)
+        return residual_architectures(max_size=4, max_blocks=3, bias=None, activations=acts,
+                                      identity_skips=statement.id.startswith("residual."))
     if "cnn" in statement.family:
         return st.one_of(cnn_architectures(dims=1, max_input=8, bias=bias),
                          cnn_architectures(dims=2, max_input=6, max_depth=2, bias=bias))

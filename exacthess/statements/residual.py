@@ -48,3 +48,107 @@ register(Statement(
     condition="a graph network linear in its input: linear activations, residual sums, pooling, no biases",
     citation=CITE, predict=linear_image_bound, applies=_linear_map, family=("graph",), activations=("linear",),
     losses=(ALL,)))
+
+
+# ----- deep linear residual networks with identity skips ------------------------------------------
+def residual_structure(graph) -> dict | None:
+    """``{"M", "L", "proj", "bias", "blocks", "inp", "out"}`` when ``graph`` is a deep linear residual
+    network with identity skips -- an optional input projection ``W_in``, ``L >= 1`` blocks
+    ``h + W_l h (+ b_l)`` of width ``M``, an optional output projection ``W_out`` (both or neither;
+    neither: ``d = K = M``), linear activations only, biases on every layer or none -- else None."""
+    if getattr(graph, "family", None) != "graph":
+        return None
+    nodes = [n for n in graph.nodes[1:] if not (n.op == "identity" or (n.op == "act" and n.attrs["activation"].is_linear))]
+    alias = {}
+
+    def src(name):
+        while name in alias:
+            name = alias[name]
+        return name
+    for n in graph.nodes[1:]:
+        if n not in nodes:
+            alias[n.name] = n.inputs[0]
+    if not nodes or any(n.op not in ("linear", "add") for n in nodes) or len(graph.input_shape) != 1:
+        return None
+    linears = [n for n in nodes if n.op == "linear"]
+    if len({n.attrs["bias"] for n in linears}) > 1:
+        return None
+    i, h, inp = 0, "input", None
+    if nodes[0].op == "linear" and (len(nodes) < 2 or nodes[1].op == "linear"):
+        inp, h, i = nodes[0].name, nodes[0].name, 1
+    M = graph.shapes[h][0]
+    blocks = []
+    while i + 1 < len(nodes) and nodes[i].op == "linear" and nodes[i + 1].op == "add":
+        lin, add = nodes[i], nodes[i + 1]
+        if src(lin.inputs[0]) != h or sorted(src(x) for x in add.inputs) != sorted([h, lin.name]) \
+                or graph.shapes[lin.name] != (M,):
+            return None
+        blocks.append(lin.name)
+        h, i = add.name, i + 2
+    out = None
+    if i < len(nodes) and nodes[i].op == "linear" and src(nodes[i].inputs[0]) == h:
+        out, h, i = nodes[i].name, nodes[i].name, i + 1
+    if i != len(nodes) or not blocks or src(graph.output) != h or (inp is None) != (out is None):
+        return None
+    return {"M": M, "L": len(blocks), "proj": inp is not None, "bias": bool(linears[0].attrs["bias"]),
+            "blocks": blocks, "inp": inp, "out": out}
+
+
+def _residual(ctx: Context, need_zero: bool = False):
+    s = ctx.extra.get("residual")
+    if s is None:
+        return "not a deep linear residual network with identity skips (projections, blocks h + W_l h, linear)"
+    if not need_zero and s["bias"]:
+        return "biases: the formula is for residual networks without biases"
+    if need_zero and not ctx.extra.get("residual_at_identity"):
+        return "the residual blocks' weights are not all zero (the statement is about the identity initialisation)"
+    return None
+
+
+def _plain(ctx: Context) -> tuple:
+    """``(q, hidden layers of the plain network, M)``."""
+    s = ctx.extra["residual"]
+    hidden = s["L"] + 1 if s["proj"] else s["L"] - 1
+    return min(ctx.r, ctx.K, s["M"]), hidden, s["M"]
+
+
+def _plain_H_f(ctx: Context) -> int:
+    q, hidden, M = _plain(ctx)
+    s = min(ctx.r, ctx.K)
+    return 2 * q * hidden * M + 2 * q * s - (hidden + 1) * q * q
+
+
+REPARAM = ("[exacthess-derived] via the reparameterisation V = I + W (proofs/residual_linear.py): Singh et al.'s "
+           "formula [singh2021] for the plain network with L + 1 hidden layers (L - 1 without projections); "
+           "see docs/references.md")
+
+register(Statement(
+    id="residual.H_o", quantity="H_o", kind=Kind.DERIVED, relation=Relation.EQ, generic=True,
+    formula="q (r + K - q), q = min(r, K, M)", condition="deep linear residual network, identity skips; no biases; "
+    "generic parameters", citation=REPARAM, predict=lambda ctx: (lambda q: q * (ctx.r + ctx.K - q))(_plain(ctx)[0]),
+    applies=_residual, family=("graph",), activations=("linear",), losses=("mse",)))
+
+register(Statement(
+    id="residual.H_f", quantity="H_f", kind=Kind.DERIVED, relation=Relation.EQ, generic=True,
+    formula="2q L' M + 2qs - (L'+1) q^2, s = min(r, K), L' = L + 1 (L - 1 without projections)",
+    condition="deep linear residual network, identity skips; no biases; generic parameters and targets",
+    citation=REPARAM, predict=_plain_H_f, applies=_residual, family=("graph",), activations=("linear",),
+    losses=("mse",)))
+
+register(Statement(
+    id="residual.H_L", quantity="H_L", kind=Kind.DERIVED, relation=Relation.EQ, generic=True,
+    formula="2q L' M - (L'+1) q^2 + q (r + K), L' = L + 1 (L - 1 without projections)",
+    condition="deep linear residual network, identity skips; no biases; generic parameters and targets",
+    citation=REPARAM, predict=lambda ctx: (lambda q, h, M: 2 * q * h * M - (h + 1) * q * q + q * (ctx.r + ctx.K))(
+        *_plain(ctx)), applies=_residual, family=("graph",), activations=("linear",), losses=("mse",)))
+
+register(Statement(
+    id="residual.identity.H_o", quantity="H_o", kind=Kind.DERIVED, relation=Relation.EQ,
+    formula="beta r~ + (K - beta) u, beta = rank W_out, u = rank of the rows [h_L(x_i); 1] (no biases: rank X W_in^T, "
+            "r~ = r); without projections M r~",
+    condition="deep linear residual network with identity skips at the identity initialisation W_1 = ... = W_L = 0 "
+              "(projections and biases free)",
+    citation="[exacthess-derived] closed form of J at W = 0, proven in proofs/residual_linear.py and docs/statements.md "
+             "(see docs/references.md)",
+    predict=lambda ctx: ctx.extra["residual_identity_rank"], applies=lambda ctx: _residual(ctx, need_zero=True),
+    family=("graph",), activations=("linear",), losses=("mse",)))

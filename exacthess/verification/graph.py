@@ -33,6 +33,7 @@ from ..hessian.saved import problem_to_data
 from ..models.commands import verify_command
 from ..models.graph import Graph
 from ..statements import Context, statements_for
+from ..statements.residual import residual_structure
 from ..statements.verdicts import judge, prediction
 from .floats import FLOAT_COLUMNS_LIMIT, matrix_rank, skipped_note
 from .report import Report, Row
@@ -49,12 +50,44 @@ def graph_context(arch: Graph, problem, ranks: dict) -> Context:
     from flint import fmpq_mat
     X = problem.X
     r = fmpq_mat(X.shape[0], X.shape[1], list(X.ravel())).rank() if X.size else 0
+    extra = {"n": problem.X.shape[0]}
+    extra.update(_residual_extra(arch, problem, r))
     return Context(arch=arch, family="graph", d=arch.input_dim, K=arch.output_dim,
                    L=sum(1 for n in arch.nodes if n.op in ("linear", "conv")) - 1, widths=(), r=r, s=0,
                    p=arch.n_params, bias=any(k == "bias" for _, k in arch.param_order), ranks=dict(ranks),
-                   extra={"n": problem.X.shape[0]}, activation="linear" if arch.is_linear else "nonlinear",
+                   extra=extra, activation="linear" if arch.is_linear else "nonlinear",
                    loss=problem.loss.name,
                    activation_name=", ".join(sorted({str(a) for a in arch.activations})) or "linear")
+
+
+def _rank(rows) -> int:
+    from flint import fmpq_mat
+    rows = np.asarray(rows, dtype=object)
+    return fmpq_mat(rows.shape[0], rows.shape[1], list(rows.ravel())).rank() if rows.size else 0
+
+
+def _residual_extra(arch: Graph, problem, r: int) -> dict:
+    """What the residual statements read: the structure (:func:`~exacthess.statements.residual.residual_structure`),
+    whether the blocks' weights are all zero, and there the closed-form rank of ``H_o``
+    (``beta r~ + (K - beta) u``; ``M r~`` without projections)."""
+    from flint import fmpq
+    structure = residual_structure(arch)
+    if structure is None:
+        return {}
+    zero = all(all(v == 0 for v in problem.param(b, "weight").flat) for b in structure["blocks"])
+    out = {"residual": structure, "residual_at_identity": zero}
+    if zero:
+        X = problem.X
+        ones = np.full((X.shape[0], 1), fmpq(1), dtype=object)
+        r_t = _rank(np.concatenate([X, ones], axis=1)) if structure["bias"] else r
+        if not structure["proj"]:
+            out["residual_identity_rank"] = structure["M"] * r_t
+        else:
+            h = problem.forward.values[problem.forward.problem.arch.by_name[structure["out"]].inputs[0]]
+            u = _rank(np.concatenate([h, ones], axis=1) if structure["bias"] else h)
+            beta = _rank(problem.param(structure["out"], "weight"))
+            out["residual_identity_rank"] = beta * r_t + (arch.output_dim - beta) * u
+    return out
 
 
 def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, params=None, loss="mse",

@@ -47,8 +47,9 @@ def test_the_linear_bound_is_not_applied_to_nonlinear_or_biased_graphs():
 
 
 def test_search_hunts_over_residual_architectures(tmp_path):
-    result = eh.search("resnet.linear.H_o", max_examples=10, database=tmp_path / "db", progress=False)
-    assert result.counterexample is None and result.n_applicable > 0
+    for sid in ("resnet.linear.H_o", "residual.H_L"):
+        result = eh.search(sid, max_examples=10, database=tmp_path / "db", progress=False)
+        assert result.counterexample is None and result.n_applicable > 0, sid
 
 
 def test_verify_torch_takes_a_module_that_reads_as_a_graph(tmp_path, capsys):
@@ -79,3 +80,34 @@ def test_a_saved_graph_report_is_checked_again(tmp_path):
     data["ranks"]["H_o"] += 1  # a report claiming another rank than it proves fails the check
     data["rank_info"]["H_o"]["value"] += 1
     assert not eh.check(data).ok
+
+
+def _resnet(M=3, L=2, d=3, K=2, bias=False, proj=True):
+    b = GraphBuilder((d,))
+    h = b.linear(b.input, M, bias=bias, name="inp") if proj else b.input
+    for i in range(L):
+        h = b.add(h, b.linear(h, M, bias=bias, name=f"w{i}"))
+    return b.build(b.linear(h, K, bias=bias, name="out") if proj else h)
+
+
+def test_residual_statements_hold_generically_and_at_the_identity_initialisation():
+    from exacthess.statements.residual import residual_structure
+    assert residual_structure(_resnet()) == {"M": 3, "L": 2, "proj": True, "bias": False, "blocks": ["w0", "w1"],
+                                             "inp": "inp", "out": "out"}
+    b = GraphBuilder((3,))
+    assert residual_structure(b.build(b.linear(b.act(b.linear(b.input, 3), "relu"), 2))) is None
+    for kw in (dict(), dict(M=2, K=3), dict(proj=False, d=3, K=3, M=3), dict(bias=True)):
+        g = _resnet(**kw)
+        H = eh.hessian(g, n_samples=5, seed=1)
+        P = [p.copy() for p in H.engine.problem.params]
+        for i, (name, kind) in enumerate(g.param_order):
+            if name.startswith("w") and kind == "weight":
+                P[i][:] = fmpq(0)
+        for params in (None, P):
+            data = None if params is None else (H.engine.problem.X, H.engine.problem.Y)
+            report = eh.verify(g, n_samples=None if params else 5, seed=1, params=params, data=data,
+                               float_check=False, progress=False)
+            rows = {r.statement: str(r.verdict) for r in report.rows if str(r.verdict) != "n/a"}
+            assert set(rows.values()) <= {"holds"} and (rows or kw.get("bias")), (kw, rows)
+            assert ("residual.identity.H_o" in rows) == (params is not None), (kw, rows)
+            assert ("residual.H_o" in rows) == (not kw.get("bias")), (kw, rows)
