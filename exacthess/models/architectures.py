@@ -371,7 +371,7 @@ def from_spec(spec: dict) -> Architecture:
     if not isinstance(spec, dict):
         raise InvalidTypeError(f"spec = {describe(spec)} has type {type(spec).__name__}; "
                                "expected a dict such as FCN(...).to_spec()")
-    if spec.get("family") == "graph":
+    if isinstance(spec.get("family"), str) and spec["family"] == "graph":
         from .graph import Graph
         return Graph.from_spec(spec)
     family = check_option(spec.get("family"), "spec['family']", tuple(SPEC_KEYS) + ("graph",))

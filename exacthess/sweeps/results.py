@@ -19,7 +19,8 @@ a timeout.
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "r.jsonl"
 >>> with ResultFile(path, "abc") as f:
-...     f.append({"job": {"seed": 0}, "status": "ok"})
+...     f.append({"job": {"seed": 0}, "status": "ok", "seconds": 0.5,
+...               "report": {"ranks": {"H_L": 3}, "ok": True, "certified": True}})
 >>> ResultFile(path, "abc").records[0]["job"]
 {'seed': 0}
 """

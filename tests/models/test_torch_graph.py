@@ -403,13 +403,13 @@ def test_refusals_of_the_whole_module():
         graph_from_torch(object(), (3,))
 
 
-def test_cli_refuses_a_graph_module_cleanly(tmp_path):
-    """``exacthess verify torch`` takes chains only: a graph module is refused from its shapes (exit 2), not an
-    internal error."""
+def test_cli_reads_a_graph_module(tmp_path):
+    """``exacthess verify torch`` takes a module that reads as a graph: sized from its shapes, then read exactly."""
     import argparse
 
     from exacthess.cli.torch_model import configure, load
+    from exacthess.models.graph import Graph
     torch.save(mixed_mlp().eval(), tmp_path / "m.pt")
     args = configure(argparse.ArgumentParser()).parse_args([str(tmp_path / "m.pt"), "--input-shape", "5"])
-    with pytest.raises(UnsupportedModuleError, match="graph network.*exacthess.from_torch"):
-        load(args)
+    arch, params, data = load(args)
+    assert isinstance(arch, Graph) and len(params) == 6 and data is None
