@@ -31,7 +31,7 @@ from .nullspace import kernel_certificate, word_prime
 from .pipeline import Certifier
 from .rank import RankResult
 
-__all__ = ["symmetric_rank"]
+__all__ = ["symmetric_rank", "kernel_rank"]
 
 
 def symmetric_rank(M, *, name: str = "M", seed: int = 0, budget_seconds: float = 60.0, progress=None) -> RankResult:
@@ -47,11 +47,19 @@ def symmetric_rank(M, *, name: str = "M", seed: int = 0, budget_seconds: float =
     Returns:
         a :class:`~exacthess.certify.rank.RankResult` whose certificate the checker verified.
     """
-    say = progress or (lambda msg: None)
     M = np.asarray(M, dtype=object)
-    certifier = Certifier(source=ExplicitSource(M, name), seed=seed, budget_seconds=budget_seconds, progress=progress)
+    return kernel_rank(Certifier(source=ExplicitSource(M, name), seed=seed, budget_seconds=budget_seconds,
+                                 progress=progress), name)
+
+
+def kernel_rank(certifier: Certifier, name: str) -> RankResult:
+    """The certified rank of the symmetric matrix ``name`` of ``certifier.source``: the kernel proposal
+    (:func:`~exacthess.certify.nullspace.kernel_certificate`, at any size), checked; the pipeline's dense
+    stage (Hadamard's argument) when it does not verify."""
+    say = certifier.progress or (lambda msg: None)
+    M = np.asarray(certifier.source.exact(name), dtype=object)
     t0 = time.perf_counter()
-    p, Mp = word_prime(M, seed)
+    p, Mp = word_prime(M, certifier.seed)
     say(f"{name}: a core modulo a prime and the kernel over Q")
     try:
         cert = kernel_certificate(M, name, p, Mp)

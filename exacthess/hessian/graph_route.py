@@ -173,8 +173,10 @@ class GraphHessians:
         return {k[:-1]: v for k, v in delta.items() if k.endswith("\0")}
 
     # ----- the matrices ---------------------------------------------------------------------
-    def _curvature(self, fw, i: int, J: dict, delta: dict, Hf):
-        """Add sample ``i``'s second-order terms of ``seed^T F`` (the adjoints ``delta``) to ``Hf``."""
+    def _curvature(self, fw, i: int, J: dict, delta: dict, acc: dict) -> None:
+        """Record sample ``i``'s second-order terms of ``seed^T F`` (adjoints ``delta``) in ``acc``: per
+        parameterised node the factors ``(M_delta, J_u)`` of ``C = M_delta J_u``, per curved activation
+        ``(J_a, c J_a)``; :meth:`_functional` multiplies them out, all samples in one product."""
         R, g = self.ring, self.graph
         for node in g.nodes:
             name = node.name
@@ -187,14 +189,31 @@ class GraphHessians:
                 if node.op == "batchnorm":
                     ch = channel_of(g, node.inputs[0])
                     Ju = R.mul(R.convert(np.array(node.attrs["scale"], dtype=object)[ch])[:, None], Ju)
-                C = self._scatter_rows(math.prod(g.param_shapes()[g.param_order.index((name, "weight"))]),
-                                       w, R.mul(d[out][:, None], Ju[inp]))
+                n_w = math.prod(g.param_shapes()[g.param_order.index((name, "weight"))])
+                Md = R.zeros((n_w, Ju.shape[0]))  # Md[w_t, in_t] += delta[out_t]: C = Md J_u
+                np.add.at(Md, (w, inp), d[out])
+                acc.setdefault(("C", name), ([], []))
+                acc[("C", name)][0].append(self._reduce(Md))
+                acc[("C", name)][1].append(Ju)
+            elif node.op == "act" and name in fw.d2 and Ju is not None:
+                c = R.mul(R.convert(fw.d2[name][i]), d)
+                acc.setdefault(("act", name), ([], []))
+                acc[("act", name)][0].append(Ju)
+                acc[("act", name)][1].append(R.mul(c[:, None], Ju))
+
+    def _functional(self, acc: dict):
+        """``H_f`` from the recorded factors: ``sum_i M_i J_i = [M_1 ... M_n] [J_1; ...; J_n]`` per node."""
+        R = self.ring
+        Hf = R.zeros((self.p, self.p))
+        for (kind, name), (left, right) in acc.items():
+            if kind == "C":
+                C = R.matmul(np.concatenate(left, axis=1), np.concatenate(right, axis=0))
                 w0 = self.offsets[(name, "weight")]
                 Hf[w0:w0 + C.shape[0]] = R.add(Hf[w0:w0 + C.shape[0]], C)
                 Hf[:, w0:w0 + C.shape[0]] = R.add(Hf[:, w0:w0 + C.shape[0]], C.T)
-            elif node.op == "act" and name in fw.d2 and Ju is not None:
-                c = R.mul(R.convert(fw.d2[name][i]), d)
-                Hf = R.add(Hf, R.matmul(Ju.T, R.mul(c[:, None], Ju)))
+            else:
+                Hf = R.add(Hf, R.matmul(np.ascontiguousarray(np.concatenate(left, axis=0).T),
+                                        np.concatenate(right, axis=0)))
         return Hf
 
     def _output_jacobian(self, J: dict):
@@ -215,16 +234,16 @@ class GraphHessians:
     def _per_sample(self) -> tuple:
         R, fw = self.ring, self.fw
         n = self.problem.X.shape[0]
-        Ho, Hf = R.zeros((self.p, self.p)), R.zeros((self.p, self.p))
         A = R.convert(fw.hessians)
-        jac = []
+        jac, weighted, acc = [], [], {}
         for i in range(n):
             J = self._jacobians(fw, i)
             JF = self._output_jacobian(J)
             jac.append(JF)
-            Ho = R.add(Ho, R.matmul(JF.T, R.matmul(A[i], JF)))
-            Hf = self._curvature(fw, i, J, self._adjoints(fw, i, R.convert(fw.gradients[:, i])), Hf)
-        return Ho, Hf, jac
+            weighted.append(R.matmul(A[i], JF))
+            self._curvature(fw, i, J, self._adjoints(fw, i, R.convert(fw.gradients[:, i])), acc)
+        Ho = R.matmul(np.ascontiguousarray(np.concatenate(jac, axis=0).T), np.concatenate(weighted, axis=0))
+        return Ho, self._functional(acc), jac
 
     def _moments(self) -> tuple:
         r"""The sample-free route. ``F(x) = A(theta) x + c(theta)`` is affine in ``x``, so with
@@ -257,12 +276,12 @@ class GraphHessians:
         weight = np.concatenate([np.concatenate([R.mul(sigma[a, b], A) for b in range(d + 1)], axis=1)
                                  for a in range(d + 1)], axis=0)
         Ho = R.matmul(Dstack.T, R.matmul(weight, Dstack))
-        Hf = R.zeros((self.p, self.p))
-        rest = omega[:, d]
+        acc, rest = {}, omega[:, d]
         for j in range(d):
-            Hf = self._curvature(vf, j, self._jacobians(vf, j), self._adjoints(vf, j, omega[:, j]), Hf)
+            self._curvature(vf, j, self._jacobians(vf, j), self._adjoints(vf, j, omega[:, j]), acc)
             rest = R.sub(rest, omega[:, j])
-        Hf = self._curvature(vf, d, self._jacobians(vf, d), self._adjoints(vf, d, rest), Hf)
+        self._curvature(vf, d, self._jacobians(vf, d), self._adjoints(vf, d, rest), acc)
+        Hf = self._functional(acc)
         flat = np.stack([Dj.reshape(-1) for Dj in D])  # (d+1, K p): J_i = sum_j x~_ij D_j
         return Ho, Hf, [R.matmul(R.convert(Xt[i:i + 1]), flat).reshape(K, self.p) for i in range(n)]
 

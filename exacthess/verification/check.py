@@ -25,7 +25,7 @@ from ..certify.certificate import describe_upper, from_data
 from ..certify.checker import check as check_certificate
 from ..core.errors import InvalidDataError, InvalidTypeError, InvalidValueError, NonDifferentiableError, describe
 from ..hessian.saved import problem_from_data
-from ..certify.kernel import ExplicitSource
+from ..hessian.graph_source import GraphSource
 from ..hessian.source import ProblemSource
 
 __all__ = ["check", "CheckResult", "CertificateCheck"]
@@ -129,7 +129,7 @@ def check(report) -> CheckResult:
         raise InvalidDataError(f"report's rank_info = {describe(data['rank_info'])} is not a mapping of ranks; "
                                "expected the output of exacthess verify ... --json")
     problem = problem_from_data(point)
-    source = _graph_source(problem) if getattr(problem.arch, "family", None) == "graph" else ProblemSource(problem)
+    source = GraphSource(problem) if getattr(problem.arch, "family", None) == "graph" else ProblemSource(problem)
     out = CheckResult()
     shown = data.get("ranks") if isinstance(data.get("ranks"), dict) else {}
     for key, info in data["rank_info"].items():
@@ -140,36 +140,6 @@ def check(report) -> CheckResult:
         out.checks.append(one)
     out.seconds = time.perf_counter() - t0
     return out
-
-
-class _Matrices:
-    """The checker's matrix source of a graph network: ``H_o``, ``H_f``, ``H_L`` recomputed exactly from the
-    saved point, each an :class:`~exacthess.certify.kernel.ExplicitSource`."""
-
-    def __init__(self, matrices: dict):
-        self._of = {name: ExplicitSource(M, name) for name, M in matrices.items()}
-
-    def shape(self, name):
-        return self._of[name].shape(name)
-
-    def exact(self, name, rows=None, cols=None):
-        return self._of[name].exact(name, rows, cols)
-
-    def mod(self, name, p, rows=None, cols=None):
-        return self._of[name].mod(name, p, rows, cols)
-
-    def symmetric(self, name):
-        return self._of[name].symmetric(name)
-
-    def premise(self, key):
-        raise KeyError(key)
-
-
-def _graph_source(problem) -> _Matrices:
-    from ..core.domains import QQ
-    from ..hessian.graph_route import GraphHessians
-    H = GraphHessians(problem, QQ)
-    return _Matrices({name: H.full(name) for name in ("H_o", "H_f", "H_L")})
 
 
 def _one(key: str, info: dict, cert_data, source) -> CertificateCheck:

@@ -24,7 +24,10 @@ import time
 
 import numpy as np
 
-from ..certify.explicit import symmetric_rank
+from ..certify.explicit import kernel_rank
+from ..certify.pipeline import Certifier, FactoredProblem
+from ..core.modular import random_small_prime
+from ..hessian.graph_source import GraphSource
 from ..core.domains import QQ, resolve_domain
 from ..core.progress import Update, open_progress
 from ..hessian.cost import graph_cost, require_fits, sample_count
@@ -58,6 +61,28 @@ def graph_context(arch: Graph, problem, ranks: dict) -> Context:
                    extra=extra, activation="linear" if arch.is_linear else "nonlinear",
                    loss=problem.loss.name,
                    activation_name=", ".join(sorted({str(a) for a in arch.activations})) or "linear")
+
+
+def _certified(problem, *, seed: int, certify: str, budget_seconds: float, say) -> tuple[dict, dict]:
+    """The certified ranks of ``H_L``, ``H_o``, ``H_f`` (see the module doc): ``H_o`` through
+    ``rank H_o = rank (C J)`` when the loss gives its kernel factors, the others (and ``H_o`` otherwise)
+    by a core and the kernel over Q; ``certify="never"``: lower bounds only."""
+    source = GraphSource(problem)
+    cert = Certifier(source=source, seed=seed, certify=certify, budget_seconds=budget_seconds, progress=say)
+    p = random_small_prime(np.random.default_rng([seed, 13]))
+    ranks, info = {}, {}
+    for name in _NAMES:
+        say(Update(f"{name}: the exact {problem.arch.n_params} x {problem.arch.n_params} matrix over Q",
+                   part="ranks"))
+        if certify == "never":
+            res = cert.lower_only(name, name, p)
+        elif name == "H_o" and problem.forward.kernel_factors is not None:
+            res = cert.factored(FactoredProblem(key="H_o", factor="CJ", theorem="gauss_newton", p=p,
+                                                why="rank H_o = rank (C J), ker C_i = ker A_i"))
+        else:
+            res = kernel_rank(cert, name)
+        ranks[name], info[name] = res.value, res
+    return ranks, info
 
 
 def _rank(rows) -> int:
@@ -102,12 +127,7 @@ def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, param
         H = hessian(arch, params=params, data=data, n_samples=n_samples, seed=seed, loss=loss, point=point,
                     round_to=round_to)
         problem = H.engine.problem
-        ranks, info = {}, {}
-        for name in _NAMES:
-            say(Update(f"{name}: the exact {arch.n_params} x {arch.n_params} matrix over Q", part="ranks"))
-            res = symmetric_rank(getattr(H, name), name=name, seed=seed, budget_seconds=budget_seconds,
-                                 progress=say)
-            ranks[name], info[name] = res.value, res
+        ranks, info = _certified(problem, seed=seed, certify=certify, budget_seconds=budget_seconds, say=say)
         floats = {}
         if float_check == "always" or (float_check and arch.n_params <= FLOAT_COLUMNS_LIMIT):
             for dt in ("float32", "float64"):
