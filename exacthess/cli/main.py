@@ -160,7 +160,7 @@ def _graph_spec(text: str):
     from ..core.errors import InvalidValueError
     from ..models.graph import Graph
     source = text
-    if not text.lstrip().startswith("{"):
+    if not text.lstrip().startswith(("{", "[")):
         try:
             source = Path(text).read_text()
         except OSError as exc:
@@ -192,6 +192,9 @@ def _cmd_verify(args) -> int:
                         data=data, loss=args.loss, certify=args.certify, budget_seconds=args.budget,
                         float_check=torch_model.float_option(args), point=getattr(args, "point", "gaussian"),
                         perfect_fit=args.perfect_fit, round_to=getattr(args, "round_to", None), progress=prog)
+    if getattr(args, "was_training", False):
+        report.notes.append("the saved module was in training mode; it was verified in eval mode (model.eval(): "
+                            "batch normalisation by its running statistics, dropout off)")
     if args.json:
         print(report.to_json(indent=2))
     else:

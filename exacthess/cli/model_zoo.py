@@ -45,19 +45,25 @@ def zoo_figure(rows: list):
         fig = new_figure(7.0, 5.2)
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
         x = np.arange(len(rows))
-        series = (("H_L", "exact (certified)"), ("torch_float64", "torch float64"), ("torch_float32", "torch float32"))
-        for i, (key, label) in enumerate(series):
-            top.bar(x + (i - 1) * 0.27, [r[key] / r["n_params"] for r in rows], 0.27, label=label)
+        series = (("H_L", "exact (certified)", "C0"), ("torch_float64", "torch float64", "C1"),
+                  ("torch_float32", "torch float32", "C2"))
+        for i, (key, label, colour) in enumerate(series):
+            top.bar(x + (i - 1) * 0.27, [r[key] / r["n_params"] for r in rows], 0.27, label=label, color=colour)
         top.set_ylabel("rank H_L / parameters")
         top.set_ylim(0, 1.18)
         top.legend(loc="upper center", ncol=3, fontsize="small")
-        for key, label, marker in (("torch_float64", "torch float64", "o"), ("torch_float32", "torch float32", "s")):
-            bottom.plot(x, [r[key] - r["H_L"] for r in rows], marker, label=label, markersize=6)
+        lowest = 0
+        for key, label, marker, colour in (("torch_float64", "torch float64", "o", "C1"),
+                                           ("torch_float32", "torch float32", "s", "C2")):
+            diffs = [r[key] - r["H_L"] for r in rows]
+            lowest = min([lowest] + diffs)
+            bottom.plot(x, diffs, marker, label=label, markersize=6, color=colour)
         bottom.axhline(0, color="0.5", linewidth=0.8)
+        bottom.set_ylim(lowest - 1, 0.4 * (1 - lowest) + 1)  # room above 0 for the legend
         bottom.set_ylabel("float rank - exact")
         bottom.set_xticks(x)
         bottom.set_xticklabels([r["model"] for r in rows], rotation=45, ha="right")
-        bottom.legend(loc="lower left", ncol=2, fontsize="small")
+        bottom.legend(loc="upper right", ncol=2, fontsize="small")
         top.set_title("Hessian rank of small PyTorch models: certified vs torch matrix_rank(hermitian=True)")
     return fig
 

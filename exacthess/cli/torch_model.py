@@ -21,10 +21,14 @@ from .parser import HelpFormatter
 __all__ = ["configure", "load", "parse_shape", "float_option"]
 
 _DESCRIPTION = (
-    """Verify the statements for a PyTorch model saved whole with torch.save(model): an nn.Sequential of
-nn.Linear / nn.Conv1d / nn.Conv2d layers (stride, zero padding, bias) with one nn.ReLU or
-nn.LeakyReLU between consecutive layers (nn.Flatten, nn.Identity and dropout allowed; the module
-is put in eval mode). Weights are converted exactly. SECURITY: the file is read with
+    """Verify the statements for a PyTorch model saved whole with torch.save(model): any module torch.fx
+can trace into nn.Linear, nn.Conv1d/2d/3d (stride, zero or circular padding, dilation, groups),
+nn.ReLU / nn.LeakyReLU after any layer, residual sums x + y, max / average pooling, flattening,
+batch normalisation and dropout in eval mode (see exacthess.from_torch; a chain with one shared
+activation is read as an FCN or CNN, anything else as a graph). The module is put in eval mode,
+and the report says so when it was saved in training mode. A module subclass must be importable
+where exacthess runs (its class defined in a module on the Python path, not in the __main__ of the
+script that saved it). Weights are converted exactly. SECURITY: the file is read with
 torch.load(path, weights_only=False), which unpickles it and can run arbitrary code: only load
 files you trust. Needs PyTorch: pip install 'exacthess[torch]'.""")
 
@@ -36,8 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("model", metavar="MODEL.pt",
                         help="a whole module saved with torch.save(model) (unpickled: trusted files only)")
     parser.add_argument("--input-shape", required=True, metavar="SHAPE",
-                        help="one sample's shape as torch sees it: 784 (nn.Linear), 3,32 (nn.Conv1d) "
-                             "or 1,28,28 (nn.Conv2d)")
+                        help="one sample's shape as torch sees it: 784 (nn.Linear), 3,32 (nn.Conv1d), "
+                             "1,28,28 (nn.Conv2d) or 1,8,8,8 (nn.Conv3d)")
     parser.add_argument("--data", default=None, metavar="DATA.npz",
                         help="samples as an .npz with arrays X (n x prod(shape), or n x shape) and Y "
                              "(n x K targets, or n class indices); seeded data if omitted")
@@ -59,9 +63,9 @@ def parse_shape(text: str, name: str = "--input-shape") -> tuple[int, ...]:
         vals = tuple(int(p) for p in parts)
     except ValueError:
         vals = ()
-    if not 1 <= len(vals) <= 3 or any(v < 1 for v in vals):
-        raise InvalidValueError(f"{name} = {text!r} is not a shape; expected 1 to 3 comma-separated ints >= 1, "
-                                "e.g. 784, 3,32 or 1,28,28")
+    if not 1 <= len(vals) <= 4 or any(v < 1 for v in vals):
+        raise InvalidValueError(f"{name} = {text!r} is not a shape; expected 1 to 4 comma-separated ints >= 1, "
+                                "e.g. 784, 3,32, 1,28,28 or 1,8,8,8")
     return vals
 
 
@@ -85,15 +89,18 @@ def _load_module(path: str):
     try:
         obj = torch.load(p, weights_only=False, map_location="cpu")
     except Exception as exc:  # any unpickling problem: report it on one line
+        hint = (" (a module subclass must be importable where exacthess runs: define its class in a module on the "
+                "Python path, not in the __main__ of the script that saved it)" if isinstance(exc, AttributeError)
+                and "Can't get attribute" in str(exc) else "")
         raise InvalidDataError(f"model file {path!r} could not be read by torch.load ({_one_line(exc)}); "
-                               "expected a module saved with torch.save(model)") from None
+                               f"expected a module saved with torch.save(model){hint}") from None
     if isinstance(obj, dict):
         raise InvalidDataError(f"model file {path!r} holds a dict (a state_dict?); expected the whole module "
                                "saved with torch.save(model) (build the model, load_state_dict, then save it)")
     if not isinstance(obj, torch.nn.Module):
-        raise InvalidDataError(f"model file {path!r} holds a {type(obj).__name__}; expected an nn.Sequential "
+        raise InvalidDataError(f"model file {path!r} holds a {type(obj).__name__}; expected an nn.Module "
                                "saved with torch.save(model)")
-    return obj.eval()
+    return obj
 
 
 def _load_data(path: str, shape: tuple, K: int):
@@ -153,6 +160,8 @@ def load(args: argparse.Namespace):
     from ..models.torch_import import from_torch, torch_architecture
     shape = parse_shape(args.input_shape)
     module = _load_module(args.model)
+    args.was_training = any(m.training for m in module.modules())
+    module.eval()  # what a verification means: the module as it predicts (the report says when it was training)
     arch = torch_architecture(module, shape)
     data = None if args.data is None else _load_data(args.data, shape, arch.output_dim)
     samples = getattr(args, "samples", None)

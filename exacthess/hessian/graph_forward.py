@@ -137,9 +137,14 @@ class GraphProblem:
 def make_graph_problem(arch: Graph, *, n_samples=None, seed: int = 0, data=None, params=None, loss="mse",
                        point: str = "gaussian") -> GraphProblem:
     """Check or seed the parameters and data of a graph network (arguments as
-    :func:`~exacthess.hessian.problem.make_problem`)."""
+    :func:`~exacthess.hessian.problem.make_problem`; ``X`` may also hold the samples as maps,
+    ``(n, *input_shape)``, flattened row-major as torch's ``x.reshape(n, -1)``)."""
     if not isinstance(arch, Graph):
         raise InvalidTypeError(f"arch = {describe(arch)} has type {type(arch).__name__}; expected a Graph")
+    if isinstance(data, (tuple, list)) and len(data) == 2 and len(arch.input_shape) > 1:
+        shape = tuple(np.shape(data[0]))
+        if len(shape) == 1 + len(arch.input_shape) and shape[1:] == arch.input_shape:  # samples as maps
+            data = (np.asarray(data[0]).reshape(shape[0], -1), data[1])  # row-major: torch's x.reshape(n, -1)
     X, Y, n, the_loss, point = prepare_data(arch, n_samples=n_samples, seed=seed, data=data, loss=loss, point=point)
     plist = seeded_graph_params(arch, seed, point if point in POINTS else "gaussian") if params is None else \
         _split(arch, params)

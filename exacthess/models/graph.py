@@ -73,6 +73,18 @@ def _ints(value, n: int, what: str, node: Node, minimum: int) -> tuple:
     return tuple(int(v) for v in vals)
 
 
+def _attr(v):
+    """An attribute read back from :meth:`Graph.to_spec`'s plain data: lists as tuples, ``"p/q"`` as rationals."""
+    import re
+    if isinstance(v, list):
+        return tuple(_attr(x) for x in v)
+    if isinstance(v, str) and re.fullmatch(r"-?\d+(/\d+)?", v):
+        from flint import fmpq
+        num, _, den = v.partition("/")
+        return fmpq(int(num), int(den or 1))
+    return v
+
+
 def _rational(v, name: str):
     """An exact rational from a number, or from its text (``"1/3"``: how :meth:`Graph.to_spec` writes it)."""
     if isinstance(v, str):
@@ -289,7 +301,7 @@ class Graph:
         """
         try:
             nodes = [Node(str(n["name"]), str(n["op"]), tuple(n.get("inputs", ())),
-                          {k: tuple(v) if isinstance(v, list) else v for k, v in dict(n.get("attrs", {})).items()},
+                          {k: _attr(v) for k, v in dict(n.get("attrs", {})).items()},
                           str(n.get("where", ""))) for n in spec["nodes"]]
             order = spec.get("param_order")
             return Graph(tuple(spec["input_shape"]), nodes, output=spec.get("output"),

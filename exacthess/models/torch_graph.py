@@ -49,6 +49,7 @@ from ..core.validate import check_bool, check_int, is_int
 from .graph import Graph, Node
 from .torch_check import require_torch
 from .torch_graph_check import graph_round_trip_check
+from .torch_inplace import check_in_place
 from .torch_modules import (METHODS, MODULES, SUPPORTED, Site, call_args, check_module, convert_module, exact_tensor,
                             function_name, function_table, one_line, refuse, why_not)
 
@@ -106,6 +107,7 @@ class _Reader:
                 "torch.fx can trace (no control flow on tensor values); " + "supported: " + ", ".join(SUPPORTED),
                 index=None, module=type(module).__name__) from None
         self.modules = dict(self.root.named_modules())
+        check_in_place(self.gm, self.modules, torch, self.path)
         self.functions = function_table(torch)
         self.nodes, self.env, self.torch_shapes = [], {}, {}
         self.sites = {"input": Site("input", "input", "the input", "input")}
@@ -230,7 +232,8 @@ class _Reader:
         obj, k = self.value(args[0]), self.value(args[1])
         got = obj.item(k) if isinstance(obj, _Size) else None
         if got is None:
-            refuse(site, f"indexes {describe(obj)} by {describe(k)}; expected only x.shape[i] / x.size(i) (tensors are "
+            what = f"the tensor of node {obj.name!r}" if isinstance(obj, _T) else describe(obj)
+            refuse(site, f"indexes {what} by {describe(k)}; expected only x.shape[i] / x.size(i) (tensors are "
                          "not sliced)")
         return got
 

@@ -9,8 +9,9 @@ flattened row-major):
 * ``avgpool``: the window's sum (padding counted as zeros) over the kernel size; ``maxpool``: the
   window's maximum over its entries inside the map; ``act``: the activation; ``add``: the sum.
 
-:func:`graph_round_trip_check` compares the output at a test input of dyadic numbers ``k/64`` with
-torch's float64 forward of a copy of the module. The tolerance, :math:`10^{-9}` times the largest
+:func:`graph_round_trip_check` compares the output at three test inputs of dyadic numbers (``k/64``
+in ``[-1, 1]``, its negative, and ``k/64`` in ``[-8, 8]``: other signs and scales give other ReLU
+patterns and maxima) with torch's float64 forward of a copy of the module. The tolerance, :math:`10^{-9}` times the largest
 output in absolute value, only decides whether the conversion describes the module (a wrong
 layout, padding or order gives differences of the order of the outputs); no rank or verdict
 depends on it.
@@ -118,10 +119,16 @@ def graph_round_trip_check(module, graph: Graph, params: list, shape: tuple) -> 
     """
     torch = require_torch()
     rng = np.random.default_rng(20240613)
-    x = rng.integers(-64, 65, size=math.prod(shape)) / 64.0  # dyadic: exact in float64
+    x0 = rng.integers(-64, 65, size=math.prod(shape)) / 64.0  # dyadic: exact in float64
+    model = copy.deepcopy(module).to(dtype=torch.float64)
+    for x in (x0, -x0, rng.integers(-512, 513, size=x0.size) / 64.0):  # other signs, another scale: other patterns
+        _compare(graph, params, model, x, shape, torch)
+
+
+def _compare(graph: Graph, params: list, model, x, shape: tuple, torch) -> None:
     exact = graph_values(graph, params, x)[graph.output]
     with torch.no_grad():
-        ref = copy.deepcopy(module).to(dtype=torch.float64)(torch.tensor(x).reshape((1,) + tuple(shape)))
+        ref = model(torch.tensor(x).reshape((1,) + tuple(shape)))
     got = ref.detach().reshape(-1).numpy()
     if got.shape[0] != len(exact):
         raise UnsupportedModuleError(f"module returns {got.shape[0]} outputs for one sample; the graph read from it "
@@ -135,4 +142,5 @@ def graph_round_trip_check(module, graph: Graph, params: list, shape: tuple) -> 
                 f"round-trip check failed: output {k} of the exact graph is {float(z)!r} while torch's float64 "
                 f"forward gives {float(t)!r} (difference {float(diff):.3g}, tolerance {float(tol):.3g} = "
                 f"{ROUND_TRIP_TOLERANCE:g} of the largest output); the conversion does not reproduce the module "
-                "(forward hooks, or an operation torch.fx does not see?)")
+                "(an in-place operation such as += on a tensor that is read again under another name, forward "
+                "hooks, or an operation torch.fx does not see)")

@@ -160,7 +160,9 @@ def _identity(m, site, shape, nd):
 
 def _dropout(m, site, shape, nd):
     if m.training and m.p > 0:
-        refuse(site, "is in training mode (random masks); call model.eval() first")
+        refuse(site, "is in training mode (random masks); " + (
+            "pass training=self.training (F.dropout defaults to training=True, even in eval mode) or p=0"
+            if site.kind == "call" else "call model.eval() first"))
     return None
 
 

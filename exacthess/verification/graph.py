@@ -60,7 +60,8 @@ def graph_context(arch: Graph, problem, ranks: dict) -> Context:
                    p=arch.n_params, bias=any(k == "bias" for _, k in arch.param_order), ranks=dict(ranks),
                    extra=extra, activation="linear" if arch.is_linear else "nonlinear",
                    loss=problem.loss.name,
-                   activation_name=", ".join(sorted({str(a) for a in arch.activations})) or "linear")
+                   activation_name=", ".join(sorted({str(a) for a in arch.activations}) + (
+                       ["max pooling"] if any(n.op == "maxpool" for n in arch.nodes) else [])) or "linear")
 
 
 def _certified(problem, *, seed: int, certify: str, budget_seconds: float, say) -> tuple[dict, dict]:
@@ -152,7 +153,7 @@ def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, param
                             failure_bound=j.failure_bound, activation="graph", loss=problem.loss.name,
                             float_ranks=fr))
     notes = []
-    standins = [n.name for n in arch.nodes if n.op == "batchnorm"]
+    standins = [n.name for n in arch.nodes if n.op == "batchnorm" and n.attrs.get("standin_rel_error", 0) != 0]
     if standins:
         notes.append("batch normalisation's 1/sqrt(var + eps) is a rational stand-in within 2^-64 relatively "
                      f"(nodes {', '.join(standins)}): every rank is exact at the stand-in")

@@ -156,7 +156,9 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     check_progress(progress)
     if graph:
         if perfect_fit:
-            raise InvalidOptionError("perfect_fit = True is not available for graph networks yet; expected False")
+            raise InvalidOptionError("perfect_fit = True is not available for graph networks yet; expected False",
+                                     cli="--perfect-fit is not available for graph networks yet (torch modules read "
+                                         "as graphs, verify graph); expected it left out")
         from .graph import verify_graph
         return verify_graph(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
                             certify=certify, budget_seconds=budget_seconds, float_check=float_check,

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import exacthess
+import exacthess as eh
 from exacthess.core.errors import InvalidTypeError, NonDifferentiableError, UnsupportedModuleError
 from exacthess.models import from_torch, torch_architecture
 from exacthess.models.graph import Graph
@@ -413,3 +414,46 @@ def test_cli_reads_a_graph_module(tmp_path):
     args = configure(argparse.ArgumentParser()).parse_args([str(tmp_path / "m.pt"), "--input-shape", "5"])
     arch, params, data = load(args)
     assert isinstance(arch, Graph) and len(params) == 6 and data is None
+
+
+def test_in_place_operations_read_again_are_refused():
+    """Pinned (review): an in-place ReLU whose input is read later gave a wrong Hessian, certified."""
+    import torch.nn as nn
+
+    class Aliased(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2, self.fc3 = nn.Linear(2, 2), nn.Linear(2, 1), nn.Linear(2, 1)
+            self.relu = nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            h = self.fc1(x)
+            return self.fc2(self.relu(h)) + self.fc3(h)  # fc3 reads relu(h): h was overwritten
+
+    class Idiom(nn.Module):  # torchvision's: out = relu(fc(x)); out += x; out = relu(out)
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2, self.relu = nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            out = self.relu(self.fc1(x))
+            out += x
+            return self.fc2(self.relu(out))
+    with pytest.raises(UnsupportedModuleError, match=r"\[relu\].*overwrites its input 'fc1' in place.*'fc3'"):
+        eh.from_torch(Aliased(), (2,))
+    arch, _ = eh.from_torch(Idiom(), (2,))
+    assert arch.n_params == 12
+
+
+def test_conv3d_on_the_command_line_and_samples_as_maps(tmp_path, capsys):
+    from exacthess.cli.main import main
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv3d(1, 2, 2), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(16, 1))
+    torch.save(model, tmp_path / "c3.pt")
+    assert main(["verify", "torch", str(tmp_path / "c3.pt"), "--input-shape", "1,3,3,3", "--samples", "3",
+                 "--no-float"]) == 0
+    capsys.readouterr()
+    arch, params = eh.from_torch(model.eval(), (1, 3, 3, 3))
+    X, Y = torch.randn(3, 1, 3, 3, 3), torch.randn(3, 1)
+    assert (eh.hessian(arch, params=params, data=(X, Y)).H_L ==
+            eh.hessian(arch, params=params, data=(X.reshape(3, -1), Y)).H_L).all()

@@ -111,3 +111,20 @@ def test_residual_statements_hold_generically_and_at_the_identity_initialisation
             assert set(rows.values()) <= {"holds"} and (rows or kw.get("bias")), (kw, rows)
             assert ("residual.identity.H_o" in rows) == (params is not None), (kw, rows)
             assert ("residual.H_o" in rows) == (not kw.get("bias")), (kw, rows)
+
+
+def test_review_findings_on_graph_reports(capsys):
+    from exacthess.cli.main import main
+    from exacthess.models.graph import Graph
+    b = GraphBuilder((1, 4, 4))
+    h = b.batchnorm(b.conv(b.input, 2, 3), [0, 0], [fmpq(1, 2), 2])  # given rationals: no stand-in
+    g = b.build(b.linear(b.flatten(b.maxpool(h, 2)), 1))
+    report = eh.verify(g, n_samples=3, progress=False, float_check=False)
+    assert not any("stand-in" in n for n in report.notes)
+    row = next(r for r in report.rows if r.statement == "resnet.linear.H_o")
+    assert "max pooling" in row.note
+    assert Graph.from_spec(json.loads(json.dumps(g.to_spec()))) == g
+    assert main(["verify", "graph", "--spec", "[1, 2]"]) == 2
+    assert "is not a JSON object" in capsys.readouterr().err
+    never = eh.verify(g, n_samples=3, progress=False, float_check=False, certify="never")
+    assert all(info.lower <= report.ranks[k] for k, info in never.rank_info.items())
