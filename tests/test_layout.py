@@ -127,11 +127,12 @@ MAY_IMPORT = {
     "spectral": {"core", "models"},
     "generic": {"core", "models", "hessian", "certify", "statements"},
     "verification": {"core", "models", "hessian", "certify", "statements", "generic"},
+    "curvature": {"core", "models", "hessian", "certify", "statements", "verification"},
     "sweeps": {"core", "models", "verification"},
     "experiments": {"core", "models", "hessian", "certify", "statements", "spectral", "generic", "verification",
-                    "sweeps", "strategies"},
+                    "sweeps", "strategies", "curvature"},
     "cli": {"core", "models", "hessian", "certify", "statements", "spectral", "generic", "verification", "sweeps",
-            "experiments", "strategies"},
+            "experiments", "strategies", "curvature"},
 }
 
 
