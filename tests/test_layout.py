@@ -127,12 +127,12 @@ MAY_IMPORT = {
     "spectral": {"core", "models"},
     "generic": {"core", "models", "hessian", "certify", "statements"},
     "verification": {"core", "models", "hessian", "certify", "statements", "generic"},
-    "curvature": {"core", "models", "hessian", "certify", "statements", "verification"},
+    "oracle": {"core", "models", "hessian", "certify", "statements", "verification"},
     "sweeps": {"core", "models", "verification"},
     "experiments": {"core", "models", "hessian", "certify", "statements", "spectral", "generic", "verification",
-                    "sweeps", "strategies", "curvature"},
+                    "sweeps", "strategies", "oracle"},
     "cli": {"core", "models", "hessian", "certify", "statements", "spectral", "generic", "verification", "sweeps",
-            "experiments", "strategies", "curvature"},
+            "experiments", "strategies", "oracle"},
 }
 
 

@@ -9,8 +9,8 @@ averaged: divide by ``n`` for a mean reduction):
   Hessian of the loss under the model's predictive distribution);
 * :meth:`Curvature.diagonal`, :meth:`Curvature.hvp` (exact products with exact vectors),
   :meth:`Curvature.trace`, :meth:`Curvature.eigenvalues` (certified enclosures,
-  :mod:`exacthess.curvature.eigen`), :meth:`Curvature.kfac` (the exact Kronecker factors,
-  :mod:`exacthess.curvature.kfac`).
+  :mod:`exacthess.oracle.eigen`), :meth:`Curvature.kfac` (the exact Kronecker factors,
+  :mod:`exacthess.oracle.kfac`).
 
 Parameters are ordered as the model stores them: :func:`exacthess.from_torch` gives torch's
 ``named_parameters()`` order, each tensor row-major (:attr:`Curvature.names`), so the flat vector
@@ -128,14 +128,14 @@ class Curvature:
         return symmetric_rank(self.matrix(of), name=_NAME[check_option(of, "of", OF)], **options)
 
     def eigenvalues(self, of: str = "hessian", k: int | None = None):
-        """Certified enclosures of the eigenvalues of ``of`` (:func:`exacthess.curvature.eigen.enclose`):
+        """Certified enclosures of the eigenvalues of ``of`` (:func:`exacthess.oracle.eigen.enclose`):
         the zero eigenvalues exactly (their number from the certified rank), every other one in a
         ball; ``k``: only the ``k`` largest and ``k`` smallest nonzero ones are reported."""
         from .eigen import enclose
         return enclose(self.matrix(of), rank=self.rank(of), k=k)
 
     def kfac(self, kind: str = "expand") -> list:
-        """The exact KFAC factors per layer (:func:`exacthess.curvature.kfac.kfac_factors`)."""
+        """The exact KFAC factors per layer (:func:`exacthess.oracle.kfac.kfac_factors`)."""
         from .kfac import kfac_factors
         return kfac_factors(self, kind)
 
