@@ -56,7 +56,7 @@ def _up(x: float, n: int) -> float:
 
 @dataclass(frozen=True)
 class Eigenvalues:
-    """Certified eigenvalues of a symmetric matrix (see the module doc).
+    r"""Certified eigenvalues of a symmetric matrix (see the module doc).
 
     Attributes:
         zeros: how many eigenvalues are exactly 0 (from the certified rank), or None when the rank
@@ -66,7 +66,7 @@ class Eigenvalues:
             decided here).
         components: ``(low, high, count)``: each connected interval of the enclosures and the exact
             number of eigenvalues (zeros included) it holds.
-        radius: the uniform radius :math:`\\varepsilon`.
+        radius: the uniform radius :math:`\varepsilon`.
         n: the matrix size.
     """
 
