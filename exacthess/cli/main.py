@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover
         spectral_cli = None
 
+    from . import fixtures as fixtures_cli
+    fixtures_cli.configure(sub)
     ps = sub.add_parser("search", help="search for a counterexample to a statement with Hypothesis",
                         description="Search architectures for a counterexample to STATEMENT_ID: only a VIOLATED "
                                     "or refuted verdict of that statement counts.")
@@ -254,6 +256,11 @@ def _cmd_sweep(args) -> int:
     return sweep_cli.run(args)
 
 
+def _cmd_fixtures(args) -> int:
+    from . import fixtures as fixtures_cli
+    return fixtures_cli.run(args)
+
+
 def _cmd_check(args) -> int:
     from . import check as check_cli
     return check_cli.run(args)
@@ -299,7 +306,8 @@ def _run(argv) -> int:
     try:
         handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
                    "statements": _cmd_statements, "search": _cmd_search, "sweep": _cmd_sweep,
-                   "plot": _cmd_plot, "prove": prove_cli.run, "check": _cmd_check}[args.command]
+                   "plot": _cmd_plot, "prove": prove_cli.run, "check": _cmd_check,
+                   "fixtures": _cmd_fixtures}[args.command]
         return handler(args)
     except Exception:
         if interrupt.INTERRUPTS.received is not None:  # an interrupt that surfaced as another exception

@@ -52,7 +52,7 @@ EXIT_CODES = {
     "sweep": """  0  every job finished with status ok and no statement is violated
   1  some job failed, timed out or was lost, or a statement is violated
   2  bad input (one line 'error: ...' on stderr)""",
-    "plot": _DONE,
+    "plot": _DONE, "fixtures": _DONE,
     "check": """  0  every certificate verifies the rank the report states
   1  some certificate does not (e.g. a rank edited in the file)
   2  bad input (one line 'error: ...' on stderr)""",
