@@ -122,10 +122,20 @@ class Curvature:
         M = self.matrix(of)
         return np.array([float(v) for v in M.flat], dtype=np.float64).reshape(M.shape)
 
-    def rank(self, of: str = "hessian", **options):
-        """The certified rank of ``of`` (:func:`exacthess.certify.explicit.symmetric_rank`)."""
-        from ..certify.explicit import symmetric_rank
-        return symmetric_rank(self.matrix(of), name=_NAME[check_option(of, "of", OF)], **options)
+    @cached_property
+    def _ranks(self) -> dict:
+        """The certified ranks of ``H_L``, ``H_o``, ``H_f`` by the pipeline ``exacthess.verify`` uses: the
+        structural certificates of FCNs and CNNs, a core and the kernel over Q for graphs."""
+        if getattr(self.arch, "family", None) == "graph":
+            from ..verification.graph import graph_ranks
+            return graph_ranks(self.problem)[1]
+        from ..hessian.ranks import certified_ranks
+        return certified_ranks(self.problem, block_columns=False)[1]
+
+    def rank(self, of: str = "hessian"):
+        """The certified rank of ``of`` (a :class:`~exacthess.certify.rank.RankResult`: ``.value``,
+        ``.certified``, ``.how``; every certificate verified by the checker)."""
+        return self._ranks[_NAME[check_option(of, "of", OF)]]
 
     def eigenvalues(self, of: str = "hessian", k: int | None = None):
         """Certified enclosures of the eigenvalues of ``of`` (:func:`exacthess.oracle.eigen.enclose`):

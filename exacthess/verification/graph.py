@@ -41,7 +41,7 @@ from ..statements.verdicts import judge, prediction
 from .floats import FLOAT_COLUMNS_LIMIT, matrix_rank, skipped_note
 from .report import Report, Row
 
-__all__ = ["verify_graph", "graph_context"]
+__all__ = ["verify_graph", "graph_context", "graph_ranks"]
 
 _NAMES = ("H_L", "H_o", "H_f")
 
@@ -64,7 +64,8 @@ def graph_context(arch: Graph, problem, ranks: dict) -> Context:
                        ["max pooling"] if any(n.op == "maxpool" for n in arch.nodes) else [])) or "linear")
 
 
-def _certified(problem, *, seed: int, certify: str, budget_seconds: float, say) -> tuple[dict, dict]:
+def graph_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds: float = 60.0,
+                say=lambda msg: None) -> tuple[dict, dict]:
     """The certified ranks of ``H_L``, ``H_o``, ``H_f`` (see the module doc): ``H_o`` through
     ``rank H_o = rank (C J)`` when the loss gives its kernel factors, the others (and ``H_o`` otherwise)
     by a core and the kernel over Q; ``certify="never"``: lower bounds only."""
@@ -128,7 +129,7 @@ def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, param
         H = hessian(arch, params=params, data=data, n_samples=n_samples, seed=seed, loss=loss, point=point,
                     round_to=round_to)
         problem = H.engine.problem
-        ranks, info = _certified(problem, seed=seed, certify=certify, budget_seconds=budget_seconds, say=say)
+        ranks, info = graph_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds, say=say)
         floats = {}
         if float_check == "always" or (float_check and arch.n_params <= FLOAT_COLUMNS_LIMIT):
             for dt in ("float32", "float64"):
