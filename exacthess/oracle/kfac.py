@@ -99,7 +99,7 @@ class KFACBlock:
 
     @cached_property
     def approx(self) -> np.ndarray:
-        """``kron(B, A)``: KFAC's block, row-major in :math:`\\tilde W`, exact."""
+        r"""``kron(B, A)``: KFAC's block, row-major in :math:`\tilde W`, exact."""
         return np.kron(self.B, self.A)
 
     def __repr__(self) -> str:
@@ -122,8 +122,7 @@ class KFACError:
 
 def _problem(curv):
     """``(graph, GraphHessians over Q, layer labels by node)`` of a curvature's exact point."""
-    from .operator import Curvature
-    if not isinstance(curv, Curvature):
+    if not all(hasattr(curv, a) for a in ("result", "problem", "names", "ggn", "n_params")):
         raise InvalidTypeError(f"curv = {describe(curv)} has type {type(curv).__name__}; expected a Curvature "
                                "(exacthess.curvature(...))")
     engine, prob = curv.result.engine, curv.problem
