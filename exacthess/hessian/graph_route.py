@@ -172,6 +172,22 @@ class GraphHessians:
                 delta[s] = back if s not in delta else R.add(delta[s], back)
         return {k[:-1]: v for k, v in delta.items() if k.endswith("\0")}
 
+    def node_jacobians(self, i: int, names) -> dict:
+        r"""The Jacobians :math:`\partial F(x_i) / \partial v` of the output in the values of the nodes
+        ``names``: ``{name: (K, dim v)}``, row ``k`` the adjoint of ``v`` for the seed ``e_k`` (``K``
+        backward passes; a node the output does not read has zero rows)."""
+        R, g = self.ring, self.graph
+        K = g.output_dim
+        out = {n: R.zeros((K, math.prod(g.shapes[n]))) for n in names}
+        for k in range(K):
+            seed = R.zeros((K,))
+            seed[k] = R.one
+            delta = self._adjoints(self.fw, i, seed)
+            for n in names:
+                if delta.get(n) is not None:
+                    out[n][k] = delta[n]
+        return out
+
     # ----- the matrices ---------------------------------------------------------------------
     def _curvature(self, fw, i: int, J: dict, delta: dict, acc: dict) -> None:
         """Record sample ``i``'s second-order terms of ``seed^T F`` (adjoints ``delta``) in ``acc``: per

@@ -18,7 +18,10 @@ are studies whose proven truth value becomes a verdict by
 * the discussion thread ``[thread]`` (:data:`DISCUSSION`): perfect-fit ranks
   (:mod:`.perfect_fit`), minima with a nonzero output gradient (:mod:`.minimum`);
 * the approximate-chain-rule slides ``[skorski2021]`` (:data:`APPROX_CHAIN_RULE`,
-  :mod:`.chain_rule`), on top of :func:`exacthess.gauss_newton_gap`.
+  :mod:`.chain_rule`), on top of :func:`exacthess.gauss_newton_gap`;
+* KFAC's exactness for deep linear networks ``[eschenhagen2023]`` (:data:`KFAC`, :mod:`.kfac`),
+  exact identities of :mod:`exacthess.oracle.kfac`, with the pinned counterexamples of the
+  readings without the paper's conditions.
 
 >>> from exacthess import FCN, claims
 >>> r = claims.perfect_fit_cross_entropy_logits([FCN(2, (2,), 2)], n_samples=3)
@@ -38,13 +41,15 @@ from .chain_rule import (near_linear_activation_part, near_linear_whole_hessian,
 from .minimum import least_squares_minimum, minimum_case, minimum_with_nonzero_gradient
 from .perfect_fit import (perfect_fit_bce, perfect_fit_case, perfect_fit_cross_entropy_logits,
                           perfect_fit_cross_entropy_probabilities, perfect_fit_mse, perfect_fit_weighted_mse)
+from .kfac import kfac_cross_entropy, kfac_expand_exact, kfac_reduce_exact, kfac_relu
 from .result import Case, ClaimResult
 
 __all__ = ["ClaimResult", "Case", "DISCUSSION", "APPROX_CHAIN_RULE", "claim", "discussion", "approx_chain_rule",
            "perfect_fit_mse", "perfect_fit_weighted_mse", "perfect_fit_bce", "perfect_fit_cross_entropy_logits",
            "perfect_fit_cross_entropy_probabilities", "perfect_fit_case", "minimum_with_nonzero_gradient",
            "minimum_case", "least_squares_minimum", "relu_activation_part", "relu_within_layer", "relu_whole_hessian",
-           "near_linear_activation_part", "near_linear_whole_hessian"]
+           "near_linear_activation_part", "near_linear_whole_hessian", "KFAC", "kfac_expand_exact",
+           "kfac_reduce_exact", "kfac_relu", "kfac_cross_entropy"]
 
 #: the discussion thread's claims, by id
 DISCUSSION = {
@@ -65,17 +70,26 @@ APPROX_CHAIN_RULE = {
     "approx_chain_rule.near_linear.whole_hessian": near_linear_whole_hessian,
 }
 
+#: KFAC's exactness statements [eschenhagen2023] and the readings without their conditions, by id
+KFAC = {
+    "kfac.expand.deep_linear": kfac_expand_exact,
+    "kfac.reduce.deep_linear": kfac_reduce_exact,
+    "kfac.relu": kfac_relu,
+    "kfac.cross_entropy": kfac_cross_entropy,
+}
+
 
 def claim(claim_id: str, **options) -> ClaimResult:
     """Run one claim by id (``options`` go to its function, e.g. ``out=`` for the scaling plots)."""
     if not isinstance(claim_id, str):
         raise InvalidTypeError(f"claim_id = {describe(claim_id)} has type {type(claim_id).__name__}; expected a "
                                "claim id such as 'perfect_fit.mse'")
-    fn = DISCUSSION.get(claim_id) or APPROX_CHAIN_RULE.get(claim_id)
+    fn = DISCUSSION.get(claim_id) or APPROX_CHAIN_RULE.get(claim_id) or KFAC.get(claim_id)
     if fn is None:
-        known = ", ".join(list(DISCUSSION) + list(APPROX_CHAIN_RULE))
+        known = ", ".join(list(DISCUSSION) + list(APPROX_CHAIN_RULE) + list(KFAC))
         raise UnknownStatementError(f"claim id {claim_id!r} is not known; expected one of: {known}")
-    allowed = [k for k in inspect.signature(fn).parameters if k != "archs"] + ["archs"]
+    params = inspect.signature(fn).parameters
+    allowed = [k for k in params if k != "archs"] + (["archs"] if "archs" in params else [])
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise InvalidTypeError(f"claim {claim_id!r} takes no option {', '.join(map(repr, unknown))}; expected "
