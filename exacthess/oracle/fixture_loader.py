@@ -17,7 +17,9 @@ Matrices: ``hessian``, ``ggn`` (p x p, the parameters flattened in named_paramet
 tensor row-major), ``diag_hessian``, ``diag_ggn``, the eigenvalue enclosures ``eig_<of>.mid`` /
 ``eig_<of>.rad`` (float64; every eigenvalue lies in the union of the intervals, see meta.json for the
 exact number of zero eigenvalues) and, when present, the KFAC factors ``kfac_<kind>_<layer>_A`` and
-``..._B``.
+``..._B`` (the approximation of a layer's block is ``kron(B, A)`` in torch's row-major weight layout,
+the bias joined as a last input column of ones) and the whole block-diagonal approximation
+``kfac_<kind>`` (p x p, parameter order), for ``kind`` ``expand`` and ``reduce``.
 
 >>> import exacthess_fixtures as fx                  # doctest: +SKIP
 >>> f = fx.load("DIR", "mlp-mse")                    # doctest: +SKIP

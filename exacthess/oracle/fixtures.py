@@ -135,6 +135,8 @@ def _kfac(C, store: dict) -> dict:
             layout[kind] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
         layout[kind] = []
+        from .kfac import kfac_matrix
+        _exact(store, f"kfac_{kind}", kfac_matrix(blocks))  # the block-diagonal approximation, parameter order
         for b in blocks:
             key = f"kfac_{kind}_{b.name}"
             _exact(store, f"{key}_A", b.A)

@@ -80,3 +80,38 @@ def test_curvlinops_operators_equal_the_fixtures(folder, of):
             assert np.abs(theirs - exact).max() <= 1e-12 * scale, (name, of, np.abs(theirs - exact).max())
     finally:
         sys.path.remove(str(folder))
+
+
+@pytest.mark.parametrize("kind", ["expand", "reduce"])
+def test_curvlinops_kfac_equals_the_fixtures(folder, kind):
+    """curvlinops' KFAC with ``fisher_type="type-2"`` and ``separate_weight_and_bias=False`` is exacthess's
+    ``kron(B, A)`` per layer (the output-side factor first in torch's row-major weight layout, the bias a
+    last input column), times the loss scale: equal to float64 rounding on every fixture."""
+    curvlinops = pytest.importorskip("curvlinops")
+    sys.path.insert(0, str(folder))
+    compared = []
+    try:
+        import exacthess_fixtures as fx
+        for name in fx.names(folder):
+            f = fx.load(folder, name)
+            meta = f["meta"]
+            if f"kfac_{kind}.f64" not in f:
+                continue
+            model = fx.build_model(folder, name).double()
+            X = torch.from_numpy(f["X"]).double()
+            Y = torch.from_numpy(f["torch_Y"])
+            Y = Y if meta["loss"] == "cross_entropy" else Y.double()
+            try:
+                op = curvlinops.KFACLinearOperator(model, eval(meta["torch_loss"], {"torch": torch}),
+                                                   list(model.parameters()), [(X, Y)], fisher_type="type-2",
+                                                   kfac_approx=kind, separate_weight_and_bias=False)
+            except NotImplementedError:  # curvlinops' KFAC covers nn.Linear and nn.Conv2d (not nn.Conv1d)
+                continue
+            compared.append(name)
+            theirs = (op @ torch.eye(meta["n_params"], dtype=torch.float64)).numpy()
+            exact = meta["torch_scale"] * f[f"kfac_{kind}.f64"]
+            scale = max(1.0, float(np.abs(exact).max()))
+            assert np.abs(theirs - exact).max() <= 1e-12 * scale, (name, kind, np.abs(theirs - exact).max())
+        assert {"mlp-mse", "deep-linear-mse", "mixed-ce", "cnn-mse"} <= set(compared), compared
+    finally:
+        sys.path.remove(str(folder))
