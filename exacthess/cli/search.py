@@ -18,10 +18,13 @@ def configure(ps) -> None:
 
 def run(args) -> int:
     """Search, print, and return 1 when a counterexample was found, else 0."""
+    from ..experiments.claims.kfac_search import KFAC_SEARCHES
     from ..experiments.search import search
     from ..statements import get_statement
     from .progress import ProgressReporter
     from .render import console
+    if args.statement in KFAC_SEARCHES:
+        return _run_kfac(args)
     stmt = get_statement(args.statement)
     with ProgressReporter(prefix="[search]", total=args.max_examples) as prog, prog.step(f"searching {stmt.id}"):
         res = search(stmt.id, max_examples=args.max_examples, seed=args.seed,
@@ -48,4 +51,37 @@ def run(args) -> int:
         con.print(escape(f"  also checked: {r.statement} ({r.kind}): {r.exact} {r.relation} {r.predicted}: {r.verdict}"))
     from .render import reproduce_lines
     con.print("\n".join(reproduce_lines(ce.command, con.width, "  ")), markup=False, highlight=False, soft_wrap=True)
+    return 1
+
+
+def _run_kfac(args) -> int:
+    """``exacthess search kfac.<id>``: the KFAC claims (exact identities, not ranks)."""
+    from ..core.validate import check_int, check_seed
+    from ..experiments.claims.kfac_search import search_kfac
+    from .progress import ProgressReporter
+    from .render import console
+    check_int(args.max_examples, "--max-examples", 1)
+    check_seed(args.seed)
+    with ProgressReporter(prefix="[search]") as prog, prog.step(f"searching {args.statement}"):
+        res = search_kfac(args.statement, max_examples=args.max_examples, seed=args.seed)
+    ce = res.counterexample
+    if args.json:
+        print(json.dumps({"claim": res.claim, "examples": res.examples, "seconds": res.seconds,
+                          "counterexample": None if ce is None else {"architecture": ce.architecture,
+                                                                     "spec": ce.spec, "loss": ce.loss,
+                                                                     "n_samples": ce.n_samples, "seed": ce.seed,
+                                                                     "verdict": str(ce.verdict),
+                                                                     "numbers": {k: str(v) for k, v in
+                                                                                 ce.numbers.items()},
+                                                                     "command": ce.command}}, indent=2))
+        return 1 if ce else 0
+    con = console()
+    if ce is None:
+        con.print(f"{res.claim}: no counterexample in {res.examples} examples ({res.seconds:.1f} s)")
+        return 0
+    con.print(f"{res.claim}: counterexample (shrunk; {res.examples} examples, {res.seconds:.1f} s): "
+              f"{ce.architecture}, n = {ce.n_samples}, seed {ce.seed}, loss {ce.loss}: {ce.verdict}", markup=False)
+    for k, v in ce.numbers.items():
+        con.print(f"  {k}: {v}", markup=False)
+    con.print(f"  {ce.command}", markup=False, soft_wrap=True)
     return 1

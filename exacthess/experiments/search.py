@@ -127,7 +127,8 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     """Search for a counterexample to ``statement_id``.
 
     Args:
-        statement_id: a registered id (unknown ids raise
+        statement_id: a registered id, or a KFAC claim (``kfac.expand.deep_linear``, ...: then the
+            result is a :class:`~exacthess.experiments.claims.kfac_search.KFACSearch`) (unknown ids raise
             :class:`~exacthess.errors.UnknownStatementError` listing the known ones).
         max_examples: number of architectures to try (shrinking comes on top).
         seed: Hypothesis seed.
@@ -146,6 +147,9 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
     from ..strategies import sample_counts
     from ..verification.pipeline import verify
+    from .claims.kfac_search import KFAC_SEARCHES, search_kfac
+    if isinstance(statement_id, str) and statement_id in KFAC_SEARCHES:  # an identity, not a rank
+        return search_kfac(statement_id, max_examples=max_examples, seed=seed)
     stmt = get_statement(statement_id)
     check_int(max_examples, "max_examples", 1)
     check_seed(seed)
