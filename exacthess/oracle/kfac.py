@@ -58,7 +58,7 @@ from ..core.validate import check_option
 from ..hessian.graph_forward import GraphProblem, make_graph_problem, taps_of
 from ..hessian.graph_route import GraphHessians
 
-__all__ = ["KINDS", "KFACBlock", "KFACError", "kfac_factors", "kfac_matrix", "kfac_error"]
+__all__ = ["KINDS", "KFACBlock", "KFACDifference", "kfac_factors", "kfac_matrix", "kfac_error"]
 
 #: the KFAC flavours of weight-sharing layers
 KINDS = ("expand", "reduce")
@@ -108,7 +108,7 @@ class KFACBlock:
 
 
 @dataclass(frozen=True)
-class KFACError:
+class KFACDifference:
     """How far KFAC is from the exact GGN block of one layer: ``exact`` (``kron(B, A) == block``,
     entry by entry over Q), ``fro2`` (the squared Frobenius norm of the difference, exact) and
     ``block_fro2`` (that of the block)."""
@@ -242,10 +242,10 @@ def kfac_matrix(blocks) -> np.ndarray:
 
 def kfac_error(curv, kind: str = "expand") -> list:
     """Per layer, whether KFAC (``kind``) equals the exact GGN block, and the exact squared Frobenius
-    norm of the difference (:class:`KFACError`)."""
+    norm of the difference (:class:`KFACDifference`)."""
     out = []
     for b in kfac_factors(curv, kind):
         D = b.approx - b.block
         fro2 = sum((v * v for v in D.flat), fmpq(0))
-        out.append(KFACError(b.name, b.kind, fro2 == 0, fro2, sum((v * v for v in b.block.flat), fmpq(0))))
+        out.append(KFACDifference(b.name, b.kind, fro2 == 0, fro2, sum((v * v for v in b.block.flat), fmpq(0))))
     return out
