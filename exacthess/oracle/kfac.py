@@ -247,5 +247,6 @@ def kfac_error(curv, kind: str = "expand") -> list:
     for b in kfac_factors(curv, kind):
         D = b.approx - b.block
         fro2 = sum((v * v for v in D.flat), fmpq(0))
-        out.append(KFACDifference(b.name, b.kind, fro2 == 0, fro2, sum((v * v for v in b.block.flat), fmpq(0))))
+        out.append(KFACDifference(name=b.name, kind=b.kind, exact=fro2 == 0, fro2=fro2,
+                                  block_fro2=sum((v * v for v in b.block.flat), fmpq(0))))
     return out
