@@ -81,12 +81,12 @@ class Curvature:
 
     @property
     def hessian(self) -> np.ndarray:
-        """:math:`H = \\nabla^2 \\ell`, exact, ``p x p``."""
+        r""":math:`H = \nabla^2 \ell`, exact, ``p x p``."""
         return self.result.H_L
 
     @property
     def ggn(self) -> np.ndarray:
-        """The generalised Gauss--Newton :math:`\\sum_i J_i^\\top \\nabla^2 l_i J_i`, exact, ``p x p``."""
+        r"""The generalised Gauss--Newton :math:`\sum_i J_i^\top \nabla^2 l_i J_i`, exact, ``p x p``."""
         return self.result.H_o
 
     @property
