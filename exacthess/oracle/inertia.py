@@ -18,9 +18,10 @@ rank :math:`r - |S| = 0`, so by Sylvester's law of inertia ``A`` has the inertia
 :math:`A_{SS}` plus ``p - r`` zeros. A prime where :math:`|S| < r` is replaced by another.
 
 Why not :math:`L D L^\top` over Q: the pivots' numerators and denominators are minors of ``A``,
-thousands of bits for a Hessian read from float weights, and a Python-level elimination over
-``fmpq`` took a minute for a 166 x 166 Hessian of rank 60 where this route takes a second (the
-tests check it against that elimination on small and degenerate matrices).
+thousands of bits for a Hessian read from float weights: a Python-level elimination over ``fmpq``
+took 62 s for a 166 x 166 Hessian of rank 60 (a small CNN), this route 0.3 s with its certified
+rank and 2.8 s without (the tests check it against that elimination on small and degenerate
+matrices).
 
 >>> inertia([[0, 1], [1, 0]])
 Inertia(positive=1, negative=1, zero=0)
