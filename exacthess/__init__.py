@@ -31,6 +31,7 @@ from .sweeps.driver import sweep
 from .verification.pipeline import verify
 from .generic import GenericRank, generic_rank, prove_generic
 from .hessian.matrices import HessianResult, hessian
+from .oracle.compare import compare
 from .oracle.operator import curvature
 from .models.activations import Activation
 from .models.architectures import CNN, FCN, Architecture, from_spec
@@ -53,8 +54,8 @@ __all__ = [
     "verify", "Report", "Statement", "Verdict", "search",
     # generic ranks over Q(theta, x, y), proven
     "generic_rank", "GenericRank", "prove_generic",
-    # the exact curvature of a model, for curvature libraries
-    "curvature",
+    # the exact curvature of a model, and another library's compared with it
+    "curvature", "compare",
     # studies: the Gauss-Newton gap, curvature scaling, grids of verifications
     "gauss_newton_gap", "curvature_scaling", "sweep",
     # submodules: errors, convolution spectra, the source documents' claims

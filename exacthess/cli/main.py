@@ -1,10 +1,11 @@
-"""The ``exacthess`` command line: ``verify``, ``check``, ``search``, ``reproduce``, ``statements``,
-``prove``, ``sweep``, ``plot``.
+"""The ``exacthess`` command line: ``verify``, ``check``, ``compare``, ``search``, ``reproduce``,
+``statements``, ``prove``, ``sweep``, ``plot``.
 
 Exit codes (:data:`EXIT_TEXT`, :mod:`exacthess.cli.parser`; every command's ``--help`` ends with
 its own): ``verify``: 0 every statement decided and holding, 1 a statement violated or refuted, 2
 bad input (one line ``error: ...`` on stderr), 3 nothing violated or refuted but something
-undecided. ``search``: 0 no counterexample, 1 one was found, 2 bad input. Every command: 70 an
+undecided. ``search``: 0 no counterexample, 1 one was found, 2 bad input. ``compare``: 0 every
+comparison within its bound with the exact rank and inertia, 1 one is not, 2 bad input. Every command: 70 an
 internal error (a bug; one line, ``EXACTHESS_TRACEBACK=1`` prints the traceback), 130 interrupted.
 
 Progress of computations longer than a couple of seconds goes to stderr (:mod:`exacthess.cli.progress`):
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     statements_cli.configure(pst)
     from . import check as check_cli
     check_cli.configure(sub)
+    from . import compare as compare_cli
+    compare_cli.configure(sub)
     prove_cli.configure(sub)
     from . import plot as plot_cli
     from . import sweep as sweep_cli
@@ -266,6 +269,11 @@ def _cmd_check(args) -> int:
     return check_cli.run(args)
 
 
+def _cmd_compare(args) -> int:
+    from . import compare as compare_cli
+    return compare_cli.run(args)
+
+
 def _cmd_plot(args) -> int:
     from . import plot as plot_cli
     return plot_cli.run(args)
@@ -307,7 +315,7 @@ def _run(argv) -> int:
         handler = {"verify": _cmd_verify, "reproduce": _cmd_reproduce,
                    "statements": _cmd_statements, "search": _cmd_search, "sweep": _cmd_sweep,
                    "plot": _cmd_plot, "prove": prove_cli.run, "check": _cmd_check,
-                   "fixtures": _cmd_fixtures}[args.command]
+                   "fixtures": _cmd_fixtures, "compare": _cmd_compare}[args.command]
         return handler(args)
     except Exception:
         if interrupt.INTERRUPTS.received is not None:  # an interrupt that surfaced as another exception

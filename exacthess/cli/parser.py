@@ -53,6 +53,10 @@ EXIT_CODES = {
   1  some job failed, timed out or was lost, or a statement is violated
   2  bad input (one line 'error: ...' on stderr)""",
     "plot": _DONE, "fixtures": _DONE,
+    "compare": """  0  every comparison within its bound (p eps max|exact|), with the exact rank
+     and inertia
+  1  a comparison out of its bound, or a rank or inertia that differs
+  2  bad input (one line 'error: ...' on stderr)""",
     "check": """  0  every certificate verifies the rank the report states
   1  some certificate does not (e.g. a rank edited in the file)
   2  bad input (one line 'error: ...' on stderr)""",

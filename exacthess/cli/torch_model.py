@@ -141,7 +141,8 @@ def float_option(args: argparse.Namespace):
 
 def load(args: argparse.Namespace):
     """``(arch, params, data)`` from the parsed arguments; ``data`` is ``(X, Y)`` with ``X``
-    flattened channel-major, or None when ``--data`` is not given.
+    flattened channel-major, or None when ``--data`` is not given. The module itself, in eval
+    mode, is left in ``args.module`` (and whether it was training in ``args.was_training``).
 
     The network is read from the module's shapes and the whole verification is sized
     (:func:`~exacthess.verification.pipeline.verify_estimate` with the samples, the loss and
@@ -162,6 +163,7 @@ def load(args: argparse.Namespace):
     module = _load_module(args.model)
     args.was_training = any(m.training for m in module.modules())
     module.eval()  # what a verification means: the module as it predicts (the report says when it was training)
+    args.module = module  # for commands that also run the module itself (exacthess compare)
     arch = torch_architecture(module, shape)
     data = None if args.data is None else _load_data(args.data, shape, arch.output_dim)
     samples = getattr(args, "samples", None)

@@ -72,6 +72,9 @@ BAD = [
     SV + ["--seed", "x"], SV + ["--kernel", "{d}/none.npy"], SV + ["--kernel", "{d}/ok.toml"],
     SV + ["--kernel", "{d}/k2.npy"], SV + ["--kernel", "{d}/nan.npy"],
     SV + ["--kernel-shape", "64,64,3,3", "--input", "4096,4096"],
+    # compare
+    ["compare"], ["compare", "{d}/none.pt", "--input-shape", "4"], ["compare", "{d}/ok.toml", "--input-shape", "4,a"],
+    ["compare", "{d}/ok.toml", "--input-shape", "4", "--of", "fisher"],
     # search
     ["search"], ["search", "nope"], ["search", "singh2021.H_o", "--max-examples", "0"],
     ["search", "singh2021.H_o", "--max-examples", "x"], ["search", "singh2021.H_o", "--seed", "-1"],
@@ -118,7 +121,7 @@ def test_enough_commands_are_covered():
     for cmd in (("verify", "fcn"), ("verify", "cnn"), ("verify", "torch"), ("verify", "conv-sv"), ("search",),
                 ("reproduce", "notebook"), ("reproduce", "cnn-trends"), ("reproduce", "float-atlas"),
                 ("reproduce", "discussion"), ("reproduce", "approx-chain-rule"), ("reproduce", "conv-sv"),
-                ("statements",), ("prove",), ("sweep",), ("plot",)):
+                ("statements",), ("prove",), ("sweep",), ("plot",), ("compare",)):
         assert cmd in commands, cmd
 
 
