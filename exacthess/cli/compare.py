@@ -44,7 +44,7 @@ def configure(sub) -> None:
     p.add_argument("--loss", default="mse", metavar="NAME",
                    help="the summed loss: mse (default, 1/2 ||f - y||^2), weighted_mse(w1,...,wK), cross_entropy, bce")
     p.add_argument("--samples", type=int, default=None, metavar="N",
-                   help="number of seeded samples when --data is not given (default 2 d)")
+                   help="number of seeded samples when --data is not given (default: twice the input size)")
     p.add_argument("--seed", type=int, default=0, help="seed of the seeded data (default 0)")
     p.add_argument("--json", action="store_true", help="print the comparisons as JSON")
 
@@ -79,6 +79,9 @@ def run(args) -> int:
     from ..oracle.operator import curvature
     from ..oracle.torch_curvature import torch_curvature
     from .progress import ProgressReporter
+    if args.theirs is not None and args.data is None:
+        raise InvalidDataError("--theirs needs --data: your matrix was computed at your data, and without --data "
+                               "the exact one would be at seeded data; expected --data DATA.npz (the X and Y you used)")
     arch, params, data = torch_model.load(args)
     with ProgressReporter(prefix="[compare]") as prog:
         with prog.step(f"the exact {args.of} of {arch!r} ({arch.n_params} parameters)"):

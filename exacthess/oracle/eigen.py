@@ -86,6 +86,13 @@ class Eigenvalues:
         """The enclosure of the smallest nonzero eigenvalue in value (the most negative one)."""
         return self.balls[-1] if self.balls else arb(0)
 
+    def __str__(self) -> str:
+        head = f"{self.n} eigenvalues: " + ("zeros not separated (no certified rank)" if self.zeros is None
+                                            else f"{self.zeros} exactly 0")
+        shown = ", ".join(f"{float(b.mid()):.12g}" for b in self.balls[:6]) + (" ..." if len(self.balls) > 6 else "")
+        return (f"{head}; {len(self.balls)} nonzero, each within +/- {self.radius:.3g} of: {shown} "
+                f"({len(self.components)} disjoint intervals with their exact counts in .components)")
+
     def contains(self, values) -> bool:
         """Whether every component holds exactly its count of ``values`` (e.g. numpy's eigenvalues)."""
         vals = np.sort(np.asarray(values, dtype=float))
@@ -139,7 +146,8 @@ def enclose(M, rank=None, k: int | None = None) -> Eigenvalues:
             comps.append((lo, hi, count))
         lo, hi, count = a, b, 1
     comps.append((lo, hi, count))
-    zeros = None if rank is None else n - int(getattr(rank, "value", rank))
+    certified = rank is not None and getattr(rank, "certified", True)
+    zeros = n - int(getattr(rank, "value", rank)) if certified else None  # an uncertified rank proves no zero
     nonzero = _drop_zeros(list(lam[order[::-1]]), zeros, eps)
     balls = tuple(arb(float(v), eps) for v in nonzero)
     if k is not None and len(balls) > 2 * k:

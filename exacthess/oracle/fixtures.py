@@ -106,11 +106,11 @@ def write_fixtures(out, *, names=None, seed: int = 0, progress=None) -> list:
             meta_eigs[of] = {"zeros": E.zeros, "radius": E.radius,
                              "components": [[lo, hi, c] for lo, hi, c in E.components]}
             ranks[of] = C.rank(of).value
-        kfac = _kfac(C, store)
+        kfac = _kfac(C, store, dict(zip((k for k, _ in C.names), (k for k, _ in model.named_parameters()))))
         np.savez(folder / "exact.npz", **store)
         meta = {"name": name, "constructor": ctor.replace("nn.", "torch.nn."), "input_shape": list(shape),
                 "loss": loss, "torch_loss": "torch." + tloss, "torch_scale": scale, "n_samples": n,
-                "parameters": [[k, list(s)] for k, s in C.names], "n_params": C.n_params,
+                "parameters": [[k, list(v.shape)] for k, v in model.named_parameters()], "n_params": C.n_params,
                 "ranks": ranks, "trace": {of: str(C.trace(of)) for of in ("hessian", "ggn")},
                 "eigenvalues": meta_eigs, "kfac": kfac, "exacthess": eh.__version__ if hasattr(eh, "__version__")
                 else "unknown"}
@@ -121,7 +121,7 @@ def write_fixtures(out, *, names=None, seed: int = 0, progress=None) -> list:
     return chosen
 
 
-def _kfac(C, store: dict) -> dict:
+def _kfac(C, store: dict, torch_names: dict) -> dict:
     """The exact KFAC factors (both kinds) when exacthess provides them; the layout in ``meta["kfac"]``."""
     try:
         from . import kfac as kfac_module  # noqa: F401
@@ -142,7 +142,7 @@ def _kfac(C, store: dict) -> dict:
             _exact(store, f"{key}_A", b.A)
             _exact(store, f"{key}_B", b.B)
             layout[kind].append({"layer": b.name, "A": f"{key}_A", "B": f"{key}_B",
-                                 "params": list(getattr(b, "params", ()))})
+                                 "params": [torch_names.get(n, n) for n in getattr(b, "params", ())]})
     return layout
 
 

@@ -34,7 +34,7 @@ from flint import fmpq
 from ..core.domains import QQ
 from ..core.errors import InvalidValueError
 from ..core.exact import rational_array
-from ..core.validate import check_option
+from ..core.validate import check_int, check_option
 from ..hessian.matrices import HessianResult, hessian
 
 __all__ = ["Curvature", "curvature", "OF"]
@@ -52,7 +52,9 @@ class Curvature:
         arch: the architecture (FCN, CNN or Graph).
         result: the :class:`~exacthess.hessian.matrices.HessianResult` over Q (its ``engine``, the
             exact problem: parameters, data, loss).
-        names: ``(name, shape)`` of every parameter tensor, in order.
+        names: ``(name, shape)`` of every parameter tensor, in order: torch's names for a module read
+            as a graph, ``layer<l>.weight`` / ``.bias`` for an FCN or CNN (a torch chain read as one:
+            the same order as ``named_parameters()``).
     """
 
     arch: object
@@ -110,7 +112,7 @@ class Curvature:
         """The exact product ``M v`` of ``of`` with a vector (or a ``p x k`` matrix) ``v``; floats in ``v``
         are read exactly."""
         arr = rational_array(v, "v")
-        if arr.shape[0] != self.n_params or arr.ndim not in (1, 2):
+        if arr.ndim not in (1, 2) or arr.shape[0] != self.n_params:
             raise InvalidValueError(f"v has shape {arr.shape}; expected ({self.n_params},) or ({self.n_params}, k): "
                                     "one entry per parameter")
         vec = arr.ndim == 1
@@ -142,6 +144,8 @@ class Curvature:
         the zero eigenvalues exactly (their number from the certified rank), every other one in a
         ball; ``k``: only the ``k`` largest and ``k`` smallest nonzero ones are reported."""
         from .eigen import enclose
+        if k is not None:
+            check_int(k, "k", 1)
         return enclose(self.matrix(of), rank=self.rank(of), k=k)
 
     def kfac(self, kind: str = "expand") -> list:

@@ -130,7 +130,9 @@ def their_matrix(theirs, p: int, *, dtype=None, name: str = "theirs") -> TheirMa
         theirs: an array, a tensor, an operator or a callable.
         p: the size (the number of parameters).
         dtype: the dtype of the unit vectors given to a callable (numpy or torch; default
-            float64 numpy), or to an operator without ``.dtype``.
+            float64 numpy) or to an operator; for an operator it also states their precision,
+            overriding its ``.dtype`` (a wrapper such as ``to_scipy()`` may say float64 for a float32
+            computation).
         name: how errors name it.
 
     Raises:
@@ -148,8 +150,16 @@ def their_matrix(theirs, p: int, *, dtype=None, name: str = "theirs") -> TheirMa
         if shape != (p, p):
             raise InvalidValueError(f"{name} has shape {shape}; the exact matrix has shape ({p}, {p})")
         own = getattr(theirs, "dtype", None)
-        unit = _unit_vectors(own if own is not None else dtype, getattr(theirs, "device", None))
+        unit = _unit_vectors(dtype if dtype is not None else own, getattr(theirs, "device", None))
         out = _materialise(lambda v: theirs @ v, p, unit, name, type(theirs).__name__)
+        if dtype is not None:  # the caller states their precision (a wrapper may report float64 for float32 work)
+            told = str(dtype).replace("torch.", "")
+            try:
+                told = np.dtype(dtype).name  # numpy dtypes, their types and names
+            except TypeError:  # a torch dtype: its name
+                pass
+            if told in DTYPES:
+                out = out._replace(dtype=told, eps=DTYPES[told], source=out.source + f", precision {told} as told")
     elif callable(theirs):
         out = _materialise(theirs, p, _unit_vectors(dtype, None), name, "callable")
     else:

@@ -1,5 +1,5 @@
 """The KFAC claims are searchable: Hypothesis finds the ReLU and cross-entropy counterexamples (shrunk to
-the pinned ones' architectures) and none for deep linear networks in their settings."""
+one hidden unit, or two logits, as the pinned ones) and none for deep linear networks in their settings."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from exacthess.core.errors import InvalidOptionError
 from exacthess.experiments.claims.kfac_search import search_kfac
 
 
-@pytest.mark.parametrize("claim, arch", [("kfac.relu", "FCN(input_dim=1, widths=(1,), output_dim=1, bias=False, "
-                                                       "activation='relu')"),
-                                         ("kfac.cross_entropy", "FCN(input_dim=1, widths=(), output_dim=2, "
-                                                                "bias=False)")])
-def test_the_readings_are_refuted_by_search(claim, arch):
+@pytest.mark.parametrize("claim, parts", [("kfac.relu", ("widths=(1,)", "output_dim=1", "activation='relu'")),
+                                          ("kfac.cross_entropy", ("widths=()", "output_dim=2"))])
+def test_the_readings_are_refuted_by_search(claim, parts):
     res = eh.search(claim, max_examples=20)
-    assert res.counterexample is not None and res.counterexample.architecture == arch
+    assert res.counterexample is not None and all(p in res.counterexample.architecture for p in parts)
     assert str(res.counterexample.verdict) != "holds"
 
 

@@ -102,3 +102,21 @@ def test_torch_curvature_is_the_exact_one_in_float64(loss, of):
     for dtype in ("float64", "float32"):
         c = eh.compare(C, torch_curvature(model, X, Y, loss=loss, dtype=dtype, of=of), of=of)
         assert c.ok and c.eps_units < 8, (dtype, c)
+
+
+def test_review_findings_theirs_needs_data_and_a_stated_precision(tmp_path, capsys):
+    import numpy as np
+    scipy_linalg = pytest.importorskip("scipy.sparse.linalg")
+    import exacthess as eh
+    from exacthess.cli.main import main
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    torch.save(model, tmp_path / "m.pt")
+    np.save(tmp_path / "t.npy", np.zeros((11, 11)))
+    assert main(["compare", str(tmp_path / "m.pt"), "--input-shape", "3", "--theirs", str(tmp_path / "t.npy")]) == 2
+    assert "--theirs needs --data" in capsys.readouterr().err
+    arch, params = eh.from_torch(model.eval(), (3,))
+    C = eh.curvature(arch, params=params, n_samples=4)
+    H = C.to_numpy().astype(np.float32).astype(np.float64)  # float32 values behind a float64 wrapper
+    op = scipy_linalg.aslinearoperator(H)
+    assert eh.compare(C, op, dtype=np.float32).dtype == "float32"

@@ -60,3 +60,27 @@ def test_hessian_and_ggn_equal_torch(loss):
     v = np.arange(C.n_params) % 5 - 2
     assert np.allclose(np.array(C.hvp(v), dtype=float), H @ v, atol=1e-10 * scale)
     assert [n for n, _ in C.names] == [f"{k.rsplit('.', 1)[0]}.{k.rsplit('.', 1)[1]}" for k in names]
+
+
+def test_review_findings_on_the_curvature_object():
+    from exacthess.core.errors import InvalidValueError
+    C = eh.curvature(eh.FCN(3, (4,), 2, bias=True, activation="relu"), n_samples=4)
+    with pytest.raises(InvalidValueError, match="k = 0"):
+        C.eigenvalues(k=0)
+    with pytest.raises(InvalidValueError, match="v has shape"):
+        C.hvp(3.0)
+    assert "exactly 0" in str(C.eigenvalues(k=1))
+    assert str(eh.claims.kfac_relu(progress=False)).startswith("kfac.relu: refuted")
+
+
+def test_search_reproduces_its_verdict_and_fixture_names_are_torch_s(tmp_path):
+    import json
+
+    import exacthess
+    from exacthess.oracle.fixtures import write_fixtures
+    res = eh.search("kfac.relu", max_examples=10)
+    assert str(eval(res.counterexample.command, {"exacthess": exacthess}).verdict) == "refuted"
+    write_fixtures(tmp_path, names=["cnn-mse"])
+    meta = json.loads((tmp_path / "cnn-mse" / "meta.json").read_text())
+    assert [k for k, _ in meta["parameters"]] == ["0.weight", "0.bias", "3.weight", "3.bias"]
+    assert meta["kfac"]["expand"][0]["params"] == ["0.weight", "0.bias"]

@@ -21,7 +21,7 @@ words by :func:`~exacthess.statements.verdicts.decided`:
   (no activation; a loss Hessian that is the same for every sample), each ``refuted`` by its
   smallest counterexample, pinned: two samples (one sample makes every KFAC exact: the sums have
   one term), two parameters (a ReLU unit needs a weight in and a weight out; softmax
-  cross-entropy needs two logits) and the least data. ReLU: ``x = 1, -2`` (the second unit off;
+  cross-entropy needs two logits) and the least data. ReLU: ``x = 1, -2`` (the hidden unit off at the second sample;
   with ``|x_1| = |x_2|`` the factors agree, and ``x = 0`` puts a pre-activation on the kink, where
   KFAC's output factor depends on the convention for ``relu'(0)``); cross-entropy: ``x = 1, 0``.
 
@@ -44,7 +44,7 @@ from .result import Case, ClaimResult, combine, with_progress
 __all__ = ["kfac_case", "kfac_expand_exact", "kfac_reduce_exact", "kfac_relu", "kfac_cross_entropy",
            "expand_setting_networks", "reduce_setting_networks", "RELU_COUNTEREXAMPLE", "CE_COUNTEREXAMPLE"]
 
-#: the smallest ReLU counterexample: FCN(1, (1,), 1), w1 = w2 = 1, x = 1 and -2 (the second unit off)
+#: the smallest ReLU counterexample: FCN(1, (1,), 1), w1 = w2 = 1, x = 1 and -2 (the hidden unit off at the second sample)
 RELU_COUNTEREXAMPLE = {"arch": FCN(1, (1,), 1, activation="relu"), "params": [[[1]], [[1]]],
                        "data": ([[1], [-2]], [[0], [0]]), "loss": "mse"}
 #: the smallest cross-entropy counterexample: a linear model with two logits, W = (1, 0), x = 1 and 0
@@ -151,7 +151,7 @@ def kfac_relu(*, progress="auto") -> ClaimResult:
         "kfac_relu", RELU_COUNTEREXAMPLE,
         "KFAC (expand and reduce) equals the GGN's diagonal blocks for ReLU networks too, MSE: the statement of "
         "[eschenhagen2023] without its linearity condition (exacthess's reading)",
-        "the first layer's output gradient relu'(z_i) w2 depends on the sample (the second unit is off): "
+        "the first layer's output gradient relu'(z_i) w2 depends on the sample (the hidden unit is off at the second sample): "
         "block = sum_i x_i^2 w2^2 relu'(z_i) = 1, KFAC = (1/2)(1 + 4) (1) = 5/2")
 
 

@@ -114,8 +114,10 @@ def search_kfac(claim: str, *, max_examples: int = 50, seed: int = 0) -> KFACSea
         except NonDifferentiableError:
             reject()
         if case.verdict != "holds":
-            found.append(replace(case, command=f"exacthess.experiments.claims.kfac.kfac_case(exacthess.from_spec({case.spec!r}), "
-                                               f"{kind!r}, binding=True, n_samples={n}, seed={s}, loss={loss!r})"))
+            binding = claim.endswith("deep_linear")
+            found.append(replace(case, command=f"exacthess.experiments.claims.kfac.kfac_case("
+                                               f"exacthess.from_spec({case.spec!r}), {kind!r}, binding={binding}, "
+                                               f"n_samples={n}, seed={s}, loss={loss!r})"))
             raise AssertionError(case.verdict)
     t0 = time.perf_counter()
     try:

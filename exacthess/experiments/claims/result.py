@@ -91,6 +91,17 @@ class ClaimResult:
         """Whether the verdict is what the source claims."""
         return self.verdict == self.expected
 
+    def __str__(self) -> str:
+        """A few readable lines (the dataclass ``repr`` lists every case and number)."""
+        lines = [f"{self.id}: {self.verdict} (the source: {self.expected}){'' if self.certified else ', not certified'}",
+                 f"  {self.statement}"]
+        if self.summary:
+            lines.append(f"  {self.summary}")
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.command:
+            lines.append(f"  reproduce: {self.command}")
+        return "\n".join(lines)
+
     def to_dict(self) -> dict:
         return {"id": self.id, "statement": self.statement, "statement_id": self.statement_id,
                 "verdict": str(self.verdict), "expected": str(self.expected),
