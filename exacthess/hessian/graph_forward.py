@@ -37,7 +37,8 @@ from ..models.losses import Loss
 from .forward import ExactForward
 from .problem import BIAS_SCALE, POINTS, prepare_data, rand_gaussian, rand_ints
 
-__all__ = ["GraphProblem", "GraphForward", "make_graph_problem", "seeded_graph_params", "taps_of", "windows_of"]
+__all__ = ["GraphProblem", "GraphForward", "make_graph_problem", "seeded_graph_params", "taps_of", "windows_of",
+           "transpose_index"]
 
 
 def taps_of(graph: Graph, name: str):
@@ -61,6 +62,11 @@ def windows_of(graph: Graph, name: str) -> np.ndarray:
     node = graph.by_name[name]
     a = node.attrs
     return pool_windows(graph.shapes[node.inputs[0]], a["kernel"], a["stride"], a["padding"], a["dilation"])
+
+
+def transpose_index(shape) -> np.ndarray:
+    """``perm`` with ``x.T.ravel() == x.ravel()[perm]`` for a 2-D map of ``shape``."""
+    return np.arange(shape[0] * shape[1]).reshape(shape).T.ravel()
 
 
 def channel_of(graph: Graph, name: str) -> np.ndarray:
@@ -182,6 +188,11 @@ class GraphForward(ExactForward):
             elif op == "add":
                 v = u + self.values[node.inputs[1]]
                 c = cu & self.const[node.inputs[1]]
+            elif op == "matmul":
+                v, c = self._matmul(g, node, u, cu)
+            elif op == "transpose":
+                perm = transpose_index(g.shapes[node.inputs[0]])
+                v, c = u[:, perm], cu[:, perm]
             elif op in ("avgpool", "maxpool"):
                 v, c = self._pool(g, node, u, cu, n)
             elif op == "affine":
@@ -215,6 +226,20 @@ class GraphForward(ExactForward):
             v = v + bias.ravel()[bidx]
             c[:] = False
         return v, c
+
+    def _matmul(self, g, node, u, cu):
+        (m, k), (_, n_) = g.shapes[node.inputs[0]], g.shapes[node.inputs[1]]
+        w, cw = self.values[node.inputs[1]], self.const[node.inputs[1]]
+        rows = []
+        for i in range(u.shape[0]):
+            rows.append(QQ.matmul(u[i].reshape(m, k), w[i].reshape(k, n_)).reshape(-1))
+        v = np.array(rows, dtype=object).reshape(u.shape[0], m * n_)
+        za, zb = (cu & (u == 0)).reshape(-1, m, k), (cw & (w == 0)).reshape(-1, k, n_)
+        ca, cb = cu.reshape(-1, m, k), cw.reshape(-1, k, n_)
+        # constant when both factors are, or when one factor's row / column is locally zero
+        c = ((ca.all(axis=2)[:, :, None] & cb.all(axis=1)[:, None, :]) | za.all(axis=2)[:, :, None]
+             | zb.all(axis=1)[:, None, :])
+        return v, c.reshape(u.shape[0], m * n_)
 
     def _act(self, node, u, cu, n):
         act = node.attrs["activation"]

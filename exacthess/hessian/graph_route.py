@@ -30,7 +30,7 @@ from functools import cached_property
 import numpy as np
 
 from ..core.domains import Ring
-from .graph_forward import GraphProblem, channel_of, taps_of, windows_of
+from .graph_forward import GraphProblem, channel_of, taps_of, transpose_index, windows_of
 
 __all__ = ["GraphHessians"]
 
@@ -118,6 +118,10 @@ class GraphHessians:
             elif op == "add":
                 Jv = J.get(node.inputs[1])
                 J[name] = Jv if Ju is None else (Ju if Jv is None else R.add(Ju, Jv))
+            elif op == "matmul":
+                J[name] = self._matmul_jacobian(fw, i, node, Ju, J.get(node.inputs[1]))
+            elif op == "transpose":
+                J[name] = None if Ju is None else Ju[transpose_index(g.shapes[node.inputs[0]])]
             elif op == "avgpool":
                 J[name] = None if Ju is None else self._pool_avg(name, Ju)
             elif op == "maxpool":
@@ -128,6 +132,28 @@ class GraphHessians:
             else:  # reshape, identity
                 J[name] = Ju
         return J
+
+    def _factors(self, fw, i: int, node):
+        """The converted factors ``a (m, k)``, ``b (k, n)`` of a ``matmul`` node at sample ``i``."""
+        g, R = self.graph, self.ring
+        (m, k), (_, n) = g.shapes[node.inputs[0]], g.shapes[node.inputs[1]]
+        a = R.convert(fw.values[node.inputs[0]][i]).reshape(m, k)
+        b = R.convert(fw.values[node.inputs[1]][i]).reshape(k, n)
+        return a, b
+
+    def _matmul_jacobian(self, fw, i: int, node, Ja, Jb):
+        """``J_z = (I (x) b^T) J_a + (a (x) I) J_b`` for ``z = a b`` (rows ``(i, j)`` row-major)."""
+        R = self.ring
+        a, b = self._factors(fw, i, node)
+        (m, k), n = a.shape, b.shape[1]
+        out = None
+        if Ja is not None:
+            bt = np.ascontiguousarray(b.T)
+            out = np.concatenate([R.matmul(bt, Ja[r * k:(r + 1) * k]) for r in range(m)], axis=0)
+        if Jb is not None:
+            term = R.matmul(a, Jb.reshape(k, n * self.p)).reshape(m * n, self.p)
+            out = term if out is None else R.add(out, term)
+        return out
 
     def _pool_avg(self, name, Ju):
         R = self.ring
@@ -158,6 +184,15 @@ class GraphHessians:
                 back = R.mul(d, R.convert(np.array(a["scale"], dtype=object)[channel_of(g, src)]))
             elif op == "act":
                 back = R.mul(d, R.convert(fw.d1[name][i]))
+            elif op == "matmul":  # delta_a = delta b^T, delta_b = a^T delta
+                a, b = self._factors(fw, i, node)
+                dz = d.reshape(a.shape[0], b.shape[1])
+                for s_, v in ((node.inputs[0], R.matmul(dz, np.ascontiguousarray(b.T)).reshape(-1)),
+                              (node.inputs[1], R.matmul(np.ascontiguousarray(a.T), dz).reshape(-1))):
+                    delta[s_] = v if s_ not in delta else R.add(delta[s_], v)
+                continue
+            elif op == "transpose":
+                back = d[np.argsort(transpose_index(g.shapes[src]))]
             elif op == "avgpool":
                 win = windows_of(g, name)
                 keep = win >= 0
@@ -211,6 +246,14 @@ class GraphHessians:
                 acc.setdefault(("C", name), ([], []))
                 acc[("C", name)][0].append(self._reduce(Md))
                 acc[("C", name)][1].append(Ju)
+            elif node.op == "matmul" and Ju is not None and J.get(node.inputs[1]) is not None:
+                (m, k), n = g.shapes[node.inputs[0]], g.shapes[name][1]
+                Md = R.zeros((m * k, k * n))  # Md[(r, t), (t, c)] = delta[(r, c)]: d^2 (delta^T a b) = 2 da Md db
+                r, t, c = np.meshgrid(np.arange(m), np.arange(k), np.arange(n), indexing="ij")
+                Md[(r * k + t).ravel(), (t * n + c).ravel()] = d[(r * n + c).ravel()]
+                acc.setdefault(("mm", name), ([], []))
+                acc[("mm", name)][0].append(R.matmul(np.ascontiguousarray(Ju.T), Md))
+                acc[("mm", name)][1].append(J[node.inputs[1]])
             elif node.op == "act" and name in fw.d2 and Ju is not None:
                 c = R.mul(R.convert(fw.d2[name][i]), d)
                 acc.setdefault(("act", name), ([], []))
@@ -227,6 +270,9 @@ class GraphHessians:
                 w0 = self.offsets[(name, "weight")]
                 Hf[w0:w0 + C.shape[0]] = R.add(Hf[w0:w0 + C.shape[0]], C)
                 Hf[:, w0:w0 + C.shape[0]] = R.add(Hf[:, w0:w0 + C.shape[0]], C.T)
+            elif kind == "mm":
+                C = R.matmul(np.concatenate(left, axis=1), np.concatenate(right, axis=0))
+                Hf = R.add(Hf, R.add(C, np.ascontiguousarray(C.T)))
             else:
                 Hf = R.add(Hf, R.matmul(np.ascontiguousarray(np.concatenate(left, axis=0).T),
                                         np.concatenate(right, axis=0)))

@@ -46,8 +46,9 @@ from .graph_ops import conv_output_shape, pool_output_shape
 __all__ = ["Node", "Graph", "GraphBuilder", "OPS"]
 
 #: the operations of a graph
-OPS = ("input", "linear", "conv", "act", "add", "avgpool", "maxpool", "reshape", "affine", "batchnorm", "identity")
-_ARITY = {"input": 0, "add": 2}
+OPS = ("input", "linear", "conv", "act", "add", "avgpool", "maxpool", "reshape", "affine", "batchnorm", "identity",
+       "matmul", "transpose")
+_ARITY = {"input": 0, "add": 2, "matmul": 2}
 _OWNS = {"linear", "conv", "batchnorm"}
 
 
@@ -163,6 +164,15 @@ class Graph:
         s = shapes[0]
         if op in ("identity",):
             return s
+        if op == "matmul":  # a (m, k) @ b (k, n): attention scores Q K^T, and A V
+            if len(shapes[0]) != 2 or len(shapes[1]) != 2 or shapes[0][1] != shapes[1][0]:
+                raise InvalidArchitectureError(f"{node.label()}: multiplies shapes {shapes[0]} and {shapes[1]}; "
+                                               "expected (m, k) and (k, n)")
+            return (shapes[0][0], shapes[1][1])
+        if op == "transpose":
+            if len(s) != 2:
+                raise InvalidArchitectureError(f"{node.label()}: transposes shape {s}; expected a 2-D map")
+            return (s[1], s[0])
         if op == "act":
             a["activation"] = parse_activation(a.get("activation", "linear"))
             return s
@@ -376,6 +386,12 @@ class GraphBuilder:
 
     def batchnorm(self, x, mean, scale, *, affine=True, name=None):
         return self._node("batchnorm", [x], name, mean=tuple(mean), scale=tuple(scale), affine=affine)
+
+    def matmul(self, x, y, *, name=None):
+        return self._node("matmul", [x, y], name)
+
+    def transpose(self, x, *, name=None):
+        return self._node("transpose", [x], name)
 
     def identity(self, x, *, name=None):
         return self._node("identity", [x], name)
