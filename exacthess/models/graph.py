@@ -19,6 +19,8 @@ op                      computes                                                
 ``batchnorm``           eval-mode batch normalisation ``weight[c] (x - mean[c]) s[c] + bias[c]``  weight, bias
                         with ``s[c]`` a rational stand-in of ``1 / sqrt(var[c] + eps)``           (if affine)
 ``identity``            ``x`` (eval-mode dropout)
+``matmul``              ``a b`` of two nodes, ``(m, k) (k, n)`` maps (attention: ``Q K^T``, ``A V``)
+``transpose``           the transpose of a 2-D map
 ======================  =====================================================================  ============
 
 The parameters are the weights and biases of the nodes that own them, in ``param_order`` (by
@@ -38,9 +40,9 @@ from dataclasses import dataclass, field
 from math import prod
 
 from ..core.errors import InvalidArchitectureError, InvalidTypeError, describe
-from ..core.exact import to_rational
 from ..core.validate import is_int
 from .activations import activation as parse_activation
+from .graph_attrs import exact_attr, spec_attr
 from .graph_ops import conv_output_shape, pool_output_shape
 
 __all__ = ["Node", "Graph", "GraphBuilder", "OPS"]
@@ -72,29 +74,6 @@ def _ints(value, n: int, what: str, node: Node, minimum: int) -> tuple:
     if len(vals) != n or not all(is_int(v) and int(v) >= minimum for v in vals):
         raise InvalidArchitectureError(f"{node.label()}: {what} = {describe(value)}; expected {n} int(s) >= {minimum}")
     return tuple(int(v) for v in vals)
-
-
-def _attr(v):
-    """An attribute read back from :meth:`Graph.to_spec`'s plain data: lists as tuples, ``"p/q"`` as rationals."""
-    import re
-    if isinstance(v, list):
-        return tuple(_attr(x) for x in v)
-    if isinstance(v, str) and re.fullmatch(r"-?\d+(/\d+)?", v):
-        from flint import fmpq
-        num, _, den = v.partition("/")
-        return fmpq(int(num), int(den or 1))
-    return v
-
-
-def _rational(v, name: str):
-    """An exact rational from a number, or from its text (``"1/3"``: how :meth:`Graph.to_spec` writes it)."""
-    if isinstance(v, str):
-        from fractions import Fraction
-        try:
-            v = Fraction(v)
-        except ValueError:
-            raise InvalidArchitectureError(f"{name} = {v!r} is not a rational; expected e.g. '1/3' or 0.25") from None
-    return to_rational(v, name)
 
 
 class Graph:
@@ -197,7 +176,7 @@ class Graph:
                 vals = list(a.get(k, ()))
                 if len(vals) != C:
                     raise InvalidArchitectureError(f"{node.label()}: {k} has {len(vals)} entries; expected {C} (channels)")
-                a[k] = tuple(_rational(v, f"{node.name}.{k}") for v in vals)
+                a[k] = tuple(exact_attr(v, f"{node.name}.{k}") for v in vals)
             if op == "batchnorm":
                 a["affine"] = bool(a.get("affine", True))
             return s
@@ -311,7 +290,7 @@ class Graph:
         """
         try:
             nodes = [Node(str(n["name"]), str(n["op"]), tuple(n.get("inputs", ())),
-                          {k: _attr(v) for k, v in dict(n.get("attrs", {})).items()},
+                          {k: spec_attr(v) for k, v in dict(n.get("attrs", {})).items()},
                           str(n.get("where", ""))) for n in spec["nodes"]]
             order = spec.get("param_order")
             return Graph(tuple(spec["input_shape"]), nodes, output=spec.get("output"),

@@ -110,6 +110,10 @@ def _torch_forward(graph, flat, X):
                 v = (u - a0) * s
                 if a["affine"]:
                     v = v * params[(node.name, "weight")].reshape(shape) + params[(node.name, "bias")].reshape(shape)
+        elif node.op == "matmul":
+            v = torch.matmul(u, vals[node.inputs[1]])
+        elif node.op == "transpose":
+            v = u.transpose(1, 2)
         elif node.op == "reshape":
             v = u.reshape((u.shape[0],) + a["shape"])
         else:
@@ -140,6 +144,8 @@ def graphs(draw):
         quarter = st.integers(-4, 4).map(lambda v: fmpq(v, 4))
         one, two = (tuple(draw(quarter) for _ in range(out_ch)) for _ in range(2))
         h = b.affine(h, one, two) if norm == "affine" else b.batchnorm(h, one, two, affine=norm == "batchnorm")
+    if dims == 1 and draw(st.booleans()):  # a self-attention-like block on the (channels, length) map: h + (h h^T) h
+        h = b.add(h, b.matmul(b.matmul(h, b.transpose(h)), h))
     pool = draw(st.sampled_from(["none", "avg", "max"]))
     if pool != "none" and min(b._shape(h)[1:]) >= 2:
         h = (b.avgpool if pool == "avg" else b.maxpool)(h, 2, stride=1)
@@ -225,3 +231,32 @@ def test_chains_are_special_cases_of_graphs(data):
         assume(False)
     G = eh.hessian(g, params=P, data=(X, Y), loss=loss)
     assert (G.H_o == want[0]).all() and (G.H_f == want[1]).all()
+
+
+def test_linear_self_attention_equals_torch():
+    """A linear self-attention layer (W_Q, W_K, W_V, scores scaled by 1/2, a residual connection) on 3 tokens
+    of width 2: the exact Hessian against torch.func.hessian (few-bit dyadic point: float64 is exact), and
+    its certified ranks against FLINT."""
+    torch = pytest.importorskip("torch")
+    T, d = 3, 2
+    b = GraphBuilder((T, d))
+    q, k, v = (b.linear(b.input, d, name=n) for n in ("W_Q", "W_K", "W_V"))
+    s = b.affine(b.matmul(q, b.transpose(k)), [fmpq(1, 2)] * T, [0] * T)
+    g = b.build(b.add(b.matmul(s, v), b.input))
+    rng = np.random.default_rng(0)
+    P = [rng.integers(-4, 5, sh) / 4 for sh in g.param_shapes()]
+    X, Y = rng.integers(-4, 5, (4, T * d)) / 4, rng.integers(-4, 5, (4, T * d)) / 4
+    Xt, Yt = torch.tensor(X).reshape(4, T, d), torch.tensor(Y)
+
+    def loss(theta):
+        wq, wk, wv = theta.split([4, 4, 4])
+        qq, kk, vv = Xt @ wq.reshape(2, 2).T, Xt @ wk.reshape(2, 2).T, Xt @ wv.reshape(2, 2).T
+        return 0.5 * (((0.5 * qq @ kk.transpose(1, 2)) @ vv + Xt).reshape(4, -1) - Yt).pow(2).sum()
+    H = eh.hessian(g, params=P, data=(X, Y))
+    flat = torch.cat([torch.tensor(p).reshape(-1) for p in P])
+    assert np.abs(np.array(H.H_L, dtype=float) - torch.func.hessian(loss)(flat).numpy()).max() == 0
+    report = eh.verify(g, params=P, data=(X, Y), progress=False, float_check=False)
+    for name in ("H_o", "H_f", "H_L"):
+        M = getattr(H, name)
+        assert report.rank_info[name].certified
+        assert report.ranks[name] == fmpq_mat(M.shape[0], M.shape[1], list(M.ravel())).rank()
