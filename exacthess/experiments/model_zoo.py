@@ -132,28 +132,10 @@ def zoo_models(torch) -> dict:
 
 
 def _torch_ranks(torch, model, X, Y, loss: str) -> dict:
-    """``matrix_rank(hermitian=True)`` of ``torch.func.hessian`` of the loss, in float32 and float64."""
-    import copy
-    out = {}
-    for dtype in (torch.float32, torch.float64):
-        m = copy.deepcopy(model).to(dtype)
-        names = [n for n, _ in m.named_parameters()]
-        flat = torch.cat([p.detach().reshape(-1) for p in m.parameters()])
-        shapes = [p.shape for p in m.parameters()]
-        Xt, Yt = torch.tensor(X, dtype=dtype), torch.tensor(Y, dtype=dtype)
-
-        def f(theta):
-            parts, off = {}, 0
-            for n, s in zip(names, shapes):
-                parts[n] = theta[off:off + s.numel()].reshape(s)
-                off += s.numel()
-            out_ = torch.func.functional_call(m, parts, (Xt,))
-            if loss == "cross_entropy":
-                return -(Yt * torch.log_softmax(out_, dim=1)).sum()
-            return 0.5 * ((out_ - Yt) ** 2).sum()
-        H = torch.func.hessian(f)(flat)
-        out[str(dtype).replace("torch.", "")] = int(torch.linalg.matrix_rank(H, hermitian=True))
-    return out
+    """``matrix_rank(hermitian=True)`` of torch's ``torch.func.hessian`` of the loss, in float32 and float64."""
+    from ..oracle.torch_curvature import torch_curvature
+    return {dt: int(torch.linalg.matrix_rank(torch_curvature(model, X, Y, loss=loss, dtype=dt), hermitian=True))
+            for dt in ("float32", "float64")}
 
 
 def run_zoo(*, seed: int = 0, n_samples: int = 6, names=None, progress=None) -> list:

@@ -246,3 +246,11 @@ class ExactForward:
                                         f"matrix with {K} columns, of the same shape at every sample")
             first = rows[i].shape
         return np.array(rows, dtype=object)
+
+    def loss_premise(self) -> dict:
+        """The ``gauss_newton`` theorem's premise ``"loss"`` (the matrix sources state it): every loss
+        Hessian ``A_i`` and kernel factor ``C_i`` exactly, ``"identity"`` under MSE."""
+        if self.problem.loss.name == "mse":
+            return {"hessians": "identity", "factors": "identity"}
+        C = self.kernel_factors
+        return {"hessians": list(self.hessians), "factors": C if isinstance(C, str) or C is None else list(C)}

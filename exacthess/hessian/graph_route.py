@@ -58,7 +58,7 @@ class GraphHessians:
                                        for (n2, k), s in zip(g.param_order, g.param_shapes()) if n2 == n])
                        for n in names]
         conv = ring.convert
-        self._T, self._taps = {}, {}
+        self._T, self._taps, self._scales = {}, {}, {}
         for node in g.nodes:
             if node.op in ("linear", "conv") or (node.op == "batchnorm" and node.attrs["affine"]):
                 out, inp, w, bidx = taps_of(g, node.name)
@@ -68,6 +68,15 @@ class GraphHessians:
                 np.add.at(T, (out, inp), W[w])
                 self._T[node.name] = self._reduce(T)
                 self._taps[node.name] = (out, inp, w, bidx)
+
+    def _scale(self, name: str) -> np.ndarray:
+        """The fixed per-channel scale of an ``affine`` / ``batchnorm`` node, per entry of its input,
+        over the ring (converted once)."""
+        if name not in self._scales:
+            node = self.graph.by_name[name]
+            ch = channel_of(self.graph, node.inputs[0])
+            self._scales[name] = self.ring.convert(np.array(node.attrs["scale"], dtype=object)[ch])
+        return self._scales[name]
 
     def _reduce(self, a):
         p = getattr(self.ring, "p", None)
@@ -92,15 +101,14 @@ class GraphHessians:
         R, g = self.ring, self.graph
         J: dict = {}
         for node in g.nodes:
-            name, op, a = node.name, node.op, node.attrs
+            name, op = node.name, node.op
             dim = math.prod(g.shapes[name])
             Ju = J.get(node.inputs[0]) if node.inputs else None
             if op == "input":
                 J[name] = None
             elif name in self._T:
                 if op == "batchnorm" and Ju is not None:
-                    ch = channel_of(g, node.inputs[0])
-                    Ju = R.mul(R.convert(np.array(a["scale"], dtype=object)[ch])[:, None], Ju)
+                    Ju = R.mul(self._scale(name)[:, None], Ju)
                 Z = R.zeros((dim, self.p)) if Ju is None else R.matmul(self._T[name], Ju)
                 out, inp, w, bidx = self._taps[name]
                 u = self._input_of(fw, name, i)
@@ -110,9 +118,8 @@ class GraphHessians:
                     b0 = self.offsets[(name, "bias")]
                     Z[np.arange(dim), b0 + bidx] = R.add(Z[np.arange(dim), b0 + bidx], R.one)
                 J[name] = Z
-            elif op == "batchnorm":  # fixed normalisation, no parameters
-                ch = channel_of(g, node.inputs[0])
-                J[name] = None if Ju is None else R.mul(R.convert(np.array(a["scale"], dtype=object)[ch])[:, None], Ju)
+            elif op in ("batchnorm", "affine"):  # a fixed scale per channel (batch norm without its parameters)
+                J[name] = None if Ju is None else R.mul(self._scale(name)[:, None], Ju)
             elif op == "act":
                 J[name] = None if Ju is None else R.mul(R.convert(fw.d1[name][i])[:, None], Ju)
             elif op == "add":
@@ -126,9 +133,6 @@ class GraphHessians:
                 J[name] = None if Ju is None else self._pool_avg(name, Ju)
             elif op == "maxpool":
                 J[name] = None if Ju is None else Ju[fw.selected[name][i]]
-            elif op == "affine":
-                ch = channel_of(g, node.inputs[0])
-                J[name] = None if Ju is None else R.mul(R.convert(np.array(a["scale"], dtype=object)[ch])[:, None], Ju)
             else:  # reshape, identity
                 J[name] = Ju
         return J
@@ -179,9 +183,9 @@ class GraphHessians:
             if name in self._T:
                 back = R.matmul(self._T[name].T, d[:, None])[:, 0]
                 if op == "batchnorm":
-                    back = R.mul(back, R.convert(np.array(a["scale"], dtype=object)[channel_of(g, src)]))
-            elif op == "batchnorm" or op == "affine":
-                back = R.mul(d, R.convert(np.array(a["scale"], dtype=object)[channel_of(g, src)]))
+                    back = R.mul(back, self._scale(name))
+            elif op in ("batchnorm", "affine"):
+                back = R.mul(d, self._scale(name))
             elif op == "act":
                 back = R.mul(d, R.convert(fw.d1[name][i]))
             elif op == "matmul":  # delta_a = delta b^T, delta_b = a^T delta
@@ -238,8 +242,7 @@ class GraphHessians:
             if name in self._T and Ju is not None:
                 out, inp, w, _ = self._taps[name]
                 if node.op == "batchnorm":
-                    ch = channel_of(g, node.inputs[0])
-                    Ju = R.mul(R.convert(np.array(node.attrs["scale"], dtype=object)[ch])[:, None], Ju)
+                    Ju = R.mul(self._scale(name)[:, None], Ju)
                 n_w = math.prod(g.param_shapes()[g.param_order.index((name, "weight"))])
                 Md = R.zeros((n_w, Ju.shape[0]))  # Md[w_t, in_t] += delta[out_t]: C = Md J_u
                 np.add.at(Md, (w, inp), d[out])

@@ -73,11 +73,7 @@ class GraphSource:
 
     def premise(self, key):
         if key == "loss":
-            fw = self.problem.forward
-            if self.problem.loss.name == "mse":
-                return {"hessians": "identity", "factors": "identity"}
-            C = fw.kernel_factors
-            return {"hessians": list(fw.hessians), "factors": C if isinstance(C, str) or C is None else list(C)}
+            return self.problem.forward.loss_premise()
         if isinstance(key, tuple) and key == ("sum", "H_L"):
             return ("H_o", "H_f")
         raise KeyError(key)

@@ -254,12 +254,7 @@ class ProblemSource:
         raise KeyError(key)
 
     def _loss(self) -> dict:
-        problem = self.problem
-        if problem.loss.name == "mse":
-            return {"hessians": "identity", "factors": "identity"}
-        fw = problem.forward
-        C = fw.kernel_factors
-        return {"hessians": list(fw.hessians), "factors": C if isinstance(C, str) or C is None else list(C)}
+        return self.problem.forward.loss_premise()
 
     # ----- named matrices -------------------------------------------------------------------
     def _compute(self, name: str, e: Engine) -> np.ndarray:  # noqa: C901 - one table of names
