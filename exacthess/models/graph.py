@@ -258,9 +258,10 @@ class Graph:
 
     @property
     def is_linear(self) -> bool:
-        """Whether ``F`` is polynomial of degree 1 in each parameter tensor along every path: no
-        activation other than linear, no max pooling."""
-        return all(a.is_linear for a in self.activations) and not any(n.op == "maxpool" for n in self.nodes)
+        """Whether ``F`` is affine in its input ``x``: no activation other than linear, no max pooling, and
+        no ``matmul`` (a product of two values that both depend on ``x``, as attention's ``Q K^T``)."""
+        return all(a.is_linear for a in self.activations) and not any(n.op in ("maxpool", "matmul")
+                                                                       for n in self.nodes)
 
     @property
     def bias(self) -> bool:

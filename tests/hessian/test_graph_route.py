@@ -233,10 +233,12 @@ def test_chains_are_special_cases_of_graphs(data):
     assert (G.H_o == want[0]).all() and (G.H_f == want[1]).all()
 
 
-def test_linear_self_attention_equals_torch():
+@pytest.mark.parametrize("n", [4, 12])
+def test_linear_self_attention_equals_torch(n):
     """A linear self-attention layer (W_Q, W_K, W_V, scores scaled by 1/2, a residual connection) on 3 tokens
     of width 2: the exact Hessian against torch.func.hessian (few-bit dyadic point: float64 is exact), and
-    its certified ranks against FLINT."""
+    its certified ranks against FLINT. With n = 12 > d + 1 samples: attention is not affine in x, so the
+    sample-free route of affine graphs must not be taken (it was, and gave a wrong Hessian)."""
     torch = pytest.importorskip("torch")
     T, d = 3, 2
     b = GraphBuilder((T, d))
@@ -245,13 +247,13 @@ def test_linear_self_attention_equals_torch():
     g = b.build(b.add(b.matmul(s, v), b.input))
     rng = np.random.default_rng(0)
     P = [rng.integers(-4, 5, sh) / 4 for sh in g.param_shapes()]
-    X, Y = rng.integers(-4, 5, (4, T * d)) / 4, rng.integers(-4, 5, (4, T * d)) / 4
-    Xt, Yt = torch.tensor(X).reshape(4, T, d), torch.tensor(Y)
+    X, Y = rng.integers(-4, 5, (n, T * d)) / 4, rng.integers(-4, 5, (n, T * d)) / 4
+    Xt, Yt = torch.tensor(X).reshape(n, T, d), torch.tensor(Y)
 
     def loss(theta):
         wq, wk, wv = theta.split([4, 4, 4])
         qq, kk, vv = Xt @ wq.reshape(2, 2).T, Xt @ wk.reshape(2, 2).T, Xt @ wv.reshape(2, 2).T
-        return 0.5 * (((0.5 * qq @ kk.transpose(1, 2)) @ vv + Xt).reshape(4, -1) - Yt).pow(2).sum()
+        return 0.5 * (((0.5 * qq @ kk.transpose(1, 2)) @ vv + Xt).reshape(n, -1) - Yt).pow(2).sum()
     H = eh.hessian(g, params=P, data=(X, Y))
     flat = torch.cat([torch.tensor(p).reshape(-1) for p in P])
     assert np.abs(np.array(H.H_L, dtype=float) - torch.func.hessian(loss)(flat).numpy()).max() == 0
