@@ -49,13 +49,13 @@ def _positive(v, name: str) -> int:
 def self_attention(b: GraphBuilder, x: str, *, heads: int = 1, d_k=None, d_v=None, attention: str = "softmax",
                    scale=None, causal: bool = False, out_proj: bool = True, bias: bool = False,
                    prefix: str = "attn") -> str:
-    """Add a self-attention layer reading the ``(T, d)`` node ``x`` to ``b``; returns its output node.
+    r"""Add a self-attention layer reading the ``(T, d)`` node ``x`` to ``b``; returns its output node.
 
     Args:
         heads: the number of heads ``H``.
         d_k, d_v: the width of each head's queries/keys and values (default ``d / H``, as torch).
         attention: ``"softmax"`` or ``"linear"``.
-        scale: the rational score scale ``c`` (default: :math:`1/\\sqrt{d_k}` or its stand-in, module doc).
+        scale: the rational score scale ``c`` (default: :math:`1/\sqrt{d_k}` or its stand-in, module doc).
         causal: mask the entries ``j > i``.
         out_proj: end with the output projection :math:`W_O` (width ``d``).
         bias: biases on every projection (``nn.MultiheadAttention``'s default ``bias=True``).
@@ -106,10 +106,10 @@ def torch_order(graph: Graph, prefix: str = "attn") -> list:
 def transformer_block(d: int, T: int, *, heads: int = 1, d_k=None, d_v=None, attention: str = "softmax",
                       scale=None, causal: bool = False, out_proj: bool = True, residual: bool = False, ffn=None,
                       ffn_width=None, output_dim=None, bias: bool = False) -> Graph:
-    """One Transformer block on ``T`` tokens of width ``d``, with per-token outputs ``(T, output_dim)``.
+    r"""One Transformer block on ``T`` tokens of width ``d``, with per-token outputs ``(T, output_dim)``.
 
     ``h = X + Attn(X)`` (``residual``) or ``Attn(X)``; then, with ``ffn`` an activation (``"linear"``,
-    ``"relu"``, a polynomial, ...), ``h + W_2 \\sigma(W_1 h)`` (width ``ffn_width``, default ``4 d``; with a
+    ``"relu"``, a polynomial, ...), ``h + W_2 \sigma(W_1 h)`` (width ``ffn_width``, default ``4 d``; with a
     residual when ``residual``); then a per-token read-out to ``output_dim`` when given. Arguments of the
     attention layer as :func:`self_attention`; its parameters come first, in ``nn.MultiheadAttention``'s
     order (:func:`torch_order`), then the feed-forward block's and the read-out's.
