@@ -191,3 +191,11 @@ def test_one_token_softmax_is_constant_so_q_and_k_blocks_vanish():
     for key in at.BLOCKS:
         if key.split(".")[1] != "VV":
             assert not any(v for v in b[key].ravel()), key
+
+
+def test_softmax_q_and_k_functional_blocks_do_not_vanish_where_linear_ones_do():
+    """At the generic fixed point: H_f(Q, Q), H_f(K, K) are 0 for linear attention, not for softmax
+    (the exact checks of the softmax forms are not vacuous)."""
+    lin, soft = _formulas(attention_points("linear")[0]), _formulas(attention_points("softmax")[0])
+    for key in ("Hf.QQ", "Hf.KK"):
+        assert not any(v for v in lin[key].ravel()) and any(v for v in soft[key].ravel()), key
