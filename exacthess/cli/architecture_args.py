@@ -78,3 +78,36 @@ def arch_from_args(args: argparse.Namespace, family: str):
     return CNN(shape, tuple(parse_ints(args.channels, "--channels")), per_layer(args.kernel_sizes, "--kernel-sizes"),
                args.output_dim, in_channels=args.in_channels, strides=per_layer(args.strides, "--strides"),
                paddings=per_layer(args.paddings, "--paddings"), bias=args.bias, activation=activation)
+
+
+def add_transformer_options(p) -> None:
+    """The options of ``exacthess verify transformer`` (:func:`exacthess.models.attention.transformer_block`)."""
+    p.add_argument("--width", type=int, required=True, help="model width d (each token's size)")
+    p.add_argument("--tokens", type=int, required=True, help="tokens per sequence T")
+    p.add_argument("--heads", type=int, default=1, help="attention heads (default 1)")
+    p.add_argument("--d-k", type=int, default=None, help="query/key width per head (default d / heads)")
+    p.add_argument("--attention", default="softmax", metavar="{softmax,linear}",
+                   help="softmax (default; values are rational stand-ins within 2^-64) or linear (no softmax)")
+    p.add_argument("--scale", default=None, metavar="RATIONAL",
+                   help="score scale, a rational such as 1/2 (default 1/sqrt(d_k), or its stand-in within 2^-64)")
+    p.add_argument("--causal", action="store_true", help="mask the entries j > i (causal attention)")
+    p.add_argument("--no-out-proj", action="store_true", help="no output projection W_O")
+    p.add_argument("--residual", action="store_true", help="residual connections around attention (and the FFN)")
+    p.add_argument("--ffn", default=None, metavar="ACT",
+                   help="add a feed-forward block with this activation (linear, relu, leaky_relu(a), poly(...))")
+    p.add_argument("--ffn-width", type=int, default=None, help="feed-forward width (default 4 d)")
+    p.add_argument("--output-dim", type=int, default=None, help="per-token read-out width (default: none)")
+    p.add_argument("--bias", action="store_true", help="biases on every projection")
+
+
+def transformer_from_args(args):
+    """The :func:`~exacthess.models.attention.transformer_block` graph of parsed ``verify transformer`` options."""
+    from ..models.attention import transformer_block
+    scale = None
+    if args.scale is not None:
+        from ..models.graph_attrs import exact_attr
+        scale = exact_attr(args.scale, "--scale")
+    return transformer_block(args.width, args.tokens, heads=args.heads, d_k=args.d_k, d_v=None if args.d_k is None
+                             else args.d_k, attention=args.attention, scale=scale, causal=args.causal,
+                             out_proj=not args.no_out_proj, residual=args.residual, ffn=args.ffn,
+                             ffn_width=args.ffn_width, output_dim=args.output_dim, bias=args.bias)

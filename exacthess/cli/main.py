@@ -27,7 +27,7 @@ from . import prove as prove_cli
 from . import search as search_cli
 from . import statements as statements_cli
 from . import torch_model
-from .architecture_args import add_cnn_options, add_fcn_options, arch_from_args
+from .architecture_args import add_cnn_options, add_fcn_options, add_transformer_options, arch_from_args, transformer_from_args
 from .messages import error_text
 from .parser import EXIT_CODES, HelpFormatter, OneLineParser, add_exit_codes, exit_text
 from .progress import ProgressReporter
@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "exact operations (exacthess.models.graph), as written by Graph.to_spec().")
     gp.add_argument("--spec", required=True, metavar="JSON|FILE", help="the graph's spec: JSON text or a .json file")
     _add_common(gp, architecture=False)
+    tb = vs.add_parser("transformer", help="a self-attention layer or Transformer block (exacthess.models.attention)",
+                       description="exacthess verify transformer --width 4 --tokens 3 --heads 2 --causal --ffn relu "
+                                   "--output-dim 2 --samples 2: single- or multi-head self-attention (softmax or "
+                                   "linear), optional causal mask, residual connections, feed-forward block and "
+                                   "per-token read-out, as nn.MultiheadAttention(batch_first=True) computes it.")
+    add_transformer_options(tb)
+    _add_common(tb, architecture=False)
     t = vs.add_parser("torch", help="a saved PyTorch nn.Sequential (torch.save(model); trusted files only)",
                       description="exacthess verify torch model.pt --input-shape 1,28,28 [--data data.npz]: the "
                                   "module's layers, activation and weights (converted exactly), at seeded or given data.")
@@ -192,6 +199,8 @@ def _cmd_verify(args) -> int:
         arch, params, data = torch_model.load(args)
     elif args.family == "graph":
         arch = _graph_spec(args.spec)
+    elif args.family == "transformer":
+        arch = transformer_from_args(args)
     else:
         arch = arch_from_args(args, args.family)
     with ProgressReporter(prefix="[verify]") as prog, prog.step(f"verify {arch!r} ({arch.n_params} parameters)"):

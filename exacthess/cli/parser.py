@@ -30,6 +30,7 @@ _DONE = """  0  done
 #: exit codes per command (the key is the command after ``exacthess``)
 EXIT_CODES = {
     "verify fcn": _VERIFY, "verify cnn": _VERIFY, "verify torch": _VERIFY, "verify graph": _VERIFY,
+    "verify transformer": _VERIFY,
     "verify conv-sv": """  0  the theorem holds (exact check)
   1  it does not hold
   2  bad input (one line 'error: ...' on stderr)""",

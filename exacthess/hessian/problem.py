@@ -316,12 +316,17 @@ def make_problem(arch: Architecture, *, n_samples: int | None = None, seed: int 
 
 
 def _seeded_probabilities(Y: np.ndarray, the_loss: Loss) -> np.ndarray:
-    """Seeded targets for losses on probabilities: one class per sample (cross-entropy), or
+    """Seeded targets for losses on probabilities: one class per sample (cross-entropy; per token for
+    ``cross_entropy(T)``), or
     ``y`` mapped into ``[0, 1]`` (BCE), both exact."""
     out = np.empty(Y.shape, dtype=object)
     out.fill(fmpq(0))
     for i, row in enumerate(Y):
-        if the_loss.name == "cross_entropy":
+        if the_loss.groups > 1:  # cross_entropy(T): one class per token
+            V = len(row) // the_loss.groups
+            for t in range(the_loss.groups):
+                out[i, t * V + int(np.argmax([float(v) for v in row[t * V:(t + 1) * V]]))] = fmpq(1)
+        elif the_loss.name == "cross_entropy":
             out[i, int(np.argmax([float(v) for v in row]))] = fmpq(1)
         else:
             for j, v in enumerate(row):
