@@ -26,8 +26,9 @@ import time
 
 import numpy as np
 
+from ..core import modmat
 from .kernel import ExplicitSource
-from .nullspace import kernel_certificate, word_prime
+from .nullspace import kernel_certificate, modular_first, word_prime
 from .pipeline import Certifier
 from .rank import RankResult
 
@@ -57,10 +58,14 @@ def kernel_rank(certifier: Certifier, name: str) -> RankResult:
     (:func:`~exacthess.certify.nullspace.kernel_certificate`, at any size), checked; the pipeline's dense
     stage (Hadamard's argument) when it does not verify."""
     say = certifier.progress or (lambda msg: None)
-    M = np.asarray(certifier.source.exact(name), dtype=object)
     t0 = time.perf_counter()
-    p, Mp = word_prime(M, certifier.seed)
-    say(f"{name}: a core modulo a prime and the kernel over Q")
+    p, Mp = modular_first(certifier.source, name, certifier.seed)
+    M = None
+    if Mp is None or modmat.rank(Mp, p) < Mp.shape[0]:  # not of full rank modulo p: the kernel over Q
+        M = np.asarray(certifier.source.exact(name), dtype=object)
+        if Mp is None:
+            p, Mp = word_prime(M, certifier.seed)
+    say(f"{name}: a core modulo a prime" + ("" if M is None else " and the kernel over Q"))
     try:
         cert = kernel_certificate(M, name, p, Mp)
     except ZeroDivisionError:  # a core singular over Q (cannot happen for one nonsingular mod p)

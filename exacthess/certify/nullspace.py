@@ -17,7 +17,7 @@ from ..core import modmat
 from ..core.modular import reduce_mod
 from .certificate import Minor, NullBlock, NullVectors, RankCertificate, Trivial
 
-__all__ = ["kernel_certificate", "word_prime", "KERNEL_LIMIT", "KERNEL_BITS"]
+__all__ = ["kernel_certificate", "word_prime", "modular_first", "KERNEL_LIMIT", "KERNEL_BITS"]
 
 #: the certification pipeline proposes a kernel over Q for symmetric matrices up to this size ...
 KERNEL_LIMIT = 600
@@ -38,8 +38,9 @@ def _prime(rng, M) -> tuple[int, np.ndarray]:
 
 def kernel_certificate(M, name: str, p: int, Mp) -> RankCertificate:
     """The proposal of the module doc for the exact symmetric ``M`` (``Mp``: ``M`` modulo the word prime
-    ``p``): a core nonsingular modulo ``p`` and the kernel solved over Q from it (unchecked)."""
-    n = M.shape[0]
+    ``p``): a core nonsingular modulo ``p`` and the kernel solved over Q from it (unchecked). ``M`` may be
+    None when ``Mp`` has full rank (the core is the whole matrix: no kernel to solve)."""
+    n = Mp.shape[0]
     rows, _ = modmat.rank_profiles(Mp, p) if n else ([], [])
     I = [int(i) for i in rows]
     r = len(I)
@@ -59,6 +60,22 @@ def kernel_certificate(M, name: str, p: int, Mp) -> RankCertificate:
     upper = NullVectors(prime=p, blocks=(NullBlock(rows=tuple(range(n)), vectors=V),), pivots=tuple(free),
                         core=core, how="the kernel solved over Q from a core nonsingular modulo a prime")
     return RankCertificate(matrix=name, value=r, lower=lower, upper=upper)
+
+
+def modular_first(source, name: str, seed: int = 0, tries: int = 4) -> tuple[int, np.ndarray | None]:
+    """The word prime :func:`word_prime` would draw, and the matrix ``name`` of ``source`` modulo it,
+    computed by the source without the exact matrix (``(p, None)`` when the point's denominators defeat
+    ``tries`` primes: then the caller goes through the exact matrix)."""
+    rng = np.random.default_rng([seed, 11])
+    while tries:
+        p = int(rng.integers(1 << 30, 1 << 31)) | 1
+        if not fmpz(p).is_prime():
+            continue
+        try:
+            return p, np.asarray(source.mod(name, p), dtype=np.int64)
+        except ZeroDivisionError:  # p divides a denominator of the point: another prime
+            tries -= 1
+    return 0, None
 
 
 def word_prime(M, seed: int = 0) -> tuple[int, np.ndarray]:

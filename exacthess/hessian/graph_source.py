@@ -5,8 +5,10 @@ stacked over the samples, each premultiplied by the loss's kernel factor :math:`
 (:math:`\ker C_i = \ker A_i`; :math:`C_i = I` under MSE), so that
 :math:`H_o = \sum_i J_i^\top A_i J_i` has the rank of ``CJ`` (the ``gauss_newton`` theorem of
 :mod:`exacthess.certify.theorems`, whose premises -- every :math:`A_i` and :math:`C_i` -- the
-source states exactly: ``premise("loss")``). Every matrix is computed once over Q by
-:class:`~exacthess.hessian.graph_route.GraphHessians` and reduced modulo the primes asked for.
+source states exactly: ``premise("loss")``). Every matrix is computed by
+:class:`~exacthess.hessian.graph_route.GraphHessians`: over Q when asked for exactly (once), and
+modulo a prime by the same route over GF(p) from the exact point reduced modulo ``p`` -- no rationals
+-- unless the exact matrix is already there (then it is reduced).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..core.domains import QQ
+from ..core.domains import GF, QQ
 from ..core.modular import reduce_mod
 from .graph_route import GraphHessians
 
@@ -31,6 +33,7 @@ class GraphSource:
         self.problem = problem
         self.engine = GraphHessians(problem, QQ)
         self._cache: dict = {}
+        self._modular: dict = {}  # p -> GraphHessians over GF(p)
 
     @cached_property
     def _factors(self):
@@ -66,7 +69,16 @@ class GraphSource:
         return M
 
     def mod(self, name: str, p: int, rows=None, cols=None) -> np.ndarray:
-        return np.asarray(reduce_mod(self.exact(name, rows, cols), p), dtype=np.int64)
+        if name in self._cache or name not in _SYMMETRIC:
+            return np.asarray(reduce_mod(self.exact(name, rows, cols), p), dtype=np.int64)
+        if p not in self._modular:  # ZeroDivisionError when p divides a denominator of the point
+            self._modular = {p: GraphHessians(self.problem, GF(p))}  # one prime at a time: p x p int64 each
+        M = self._modular[p].full(name)
+        if rows is not None:
+            M = M[list(rows)]
+        if cols is not None:
+            M = M[:, list(cols)]
+        return np.asarray(M, dtype=np.int64)
 
     def symmetric(self, name: str) -> bool:
         return name in _SYMMETRIC
