@@ -14,7 +14,7 @@ from .models.architectures import CNN, FCN
 from .core.errors import InvalidArchitectureError
 
 __all__ = ["fcn_architectures", "cnn_architectures", "residual_architectures", "sample_counts",
-           "architectures_with_samples"]
+           "architectures_with_samples", "attention_points"]
 
 
 @st.composite
@@ -106,3 +106,35 @@ def architectures_with_samples(draw, arch_strategy):
     """``(arch, n_samples)`` pairs, ``n`` ranging below and above the input size."""
     arch = draw(arch_strategy)
     return arch, draw(sample_counts(arch))
+
+
+@st.composite
+def attention_points(draw, kind: str = "linear", max_tokens: int = 3, max_width: int = 2, max_samples: int = 2):
+    r"""Exact points of one self-attention layer (:mod:`exacthess.experiments.claims.attention`): a dict
+    with ``kind``, ``scale``, ``X`` ``(n, T, d)``, ``Y`` ``(n, T, d_V)`` and the paper's ``W_Q``, ``W_K``
+    ``(d, d_K)``, ``W_V`` ``(d, d_V)``, entries multiples of 1/4 in ``[-2, 2]``.
+
+    ``T`` from 1 (a single token) to ``max_tokens``, ``d_K`` in 1, 2, 4, the score scale
+    :math:`1/\sqrt{d_K}` (exact for ``d_K = 1, 4``) or the rational stand-in 1/2 for ``d_K = 2``.
+    Degenerate points are drawn on purpose: zero weights (one matrix or all), zero inputs,
+    repeated tokens (every row of a sample equal)."""
+    import numpy as np
+    from flint import fmpq
+
+    def block(shape, zero=False):
+        vals = [0] * int(np.prod(shape)) if zero else draw(st.lists(st.integers(-8, 8), min_size=int(np.prod(shape)),
+                                                                      max_size=int(np.prod(shape))))
+        return np.array([fmpq(v, 4) for v in vals], dtype=object).reshape(shape)
+    n, T = draw(st.integers(1, max_samples)), draw(st.integers(1, max_tokens))
+    d, dK, dV = draw(st.integers(1, max_width)), draw(st.sampled_from([1, 2, 4])), draw(st.integers(1, max_width))
+    degenerate = draw(st.sampled_from(["none", "none", "zero_weights", "zero_WQ", "zero_WV", "zero_inputs",
+                                       "repeated_tokens"]))
+    X = block((n, T, d), zero=degenerate == "zero_inputs")
+    if degenerate == "repeated_tokens":
+        X = np.array([[x[0]] * T for x in X], dtype=object).reshape(n, T, d)
+    W_Q = block((d, dK), zero=degenerate in ("zero_weights", "zero_WQ"))
+    W_K = block((d, dK), zero=degenerate == "zero_weights")
+    W_V = block((d, dV), zero=degenerate in ("zero_weights", "zero_WV"))
+    scale = {1: fmpq(1), 2: fmpq(1, 2), 4: fmpq(1, 2)}[dK]
+    return {"kind": kind, "scale": scale, "X": X, "Y": block((n, T, dV)), "W_Q": W_Q, "W_K": W_K, "W_V": W_V,
+            "degenerate": degenerate}

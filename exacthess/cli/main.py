@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     float_atlas_cli.configure(rs)
     from . import model_zoo as model_zoo_cli
     model_zoo_cli.configure(rs)
+    from . import transformer_hessian as transformer_cli
+    transformer_cli.configure(rs)
     claims_cli.configure(rs)
     if spectral_cli is not None:
         cs = rs.add_parser("conv-sv", help="FFT method vs dense SVD timings (Sedghi et al.)",
@@ -237,6 +239,9 @@ def _cmd_reproduce(args) -> int:
     if args.target == "model-zoo":
         from . import model_zoo as model_zoo_cli
         return model_zoo_cli.run(args)
+    if args.target == "transformer-hessian":
+        from . import transformer_hessian as transformer_cli
+        return transformer_cli.run(args)
     if args.target in ("discussion", "approx-chain-rule"):
         return claims_cli.run(args)
     if args.target == "cnn-trends":

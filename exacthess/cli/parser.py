@@ -39,7 +39,7 @@ EXIT_CODES = {
     "reproduce notebook": """  0  every rank is the notebook's and every statement holds
   1  a rank differs from the notebook's, or a statement does not hold
   2  bad input (one line 'error: ...' on stderr)""",
-    "reproduce cnn-trends": _DONE, "reproduce float-atlas": _DONE, "reproduce model-zoo": _DONE, "reproduce conv-sv": _DONE,
+    "reproduce cnn-trends": _DONE, "reproduce float-atlas": _DONE, "reproduce model-zoo": _DONE, "reproduce transformer-hessian": _DONE, "reproduce conv-sv": _DONE,
     "reproduce discussion": _CLAIMS, "reproduce approx-chain-rule": _CLAIMS,
     "statements": _DONE,
     "prove": """  0  every statement proven (or the list printed)

@@ -19,6 +19,7 @@ def configure(ps) -> None:
 def run(args) -> int:
     """Search, print, and return 1 when a counterexample was found, else 0."""
     from ..core.errors import UnknownStatementError
+    from ..experiments.claims.attention_claims import ATTENTION_CLAIMS
     from ..experiments.claims.kfac_search import KFAC_SEARCHES
     from ..experiments.search import search
     from ..statements import get_statement
@@ -26,10 +27,13 @@ def run(args) -> int:
     from .render import console
     if args.statement in KFAC_SEARCHES or str(args.statement).startswith("kfac."):
         return _run_kfac(args)  # an unknown kfac.* id is refused there, listing the KFAC claims
+    if args.statement in ATTENTION_CLAIMS or str(args.statement).startswith("attention."):
+        return _run_kfac(args)  # the same report; an unknown attention.* id is refused, listing the claims
     try:
         stmt = get_statement(args.statement)
     except UnknownStatementError as exc:
-        raise UnknownStatementError(f"{exc}; or a KFAC claim: {', '.join(KFAC_SEARCHES)}") from None
+        raise UnknownStatementError(f"{exc}; or a KFAC claim: {', '.join(KFAC_SEARCHES)}; or an attention claim "
+                                    f"(attention.<linear|softmax>.<Ho|Hf>.<QQ|QK|KK|QV|KV|VV>)") from None
     with ProgressReporter(prefix="[search]", total=args.max_examples) as prog, prog.step(f"searching {stmt.id}"):
         res = search(stmt.id, max_examples=args.max_examples, seed=args.seed,
                      progress=lambda done, total: prog.count(done, total))
@@ -59,15 +63,18 @@ def run(args) -> int:
 
 
 def _run_kfac(args) -> int:
-    """``exacthess search kfac.<id>``: the KFAC claims (exact identities, not ranks)."""
+    """``exacthess search kfac.<id>`` / ``attention.<id>``: the KFAC and self-attention claims (exact
+    identities, not ranks)."""
     from ..core.validate import check_int, check_seed
+    from ..experiments.claims.attention_claims import search_attention
     from ..experiments.claims.kfac_search import search_kfac
     from .progress import ProgressReporter
     from .render import console
     check_int(args.max_examples, "--max-examples", 1)
     check_seed(args.seed)
     with ProgressReporter(prefix="[search]") as prog, prog.step(f"searching {args.statement}"):
-        res = search_kfac(args.statement, max_examples=args.max_examples, seed=args.seed)
+        find = search_attention if str(args.statement).startswith("attention.") else search_kfac
+        res = find(args.statement, max_examples=args.max_examples, seed=args.seed)
     ce = res.counterexample
     if args.json:
         print(json.dumps({"claim": res.claim, "examples": res.examples, "seconds": res.seconds,

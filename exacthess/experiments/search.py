@@ -127,8 +127,9 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     """Search for a counterexample to ``statement_id``.
 
     Args:
-        statement_id: a registered id, or a KFAC claim (``kfac.expand.deep_linear``, ...: then the
-            result is a :class:`~exacthess.experiments.claims.kfac_search.KFACSearch`) (unknown ids raise
+        statement_id: a registered id, or a KFAC claim (``kfac.expand.deep_linear``, ...) or a
+            self-attention block claim (``attention.linear.Ho.QK``, ...): then the result is a
+            :class:`~exacthess.experiments.claims.kfac_search.KFACSearch` (unknown ids raise
             :class:`~exacthess.errors.UnknownStatementError` listing the known ones).
         max_examples: number of architectures to try (shrinking comes on top).
         seed: Hypothesis seed.
@@ -147,9 +148,12 @@ def search(statement_id: str, *, max_examples: int = 50, seed: int = 0, database
     from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
     from ..strategies import sample_counts
     from ..verification.pipeline import verify
+    from .claims.attention_claims import ATTENTION_CLAIMS, search_attention
     from .claims.kfac_search import KFAC_SEARCHES, search_kfac
     if isinstance(statement_id, str) and statement_id in KFAC_SEARCHES:  # an identity, not a rank
         return search_kfac(statement_id, max_examples=max_examples, seed=seed)
+    if isinstance(statement_id, str) and statement_id in ATTENTION_CLAIMS:  # a closed form against the engine
+        return search_attention(statement_id, max_examples=max_examples, seed=seed)
     stmt = get_statement(statement_id)
     check_int(max_examples, "max_examples", 1)
     check_seed(seed)

@@ -8,6 +8,11 @@ Hessian needs:
 * ``values[name]``: ``(n, dim)`` exact values (rows are samples, each map flattened row-major);
 * ``d1[name]``, ``d2[name]`` of ``act`` nodes: :math:`\sigma'`, :math:`\sigma''` at the input;
 * ``selected[name]`` of ``maxpool`` nodes: the flat input entry each output reads (the argmax);
+* ``softmax[name]`` of ``softmax`` nodes: the values, row by row the rational stand-ins
+  (:func:`~exacthess.models.standins.softmax`, within :math:`2^{-64}` relatively, summing to exactly 1)
+  of the softmax of ``scale`` times the kept entries; every derivative is that of the softmax at the
+  stand-ins (:math:`\partial s / \partial z = \mathrm{diag}(s) - s s^\top`), so the Hessians are exact
+  at the stand-ins;
 * ``const[name]``: entries *locally constant* in the parameters (the data; an output of a
   parameterised layer with no bias whose every input entry is locally zero; an inactive ReLU
   unit; ...): through them every derivative vanishes. A ReLU-type unit whose input is locally
@@ -34,11 +39,12 @@ from ..core.exact import rational_array
 from ..models.graph import Graph
 from ..models.graph_ops import channel_taps, conv_taps, linear_taps, pool_windows
 from ..models.losses import Loss
+from ..models.standins import softmax as standin_softmax
 from .forward import ExactForward
 from .problem import BIAS_SCALE, POINTS, prepare_data, rand_gaussian, rand_ints
 
 __all__ = ["GraphProblem", "GraphForward", "make_graph_problem", "seeded_graph_params", "taps_of", "windows_of",
-           "transpose_index"]
+           "transpose_index", "causal_keep", "concat_index"]
 
 
 def taps_of(graph: Graph, name: str):
@@ -67,6 +73,24 @@ def windows_of(graph: Graph, name: str) -> np.ndarray:
 def transpose_index(shape) -> np.ndarray:
     """``perm`` with ``x.T.ravel() == x.ravel()[perm]`` for a 2-D map of ``shape``."""
     return np.arange(shape[0] * shape[1]).reshape(shape).T.ravel()
+
+
+def causal_keep(shape) -> np.ndarray:
+    """The entries ``(i, j)``, ``j <= i``, of a 2-D map that a causal mask keeps, flattened row-major."""
+    m, n = shape
+    return (np.arange(n)[None, :] <= np.arange(m)[:, None]).reshape(-1)
+
+
+def concat_index(graph: Graph, name: str) -> np.ndarray:
+    """``idx[o]``: the position of output entry ``o`` of a ``concat`` node in its inputs' flattened values
+    placed one after another."""
+    node = graph.by_name[name]
+    axis, parts, off = node.attrs["axis"], [], 0
+    for i in node.inputs:
+        shape = graph.shapes[i]
+        parts.append(off + np.arange(math.prod(shape)).reshape(shape))
+        off += math.prod(shape)
+    return np.concatenate(parts, axis=axis).reshape(-1)
 
 
 def channel_of(graph: Graph, name: str) -> np.ndarray:
@@ -172,7 +196,7 @@ class GraphForward(ExactForward):
         self.problem = problem
         g = problem.arch
         n = problem.X.shape[0]
-        self.values, self.const, self.d1, self.d2, self.selected = {}, {}, {}, {}, {}
+        self.values, self.const, self.d1, self.d2, self.selected, self.softmax = {}, {}, {}, {}, {}, {}
         for node in g.nodes:
             name, op, a = node.name, node.op, node.attrs
             if op == "input":
@@ -195,6 +219,15 @@ class GraphForward(ExactForward):
                 v, c = u[:, perm], cu[:, perm]
             elif op in ("avgpool", "maxpool"):
                 v, c = self._pool(g, node, u, cu, n)
+            elif op == "softmax":
+                v, c = self._softmax(g, node, u, cu)
+            elif op == "mask":
+                keep = causal_keep(g.shapes[name])
+                v, c = np.where(keep, u, fmpq(0)), cu | ~keep
+            elif op == "concat":
+                idx = concat_index(g, name)
+                v = np.concatenate([self.values[i] for i in node.inputs], axis=1)[:, idx]
+                c = np.concatenate([self.const[i] for i in node.inputs], axis=1)[:, idx]
             elif op == "affine":
                 ch = channel_of(g, node.inputs[0])
                 v = u * np.array(a["scale"], dtype=object)[ch] + np.array(a["shift"], dtype=object)[ch]
@@ -240,6 +273,24 @@ class GraphForward(ExactForward):
         c = ((ca.all(axis=2)[:, :, None] & cb.all(axis=1)[:, None, :]) | za.all(axis=2)[:, :, None]
              | zb.all(axis=1)[:, None, :])
         return v, c.reshape(u.shape[0], m * n_)
+
+    def _softmax(self, g, node, u, cu):
+        """Row-wise stand-ins ``s`` of ``softmax(scale * u)`` (kept in ``self.softmax``); a row is constant when
+        its kept inputs are, a masked entry always (its weight is exactly 0)."""
+        m, n_ = g.shapes[node.name]
+        keep = causal_keep((m, n_)) if node.attrs["causal"] else np.ones(m * n_, dtype=bool)
+        c, k2 = node.attrs["scale"], keep.reshape(m, n_)
+        v = np.empty(u.shape, dtype=object)
+        v.fill(fmpq(0))
+        const = ~np.broadcast_to(keep, u.shape).copy()
+        for i in range(u.shape[0]):
+            ui, ci = u[i].reshape(m, n_), cu[i].reshape(m, n_)
+            for r in range(m):
+                cols = np.nonzero(k2[r])[0]
+                v[i, r * n_ + cols] = standin_softmax([c * x for x in ui[r, cols]])
+                const[i, r * n_ + cols] = ci[r, cols].all() or len(cols) == 1
+        self.softmax[node.name] = v
+        return v, const
 
     def _act(self, node, u, cu, n):
         act = node.attrs["activation"]

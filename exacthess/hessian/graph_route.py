@@ -28,9 +28,12 @@ import math
 from functools import cached_property
 
 import numpy as np
+from flint import fmpq
 
 from ..core.domains import Ring
-from .graph_forward import GraphProblem, channel_of, taps_of, transpose_index, windows_of
+from .graph_attention import (matmul_adjoints, matmul_curvature, matmul_jacobian, softmax_adjoint,
+                              softmax_curvature, softmax_jacobian)
+from .graph_forward import GraphProblem, causal_keep, channel_of, concat_index, taps_of, transpose_index, windows_of
 
 __all__ = ["GraphHessians"]
 
@@ -126,9 +129,21 @@ class GraphHessians:
                 Jv = J.get(node.inputs[1])
                 J[name] = Jv if Ju is None else (Ju if Jv is None else R.add(Ju, Jv))
             elif op == "matmul":
-                J[name] = self._matmul_jacobian(fw, i, node, Ju, J.get(node.inputs[1]))
+                a_, b_ = self._factors(fw, i, node)
+                J[name] = matmul_jacobian(R, a_, b_, Ju, J.get(node.inputs[1]), self.p)
             elif op == "transpose":
                 J[name] = None if Ju is None else Ju[transpose_index(g.shapes[node.inputs[0]])]
+            elif op == "softmax":
+                J[name] = None if Ju is None else softmax_jacobian(R, self._softmax(fw, i, name),
+                                                                   node.attrs["scale"], Ju, self.p)[0]
+            elif op == "mask":
+                J[name] = None if Ju is None else R.mul(R.convert(causal_keep(g.shapes[name]).astype(object)
+                                                                  * fmpq(1))[:, None], Ju)
+            elif op == "concat":
+                parts = [J.get(s) for s in node.inputs]
+                J[name] = None if all(P is None for P in parts) else np.concatenate(
+                    [R.zeros((math.prod(g.shapes[s]), self.p)) if P is None else P
+                     for s, P in zip(node.inputs, parts)], axis=0)[concat_index(g, name)]
             elif op == "avgpool":
                 J[name] = None if Ju is None else self._pool_avg(name, Ju)
             elif op == "maxpool":
@@ -145,19 +160,9 @@ class GraphHessians:
         b = R.convert(fw.values[node.inputs[1]][i]).reshape(k, n)
         return a, b
 
-    def _matmul_jacobian(self, fw, i: int, node, Ja, Jb):
-        """``J_z = (I (x) b^T) J_a + (a (x) I) J_b`` for ``z = a b`` (rows ``(i, j)`` row-major)."""
-        R = self.ring
-        a, b = self._factors(fw, i, node)
-        (m, k), n = a.shape, b.shape[1]
-        out = None
-        if Ja is not None:
-            bt = np.ascontiguousarray(b.T)
-            out = np.concatenate([R.matmul(bt, Ja[r * k:(r + 1) * k]) for r in range(m)], axis=0)
-        if Jb is not None:
-            term = R.matmul(a, Jb.reshape(k, n * self.p)).reshape(m * n, self.p)
-            out = term if out is None else R.add(out, term)
-        return out
+    def _softmax(self, fw, i: int, name: str):
+        """The softmax stand-ins of node ``name`` at sample ``i``, converted, ``(m, n)``."""
+        return self.ring.convert(fw.softmax[name][i]).reshape(self.graph.shapes[name])
 
     def _pool_avg(self, name, Ju):
         R = self.ring
@@ -188,15 +193,26 @@ class GraphHessians:
                 back = R.mul(d, self._scale(name))
             elif op == "act":
                 back = R.mul(d, R.convert(fw.d1[name][i]))
-            elif op == "matmul":  # delta_a = delta b^T, delta_b = a^T delta
-                a, b = self._factors(fw, i, node)
-                dz = d.reshape(a.shape[0], b.shape[1])
-                for s_, v in ((node.inputs[0], R.matmul(dz, np.ascontiguousarray(b.T)).reshape(-1)),
-                              (node.inputs[1], R.matmul(np.ascontiguousarray(a.T), dz).reshape(-1))):
+            elif op == "matmul":
+                for s_, v in zip(node.inputs, matmul_adjoints(R, *self._factors(fw, i, node), d)):
                     delta[s_] = v if s_ not in delta else R.add(delta[s_], v)
                 continue
             elif op == "transpose":
                 back = d[np.argsort(transpose_index(g.shapes[src]))]
+            elif op == "softmax":
+                back = softmax_adjoint(R, self._softmax(fw, i, name), a["scale"], d)
+            elif op == "mask":
+                back = R.mul(d, R.convert(causal_keep(g.shapes[name]).astype(object) * fmpq(1)))
+            elif op == "concat":
+                stacked = R.zeros((d.shape[0],))
+                stacked[concat_index(g, name)] = d
+                off = 0
+                for s_ in node.inputs:
+                    size = math.prod(g.shapes[s_])
+                    v = stacked[off:off + size]
+                    off += size
+                    delta[s_] = v if s_ not in delta else R.add(delta[s_], v)
+                continue
             elif op == "avgpool":
                 win = windows_of(g, name)
                 keep = win >= 0
@@ -250,13 +266,14 @@ class GraphHessians:
                 acc[("C", name)][0].append(self._reduce(Md))
                 acc[("C", name)][1].append(Ju)
             elif node.op == "matmul" and Ju is not None and J.get(node.inputs[1]) is not None:
-                (m, k), n = g.shapes[node.inputs[0]], g.shapes[name][1]
-                Md = R.zeros((m * k, k * n))  # Md[(r, t), (t, c)] = delta[(r, c)]: d^2 (delta^T a b) = 2 da Md db
-                r, t, c = np.meshgrid(np.arange(m), np.arange(k), np.arange(n), indexing="ij")
-                Md[(r * k + t).ravel(), (t * n + c).ravel()] = d[(r * n + c).ravel()]
                 acc.setdefault(("mm", name), ([], []))
-                acc[("mm", name)][0].append(R.matmul(np.ascontiguousarray(Ju.T), Md))
+                acc[("mm", name)][0].append(matmul_curvature(R, g.shapes[node.inputs[0]], g.shapes[name][1], Ju, d))
                 acc[("mm", name)][1].append(J[node.inputs[1]])
+            elif node.op == "softmax" and Ju is not None:
+                left, right = softmax_curvature(R, self._softmax(fw, i, name), node.attrs["scale"], Ju, d, self.p)
+                acc.setdefault(("act", name), ([], []))
+                acc[("act", name)][0].append(left)
+                acc[("act", name)][1].append(right)
             elif node.op == "act" and name in fw.d2 and Ju is not None:
                 c = R.mul(R.convert(fw.d2[name][i]), d)
                 acc.setdefault(("act", name), ([], []))
@@ -323,7 +340,6 @@ class GraphHessians:
 
         ``d + 2`` evaluations at the basis vectors and at 0, whatever the number of samples."""
         from dataclasses import replace as _replace
-        from flint import fmpq
         from .graph_forward import GraphForward
         R, fw, prob = self.ring, self.fw, self.problem
         d, K = self.graph.input_dim, self.graph.output_dim

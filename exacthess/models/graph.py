@@ -21,6 +21,11 @@ op                      computes                                                
 ``identity``            ``x`` (eval-mode dropout)
 ``matmul``              ``a b`` of two nodes, ``(m, k) (k, n)`` maps (attention: ``Q K^T``, ``A V``)
 ``transpose``           the transpose of a 2-D map
+``softmax``             row-wise softmax of ``scale * a`` for a 2-D map ``a`` (attention weights), values
+                        rational stand-ins within 2^-64 (:mod:`~exacthess.models.standins`); ``causal``:
+                        entries ``j > i`` masked out (weight exactly 0)
+``mask``                the causal mask of linear attention: entries ``j > i`` of a 2-D map set to 0
+``concat``              nodes of one shape but along ``axis`` (default the last), joined (heads)
 ======================  =====================================================================  ============
 
 The parameters are the weights and biases of the nodes that own them, in ``param_order`` (by
@@ -41,16 +46,15 @@ from math import prod
 
 from ..core.errors import InvalidArchitectureError, InvalidTypeError, describe
 from ..core.validate import is_int
-from .activations import activation as parse_activation
-from .graph_attrs import exact_attr, spec_attr
-from .graph_ops import conv_output_shape, pool_output_shape
+from .graph_attrs import spec_attr
+from .graph_shapes import node_shape
 
 __all__ = ["Node", "Graph", "GraphBuilder", "OPS"]
 
 #: the operations of a graph
 OPS = ("input", "linear", "conv", "act", "add", "avgpool", "maxpool", "reshape", "affine", "batchnorm", "identity",
-       "matmul", "transpose")
-_ARITY = {"input": 0, "add": 2, "matmul": 2}
+       "matmul", "transpose", "softmax", "mask", "concat")
+_ARITY = {"input": 0, "add": 2, "matmul": 2, "concat": None}
 _OWNS = {"linear", "conv", "batchnorm"}
 
 
@@ -67,13 +71,6 @@ class Node:
 
     def label(self) -> str:
         return f"node {self.name!r} ({self.where or self.op})"
-
-
-def _ints(value, n: int, what: str, node: Node, minimum: int) -> tuple:
-    vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
-    if len(vals) != n or not all(is_int(v) and int(v) >= minimum for v in vals):
-        raise InvalidArchitectureError(f"{node.label()}: {what} = {describe(value)}; expected {n} int(s) >= {minimum}")
-    return tuple(int(v) for v in vals)
 
 
 class Graph:
@@ -125,8 +122,9 @@ class Graph:
         if node.op not in OPS:
             raise InvalidArchitectureError(f"{node.label()}: op {node.op!r} is unknown; expected one of {', '.join(OPS)}")
         arity = _ARITY.get(node.op, 1)
-        if len(node.inputs) != arity:
-            raise InvalidArchitectureError(f"{node.label()}: {len(node.inputs)} inputs; expected {arity}")
+        if (len(node.inputs) != arity) if arity is not None else not node.inputs:
+            raise InvalidArchitectureError(f"{node.label()}: {len(node.inputs)} inputs; expected "
+                                           f"{arity if arity is not None else 'at least 1'}")
         for i in node.inputs:
             if i not in self.by_name:
                 raise InvalidArchitectureError(f"{node.label()}: input {i!r} is not an earlier node")
@@ -137,77 +135,7 @@ class Graph:
         self.by_name[node.name] = node
 
     def _shape(self, node: Node, a: dict, shapes: list) -> tuple:
-        op = node.op
-        if op == "input":
-            return self.input_shape
-        s = shapes[0]
-        if op in ("identity",):
-            return s
-        if op == "matmul":  # a (m, k) @ b (k, n): attention scores Q K^T, and A V
-            if len(shapes[0]) != 2 or len(shapes[1]) != 2 or shapes[0][1] != shapes[1][0]:
-                raise InvalidArchitectureError(f"{node.label()}: multiplies shapes {shapes[0]} and {shapes[1]}; "
-                                               "expected (m, k) and (k, n)")
-            return (shapes[0][0], shapes[1][1])
-        if op == "transpose":
-            if len(s) != 2:
-                raise InvalidArchitectureError(f"{node.label()}: transposes shape {s}; expected a 2-D map")
-            return (s[1], s[0])
-        if op == "act":
-            a["activation"] = parse_activation(a.get("activation", "linear"))
-            return s
-        if op == "add":
-            if shapes[0] != shapes[1]:
-                raise InvalidArchitectureError(f"{node.label()}: adds shapes {shapes[0]} and {shapes[1]}; expected equal shapes")
-            return s
-        if op == "linear":
-            a["out_features"] = _ints(a.get("out_features"), 1, "out_features", node, 1)[0]
-            a["bias"] = bool(a.get("bias", False))
-            return s[:-1] + (a["out_features"],)
-        if op == "reshape":
-            shape = _ints(a.get("shape"), len(a.get("shape") or ()), "shape", node, 1)
-            if prod(shape) != prod(s):
-                raise InvalidArchitectureError(f"{node.label()}: reshapes {s} to {shape}; expected {prod(s)} entries")
-            a["shape"] = shape
-            return shape
-        if op in ("affine", "batchnorm"):
-            C = s[0]
-            keys = ("scale", "shift") if op == "affine" else ("mean", "scale")
-            for k in keys:
-                vals = list(a.get(k, ()))
-                if len(vals) != C:
-                    raise InvalidArchitectureError(f"{node.label()}: {k} has {len(vals)} entries; expected {C} (channels)")
-                a[k] = tuple(exact_attr(v, f"{node.name}.{k}") for v in vals)
-            if op == "batchnorm":
-                a["affine"] = bool(a.get("affine", True))
-            return s
-        dims = len(s) - 1
-        if dims < 1 or dims > 3:
-            raise InvalidArchitectureError(f"{node.label()}: input shape {s}; expected [C, *spatial] with 1-3 "
-                                           "spatial axes")
-        kernel = _ints(a.get("kernel"), dims, "kernel", node, 1)
-        stride = _ints(a.get("stride", kernel if op != "conv" else 1), dims, "stride", node, 1)
-        padding = _ints(a.get("padding", 0), dims, "padding", node, 0)
-        dilation = _ints(a.get("dilation", 1), dims, "dilation", node, 1)
-        a.update(kernel=kernel, stride=stride, padding=padding, dilation=dilation)
-        if op == "conv":
-            out = _ints(a.get("out_channels"), 1, "out_channels", node, 1)[0]
-            groups = _ints(a.get("groups", 1), 1, "groups", node, 1)[0]
-            if s[0] % groups or out % groups:
-                raise InvalidArchitectureError(f"{node.label()}: groups = {groups} does not divide the channels "
-                                               f"({s[0]} in, {out} out)")
-            mode = a.get("padding_mode", "zeros")
-            if mode not in ("zeros", "circular"):
-                raise InvalidArchitectureError(f"{node.label()}: padding_mode = {mode!r}; expected 'zeros' or 'circular'")
-            a.update(out_channels=out, groups=groups, padding_mode=mode, bias=bool(a.get("bias", False)))
-            shape = conv_output_shape(s, out, kernel, stride, padding, dilation)
-        else:
-            if any(2 * p > k for p, k in zip(padding, kernel)):
-                raise InvalidArchitectureError(f"{node.label()}: padding {padding} exceeds half the kernel {kernel}")
-            shape = pool_output_shape(s, kernel, stride, padding, dilation)
-        if min(shape[1:]) < 1:
-            raise InvalidArchitectureError(f"{node.label()}: the input {s} is smaller than the kernel {kernel} "
-                                           "(with its dilation and padding); expected an output of size >= 1")
-        return shape
+        return node_shape(node, a, shapes, self.input_shape)
 
     # ----- parameters -------------------------------------------------------------------
     def _param_shape(self, node: Node, kind: str):
@@ -259,8 +187,8 @@ class Graph:
     @property
     def is_linear(self) -> bool:
         """Whether ``F`` is affine in its input ``x``: no activation other than linear, no max pooling, and
-        no ``matmul`` (a product of two values that both depend on ``x``, as attention's ``Q K^T``)."""
-        return all(a.is_linear for a in self.activations) and not any(n.op in ("maxpool", "matmul")
+        no ``matmul`` (a product of two values that both depend on ``x``, as attention's ``Q K^T``), no softmax."""
+        return all(a.is_linear for a in self.activations) and not any(n.op in ("maxpool", "matmul", "softmax")
                                                                        for n in self.nodes)
 
     @property
@@ -375,6 +303,15 @@ class GraphBuilder:
 
     def identity(self, x, *, name=None):
         return self._node("identity", [x], name)
+
+    def softmax(self, x, *, scale=1, causal=False, name=None):
+        return self._node("softmax", [x], name, scale=scale, causal=causal)
+
+    def mask(self, x, *, name=None):
+        return self._node("mask", [x], name, causal=True)
+
+    def concat(self, xs, *, axis=-1, name=None):
+        return self._node("concat", list(xs), name, axis=axis)
 
     def _shape(self, x) -> tuple:
         return Graph(self.input_shape, list(self._nodes), output=x).shapes[x]

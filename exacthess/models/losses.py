@@ -14,6 +14,9 @@ so a loss enters only through :math:`\nabla l_i` and :math:`\nabla^2 l_i`:
 * ``"cross_entropy"`` -- softmax on the ``K`` logits against targets that are probability
   vectors (or class indices): :math:`\nabla l = p - y`, :math:`\nabla^2 l = \mathrm{diag}(p) - pp^\top`
   with :math:`p = \mathrm{softmax}(f)`;
+* ``"cross_entropy(T)"`` -- per-token cross-entropy (a Transformer's next-token loss): the ``K``
+  outputs are ``T`` consecutive groups of ``K / T`` logits (a ``(T, V)`` output flattened row-major),
+  each with its own softmax and probability target, summed; :math:`\nabla^2 l` is block diagonal;
 * ``"bce"`` -- a sigmoid per output against targets in ``[0, 1]``: :math:`\nabla l = s - y`,
   :math:`\nabla^2 l = \mathrm{diag}(s (1 - s))`, :math:`s = \sigma(f)`;
 * a custom :class:`Loss` given by rational ``gradient(f, y)`` and ``hessian(f, y)`` functions.
@@ -55,7 +58,7 @@ from .standins import STANDIN_BITS, dyadic_mul, sigmoid, sigmoid_bits, softmax, 
 __all__ = ["Loss", "loss", "check_targets", "LOSSES", "STANDIN_BITS"]
 
 #: names understood by :func:`loss`
-LOSSES = ("mse", "weighted_mse(w1, ..., wK)", "cross_entropy", "bce")
+LOSSES = ("mse", "weighted_mse(w1, ..., wK)", "cross_entropy", "cross_entropy(T)", "bce")
 _ZERO, _ONE = fmpq(0), fmpq(1)
 
 
@@ -74,6 +77,7 @@ class Loss:
         quadratic: ``l`` is a quadratic polynomial in ``f`` (then linear networks keep their
             sample-free form).
         targets: ``"values"``, ``"probabilities"`` (cross-entropy, BCE) -- how targets are read.
+        groups: ``"cross_entropy(T)"``: the ``T`` token groups of the outputs (1 otherwise).
         standin_bits: ``f -> int``, an upper bound on the bits of the denominators of the
             stand-ins at outputs ``f`` (raising :class:`~exacthess.core.errors.ProblemTooLargeError`
             beyond :data:`~exacthess.models.standins.MAX_STANDIN_BITS`), or None for exact losses;
@@ -89,6 +93,7 @@ class Loss:
     targets: str = "values"
     weights: tuple = ()
     standin_bits: Callable | None = field(default=None, repr=False)
+    groups: int = 1
 
     @staticmethod
     def custom(gradient: Callable, hessian: Callable, *, name: str = "custom", psd_factor: Callable | None = None):
@@ -152,6 +157,39 @@ def _cross_entropy() -> Loss:
     return Loss("cross_entropy", grad, hess, factor, exact=False, targets="probabilities", standin_bits=softmax_bits)
 
 
+def _token_cross_entropy(T: int) -> Loss:
+    one = _cross_entropy()
+
+    def split(f):
+        if len(f) % T:
+            raise InvalidValueError(f"loss = 'cross_entropy({T})' splits {len(f)} outputs into {T} tokens; expected "
+                                    f"a multiple of {T} outputs")
+        V = len(f) // T
+        return V, [list(range(t * V, (t + 1) * V)) for t in range(T)]
+
+    def grad(f, y):
+        return [g for idx in split(f)[1] for g in one.gradient([f[i] for i in idx], [y[i] for i in idx])]
+
+    def hess(f, y):
+        V, groups = split(f)
+        out = [[_ZERO] * len(f) for _ in f]
+        for idx in groups:
+            block = one.hessian([f[i] for i in idx], None)
+            for a, i in enumerate(idx):
+                out[i][idx[0]:idx[0] + V] = block[a]
+        return out
+
+    def factor(f, y):  # per token the rows of I - 11^T/V without the last: kernel the T group indicators
+        V, groups = split(f)
+        return [[(_ONE if i == j else _ZERO) - fmpq(1, V) if j // V == i // V else _ZERO for j in range(len(f))]
+                for idx in groups for i in idx[:-1]]
+
+    def bits(f):
+        return max(softmax_bits(f[t * (len(f) // T):(t + 1) * (len(f) // T)]) for t in range(T))
+    return Loss(f"cross_entropy({T})", grad, hess, factor, exact=False, targets="probabilities", standin_bits=bits,
+                groups=T)
+
+
 def _bce() -> Loss:
     def grad(f, y):
         return [sigmoid(a) - b for a, b in zip(f, y)]
@@ -181,6 +219,12 @@ def loss(spec) -> Loss:
         return _cross_entropy()
     if text in ("bce", "binary_cross_entropy"):
         return _bce()
+    m = re.fullmatch(r"cross_entropy\((\d+)\)", text)
+    if m:
+        T = int(m.group(1))
+        if T < 1:
+            raise InvalidValueError(f"loss = {spec!r} has {T} tokens; expected cross_entropy(T) with T >= 1")
+        return _cross_entropy() if T == 1 else _token_cross_entropy(T)
     m = re.fullmatch(r"weighted_mse\((.*)\)", text)
     if m:
         from fractions import Fraction
@@ -217,6 +261,8 @@ def check_targets(the_loss: Loss, Y, K: int):
     elif the_loss.name == "bce" and (Y.ndim != 2 or Y.shape[1] != K):
         raise InvalidDataError(f"data Y has shape {Y.shape}; expected (n, {K}): bce reads one probability per output "
                                "(class indices are read only by cross_entropy)")
+    if the_loss.groups > 1:
+        return _token_targets(the_loss, Y, K)
     if Y.ndim == 1 or (Y.ndim == 2 and Y.shape[1] == 1 and K > 1):
         idx = Y.reshape(-1)
         out = np.empty((len(idx), K), dtype=object)
@@ -243,4 +289,29 @@ def check_targets(the_loss: Loss, Y, K: int):
         if the_loss.name == "bce" and big:
             raise InvalidDataError(f"data Y[{i}] = {text} has the entry {big[0]} > 1; expected probabilities in "
                                    "[0, 1] for bce")
+    return Y
+
+
+def _token_targets(the_loss: Loss, Y, K: int):
+    """Targets of ``cross_entropy(T)``: ``(n, K)`` probability vectors per token, or ``(n, T)`` class indices."""
+    import numpy as np
+    T = the_loss.groups
+    if K % T or K == T:
+        raise InvalidValueError(f"loss = {the_loss.name!r} splits {K} outputs into {T} tokens; expected a multiple "
+                                f"of {T} with at least 2 logits per token")
+    V = K // T
+    if Y.ndim == 2 and Y.shape[1] == T:  # class indices per token
+        out = np.empty((Y.shape[0], K), dtype=object)
+        out.fill(_ZERO)
+        for (i, t), c in np.ndenumerate(Y):
+            if getattr(c, "q", 1) != 1 or not 0 <= int(c) < V:
+                raise InvalidDataError(f"data Y[{i}, {t}] = {c} is not a class index; expected an int in [0, {V})")
+            out[i, t * V + int(c)] = _ONE
+        return out
+    for i, row in enumerate(Y):
+        for t in range(T):
+            part = list(row[t * V:(t + 1) * V])
+            if min(part) < 0 or sum(part, _ZERO) != 1:
+                raise InvalidDataError(f"data Y[{i}], token {t} = [{', '.join(map(str, part))}]; expected a "
+                                       f"probability vector summing to exactly 1 (or (n, {T}) class indices)")
     return Y

@@ -66,7 +66,9 @@ def graph_context(arch: Graph, problem, ranks: dict, source: GraphSource | None 
                    loss=problem.loss.name,
                    activation_name=", ".join(sorted({str(a) for a in arch.activations}) + (
                        ["max pooling"] if any(n.op == "maxpool" for n in arch.nodes) else []) + (
-                       ["matmul (attention)"] if any(n.op == "matmul" for n in arch.nodes) else [])) or "linear")
+                       ["softmax"] if any(n.op == "softmax" for n in arch.nodes) else []) + (
+                       ["products of node values (attention)"] if any(n.op == "matmul" for n in arch.nodes) else []))
+                   or "linear")
 
 
 def graph_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds: float = 60.0,
@@ -190,6 +192,10 @@ def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, param
     if standins:
         notes.append("batch normalisation's 1/sqrt(var + eps) is a rational stand-in within 2^-64 relatively "
                      f"(nodes {', '.join(standins)}): every rank is exact at the stand-in")
+    soft = [n.name for n in arch.nodes if n.op == "softmax"]
+    if soft:
+        notes.append("attention weights are rational stand-ins of the softmax within 2^-64 relatively (nodes "
+                     f"{', '.join(soft)}): H_o, H_f, H_L and their ranks are exact at the stand-ins")
     if not problem.loss.exact:
         notes.append(f"{problem.loss.name}: softmax/sigmoid values are exact rational stand-ins (within 2^-64 "
                      "relatively); H_f and H_L are exact at the stand-ins")

@@ -59,7 +59,11 @@ def test_tap_tables_equal_torch_convolution():
 
 
 @pytest.mark.parametrize("nodes, words", [
-    ([Node("a", "softmax", ("input",))], "op 'softmax' is unknown"),
+    ([Node("a", "gelu", ("input",))], "op 'gelu' is unknown"),
+    ([Node("r", "reshape", ("input",), {"shape": (6,)}), Node("a", "softmax", ("r",))],
+     r"softmax of shape \(6,\); expected a 2-D map"),
+    ([Node("a", "concat", ("input", "input"), {"axis": 2})], r"axis = 2; expected an int in \[-2, 2\)"),
+    ([Node("a", "concat", ())], "0 inputs; expected at least 1"),
     ([Node("a", "linear", ("nowhere",), {"out_features": 2})], "input 'nowhere' is not an earlier node"),
     ([Node("a", "linear", ("input",), {"out_features": 2}), Node("b", "add", ("input", "a"))], "adds shapes"),
     ([Node("c", "conv", ("input",), {"out_channels": 3, "kernel": 1, "groups": 2})], "groups = 2 does not divide"),

@@ -21,7 +21,10 @@ are studies whose proven truth value becomes a verdict by
   :mod:`.chain_rule`), on top of :func:`exacthess.gauss_newton_gap`;
 * KFAC's exactness for deep linear networks ``[eschenhagen2023]`` (:data:`KFAC`, :mod:`.kfac`),
   exact identities of :mod:`exacthess.oracle.kfac`, with the pinned counterexamples of the
-  readings without the paper's conditions.
+  readings without the paper's conditions;
+* the Hessian blocks of one self-attention layer in the setting of ``[ormaniec2025]``
+  (:data:`ATTENTION`, ids ``attention.<linear|softmax>.<Ho|Hf>.<pair>``, :mod:`.attention` and
+  :mod:`.attention_claims`): closed forms against the graph engine over Q.
 
 >>> from exacthess import FCN, claims
 >>> r = claims.perfect_fit_cross_entropy_logits([FCN(2, (2,), 2)], n_samples=3)
@@ -42,6 +45,7 @@ from .minimum import least_squares_minimum, minimum_case, minimum_with_nonzero_g
 from .perfect_fit import (perfect_fit_bce, perfect_fit_case, perfect_fit_cross_entropy_logits,
                           perfect_fit_cross_entropy_probabilities, perfect_fit_mse, perfect_fit_weighted_mse)
 from .kfac import kfac_cross_entropy, kfac_expand_exact, kfac_reduce_exact, kfac_relu
+from .attention_claims import ATTENTION_CLAIMS, attention_claim
 from .result import Case, ClaimResult
 
 __all__ = ["ClaimResult", "Case", "DISCUSSION", "APPROX_CHAIN_RULE", "claim", "discussion", "approx_chain_rule",
@@ -49,7 +53,7 @@ __all__ = ["ClaimResult", "Case", "DISCUSSION", "APPROX_CHAIN_RULE", "claim", "d
            "perfect_fit_cross_entropy_probabilities", "perfect_fit_case", "minimum_with_nonzero_gradient",
            "minimum_case", "least_squares_minimum", "relu_activation_part", "relu_within_layer", "relu_whole_hessian",
            "near_linear_activation_part", "near_linear_whole_hessian", "KFAC", "kfac_expand_exact",
-           "kfac_reduce_exact", "kfac_relu", "kfac_cross_entropy"]
+           "kfac_reduce_exact", "kfac_relu", "kfac_cross_entropy", "ATTENTION", "attention_claim"]
 
 #: the discussion thread's claims, by id
 DISCUSSION = {
@@ -79,14 +83,26 @@ KFAC = {
 }
 
 
+
+def _attention(claim_id: str):
+    def run(*, progress="auto"):
+        return attention_claim(claim_id)
+    run.__name__ = run.__qualname__ = "attention_claim"
+    return run
+
+
+#: the self-attention Hessian blocks in the setting of [ormaniec2025], by id (closed forms against the engine)
+ATTENTION = {cid: _attention(cid) for cid in ATTENTION_CLAIMS}
+
+
 def claim(claim_id: str, **options) -> ClaimResult:
     """Run one claim by id (``options`` go to its function, e.g. ``out=`` for the scaling plots)."""
     if not isinstance(claim_id, str):
         raise InvalidTypeError(f"claim_id = {describe(claim_id)} has type {type(claim_id).__name__}; expected a "
                                "claim id such as 'perfect_fit.mse'")
-    fn = DISCUSSION.get(claim_id) or APPROX_CHAIN_RULE.get(claim_id) or KFAC.get(claim_id)
+    fn = DISCUSSION.get(claim_id) or APPROX_CHAIN_RULE.get(claim_id) or KFAC.get(claim_id) or ATTENTION.get(claim_id)
     if fn is None:
-        known = ", ".join(list(DISCUSSION) + list(APPROX_CHAIN_RULE) + list(KFAC))
+        known = ", ".join(list(DISCUSSION) + list(APPROX_CHAIN_RULE) + list(KFAC) + list(ATTENTION))
         raise UnknownStatementError(f"claim id {claim_id!r} is not known; expected one of: {known}")
     params = inspect.signature(fn).parameters
     allowed = [k for k in params if k != "archs"] + (["archs"] if "archs" in params else [])
