@@ -13,7 +13,9 @@ Tangent vectors at ``theta`` (per head; ``E = e_a e_b^T``):
 * value-output ``GL(d_v)``: ``dW_v = E^T W_v, db_v = E^T b_v``, ``dW_o = -W_o E^T`` on the head's
   columns (``V -> V G``, ``W_o -> W_o G^{-T}``; ``d_v^2`` vectors);
 * query-value scaling (linear attention): ``dW_q = W_q, db_q = b_q, dW_v = -W_v, db_v = -b_v``;
-* key bias (softmax attention): ``db_k = e_a``.
+* key bias (softmax attention): ``db_k = e_a``;
+* value bias (softmax attention, rows of ``A`` summing to 1, with ``b_v`` and ``b_o``):
+  ``db_v = e_a``, ``db_o = -W_o e_a`` on the head's columns (``A 1 c^T = 1 c^T``).
 
 Statements (``J = dF/dtheta``, ``l = 1/2 sum_i ||F(X_i) - Y_i||^2``, ``Dv = dv/dtheta``):
 
@@ -61,7 +63,7 @@ __all__ = ["STATEMENT", "SIZES", "THOROUGH_SIZES", "Layer", "SymbolicAttention",
            "test_linear_attention_null_vectors", "test_softmax_attention_null_vectors",
            "test_critical_point_null_vectors", "test_rank_count"]
 
-STATEMENT = ("symmetries of self-attention (query-key GL(d_k), value-output GL(d_v), key bias under softmax, "
+STATEMENT = ("symmetries of self-attention (query-key GL(d_k), value-output GL(d_v), key and value biases under softmax, "
              "query-value scaling of linear attention): J v = 0 identically, H_L v = 0 at critical points; "
              "the rank deficit they prove")
 
@@ -115,7 +117,7 @@ class SymbolicAttention:
     """One layer over ``Q[theta, X, Y(, A)]``: parameters in the order of the graph built by
     :meth:`graph` (per head ``q, k, v``, each weight then bias; then ``W_o, b_o``)."""
 
-    def __init__(self, layer: Layer, n: int, free_attention: bool = False):
+    def __init__(self, layer: Layer, n: int, free_attention: bool = False, stochastic: bool = False):
         self.layer, self.n = layer, n
         L = layer
         groups, self.names = [], []
@@ -141,7 +143,7 @@ class SymbolicAttention:
         self.keys = [g for g, _ in groups[:len(self.names)]]
         self.theta = np.concatenate([self.vars[k].ravel() for k in self.keys])
         self.p = len(self.theta)
-        self.free = free_attention
+        self.free, self.stochastic = free_attention, stochastic
 
     def param(self, name: str, kind: str):
         key = ("W" if kind == "weight" else "b") + name
@@ -172,7 +174,11 @@ class SymbolicAttention:
     def attention(self, i: int, h: int, c=fmpq(1, 2)):
         """``A_h``: ``c S_h`` (zero above the diagonal when causal), or free symbols."""
         if self.free:
-            return self.vars["A"][h]
+            A = self.vars["A"][h].copy()
+            if self.stochastic:  # rows summing to 1, as softmax's
+                for t in range(self.layer.T):
+                    A[t, -1] = self.one - sum((A[t, s] for s in range(self.layer.T - 1)), self.zero)
+            return A
         S = self.scores(i, h)
         T = self.layer.T
         A = poly_zeros(self.ctx, (T, T))
@@ -253,6 +259,11 @@ class SymbolicAttention:
                     if L.bias:
                         parts[f"bv{h}"] = E.T @ bv
                     out.append((f"value-output E_{a}{b} head {h}", self._vec(parts)))
+                if softmax and L.bias:
+                    for a in range(L.d_v):
+                        e, dbo = z((L.d_v,)), -Wo[:, h * L.d_v + a]
+                        e[a] = self.one
+                        out.append((f"value bias {a} head {h}", self._vec({f"bv{h}": e, "bo": dbo})))
         return out
 
     def graph(self):
@@ -319,10 +330,10 @@ def _softmax_shift(T: int, masked: tuple):
 
 
 def test_softmax_attention_null_vectors():
-    """Softmax attention: the scores are unchanged to first order along the query-key vectors, change by a row constant along the key-bias vectors; softmax is invariant under row-constant shifts (masked or not); the value-output vectors annihilate J for any attention map A (free symbols)"""
+    """Softmax attention: the scores are unchanged to first order along the query-key vectors, change by a row constant along the key-bias vectors; softmax is invariant under row-constant shifts (masked or not); the value-output vectors annihilate J for any attention map A (free symbols), the value-bias vectors for any A with rows summing to 1"""
     for layer, n in CASES + (MORE if thorough() else []):
         net = SymbolicAttention(layer, n)
-        vecs = [(lab, v) for lab, v in net.vectors(softmax=True) if not lab.startswith("value-output")]
+        vecs = [(lab, v) for lab, v in net.vectors(softmax=True) if not lab.startswith("value")]
         scale = [fmpq(1, t + 2) for t in range(layer.T)]  # a fixed per-row affine map before the softmax
         for i in range(n):
             for h in range(layer.heads):
@@ -337,10 +348,10 @@ def test_softmax_attention_null_vectors():
         for t in range(layer.T):
             _softmax_shift(layer.T, tuple(range(t + 1, layer.T)) if layer.causal else ())
         if layer.out_proj:
-            free = SymbolicAttention(layer, 1, free_attention=True)
+            free = SymbolicAttention(layer, 1, free_attention=True, stochastic=True)
             F = free.output(0)
             for label, v in free.vectors(softmax=True):
-                if label.startswith("value-output"):
+                if label.startswith("value"):
                     for idx, f in np.ndenumerate(F):
                         d = free.directional(f, v)
                         assert d.is_zero(), f"{layer}: J v[{label}] with free A at {idx} is {d}"

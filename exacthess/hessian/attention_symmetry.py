@@ -12,7 +12,9 @@ For the patterns of :mod:`exacthess.models.attention_pattern` (torch layout: ``W
   node ``o``): ``dW_v = E^T W_v``, ``db_v = E^T b_v``, ``dW_o[:, c] = -(W_o[:, c] E^T)`` on the
   head's columns ``c`` -- ``V -> V G``, ``W_o -> W_o G^{-T}``;
 * **query-value scaling** (linear attention: the attention map homogeneous in the scores):
-  ``dW_q = W_q``, ``db_q = b_q``, ``dW_v = -W_v``, ``db_v = -b_v`` -- ``Q -> a Q``, ``V -> V / a``.
+  ``dW_q = W_q``, ``db_q = b_q``, ``dW_v = -W_v``, ``db_v = -b_v`` -- ``Q -> a Q``, ``V -> V / a``;
+* **value bias** (softmax attention map, rows summing to 1, read by a linear node ``o`` with a bias):
+  ``db_v = e_a``, ``db_o = -W_o[:, c_a]`` -- ``A (1 c^T) = 1 c^T`` passes through to the output bias.
 
 Each leaves the network function unchanged along a curve through ``theta``, so ``J v = 0``
 (``proofs/attention_symmetry.py`` proves the identities in polynomial rings), hence
@@ -84,7 +86,7 @@ def symmetry_vectors(problem) -> tuple:
     graph = problem.arch
     slices, P = param_slices(graph), graph.n_params
     cols, labels = [], []
-    fam = {"query-key": 0, "key bias": 0, "value-output": 0, "query-value scaling": 0}
+    fam = {"query-key": 0, "key bias": 0, "value-output": 0, "query-value scaling": 0, "value bias": 0}
 
     def emit(vec, label, family):
         cols.append(vec.v)
@@ -117,6 +119,16 @@ def symmetry_vectors(problem) -> tuple:
                     if arr is not None:
                         vec.put(name, kind, arr * sign)
             emit(vec, f"query-value scaling ({h.q}, {h.v})", "query-value scaling")
+        if h.stochastic and h.v is not None and h.out is not None and (h.v, "bias") in slices \
+                and (h.out, "bias") in slices:
+            Wo = _get(problem, h.out, "weight")
+            for a in range(h.out_cols[1] - h.out_cols[0]):
+                vec = _Vec(slices, P)
+                e = np.full(h.out_cols[1] - h.out_cols[0], _ZERO, dtype=object)
+                e[a] = fmpq(1)
+                vec.put(h.v, "bias", e)
+                vec.put(h.out, "bias", -Wo[:, h.out_cols[0] + a])
+                emit(vec, f"value bias {a} ({h.v}, {h.out})", "value bias")
     for vo in value_outputs(graph):
         Wo = _get(problem, vo.out, "weight")
         c0, c1 = vo.out_cols

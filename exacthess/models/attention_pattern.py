@@ -15,7 +15,10 @@ per-row scale and shift: the channel of a ``(T, T)`` map is its row), ``mask``, 
   over the rows' entries: adding a constant to every entry of a row changes nothing, so the key
   bias (``q_i . b_k``, constant along row ``i``) is invisible;
 * *homogeneous* (linear attention) when it has no softmax and every ``affine`` shift is zero:
-  ``A(alpha S) = alpha A(S)``, so ``Q -> alpha Q``, ``V -> V / alpha`` is a symmetry too.
+  ``A(alpha S) = alpha A(S)``, so ``Q -> alpha Q``, ``V -> V / alpha`` is a symmetry too;
+* *row-stochastic* when it ends with the softmax (identities after it only): every row of ``A``
+  sums to 1, so ``A (1 c^T) = 1 c^T`` and a value bias ``b_v -> b_v + c`` is undone by the output
+  bias ``b_o -> b_o - W_o c`` of a linear consumer.
 
 A *value-output pair* is a head ``H = A V`` (any left operand ``A``) whose right input is a
 ``linear`` node ``v`` feeding nothing else, and whose value is read only by a ``linear`` node
@@ -59,6 +62,7 @@ class AttentionHead:
         d_k: the width of ``q`` and ``k``.
         row_shift: the scores go (through fixed per-row affine maps only) into a softmax over rows.
         homogeneous: the attention map is linear and homogeneous in the scores (no softmax, no shift).
+        stochastic: the attention map is the softmax itself (rows summing to 1).
         head: the ``matmul`` ``A V`` at the end of the chain, or None; ``v``: its right operand when
             that is a linear node feeding nothing else, else None.
         out, out_cols: the linear consumer of the head and the columns of its weight that read
@@ -71,6 +75,7 @@ class AttentionHead:
     d_k: int
     row_shift: bool = False
     homogeneous: bool = False
+    stochastic: bool = False
     head: str | None = None
     v: str | None = None
     out: str | None = None
@@ -159,7 +164,7 @@ def attention_heads(graph) -> list:
 def _follow(graph, cons, scores: str, q: str, k: str) -> AttentionHead:
     """The attention chain after the scores (see the module doc)."""
     cur, shifts, row_shift, softmax, ok = scores, False, False, False, True
-    first = True
+    first, last = True, None
     while True:
         nxt = _only(cons, cur)
         if nxt is None:
@@ -171,6 +176,7 @@ def _follow(graph, cons, scores: str, q: str, k: str) -> AttentionHead:
         if node.op not in CHAIN_OPS:
             ok = False
             break
+        last = node.op if node.op != "identity" else last
         if node.op == "affine":
             shifts = shifts or any(s != 0 for s in node.attrs["shift"])
         elif node.op == "softmax":
@@ -189,5 +195,5 @@ def _follow(graph, cons, scores: str, q: str, k: str) -> AttentionHead:
     v = graph.by_name[head].inputs[1]
     v_ok = graph.by_name[v].op == "linear" and _only(cons, v) == (head, 1)
     return AttentionHead(q=q, k=k, scores=scores, d_k=d_k, row_shift=row_shift,
-                         homogeneous=not softmax and not shifts, head=head, v=v if v_ok else None,
+                         homogeneous=not softmax and not shifts, stochastic=last == "softmax", head=head, v=v if v_ok else None,
                          out=None if vo is None else vo.out, out_cols=None if vo is None else vo.out_cols)

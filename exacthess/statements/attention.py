@@ -15,8 +15,10 @@ span of their tangent vectors at the point (:func:`exacthess.hessian.attention_s
 * ``attention.qk.H_f``, ``attention.qk.H_L``: the loss is constant along each orbit, so
   ``grad l . v = 0`` and, differentiating, ``H_L v + (Dv)^T grad l = 0``: at a **critical point**
   (``grad l = 0`` exactly) ``H_L v = 0`` and ``H_f v = H_L v - H_o v = 0``, so both ranks are at most
-  ``p - d_sym``. Away from critical points the bound is false (a pinned point in
-  ``tests/statements/test_attention.py``: ``rank H_L = p``).
+  ``p - d_sym``. Away from critical points that bound is false (a pinned point in
+  ``tests/statements/test_attention.py``: ``rank H_L = p``); what holds at every point is
+  ``rank <= p - d_bk``, ``d_bk`` the key-bias directions under softmax: ``F`` does not depend on
+  ``b_k`` at all, so every derivative along them vanishes (their vector field is constant, ``Dv = 0``).
 """
 
 from __future__ import annotations
@@ -35,13 +37,19 @@ def symmetry_bound(ctx: Context) -> int:
     return ctx.p - ctx.extra["attention"]["d_sym"]
 
 
+def second_order_bound(ctx: Context) -> int:
+    """``p - d_sym`` at a critical point, else ``p - d_bk`` (key-bias directions under softmax)."""
+    a = ctx.extra["attention"]
+    return ctx.p - (a["d_sym"] if a["critical"] else a["families"].get("key bias", 0))
+
+
 def _attention(ctx: Context, critical: bool = False):
     a = ctx.extra.get("attention")
     if a is None:
         return "no self-attention pattern (a matmul of a linear query node and a transposed linear key node)"
-    if critical and not a.get("critical"):
-        return ("not a critical point: grad l != 0, and H_L v = -(Dv)^T grad l is not 0 there (the bound holds at "
-                "critical points only)")
+    if critical and not a.get("critical") and not a["families"].get("key bias"):
+        return ("not a critical point: grad l != 0, and H_L v = -(Dv)^T grad l is not 0 there (p - d_sym holds at "
+                "critical points only; no key-bias directions give a bound elsewhere)")
     return None
 
 
@@ -56,7 +64,7 @@ register(Statement(
 for _q in ("H_f", "H_L"):
     register(Statement(
         id=f"attention.qk.{_q}", quantity=_q, kind=Kind.DERIVED, relation=Relation.LE,
-        formula="p - d_sym at a critical point (grad l = 0)",
-        condition="a graph with self-attention, at a critical point of the loss (false elsewhere)",
-        citation=CITE, predict=symmetry_bound, applies=lambda ctx: _attention(ctx, critical=True),
+        formula="p - d_sym at a critical point (grad l = 0); elsewhere p - d_bk (key-bias directions under softmax)",
+        condition="a graph with self-attention; p - d_sym at critical points only (false elsewhere)",
+        citation=CITE, predict=second_order_bound, applies=lambda ctx: _attention(ctx, critical=True),
         family=("graph",), activations=(ALL,), losses=(ALL,)))

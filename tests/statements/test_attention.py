@@ -183,3 +183,40 @@ def test_proposal_is_independent_and_checked():
     assert len(nv.pivots) == 9
     V = nv.blocks[0].vectors
     assert rank(V[[nv.blocks[0].rows.index(i) for i in nv.pivots]]) == 9
+
+
+# ----- softmax attention and heads joined by concat (the self_attention builder) ----------------------------
+@pytest.mark.parametrize("kw,families", [
+    (dict(attention="softmax", bias=True), {"query-key": 16, "key bias": 4, "value-output": 16, "value bias": 4}),
+    (dict(attention="softmax", bias=True, heads=2, causal=True),
+     {"query-key": 8, "key bias": 4, "value-output": 8, "value bias": 4}),
+    (dict(attention="linear", bias=True, heads=2, causal=True),
+     {"query-key": 8, "value-output": 8, "query-value scaling": 2})])
+def test_softmax_and_multi_head_layers_meet_the_bound(kw, families):
+    """FLINT's rank of the dense exact H_o (softmax at its rational stand-ins) equals p - d_sym with 12 samples;
+    verify certifies it with the symmetry vectors and judges attention.qk.H_o."""
+    from exacthess.models.attention import self_attention
+    b = GraphBuilder((3, 4))
+    g = b.build(self_attention(b, b.input, **kw))
+    prob = make_graph_problem(g, n_samples=12, seed=0)
+    V, _, fam = symmetry_vectors(prob)
+    assert fam == families
+    d_sym = symmetry_dimension(V)
+    Ho = GraphHessians(prob, QQ).full("H_o")
+    assert rank(Ho) == g.n_params - d_sym
+    r = eh.verify(g, n_samples=12, progress=False, float_check=False)
+    assert r.ranks["H_o"] == g.n_params - d_sym and r.rank_info["H_o"].certified
+    assert {x.statement: x.verdict for x in r.rows}["attention.qk.H_o"] == "holds"
+
+
+def test_key_bias_directions_bound_H_L_everywhere_under_softmax():
+    """Softmax with biases at a non-critical point: rank H_L = p - d_bk (F does not depend on b_k), above
+    p - d_sym; attention.qk.H_L applies with p - d_bk there and holds (FLINT's rank)."""
+    from exacthess.models.attention import self_attention
+    b = GraphBuilder((3, 4))
+    g = b.build(self_attention(b, b.input, attention="softmax", bias=True))
+    H = eh.hessian(g, n_samples=12, seed=0)
+    assert rank(H.H_L) == g.n_params - 4 > g.n_params - 40
+    r = eh.verify(g, n_samples=12, progress=False, float_check=False)
+    row = {x.statement: x for x in r.rows}["attention.qk.H_L"]
+    assert row.verdict == "holds" and row.predicted == g.n_params - 4
