@@ -205,7 +205,10 @@ def generic_rank(arch: Architecture, quantity: str, *, n_samples: int | None = N
     Args:
         arch: :class:`~exacthess.FCN` or :class:`~exacthess.CNN` with the linear activation (the
             statements are about the MSE loss); any other activation raises
-            :class:`~exacthess.core.errors.InvalidArchitectureError`.
+            :class:`~exacthess.core.errors.InvalidArchitectureError`. A polynomial
+            :class:`~exacthess.models.graph.Graph` (self-attention) for ``"H_o"`` only: the
+            symmetry vectors above, the Jacobian's rank at a point below
+            (:mod:`exacthess.generic.graph`).
         quantity: ``"H_o"``, ``"H_f"``, ``"H_L"`` or ``"H_f[:,l]"`` (block column, l = 1..L+1).
         n_samples: number of samples ``n`` (default ``2 d``, as :func:`exacthess.verify`);
             inputs and targets are generic.
@@ -222,6 +225,8 @@ def generic_rank(arch: Architecture, quantity: str, *, n_samples: int | None = N
             polynomial network behind the null vectors is the linear one.
         ProblemTooLargeError: the polynomial objects would be too large (see :func:`check_size`).
     """
+    if getattr(arch, "family", None) == "graph":  # H_o of a polynomial graph (self-attention): exacthess.generic.graph
+        return _graph_rank(arch, quantity, n_samples, seed)
     from .prover import GenericProver
     n = validate(arch, quantity, n_samples)
     check_int(seed, "seed", minimum=0)
@@ -231,6 +236,15 @@ def generic_rank(arch: Architecture, quantity: str, *, n_samples: int | None = N
     with open_progress(progress, f"the generic rank of {quantity} of {arch!r}") as channel:
         prover = GenericProver(arch, n, seed=seed, progress=Tracker(channel) if channel else None)
         return result_from(prover, quantity, t0)
+
+
+def _graph_rank(graph, quantity, n_samples, seed) -> GenericRank:
+    from .graph import graph_generic_bounds
+    n = 2 * graph.input_dim if n_samples is None else check_int(n_samples, "n_samples", minimum=1, error=InvalidDataError)
+    check_int(seed, "seed", minimum=0)
+    b = graph_generic_bounds(graph, quantity, n, seed)
+    return GenericRank(graph, quantity, n, b["lower"], b["upper"], b["how"], b["seconds"], b["null_vectors"],
+                       b["families"], b["primes"], (b["rows"], b["cols"]))
 
 
 def result_from(prover, quantity: str, t0: float) -> GenericRank:

@@ -80,6 +80,29 @@ class GraphSource:
             M = M[:, list(cols)]
         return np.asarray(M, dtype=np.int64)
 
+    def magnitudes(self, name: str, rows=None, cols=None) -> np.ndarray:
+        """Entrywise upper bounds on ``|name[rows, cols]|`` (float64, rounded up from the exact entries)."""
+        M = self.exact(name, rows, cols)
+        out = np.array([abs(float(v)) for v in M.flat], dtype=np.float64).reshape(M.shape)
+        nonzero = np.array([v != 0 for v in M.flat], dtype=bool).reshape(M.shape)
+        return out * (1 + 2.0 ** -40) + np.where(nonzero, 2.0 ** -1000, 0.0)  # no underflow to a bound of 0
+
+    def _denominators(self, names) -> int:
+        from flint import fmpq, fmpz
+        den = fmpz(1)
+        for name in names:
+            for v in self._matrix(name).flat:
+                den = den.lcm(fmpq(v).q)
+        return int(den)
+
+    def denominator(self) -> int:
+        """The lcm of the denominators of every matrix formed so far (a prime dividing it is not used)."""
+        return self._denominators(list(self._cache))
+
+    def denominator_log2(self, name: str) -> float:
+        """``log2`` of the lcm of the denominators of ``name``'s entries (exact: the matrix is in memory)."""
+        return float(self._denominators([name]).bit_length())
+
     def symmetric(self, name: str) -> bool:
         return name in _SYMMETRIC
 

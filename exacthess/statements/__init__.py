@@ -11,4 +11,4 @@ __all__ = ["REGISTRY", "Context", "Kind", "Relation", "Statement", "PinnedCounte
 
 def load_all() -> None:
     """Import every statement module (registration happens at import; errors propagate)."""
-    from . import singh2021, singh2023, derived, discussion, skorski2021, residual  # noqa: F401  (published statements first)
+    from . import singh2021, singh2023, derived, discussion, skorski2021, residual, attention  # noqa: F401  (published statements first)

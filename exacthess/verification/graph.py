@@ -25,8 +25,10 @@ import time
 import numpy as np
 
 from ..certify.explicit import kernel_rank
-from ..certify.pipeline import Certifier, FactoredProblem
+from ..certify.bounds import UPPER, Bound
+from ..certify.pipeline import Certifier, FactoredProblem, SymmetricProblem
 from ..core.modular import random_small_prime
+from ..hessian.attention_symmetry import symmetry_dimension, symmetry_proposal, symmetry_vectors
 from ..hessian.graph_source import GraphSource
 from ..core.domains import QQ, resolve_domain
 from ..core.progress import Update, open_progress
@@ -46,15 +48,17 @@ __all__ = ["verify_graph", "graph_context", "graph_ranks"]
 _NAMES = ("H_L", "H_o", "H_f")
 
 
-def graph_context(arch: Graph, problem, ranks: dict) -> Context:
+def graph_context(arch: Graph, problem, ranks: dict, source: GraphSource | None = None) -> Context:
     """The :class:`~exacthess.statements.Context` of a graph at a point: sizes, the samples ``n``,
     the data rank ``r`` (exact), and the structure a statement may read in ``extra``
-    (``arch`` is the graph; ``s``, the rank of the residual moment, is not computed for graphs: 0)."""
+    (``arch`` is the graph; ``s``, the rank of the residual moment, is not computed for graphs: 0;
+    ``source``: the point's matrices, whose Jacobians give the loss gradient when needed)."""
     from flint import fmpq_mat
     X = problem.X
     r = fmpq_mat(X.shape[0], X.shape[1], list(X.ravel())).rank() if X.size else 0
     extra = {"n": problem.X.shape[0]}
     extra.update(_residual_extra(arch, problem, r))
+    extra.update(_attention_extra(problem, source))
     return Context(arch=arch, family="graph", d=arch.input_dim, K=arch.output_dim,
                    L=sum(1 for n in arch.nodes if n.op in ("linear", "conv")) - 1, widths=(), r=r, s=0,
                    p=arch.n_params, bias=any(k == "bias" for _, k in arch.param_order), ranks=dict(ranks),
@@ -68,13 +72,17 @@ def graph_context(arch: Graph, problem, ranks: dict) -> Context:
 
 
 def graph_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds: float = 60.0,
-                say=lambda msg: None) -> tuple[dict, dict]:
+                say=lambda msg: None, source: GraphSource | None = None, symmetries: bool = True) -> tuple[dict, dict]:
     """The certified ranks of ``H_L``, ``H_o``, ``H_f`` (see the module doc): ``H_o`` through
     ``rank H_o = rank (C J)`` when the loss gives its kernel factors, the others (and ``H_o`` otherwise)
-    by a core and the kernel over Q; ``certify="never"``: lower bounds only."""
-    source = GraphSource(problem)
+    by a core and the kernel over Q; ``certify="never"``: lower bounds only. With ``symmetries``, the
+    tangent vectors of self-attention's symmetries
+    (:func:`~exacthess.hessian.attention_symmetry.symmetry_proposal`) are proposed as null vectors of
+    ``C J`` (or of ``H_o``), checked like every certificate."""
+    source = GraphSource(problem) if source is None else source
     cert = Certifier(source=source, seed=seed, certify=certify, budget_seconds=budget_seconds, progress=say)
     p = random_small_prime(np.random.default_rng([seed, 13]))
+    nv = symmetry_proposal(problem, p) if symmetries and certify != "never" else None
     ranks, info = {}, {}
     for name in _NAMES:
         say(Update(f"{name}: the exact {problem.arch.n_params} x {problem.arch.n_params} matrix over Q",
@@ -82,8 +90,13 @@ def graph_ranks(problem, *, seed: int = 0, certify: str = "auto", budget_seconds
         if certify == "never":
             res = cert.lower_only(name, name, p)
         elif name == "H_o" and problem.forward.kernel_factors is not None:
-            res = cert.factored(FactoredProblem(key="H_o", factor="CJ", theorem="gauss_newton", p=p,
+            up = None if nv is None else Bound(problem.arch.n_params - len(nv.pivots), UPPER, "structure",
+                                               nv.how, certificate=nv)
+            res = cert.factored(FactoredProblem(key="H_o", factor="CJ", theorem="gauss_newton", p=p, upper=up,
                                                 why="rank H_o = rank (C J), ker C_i = ker A_i"))
+        elif name == "H_o" and nv is not None:
+            res = cert.symmetric(SymmetricProblem(key="H_o", sizes=(problem.arch.n_params,), p=p, spaces=[None],
+                                                  null_vectors=nv))["H_o"]
         else:
             res = kernel_rank(cert, name)
         ranks[name], info[name] = res.value, res
@@ -94,6 +107,22 @@ def _rank(rows) -> int:
     from flint import fmpq_mat
     rows = np.asarray(rows, dtype=object)
     return fmpq_mat(rows.shape[0], rows.shape[1], list(rows.ravel())).rank() if rows.size else 0
+
+
+def _attention_extra(problem, source) -> dict:
+    """What the attention statements read: ``d_sym`` (exact dimension of the span of the symmetries'
+    tangent vectors), their families, and whether the point is critical (``grad l = 0`` exactly)."""
+    V, _, families = symmetry_vectors(problem)
+    if not V.shape[1]:
+        return {}
+    grads = problem.forward.gradients  # (K, n): the loss gradient at the outputs
+    critical = all(v == 0 for v in grads.flat)
+    if not critical:
+        J = (source or GraphSource(problem)).engine.jacobian_stack  # (n K, p), samples stacked
+        g = np.ascontiguousarray(grads.T).reshape(-1)
+        critical = all(v == 0 for v in QQ.matmul(np.ascontiguousarray(J.T), g.reshape(-1, 1)).flat)
+    return {"attention": {"d_sym": symmetry_dimension(V), "families": families, "vectors": V.shape[1],
+                          "critical": critical}}
 
 
 def _residual_extra(arch: Graph, problem, r: int) -> dict:
@@ -132,7 +161,9 @@ def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, param
         H = hessian(arch, params=params, data=data, n_samples=n_samples, seed=seed, loss=loss, point=point,
                     round_to=round_to)
         problem = H.engine.problem
-        ranks, info = graph_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds, say=say)
+        source = GraphSource(problem)
+        ranks, info = graph_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds, say=say,
+                                  source=source)
         floats = {}
         if float_check == "always" or (float_check and arch.n_params <= FLOAT_COLUMNS_LIMIT):
             for dt in ("float32", "float64"):
@@ -141,7 +172,7 @@ def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, param
                              domain=resolve_domain(dt))
                 for name in _NAMES:
                     floats.setdefault(name, {})[dt] = matrix_rank(np.asarray(getattr(Hf, name)), hermitian=True)
-        ctx = graph_context(arch, problem, ranks)
+        ctx = graph_context(arch, problem, ranks, source)
         rows = []
         for st in statements_for("graph") if statements is None else statements:
             why = st.scope(ctx) or st.applies(ctx)
