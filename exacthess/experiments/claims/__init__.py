@@ -24,7 +24,9 @@ are studies whose proven truth value becomes a verdict by
   readings without the paper's conditions;
 * the Hessian blocks of one self-attention layer in the setting of ``[ormaniec2025]``
   (:data:`ATTENTION`, ids ``attention.<linear|softmax>.<Ho|Hf>.<pair>``, :mod:`.attention` and
-  :mod:`.attention_claims`): closed forms against the graph engine over Q.
+  :mod:`.attention_claims`): closed forms against the graph engine over Q; the paper's blocks *as
+  printed* (``attention.softmax.printed.<block>``, :mod:`.attention_printed`) and its structural
+  claims (``attention.<kind>.Ho.psd``, ``.Hf.indefinite``, ``.growth.<block>``, :mod:`.attention_structure`).
 
 >>> from exacthess import FCN, claims
 >>> r = claims.perfect_fit_cross_entropy_logits([FCN(2, (2,), 2)], n_samples=3)
@@ -46,6 +48,7 @@ from .perfect_fit import (perfect_fit_bce, perfect_fit_case, perfect_fit_cross_e
                           perfect_fit_cross_entropy_probabilities, perfect_fit_mse, perfect_fit_weighted_mse)
 from .kfac import kfac_cross_entropy, kfac_expand_exact, kfac_reduce_exact, kfac_relu
 from .attention_claims import ATTENTION_CLAIMS, attention_claim
+from .attention_structure import PRINTED_CLAIMS, STRUCTURE_CLAIMS, structure_claim
 from .result import Case, ClaimResult
 
 __all__ = ["ClaimResult", "Case", "DISCUSSION", "APPROX_CHAIN_RULE", "claim", "discussion", "approx_chain_rule",
@@ -91,8 +94,18 @@ def _attention(claim_id: str):
     return run
 
 
-#: the self-attention Hessian blocks in the setting of [ormaniec2025], by id (closed forms against the engine)
-ATTENTION = {cid: _attention(cid) for cid in ATTENTION_CLAIMS}
+def _structure(claim_id: str):
+    def run(*, progress="auto"):
+        return structure_claim(claim_id)
+    run.__name__ = run.__qualname__ = "structure_claim"
+    return run
+
+
+#: the self-attention Hessian blocks in the setting of [ormaniec2025], by id: exacthess's closed forms
+#: (``attention.<kind>.<Ho|Hf>.<pair>``), the printed blocks (``attention.softmax.printed.<block>``) and the
+#: structural claims (``attention.<kind>.Ho.psd``, ``.Hf.indefinite``, ``.growth.<block>``), against the engine
+ATTENTION = {**{cid: _attention(cid) for cid in ATTENTION_CLAIMS},
+             **{cid: _structure(cid) for cid in list(PRINTED_CLAIMS) + list(STRUCTURE_CLAIMS)}}
 
 
 def claim(claim_id: str, **options) -> ClaimResult:

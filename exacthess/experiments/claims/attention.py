@@ -10,9 +10,10 @@ scale :math:`s = 1/\sqrt{d_K}` -- rational when :math:`d_K` is a square (``d_K =
 rational ``s`` is chosen and stated (e.g. ``1/2``). The loss is exacthess's MSE,
 :math:`\ell = \tfrac12 \sum_{\text{samples}} \|F - Y\|_F^2`; a loss :math:`c\,\|F - Y\|_F^2` (for instance
 :math:`c = 1/(T d_V)`, a mean over the output entries) has every block multiplied by :math:`2c`.
-The full text of the paper could not be read for exacthess (only its abstract and summary): the
-formulas below are exacthess's own derivation in the paper's notation, *not* a transcription of the
-paper's theorems, and docs/statements.md says so per block.
+The formulas below are exacthess's own derivation in the paper's notation, *not* a transcription of
+the paper's theorems; the printed blocks (recovered from ``[petrov2025]``'s restatement of the
+paper's Theorems 3.1-3.2) are :mod:`exacthess.experiments.claims.attention_printed`, checked as
+printed by ``attention.softmax.printed.*`` (docs/statements.md).
 
 **Notation.** Per sample: :math:`Q = X W_Q`, :math:`K = X W_K`, :math:`V = X W_V`, :math:`R = F - Y`
 (the output gradient), :math:`a_t` the ``t``-th row of ``A``. Per token ``t`` the *attention

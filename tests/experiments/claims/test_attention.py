@@ -199,3 +199,158 @@ def test_softmax_q_and_k_functional_blocks_do_not_vanish_where_linear_ones_do():
     lin, soft = _formulas(attention_points("linear")[0]), _formulas(attention_points("softmax")[0])
     for key in ("Hf.QQ", "Hf.KK"):
         assert not any(v for v in lin[key].ravel()) and any(v for v in soft[key].ravel()), key
+
+
+# --- the blocks as printed ([ormaniec2025] Thms. 3.1-3.2, Lemma C.1, restated in [petrov2025]) -----------------
+
+from exacthess.experiments.claims import attention_printed as ap  # noqa: E402
+from exacthess.experiments.claims.attention_structure import (GROWTH, PRINTED_CLAIMS, STRUCTURE_CLAIMS,  # noqa: E402
+                                                              structure_claim)
+
+needs_softmax = pytest.mark.skipif(not softmax_available(), reason="the graph engine has no softmax op yet")
+
+
+@needs_softmax
+@pytest.mark.parametrize("cid", [c for c in PRINTED_CLAIMS if not c.endswith("literal")])
+def test_printed_blocks_equal_the_engine_at_every_fixed_point(cid):
+    r = eh.claims.claim(cid)
+    assert str(r.verdict) == "holds" and r.certified and len(r.cases) == 6
+    block = cid.rsplit("printed.", 1)[1]
+    assert all(c.numbers[f"{block}: printed == engine"] for c in r.cases)
+    if block != "Hf.VV":   # not vacuous: the engine's block is nonzero at the generic point
+        assert r.cases[0].numbers["engine block nonzero"]
+
+
+@needs_softmax
+def test_the_literal_last_term_of_printed_hf_qk_is_not_well_formed():
+    """S is printed d_V^2 x d_V but its formula gives d_V^3 x d_V; with S kron I_{d_K} as one factor the
+    term is 2 x 4 at d_V = d_K = 2, not a 4 x 4 block: refuted, the shapes pinned."""
+    r = structure_claim("attention.softmax.printed.Hf.QK.literal")
+    assert str(r.verdict) == "refuted"
+    n = r.cases[0].numbers
+    assert n["S as printed"] == [4, 2] and n["S as its formula gives"] == [8, 2]
+    assert n["(... (Z_1 x I)) shape"] == [2, 8] and n["(S x I_{d_K}) shape (printed S)"] == [8, 4]
+
+
+def test_commutation_matrix_against_its_definition():
+    A = np.arange(6).reshape(2, 3)
+    K = np.array(ap.commutation(2, 3), dtype=int)
+    assert (K @ A.reshape(-1, order="F") == A.T.reshape(-1, order="F")).all()
+
+
+def test_lemma_c1_softmax_second_derivative_against_sympy():
+    """Lemma C.1 (as used by softmax_second) against sympy's exact second derivatives of
+    exp(t_u) / sum_l exp(t_l), at T-rows 0 and (1, 0, -2)."""
+    sp = pytest.importorskip("sympy")
+    t = sp.symbols("t0:3")
+    soft = [sp.exp(ti) / sum(sp.exp(tj) for tj in t) for ti in t]
+    for row in ([0, 0, 0], [1, 0, -2]):
+        at = dict(zip(t, row))
+        a = [s.subs(at) for s in soft]
+        for u in range(3):
+            for k in range(3):
+                for m in range(3):
+                    lemma = a[u] * (2 * a[k] * a[m] + (1 if u == k == m else 0) - (a[k] if k == m else 0)
+                                    - (a[m] if u == k else 0) - (a[k] if u == m else 0))
+                    assert sp.simplify(lemma - sp.diff(soft[u], t[k], t[m]).subs(at)) == 0
+
+
+def test_softmax_second_places_lemma_c1_in_the_vec_r_layout():
+    """An explicit loop over one 2 x 2 attention matrix: entry [(t*L+u)*L^2 + t*L+k, t*L+m] is Lemma C.1's."""
+    h = fmpq(1, 2)
+    A = np.array([[h, h], [fmpq(1, 4), fmpq(3, 4)]], dtype=object)
+    H = ap.softmax_second(A)
+    assert H.shape == (16, 4)
+    for t in range(2):
+        a = A[t]
+        for u in range(2):
+            for k in range(2):
+                for m in range(2):
+                    e = [fmpq(int(i == u)) for i in range(2)]
+                    want = a[u] * (2 * a[k] * a[m] + e[k] * e[m] - (a[k] if k == m else 0) - e[k] * a[m] - a[k] * e[m])
+                    assert H[(t * 2 + u) * 4 + t * 2 + k, t * 2 + m] == want
+    assert not any(H[(0 * 2 + 0) * 4 + 1 * 2 + k, m] for k in range(2) for m in range(4))   # rows do not mix
+
+
+@needs_softmax
+def test_printed_cross_term_is_x_d_x_and_a_transposition_would_be_caught():
+    """The printed Hf.QK minus its Z_2 term is s (X^T D X) kron I_{d_K} (vec_r order), D = A o (G - gbar 1^T),
+    G = R V^T computed here by loops; X^T D X is not symmetric at the generic point, so the transposed
+    reading would differ from the printed block, which equals the engine's (test above)."""
+    p = attention_points("softmax")[0]
+    x, y, WQ, WK, WV, s = p["X"][0], p["Y"][0], p["W_Q"], p["W_K"], p["W_V"], p["scale"]
+    L, d = x.shape
+    k = WQ.shape[1]
+    op = ap.printed_operators(x, WQ, WK, WV, y, scale=s)
+    A = op["A"]
+    G = (A @ x @ WV - y) @ (x @ WV).T
+    D = np.array([[A[t, u] * (G[t, u] - sum((A[t, v] * G[t, v] for v in range(L)), fmpq(0))) for u in range(L)]
+                  for t in range(L)], dtype=object)
+    XDX = x.T @ D @ x
+    assert (XDX != XDX.T).any()
+    eye = lambda n: np.array([[fmpq(int(i == j)) for j in range(n)] for i in range(n)], dtype=object)  # noqa: E731
+    c = fmpq(2, L * d)
+    z2_term = c * s * s * np.kron(op["R"], eye(d * k)) @ np.kron(np.kron(np.kron(eye(L), WV.T), eye(d)), WK.T) \
+        @ op["Z2"] @ np.kron(WQ, eye(d)) @ ap.commutation(k, d)
+    full = ap.printed_blocks(x, WQ, WK, WV, y, scale=s)["Hf.QK"]
+    assert (full - z2_term == c * s * np.kron(XDX, eye(k))).all()
+    assert not (full - z2_term == c * s * np.kron(XDX.T, eye(k))).all()
+
+
+@needs_softmax
+def test_printed_layout_matters_row_stacking_order_is_refuted():
+    """Without the vec_r -> vec permutation (only the loss factor L d_V / 2), printed Ho.QQ differs from the engine."""
+    p = attention_points("softmax")[0]
+    L, d = p["X"].shape[1:]
+    total = sum(ap.printed_blocks(x, p["W_Q"], p["W_K"], p["W_V"], y, scale=p["scale"])["Ho.QQ"]
+                for x, y in zip(p["X"], p["Y"]))
+    eng = _engine(p)["Ho"][:4, :4]
+    assert (ap.to_exacthess(total, (2, 2), (2, 2), L, d) == eng).all()
+    assert not (fmpq(L * d, 2) * total == eng).all()
+
+
+def test_printed_formulas_refuse_a_non_square_value_matrix():
+    p = attention_points("linear")[0]
+    with pytest.raises(InvalidValueError, match="square"):
+        ap.printed_operators(p["X"][0], p["W_Q"], p["W_K"], p["W_V"][:, :1], p["Y"][0][:, :1], scale=p["scale"])
+
+
+@needs_softmax
+@pytest.mark.parametrize("kind", ["linear", "softmax"])
+def test_outer_product_hessian_is_psd_never_definite_at_the_fixed_points(kind):
+    r = eh.claims.claim(f"attention.{kind}.Ho.psd")
+    assert str(r.verdict) == "holds" and r.certified
+    assert not any(c.numbers["H_o positive definite"] for c in r.cases)
+    assert all(c.numbers["rank H_o"] < c.numbers["size"] for c in r.cases)
+
+
+@needs_softmax
+@pytest.mark.parametrize("kind", ["linear", "softmax"])
+def test_functional_hessian_is_indefinite_with_checked_certificates(kind):
+    """The certificate vectors re-checked here by an explicit double loop over the engine's H_f."""
+    r = eh.claims.claim(f"attention.{kind}.Hf.indefinite")
+    assert str(r.verdict) == "holds"
+    case = r.cases[0]
+    assert case.note == "none" and case.numbers["H_f indefinite (exact)"]
+    H = _engine(attention_points(kind)[0])["Hf"]
+    for name, sign in (("v (v^T H_f v < 0)", -1), ("w (w^T H_f w > 0)", 1)):
+        v = [fmpq(s) if "/" not in s else fmpq(*map(int, s.split("/"))) for s in case.numbers[name]]
+        q = sum((v[i] * H[i, j] * v[j] for i in range(len(v)) for j in range(len(v))), fmpq(0))
+        assert q * sign > 0
+    assert [c.numbers["H_f indefinite (exact)"] for c in r.cases][2:4] == [False, False]   # zero weights, inputs
+
+
+@needs_softmax
+@pytest.mark.parametrize("key", list(GROWTH))
+def test_growth_laws_in_the_input_scale_hold_exactly(key):
+    kind, block = key
+    r = eh.claims.claim(f"attention.{kind}.growth.{block}")
+    assert str(r.verdict) == "holds" and r.certified
+    assert r.cases[0].numbers[f"C_{GROWTH[key][0]} nonzero"]   # the smallest exponent is attained (generic point)
+
+
+def test_structure_ids_are_registered_and_unknown_ones_refused():
+    assert set(PRINTED_CLAIMS) | set(STRUCTURE_CLAIMS) <= set(eh.claims.ATTENTION)
+    assert set(ATTENTION_CLAIMS) <= set(eh.claims.ATTENTION)   # the derived ids keep working
+    with pytest.raises(InvalidOptionError, match="attention.softmax.printed.Ho.QQ"):
+        structure_claim("attention.softmax.printed.bogus")
