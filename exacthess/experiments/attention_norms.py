@@ -42,7 +42,7 @@ import numpy as np
 from flint import fmpq, fmpq_poly
 
 from ..core.errors import InternalError, InvalidArchitectureError, InvalidOptionError, describe
-from ..core.exact import to_rational
+from ..core.exact import rational_array, to_rational
 
 __all__ = ["SCALE_KINDS", "PARTS", "BLOCKS", "MATRICES", "degree_bound", "scaled_point", "block_norms",
            "interpolate", "norm_polynomials", "measured_norms", "valuation"]
@@ -115,9 +115,10 @@ def scaled_point(graph, params, X, kind: str, t):
     """``(params, X)`` with ``kind`` multiplied by the rational ``t`` (new arrays; the inputs are kept)."""
     t = to_rational(t, "t")
     scaled = _scaled_nodes(graph, check_kind(kind))
-    ps = [np.asarray(p, dtype=object) * t if name in scaled else np.asarray(p, dtype=object)
-          for (name, _), p in zip(graph.param_order, params)]
-    return ps, (np.asarray(X, dtype=object) * t if kind == "data" else np.asarray(X, dtype=object))
+    ps = [rational_array(p, f"params[{name}.{k}]") for (name, k), p in zip(graph.param_order, params)]
+    ps = [p * t if name in scaled else p for (name, _), p in zip(graph.param_order, ps)]
+    X = rational_array(X, "X")
+    return ps, (X * t if kind == "data" else X)
 
 
 def _columns(graph) -> dict:
