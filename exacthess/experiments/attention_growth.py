@@ -20,7 +20,7 @@ For each scale kind (:data:`~exacthess.experiments.attention_norms.SCALE_KINDS`)
   :math:`e_\infty` between the two largest -- measurements, not proofs.
 
 The paper's exponents (:data:`PAPER`) are the reference lines :math:`\sigma^e` its growth-rate
-figures draw, as its published notebook sets them (``docs/statements.md``, "Growth of the
+figures draw, as its published notebook sets them (``[transformer-hessian]`` in docs/references.md; docs/statements.md, "Growth of the
 self-attention Hessian blocks", says what was read and how the settings differ).
 
 >>> tab = growth_table(d=2, T=2, attentions=("linear",), kinds=("data",))
