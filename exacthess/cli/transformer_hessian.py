@@ -55,7 +55,7 @@ def run(args) -> int:
                                   growth=not args.no_growth, progress=prog)
     (out / "transformer_hessian.json").write_text(json.dumps(res.to_dict(), indent=2, default=str) + "\n")
     figures = save_figure(res.figure(), out / "transformer_hessian", formats)
-    if res.growth and hasattr(res, "growth_figure"):
+    if res.growth:
         figures += save_figure(res.growth_figure(), out / "transformer_hessian_growth", formats)
     if args.json:
         print(json.dumps(res.to_dict(), indent=2, default=str))
@@ -71,23 +71,30 @@ def run(args) -> int:
                                      for m in ("H_L", "H_o", "H_f")))
     con.print(t)
     r = Table(title="ranks: certified vs the same matrix in float32 / float64 (matrix_rank, hermitian)")
-    for col in ("attention", "matrix", "p", "exact", "float32", "float64"):
+    for col in ("attention", "matrix", "p", "exact", "float32", "float64", "p - d_sym"):
         r.add_column(col, justify="left" if col in ("attention", "matrix") else "right")
     for row in res.ranks:
         def cell(v):
             return "-" if v is None else (str(v) if v == row["exact"] else f"[bold red]{v}![/]")
         r.add_row(row["attention"], row["matrix"], str(row["n_params"]),
                   str(row["exact"]) + ("" if row["certified"] else " (bound)"), cell(row["float32"]),
-                  cell(row["float64"]))
+                  cell(row["float64"]), "-" if row["symmetry_bound"] is None else
+                  f"{row['symmetry_bound']} ({row['symmetry_verdict']})")
     con.print(r)
     if res.growth:
-        gt = Table(title="growth exponents of the block norms (proven: exact polynomial degrees; else measured)")
-        keys = [k for k in res.growth[0] if k not in ("points",)]
-        for k in keys:
-            gt.add_column(str(k))
+        gt = Table(title="growth of ||block||_F in the data scale X -> t X, beside the authors' (proven: exact "
+                         "polynomial degrees; measured: log-log slopes)")
+        for col in ("attention", "part", "block", "t -> 0", "t -> inf", "how", "paper", "agrees"):
+            gt.add_column(col, justify="left" if col in ("attention", "part", "block", "how") else "right")
         for row in res.growth:
-            gt.add_row(*(str(row.get(k, "")) for k in keys))
+            if row["paper_claim"] is None or row["scale_kind"] != "data":
+                continue
+            e0, e1 = ("0 (zero block)", "-") if row["zero"] else (str(row["exponent"]), str(row["exponent_large"]))
+            agrees = "-" if row["agrees"] is None else ("yes" if row["agrees"] else "[bold red]NO[/]")
+            gt.add_row(row["attention"], row["part"], row["block"], e0, e1, "proven" if row["proven"] else
+                       "measured", str(row["paper_claim"]), agrees)
         con.print(gt)
+        con.print(f"{len(res.growth)} growth rows in the JSON (every block, data / weight / per-matrix scales)")
     s = res.setting
     con.print(f"setting: {s['model']}; d = {s['d']}, T = {s['T']}, {s['n_samples']} sequences, score scale "
               f"{s['scale']}, seed {s['seed']}; {res.seconds:.1f} s; wrote {out / 'transformer_hessian.json'} and "

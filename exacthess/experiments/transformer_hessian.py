@@ -12,7 +12,8 @@ one-layer model, with and without the softmax (their linear attention):
   softmax stand-ins, :mod:`exacthess.models.standins`), reported as floats;
 * **ranks**: the certified ranks of :math:`H_L, H_o, H_f` (:func:`exacthess.verify`) beside the
   float32 / float64 ranks of the same matrices computed in floating point
-  (``matrix_rank(hermitian=True)``);
+  (``matrix_rank(hermitian=True)``), and the bound ``p - d_sym`` of the attention symmetries
+  (``attention.qk.*``, :mod:`exacthess.statements.attention`) with its verdict;
 * **growth**: the exponents of the blocks' norms in the data and weight scales (proven for linear
   attention, measured for softmax), beside the paper's
   (:func:`exacthess.experiments.attention_growth.growth_table`), when that module is present.
@@ -46,10 +47,15 @@ class TransformerHessian:
     growth: list = field(default_factory=list)     # rows of attention_growth.growth_table
     seconds: float = 0.0
     heatmaps: dict = field(default_factory=dict, repr=False)  # attention -> |H_L| as floats
+    growth_detail: object = field(default=None, repr=False)  # the GrowthTable (figures, polynomials)
 
     def to_dict(self) -> dict:
         return {"setting": self.setting, "blocks": self.blocks, "ranks": self.ranks, "growth": self.growth,
                 "seconds": self.seconds}
+
+    def growth_figure(self):
+        """Block norms against the data scale, log-log (:meth:`~exacthess.experiments.attention_growth.GrowthTable.figure`)."""
+        return self.growth_detail.figure("data")
 
     def figure(self):
         r"""Left: :math:`\log_{10}|H_L|` of each model with the Q / K / V block boundaries (the paper's
@@ -150,9 +156,12 @@ def transformer_hessian(*, d: int = 4, T: int = 4, n_samples: int = 2, seed: int
         floats = getattr(report, "float_ranks", None) or {}
         for matrix in ("H_L", "H_o", "H_f"):
             fr = floats.get(matrix, {})
+            sym = next((r for r in report.rows if r.statement == f"attention.qk.{matrix}"), None)
             out.ranks.append({"attention": kind, "matrix": matrix, "n_params": g.n_params,
                               "exact": report.ranks[matrix], "certified": bool(report.rank_info[matrix].certified),
-                              "float32": fr.get("float32"), "float64": fr.get("float64")})
+                              "float32": fr.get("float32"), "float64": fr.get("float64"),
+                              "symmetry_bound": None if sym is None else sym.predicted,
+                              "symmetry_verdict": None if sym is None else sym.verdict.value})
     if growth:
         try:
             from .attention_growth import growth_table
@@ -160,6 +169,7 @@ def transformer_hessian(*, d: int = 4, T: int = 4, n_samples: int = 2, seed: int
             growth_table = None
         if growth_table is not None:
             say("growth exponents in the data and weight scales")
-            out.growth = list(growth_table(d=d, T=T, seed=seed))
+            out.growth_detail = growth_table(d=d, T=T, seed=seed)
+            out.growth = list(out.growth_detail)
     out.seconds = round(time.perf_counter() - t0, 3)
     return out
