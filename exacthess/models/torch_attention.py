@@ -125,6 +125,8 @@ def causal_mask(reader, site: Site, mask, shape: tuple, true_means: str) -> bool
         what = "a tensor computed from the input" if isinstance(mask, (Traced, Scaled)) else describe(mask)
         refuse(site, f"has the mask {what}; expected a constant causal mask (a buffer, or a tensor built from "
                      "constants such as torch.triu(torch.ones((T, T), dtype=torch.bool), 1))")
+    if mask.is_meta:
+        refuse(site, "has a mask on torch's 'meta' device (a shape, no values); expected a mask with values")
     T, S = shape
     m = mask.detach().to("cpu")
     if m.dim() > 3 or (m.dim() == 3 and m.shape[0] != 1) or torch.broadcast_shapes(m.shape, (1, T, S)) != (1, T, S):
@@ -303,7 +305,7 @@ def _tables(torch) -> None:
                                                      "sub", "mul", "truediv", "floordiv", "pow", "getitem"))
     _FOLDABLE.update({"bool", "float", "double", "to", "triu", "tril", "logical_not", "view", "reshape", "unsqueeze",
                       "squeeze", "expand", "type", "eq", "ne", "masked_fill", "int", "long", "t", "transpose", "flip",
-                      "contiguous", "clone", "mul", "div", "add", "sub"})
+                      "contiguous", "clone", "mul", "div", "add", "sub", math.sqrt})
 
 
 _KINDS: dict = {}

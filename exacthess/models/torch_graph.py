@@ -10,6 +10,16 @@ first (``x.view(x.size(0), -1)``), the identity (``nn.Identity``, eval-mode drop
 one sample of ``input_shape`` (no batch axis) to its outputs, flattened row-major as
 ``out.reshape(n, -1)``; data ``X`` are the samples flattened alike, ``x.reshape(n, -1)``.
 
+**Attention**, on ``(batch, T, d)`` tensors (a sample is a ``(T, d)`` map; ``nn.Linear`` acts per
+token): ``nn.MultiheadAttention(d, H, batch_first=True)`` as self-attention ``attn(x, x, x)[0]``
+(:mod:`exacthess.models.torch_multihead`), and written out (:mod:`exacthess.models.torch_attention`):
+``q @ k.transpose(-2, -1)`` (``torch.matmul``, ``torch.bmm``, ``k.mT``, ``permute(0, 2, 1)``),
+``torch.softmax(s, dim=-1)`` (``F.softmax``, ``s.softmax(-1)``, ``nn.Softmax(dim=-1)``), ``s * c`` and
+``s / c`` for a constant ``c`` (its float read exactly; folded into a following softmax's scale),
+``s.masked_fill(mask, float("-inf"))`` with a constant causal mask before a softmax (0: linear
+attention's mask), ``torch.cat([...], dim=-1)``, ``F.scaled_dot_product_attention``. Constants (buffers,
+tensors built in forward from sizes) are computed by torch and read only as masks and scales.
+
 **Shapes** are read from torch: the traced graph is run once on a zero batch of two samples
 (before, every call is checked against its input's shape, so a refusal names the module rather
 than torch's error), and every node of the exact graph must have torch's per-sample shape.
@@ -18,13 +28,15 @@ than torch's error), and every node of the exact graph must have torch's per-sam
 converted exactly (float64 holds every narrower float), so the flat parameter vector is
 ``torch.cat([p.flatten() for p in model.parameters()])``. A parameter used twice (tied weights:
 one ``Parameter`` under two names, or a module with parameters called twice), a parameter of a
-module forward does not call, a buffer other than batch normalisation's running statistics, or a
-parameter read directly by forward is refused.
+module forward does not call, a buffer of a ``torch.nn`` module other than batch normalisation's
+running statistics, or a parameter read directly by forward is refused. ``nn.MultiheadAttention``'s
+``in_proj_weight`` is split into the weights of its nodes ``q0.., k0.., v0..`` in that order.
 
 **What is exact.** Every operation is exact on the converted weights, except eval-mode batch
-normalisation's :math:`1/\sqrt{\mathrm{var} + \varepsilon}`, replaced by a rational stand-in
-within :math:`2^{-64}` relatively (exact when :math:`\mathrm{var} + \varepsilon` is the square of a
-rational; the node's ``attrs["standin_rel_error"]``): Hessians are then exact *at the stand-in*.
+normalisation's :math:`1/\sqrt{\mathrm{var} + \varepsilon}` and ``nn.MultiheadAttention``'s
+:math:`1/\sqrt{d/H}`, replaced by rational stand-ins within :math:`2^{-64}` relatively (exact for
+squares of rationals; the node's ``attrs["standin_rel_error"]``), and softmax values (stand-ins
+likewise): Hessians are then exact *at the stand-ins*.
 
 **Round-trip check** (``check=True``): the exact forward pass at a dyadic test input must agree
 with torch's float64 forward of a copy of the module within :math:`10^{-9}` of the largest output
@@ -81,7 +93,7 @@ class _Reader:
                 "torch.fx can trace (no control flow on tensor values); " + "supported: " + ", ".join(SUPPORTED),
                 index=None, module=type(module).__name__) from None
         self.modules = dict(self.root.named_modules())
-        check_module(module, reads={self.path(n.target) for n in self.gm.graph.nodes if n.op == "get_attr"})
+        check_module(module)
         check_in_place(self.gm, self.modules, torch, self.path)
         self.functions = function_table(torch)
         self.nodes, self.env, self.torch_shapes = [], {}, {}

@@ -289,10 +289,11 @@ def call_args(kind: str, args: tuple, kwargs: dict, site: Site):
     return type("CallArgs", (), vals)()
 
 
-def check_module(module, reads=frozenset()) -> None:
-    """Refuse lazy (uninitialised) parameters, buffers other than batch normalisation's running
-    statistics and those forward reads directly (``reads``: their names; the reader allows them only
-    as masks and scales), and one ``Parameter`` under two names (tied weights), naming the module."""
+def check_module(module) -> None:
+    """Refuse lazy (uninitialised) parameters, buffers of ``torch.nn`` modules other than batch
+    normalisation's running statistics, and one ``Parameter`` under two names (tied weights), naming
+    the module. (A buffer of a module with its own forward is a constant of the trace, which the
+    reader accepts only as a causal mask or a scalar factor.)"""
     for path, m in module.named_modules():
         if any(type(p).__name__.startswith("Uninitialized") for p in m.parameters(recurse=False)):
             refuse(Site("module", path, describe(m), type(m).__name__), why_not(m))
@@ -304,14 +305,12 @@ def check_module(module, reads=frozenset()) -> None:
                    "per layer (exacthess gives every layer its own parameters)")
         first.setdefault(id(m), path)
     for name, _ in module.named_buffers():
-        if name in reads:
-            continue
         path, _, kind = name.rpartition(".")
         m = module.get_submodule(path)
-        if not (type(m).__name__ in MODULES and type(m).__name__.startswith("BatchNorm") and kind in _BN_BUFFERS):
+        if type(m).__module__.startswith("torch.nn") and not (type(m).__name__ in MODULES and type(m).__name__.startswith("BatchNorm") and kind in _BN_BUFFERS):
             refuse(Site("module", path, describe(m), type(m).__name__),
-                   f"has the buffer {kind!r}; expected buffers only as batch normalisation's running statistics or "
-                   "read by forward as a constant causal mask or scale")
+                   f"has the buffer {kind!r}; expected buffers of torch.nn modules only as batch normalisation's "
+                   "running statistics")
     seen = {}
     for name, p in module.named_parameters(remove_duplicate=False):
         if id(p) in seen:
