@@ -19,8 +19,8 @@ On ``(batch, T, d)`` tensors (per sample a ``(T, d)`` map) these calls become gr
   :math:`\mathrm{softmax}(c\,q k^\top) v` with :math:`c` the float64 ``1 / math.sqrt(E)`` read exactly when
   ``scale`` is None, as torch computes it.
 
-Constants (buffers, tensors built from constants, sizes) are computed by torch and used only as masks
-and scales. Anything else is refused with :class:`~exacthess.core.errors.UnsupportedModuleError`
+Constants (buffers, tensors built from constants, sizes, ``x.device`` / ``x.dtype``) are computed by
+torch and used only as masks and scales. Anything else is refused with :class:`~exacthess.core.errors.UnsupportedModuleError`
 naming the fx node: a softmax over another axis, a non-constant or non-causal mask, ``masked_fill``
 with -inf not feeding a softmax, products of two tensors other than matrix products, dropout in SDPA.
 ``nn.MultiheadAttention`` is read by :mod:`exacthess.models.torch_multihead`.
@@ -154,8 +154,8 @@ def softmax_node(reader, n, site: Site, v, dim) -> None:
         refuse(site, f"receives {describe(base)}; expected a tensor computed from the input")
     if len(base.shape) != 2 or dim is None or _axis(site, dim, base.shape, "takes a softmax") != 1:
         refuse(site, f"takes a softmax along dim {dim} of a tensor of per-sample shape {base.shape}; expected the last "
-                     "axis (dim=-1) of (batch, T, S) attention scores; a softmax over classes belongs to the loss "
-                     "(loss='cross_entropy')")
+                     "axis (dim=-1) of (batch, T, S) attention scores; a final softmax over classes belongs to the "
+                     "loss: loss='cross_entropy' or 'bce'")
     reader.add_node(n, site, "softmax", dict(scale=scale, causal=causal), [base])
 
 
@@ -319,7 +319,8 @@ def _constant_call(reader, n, target) -> bool:
         return False
     found = []
     torch.fx.node.map_arg((n.args, n.kwargs), lambda a: found.append(reader.raw(a)) or a)
-    return bool(found) and all(isinstance(v, (int, float, torch.Tensor)) and not isinstance(v, bool) for v in found)
+    return bool(found) and all(isinstance(v, (int, float, torch.Tensor, torch.dtype, torch.device))
+                               and not isinstance(v, bool) for v in found)
 
 
 def read_attention_call(reader, n, target, site: Site) -> bool:
@@ -332,6 +333,9 @@ def read_attention_call(reader, n, target, site: Site) -> bool:
         return True
     if target is getattr and len(args) == 2 and args[1] == "mT":
         return _transpose(reader, n, site, "mT", args, kwargs) or True
+    if target is getattr and len(args) == 2 and args[1] in ("device", "dtype"):  # mask.to(x.device)
+        reader.env[n] = FOLD
+        return True
     kind = _KINDS.get(target)
     if kind is None:
         return False

@@ -58,7 +58,7 @@ class Hand(nn.Module):
                 n = x.size(1)
                 s = s.masked_fill(torch.triu(torch.ones((n, n), dtype=torch.bool), diagonal=1), float("-inf"))
             else:
-                s = s.masked_fill(self.mask, float("-inf"))
+                s = s.masked_fill(self.mask.to(x.device), float("-inf"))
         elif self.causal:
             s = s.masked_fill(self.mask, 0.0)
         if self.softmax:
