@@ -24,7 +24,9 @@ _DESCRIPTION = (
     """Verify the statements for a PyTorch model saved whole with torch.save(model): any module torch.fx
 can trace into nn.Linear, nn.Conv1d/2d/3d (stride, zero or circular padding, dilation, groups),
 nn.ReLU / nn.LeakyReLU after any layer, residual sums x + y, max / average pooling, flattening,
-batch normalisation and dropout in eval mode (see exacthess.from_torch; a chain with one shared
+batch normalisation and dropout in eval mode, self-attention on (batch, T, d) inputs
+(nn.MultiheadAttention, or matmul / softmax / a causal masked_fill written out; --input-shape T,d)
+(see exacthess.from_torch; a chain with one shared
 activation is read as an FCN or CNN, anything else as a graph). The module is put in eval mode,
 and the report says so when it was saved in training mode. A module subclass must be importable
 where exacthess runs (its class defined in a module on the Python path, not in the __main__ of the
@@ -40,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("model", metavar="MODEL.pt",
                         help="a whole module saved with torch.save(model) (unpickled: trusted files only)")
     parser.add_argument("--input-shape", required=True, metavar="SHAPE",
-                        help="one sample's shape as torch sees it: 784 (nn.Linear), 3,32 (nn.Conv1d), "
+                        help="one sample's shape as torch sees it: 784 (nn.Linear), 3,32 (nn.Conv1d or T,d tokens), "
                              "1,28,28 (nn.Conv2d) or 1,8,8,8 (nn.Conv3d)")
     parser.add_argument("--data", default=None, metavar="DATA.npz",
                         help="samples as an .npz with arrays X (n x prod(shape), or n x shape) and Y "

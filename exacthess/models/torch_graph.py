@@ -10,6 +10,16 @@ first (``x.view(x.size(0), -1)``), the identity (``nn.Identity``, eval-mode drop
 one sample of ``input_shape`` (no batch axis) to its outputs, flattened row-major as
 ``out.reshape(n, -1)``; data ``X`` are the samples flattened alike, ``x.reshape(n, -1)``.
 
+**Attention**, on ``(batch, T, d)`` tensors (a sample is a ``(T, d)`` map; ``nn.Linear`` acts per
+token): ``nn.MultiheadAttention(d, H, batch_first=True)`` as self-attention ``attn(x, x, x)[0]``
+(:mod:`exacthess.models.torch_multihead`), and written out (:mod:`exacthess.models.torch_attention`):
+``q @ k.transpose(-2, -1)`` (``torch.matmul``, ``torch.bmm``, ``k.mT``, ``permute(0, 2, 1)``),
+``torch.softmax(s, dim=-1)`` (``F.softmax``, ``s.softmax(-1)``, ``nn.Softmax(dim=-1)``), ``s * c`` and
+``s / c`` for a constant ``c`` (its float read exactly; folded into a following softmax's scale),
+``s.masked_fill(mask, float("-inf"))`` with a constant causal mask before a softmax (0: linear
+attention's mask), ``torch.cat([...], dim=-1)``, ``F.scaled_dot_product_attention``. Constants (buffers,
+tensors built in forward from sizes) are computed by torch and read only as masks and scales.
+
 **Shapes** are read from torch: the traced graph is run once on a zero batch of two samples
 (before, every call is checked against its input's shape, so a refusal names the module rather
 than torch's error), and every node of the exact graph must have torch's per-sample shape.
@@ -18,13 +28,15 @@ than torch's error), and every node of the exact graph must have torch's per-sam
 converted exactly (float64 holds every narrower float), so the flat parameter vector is
 ``torch.cat([p.flatten() for p in model.parameters()])``. A parameter used twice (tied weights:
 one ``Parameter`` under two names, or a module with parameters called twice), a parameter of a
-module forward does not call, a buffer other than batch normalisation's running statistics, or a
-parameter read directly by forward is refused.
+module forward does not call, a buffer of a ``torch.nn`` module other than batch normalisation's
+running statistics, or a parameter read directly by forward is refused. ``nn.MultiheadAttention``'s
+``in_proj_weight`` is split into the weights of its nodes ``q0.., k0.., v0..`` in that order.
 
 **What is exact.** Every operation is exact on the converted weights, except eval-mode batch
-normalisation's :math:`1/\sqrt{\mathrm{var} + \varepsilon}`, replaced by a rational stand-in
-within :math:`2^{-64}` relatively (exact when :math:`\mathrm{var} + \varepsilon` is the square of a
-rational; the node's ``attrs["standin_rel_error"]``): Hessians are then exact *at the stand-in*.
+normalisation's :math:`1/\sqrt{\mathrm{var} + \varepsilon}` and ``nn.MultiheadAttention``'s
+:math:`1/\sqrt{d/H}`, replaced by rational stand-ins within :math:`2^{-64}` relatively (exact for
+squares of rationals; the node's ``attrs["standin_rel_error"]``), and softmax values (stand-ins
+likewise): Hessians are then exact *at the stand-ins*.
 
 **Round-trip check** (``check=True``): the exact forward pass at a dyadic test input must agree
 with torch's float64 forward of a copy of the module within :math:`10^{-9}` of the largest output
@@ -41,50 +53,25 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
+
+import numpy as np
 
 from ..core.errors import ExactHessError, InvalidArchitectureError, InvalidTypeError, UnsupportedModuleError, describe
 from ..core.resources import hessian_floor_bytes, require_memory
 from ..core.validate import check_bool, check_int, is_int
 from .graph import Graph, Node
+from .torch_attention import Scaled, materialize, read_attention_call
 from .torch_check import require_torch
 from .torch_graph_check import graph_round_trip_check
 from .torch_inplace import check_in_place
 from .torch_modules import (METHODS, MODULES, SUPPORTED, Site, call_args, check_module, convert_module, exact_tensor,
                             function_name, function_table, one_line, refuse, why_not)
+from .torch_multihead import ATTENTION_MODULES, read_attention_module
+from .torch_values import FOLD, Traced, read_reshape, read_size
 
 __all__ = ["graph_from_torch", "graph_architecture", "module_and_shape", "SUPPORTED"]
 
 _B = 2  # the batch size of the shape pass
-
-
-class _Batch:
-    def __repr__(self):
-        return "<batch size>"
-
-
-_BATCH = _Batch()
-
-
-@dataclass(frozen=True)
-class _T:
-    """A tensor of the forward pass: its graph node and per-sample shape."""
-
-    name: str
-    shape: tuple
-
-
-@dataclass(frozen=True)
-class _Size:
-    """``x.size()`` / ``x.shape`` of a tensor of per-sample shape ``shape``."""
-
-    shape: tuple
-
-    def item(self, k):
-        r = len(self.shape) + 1
-        if not is_int(k) or not -r <= k < r:
-            return None
-        return _BATCH if k % r == 0 else self.shape[k % r - 1]
 
 
 class _Reader:
@@ -96,7 +83,6 @@ class _Reader:
         leaf = type(module).__module__.startswith("torch.nn") and not isinstance(module, torch.nn.Sequential)
         self.root = torch.nn.Sequential(module) if leaf else module  # a bare leaf is traced as a one-module chain
         self.strip = "0" if leaf else None
-        check_module(module)
         try:
             self.gm = torch.fx.symbolic_trace(self.root)
         except ExactHessError:
@@ -107,11 +93,12 @@ class _Reader:
                 "torch.fx can trace (no control flow on tensor values); " + "supported: " + ", ".join(SUPPORTED),
                 index=None, module=type(module).__name__) from None
         self.modules = dict(self.root.named_modules())
+        check_module(module)
         check_in_place(self.gm, self.modules, torch, self.path)
         self.functions = function_table(torch)
         self.nodes, self.env, self.torch_shapes = [], {}, {}
         self.sites = {"input": Site("input", "input", "the input", "input")}
-        self.owner, self.calls, self.output = {}, {}, None
+        self.owner, self.calls, self.output, self.param_map = {}, {}, None, {}
 
     def path(self, target: str) -> str:
         if self.strip is None:
@@ -119,14 +106,21 @@ class _Reader:
         return target[2:] if target.startswith("0.") else ("" if target == "0" else target)
 
     # ----- one fx node ----------------------------------------------------------------------------
-    def value(self, a):
-        """The value of an argument: a tensor (:class:`_T`), a size, or a constant."""
+    def raw(self, a):
+        """The value of an argument (:mod:`~exacthess.models.torch_values`), a pending scale left pending."""
         return self.env.get(a, a) if isinstance(a, self.torch.fx.Node) else a
 
-    def tensor(self, a, site: Site) -> _T:
+    def value(self, a):
+        """The value of an argument: a tensor (:class:`Traced`), a size, or a constant."""
+        v = self.raw(a)
+        return materialize(self, v) if isinstance(v, Scaled) else v
+
+    def tensor(self, a, site: Site) -> Traced:
         v = self.value(a)
-        if not isinstance(v, _T):
-            refuse(site, f"receives {describe(v)} where a tensor is expected; expected tensors computed from the input")
+        if not isinstance(v, Traced):
+            what = f"a constant tensor of shape {tuple(v.shape)}" if isinstance(v, self.torch.Tensor) else describe(v, 200)
+            refuse(site, f"receives {what} where a tensor computed from the input is expected; expected such tensors "
+                         "(constants only as causal masks and scalar factors)")
         return v
 
     def add_node(self, n, site: Site, op: str, attrs: dict, inputs: list) -> None:
@@ -135,7 +129,7 @@ class _Reader:
             name = f"{name}_"
         self.nodes.append(Node(name, op, tuple(x.name for x in inputs), attrs, site.where))
         self.sites[name] = site
-        self.env[n] = _T(name, None)
+        self.env[n] = Traced(name, None)
 
     def convert(self, n) -> None:
         """Read fx node ``n`` before torch runs it (a refusal names the module, not torch's error)."""
@@ -143,11 +137,16 @@ class _Reader:
         if op == "placeholder":
             if self.env:
                 refuse(Site("input", n.name, n.name, "placeholder"), "is a second input of forward; expected one tensor")
-            self.env[n] = _T("input", None)
+            self.env[n] = Traced("input", None)
         elif op == "get_attr":
-            refuse(Site("attribute", n.target, repr(n.target), "get_attr"),
-                   "is read directly by forward; expected parameters and buffers only inside nn.Linear, nn.Conv and "
-                   "nn.BatchNorm modules")
+            v = self.gm
+            for part in n.target.split("."):
+                v = getattr(v, part)
+            if isinstance(v, torch.nn.Parameter) or not isinstance(v, torch.Tensor):
+                refuse(Site("attribute", n.target, repr(n.target), "get_attr"),
+                       "is read directly by forward; expected parameters only inside nn.Linear, nn.Conv, "
+                       "nn.BatchNorm and nn.MultiheadAttention modules, constants only as masks and scales")
+            self.env[n] = v  # a constant: a buffer, or a tensor torch.fx made while tracing
         elif op == "call_module":
             self._module(n)
         elif op == "call_function":
@@ -156,25 +155,27 @@ class _Reader:
             self._function(n, n.target, f"Tensor.{n.target}")
         elif op == "output":
             out = n.args[0]
-            if not isinstance(out, torch.fx.Node) or not isinstance(self.env.get(out), _T):
+            if not isinstance(out, torch.fx.Node) or not isinstance(self.value(out), Traced):
                 refuse(Site("output", n.name, describe(out), "output"), "is what forward returns; expected one tensor")
-            self.output = self.env[out].name
+            self.output = self.value(out).name
 
     def _module(self, n) -> None:
         m = self.modules[n.target]
         path = self.path(n.target)
         site = Site("module", path, describe(m), type(m).__name__)
         name = type(m).__name__
-        if name not in MODULES or not type(m).__module__.startswith("torch.nn"):
+        if (name not in MODULES and name not in ATTENTION_MODULES) or not type(m).__module__.startswith("torch.nn"):
             refuse(site, why_not(m))
-        if len(n.args) != 1 or n.kwargs:
-            refuse(site, f"is called with {len(n.args)} arguments {describe(n.kwargs)}; expected one tensor")
-        x = self.tensor(n.args[0], site)
         owns = any(True for _ in m.parameters(recurse=False))
         if owns and path in self.calls:
             refuse(site, f"is called twice (torch.fx nodes {self.calls[path]} and {n.name}): its parameters would be "
                          "used twice (tied weights); expected a separate module per use")
         self.calls[path] = n.name
+        if name in ATTENTION_MODULES:
+            return read_attention_module(self, n, m, site, path)
+        if len(n.args) != 1 or n.kwargs:
+            refuse(site, f"is called with {len(n.args)} arguments {describe(n.kwargs)}; expected one tensor")
+        x = self.tensor(n.args[0], site)
         res = convert_module(m, site, x.shape)
         if res is None:
             self.env[n] = x
@@ -186,13 +187,15 @@ class _Reader:
     def _function(self, n, target, fname: str) -> None:
         site = Site("call", n.name, fname, fname)
         args, kwargs, torch = n.args, dict(n.kwargs), self.torch
+        if read_attention_call(self, n, target, site):  # products, softmax, scales, masks, cat; constants
+            return
         if target in (operator.add, operator.iadd, torch.add, "add", "add_"):
             alpha = kwargs.pop("alpha", 1)
             other = kwargs.pop("other", args[1] if len(args) > 1 else None)
             if alpha != 1 or kwargs or len(args) > 2:
                 refuse(site, f"has arguments {describe(kwargs)} alpha = {alpha}; expected x + y")
             x, y = self.value(args[0]), self.value(other)
-            if not (isinstance(x, _T) and isinstance(y, _T)):
+            if not (isinstance(x, Traced) and isinstance(y, Traced)):
                 refuse(site, f"adds {describe(x)} and {describe(y)}; expected two tensors (no constants)")
             if x.shape != y.shape:
                 refuse(site, f"adds per-sample shapes {x.shape} and {y.shape}; expected equal shapes (no broadcasting)")
@@ -200,12 +203,12 @@ class _Reader:
         if target in ("view", "reshape") or target is torch.reshape:
             x = self.tensor(args[0], site)
             dims = args[1:] if target != torch.reshape else args[1]
-            return self.add_node(n, site, "reshape", {"shape": self._reshape(site, x, dims)}, [x])
+            return self.add_node(n, site, "reshape", {"shape": read_reshape(self, site, x, dims)}, [x])
         if target == "contiguous":
             self.env[n] = self.tensor(args[0], site)
             return
         if target in ("size", getattr) or target is operator.getitem:
-            self.env[n] = self._size(site, target, args, kwargs)
+            self.env[n] = read_size(self, site, target, args, kwargs)
             return
         kind = self.functions.get(target) if not isinstance(target, str) else (METHODS.get(target), 0)
         if not kind or not kind[0]:
@@ -216,49 +219,6 @@ class _Reader:
             self.env[n] = x
             return
         self.add_node(n, site, res[0], res[1], [x])
-
-    def _size(self, site, target, args, kwargs):
-        if target == "size":
-            x = self.tensor(args[0], site)
-            dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
-            if dim is None:
-                return _Size(x.shape)
-            args = (_Size(x.shape), dim)
-        if target is getattr:
-            x = self.tensor(args[0], site)
-            if args[1] != "shape":
-                refuse(site, f"reads the attribute {args[1]!r} of a tensor; expected only x.shape")
-            return _Size(x.shape)
-        obj, k = self.value(args[0]), self.value(args[1])
-        got = obj.item(k) if isinstance(obj, _Size) else None
-        if got is None:
-            what = f"the tensor of node {obj.name!r}" if isinstance(obj, _T) else describe(obj)
-            refuse(site, f"indexes {what} by {describe(k)}; expected only x.shape[i] / x.size(i) (tensors are "
-                         "not sliced)")
-        return got
-
-    def _reshape(self, site, x: _T, dims) -> tuple:
-        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-            dims = dims[0]
-        dims = [self.value(d) for d in dims]
-        n = math.prod(x.shape)
-        if not dims or (dims[0] is not _BATCH and dims[0] != -1):
-            refuse(site, f"reshapes to {dims}, whose first size is not the batch size; expected the batch axis kept "
-                         "first (x.size(0) or -1)")
-        rest = list(dims[1:])
-        if not rest or any(not is_int(d) for d in rest) or (dims[0] == -1 and -1 in rest) or rest.count(-1) > 1:
-            refuse(site, f"reshapes to {dims}; expected the batch size first and per-sample sizes (at most one -1) "
-                         "after it")
-        if dims[0] == -1 and math.prod(rest) != n:
-            refuse(site, f"reshapes to {dims}: with the per-sample shape {x.shape} ({n} entries) its -1 would merge "
-                         "samples (the batch axis); expected the batch axis kept first, e.g. x.view(x.size(0), -1)")
-        known = math.prod(d for d in rest if d != -1)
-        if -1 in rest and known > 0 and n % known == 0:
-            rest[rest.index(-1)] = n // known
-        if math.prod(rest) != n or min(rest, default=1) < 1:
-            refuse(site, f"reshapes the per-sample shape {x.shape} ({n} entries) to {dims}; expected {n} entries per "
-                         "sample")
-        return tuple(int(d) for d in rest)
 
     # ----- the pass -------------------------------------------------------------------------------
     def run(self) -> None:
@@ -289,18 +249,23 @@ class _Reader:
 
     def record(self, n, result) -> None:
         v = self.env.get(n)
-        if not isinstance(v, _T) or n.op == "output":
+        if v is FOLD:
+            self.env[n] = result
+        if not isinstance(v, Traced) or n.op == "output":
             return
         if not isinstance(result, self.torch.Tensor) or result.dim() < 1 or result.shape[0] != _B:
             refuse(self.sites.get(v.name, Site("call", n.name, n.name, str(n.target))),
                    f"gives {describe(getattr(result, 'shape', result))} on a batch of {_B}; expected a tensor with "
                    "the batch axis first")
-        self.env[n] = _T(v.name, tuple(int(s) for s in result.shape[1:]))
+        self.env[n] = Traced(v.name, tuple(int(s) for s in result.shape[1:]))
         self.torch_shapes[v.name] = self.env[n].shape
 
     def graph(self) -> Graph:
         order = []
         for name, _ in self.module.named_parameters():
+            if name in self.param_map:  # nn.MultiheadAttention's in_proj_weight: the weights of several nodes
+                order += self.param_map[name]
+                continue
             path, _, kind = name.rpartition(".")
             if path not in self.owner:
                 m = self.module.get_submodule(path)
@@ -382,8 +347,8 @@ def graph_from_torch(module, input_shape, check: bool = True) -> tuple:
                    "modulo a prime, the least any exact Hessian computation holds)",
                    "refused before converting any weight; verify holds several such matrices; set "
                    "EXACTHESS_MEMORY_LIMIT_GB to change the limit")
-    params = []
-    for (name, t), want in zip(module.named_parameters(), graph.param_shapes()):
+    flat = []
+    for name, t in module.named_parameters():
         if getattr(t, "is_meta", False):
             path = name.rpartition(".")[0]
             m = module.get_submodule(path)
@@ -391,7 +356,11 @@ def graph_from_torch(module, input_shape, check: bool = True) -> tuple:
                    f"has {name!r} on torch's 'meta' device: a shape but no values; expected weights with values (build "
                    "the model outside torch.device('meta'), or materialise it with model.to_empty(device='cpu') and "
                    "load its weights with load_state_dict)")
-        params.append(exact_tensor(t, f"parameter {name}").reshape(want))
+        flat.append(exact_tensor(t, f"parameter {name}").reshape(-1))
+    flat, params = np.concatenate(flat), []
+    for want in graph.param_shapes():  # named_parameters order, a tensor split where it feeds several nodes
+        params.append(flat[:math.prod(want)].reshape(want))
+        flat = flat[math.prod(want):]
     if check:
         graph_round_trip_check(module, graph, params, shape)
     return graph, params

@@ -7,14 +7,18 @@ flattened row-major):
 * ``linear`` / ``conv``: :math:`z[o] = \sum_{t:\,\mathrm{out}_t = o} w[\mathrm{w}_t]\,u[\mathrm{in}_t] + b`;
 * ``batchnorm``: :math:`w_c (u - \mu_c) s_c + b_c`; ``affine``: :math:`a_c u + b_c`;
 * ``avgpool``: the window's sum (padding counted as zeros) over the kernel size; ``maxpool``: the
-  window's maximum over its entries inside the map; ``act``: the activation; ``add``: the sum.
+  window's maximum over its entries inside the map; ``act``: the activation; ``add``: the sum;
+* ``matmul``, ``transpose``, ``concat``: as numpy on the maps; ``mask``: the entries ``j > i`` set to 0;
+  ``softmax``: each row's rational stand-ins (:func:`~exacthess.models.standins.softmax`, within
+  :math:`2^{-64}` relatively) of ``scale`` times its kept entries, 0 at masked ones.
 
 :func:`graph_round_trip_check` compares the output at three test inputs of dyadic numbers (``k/64``
 in ``[-1, 1]``, its negative, and ``k/64`` in ``[-8, 8]``: other signs and scales give other ReLU
 patterns and maxima) with torch's float64 forward of a copy of the module. The tolerance, :math:`10^{-9}` times the largest
 output in absolute value, only decides whether the conversion describes the module (a wrong
 layout, padding or order gives differences of the order of the outputs); no rank or verdict
-depends on it.
+depends on it. It also covers the softmax stand-ins and torch's float64 exponentials (both within
+about :math:`10^{-15}` relatively) and an irrational score scale :math:`1/\sqrt{d_k}`, stand-in or float.
 
 >>> from exacthess.models.graph import GraphBuilder
 >>> b = GraphBuilder((2,))
@@ -35,6 +39,7 @@ from ..core.errors import UnsupportedModuleError
 from ..core.exact import rational_array, to_rational
 from .graph import Graph
 from .graph_ops import conv_taps, linear_taps, pool_windows
+from .standins import softmax as standin_softmax
 from .torch_check import require_torch
 
 __all__ = ["graph_values", "graph_round_trip_check", "ROUND_TRIP_TOLERANCE"]
@@ -65,6 +70,23 @@ def _pool(graph: Graph, node, u):
         k = fmpq(1, win.shape[1])
         return np.array([sum((u[j] for j in row if j >= 0), fmpq(0)) * k for row in win], dtype=object)
     return np.array([max(u[j] for j in row if j >= 0) for row in win], dtype=object)
+
+
+def _attention(graph: Graph, node, u, vals):
+    a, op, s = node.attrs, node.op, graph.shapes[node.inputs[0]]
+    if op == "matmul":
+        A, B = u.reshape(s), vals[node.inputs[1]].reshape(graph.shapes[node.inputs[1]])
+        return np.array([sum((A[i, t] * B[t, j] for t in range(s[1])), fmpq(0)) for i in range(s[0])
+                         for j in range(B.shape[1])], dtype=object)
+    if op == "transpose":
+        return u.reshape(s).T.reshape(-1)
+    if op == "concat":
+        return np.concatenate([vals[i].reshape(graph.shapes[i]) for i in node.inputs], axis=a["axis"]).reshape(-1)
+    rows, v = u.reshape(s), np.full(s, fmpq(0), dtype=object)
+    for i in range(s[0]):
+        k = min(i + 1, s[1]) if a["causal"] else s[1]  # a causal row keeps its entries j <= i
+        v[i, :k] = rows[i, :k] if op == "mask" else standin_softmax([a["scale"] * z for z in rows[i, :k]])
+    return v.reshape(-1)
 
 
 def graph_values(graph: Graph, params: list, x) -> dict:
@@ -103,6 +125,8 @@ def graph_values(graph: Graph, params: list, x) -> dict:
             v = u + vals[node.inputs[1]]
         elif op in ("avgpool", "maxpool"):
             v = _pool(graph, node, u)
+        elif op in ("matmul", "transpose", "concat", "softmax", "mask"):
+            v = _attention(graph, node, u, vals)
         else:  # reshape, identity
             v = u
         vals[node.name] = v

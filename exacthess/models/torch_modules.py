@@ -41,7 +41,12 @@ SUPPORTED = ("nn.Linear", "nn.Conv1d/2d/3d (stride, zero or circular padding, 's
              "nn.AvgPool1d/2d/3d", "nn.AdaptiveAvgPool1d/2d/3d (output size dividing the input)", "nn.Flatten",
              "nn.Identity", "dropout in eval mode", "nested nn.Sequential", "x + y", "torch.relu / F.relu",
              "F.leaky_relu", "F.max_pool*d / F.avg_pool*d / F.adaptive_avg_pool*d", "torch.flatten",
-             "x.view / x.reshape / x.flatten keeping the batch axis first")
+             "x.view / x.reshape / x.flatten keeping the batch axis first",
+             "nn.MultiheadAttention (self-attention, batch_first=True, constant causal attn_mask)",
+             "a @ b / torch.matmul / torch.bmm of (batch, m, k) and (batch, k, n) tensors",
+             "x.transpose(1, 2) / x.mT", "softmax(dim=-1) / nn.Softmax(dim=-1) of (batch, T, S) scores",
+             "x * c / x / c for a constant c", "masked_fill with a constant causal mask (-inf before softmax, or 0)",
+             "torch.cat(dim=-1)", "F.scaled_dot_product_attention")
 _SUPPORTED = "supported: " + ", ".join(SUPPORTED)
 _CLI_SPELLING = {"loss='cross_entropy' or 'bce'": "--loss cross_entropy or --loss bce"}
 _BN_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
@@ -285,8 +290,10 @@ def call_args(kind: str, args: tuple, kwargs: dict, site: Site):
 
 
 def check_module(module) -> None:
-    """Refuse lazy (uninitialised) parameters, buffers other than batch normalisation's running
-    statistics, and one ``Parameter`` under two names (tied weights), naming the module."""
+    """Refuse lazy (uninitialised) parameters, buffers of ``torch.nn`` modules other than batch
+    normalisation's running statistics, and one ``Parameter`` under two names (tied weights), naming
+    the module. (A buffer of a module with its own forward is a constant of the trace, which the
+    reader accepts only as a causal mask or a scalar factor.)"""
     for path, m in module.named_modules():
         if any(type(p).__name__.startswith("Uninitialized") for p in m.parameters(recurse=False)):
             refuse(Site("module", path, describe(m), type(m).__name__), why_not(m))
@@ -300,9 +307,10 @@ def check_module(module) -> None:
     for name, _ in module.named_buffers():
         path, _, kind = name.rpartition(".")
         m = module.get_submodule(path)
-        if not (type(m).__name__ in MODULES and type(m).__name__.startswith("BatchNorm") and kind in _BN_BUFFERS):
+        if type(m).__module__.startswith("torch.nn") and not (type(m).__name__ in MODULES and type(m).__name__.startswith("BatchNorm") and kind in _BN_BUFFERS):
             refuse(Site("module", path, describe(m), type(m).__name__),
-                   f"has the buffer {kind!r}; expected buffers only as batch normalisation's running statistics")
+                   f"has the buffer {kind!r}; expected buffers of torch.nn modules only as batch normalisation's "
+                   "running statistics")
     seen = {}
     for name, p in module.named_parameters(remove_duplicate=False):
         if id(p) in seen:

@@ -192,6 +192,10 @@ def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, param
     if standins:
         notes.append("batch normalisation's 1/sqrt(var + eps) is a rational stand-in within 2^-64 relatively "
                      f"(nodes {', '.join(standins)}): every rank is exact at the stand-in")
+    scales = [n.name for n in arch.nodes if n.op == "softmax" and n.attrs.get("standin_rel_error", 0) != 0]
+    if scales:
+        notes.append("the attention score scale 1/sqrt(d_k) is a rational stand-in within 2^-64 relatively (nodes "
+                     f"{', '.join(scales)}): every rank is exact at the stand-in")
     soft = [n.name for n in arch.nodes if n.op == "softmax"]
     if soft:
         notes.append("attention weights are rational stand-ins of the softmax within 2^-64 relatively (nodes "

@@ -349,13 +349,15 @@ class GeluF(nn.Module):
 
 
 class WithBuffer(nn.Module):
+    """A buffer is a constant of the trace: read only as a causal mask or a scalar factor."""
+
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(3, 2)
         self.register_buffer("mask", torch.ones(3))
 
     def forward(self, x):
-        return self.fc(x)
+        return self.fc(x * self.mask)
 
 
 #: (id, model, input shape, index, module type, words of the message)
@@ -374,7 +376,7 @@ REFUSED = [
      (1, 3), "body.0", "Conv1d", "padding_mode = 'reflect'"),
     ("lstm", Lstm, (4, 3), "rnn", "LSTM", "recurrent"),
     ("unused", lambda: Wrap(nn.ReLU(), extra=nn.Linear(3, 3)), (3,), "extra", "Linear", "does not call"),
-    ("buffer", WithBuffer, (3,), "", "WithBuffer", "buffer 'mask'"),
+    ("buffer", WithBuffer, (3,), "mul", "operator.mul", "a tensor times a constant number"),
     ("direct parameter", Scaled, (3,), "scale", "get_attr", "read directly"),
     ("merges batch", MergesBatch, (2, 3), "view", "Tensor.view", "batch"),
     ("gelu function", GeluF, (3,), "gelu", "torch.nn.functional.gelu", "is not supported"),
