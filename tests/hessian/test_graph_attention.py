@@ -206,3 +206,39 @@ def test_per_token_cross_entropy_equals_torch():
     assert np.abs(np.array(H.H_L, dtype=float) - want).max() <= 1e-12 * np.abs(want).max()
     with pytest.raises(eh.errors.InvalidValueError, match="splits 3 outputs into 2 tokens"):
         eh.models.loss("cross_entropy(2)").gradient([0, 0, 0], [0, 0, 0])
+
+
+def test_linear_attention_equals_sympy():
+    """Three tokens of width 1, linear attention with a causal mask, biases and a residual: sympy's symbolic
+    Hessian of the loss, evaluated at the point, equals the engine's exact Hessian entry by entry."""
+    sp = pytest.importorskip("sympy")
+    T, d = 3, 1
+    g = transformer_block(d, T, heads=1, attention="linear", causal=True, residual=True, bias=True, out_proj=False,
+                          scale=fmpq(1, 2))
+    rng = np.random.default_rng(5)
+    P = [np.array([[fmpq(int(v), 4) for v in row] for row in np.atleast_2d(rng.integers(-4, 5, s))],
+                  dtype=object).reshape(s) for s in g.param_shapes()]
+    X = np.array([[fmpq(int(v), 4) for v in rng.integers(-4, 5, T * d)]], dtype=object)
+    Y = np.array([[fmpq(int(v), 4) for v in rng.integers(-4, 5, T * d)]], dtype=object)
+    syms = [sp.Matrix(*s, lambda i, j, k=k: sp.Symbol(f"t{k}_{i}_{j}")) if len(s) == 2 else
+            sp.Matrix(s[0], 1, lambda i, j, k=k: sp.Symbol(f"t{k}_{i}")) for k, s in enumerate(g.param_shapes())]
+    W = dict(zip(g.param_order, syms))
+
+    def q(v):
+        return sp.Rational(int(v.p), int(v.q))
+    Xs = sp.Matrix(T, d, [q(v) for v in X[0]])
+
+    def lin(name):
+        out = Xs * W[(name, "weight")].T
+        return out + sp.ones(T, 1) * W[(name, "bias")].T
+    S = lin("attn.q0") * lin("attn.k0").T / 2
+    S = sp.Matrix(T, T, lambda i, j: S[i, j] if j <= i else 0)
+    F = Xs + S * lin("attn.v0")
+    L = sum((F[i] - q(Y[0, i])) ** 2 for i in range(T * d)) / 2
+    flat = [v for m in syms for v in m]
+    point = {v: q(x) for v, x in zip(flat, (x for p in P for x in p.ravel()))}
+    H = eh.hessian(g, params=P, data=(X, Y))
+    grad = [sp.diff(L, v) for v in flat]
+    for a in range(len(flat)):
+        for b in range(a, len(flat)):
+            assert q(H.H_L[a, b]) == q(H.H_L[b, a]) == sp.diff(grad[a], flat[b]).xreplace(point)
