@@ -46,7 +46,7 @@ def _add_common(p: argparse.ArgumentParser, architecture: bool = True) -> None:
         p.add_argument("--activation", default="linear", metavar="NAME",
                        help="after every hidden layer: linear (default), relu, leaky_relu(a), poly(c0,c1,...)")
     p.add_argument("--loss", default="mse", metavar="NAME",
-                   help="mse (default), weighted_mse(w1,...,wK), cross_entropy, bce")
+                   help="mse (default), weighted_mse(w1,...,wK), cross_entropy, cross_entropy(T) (per token, T tokens), bce")
     p.add_argument("--certify", choices=["auto", "always", "never"], default="auto",
                    help="upper-bound certificates: auto (Hadamard's bound within --budget), always, never (lower "
                         "bounds only: a rank is certified only when it is full; verdicts that need an upper "

@@ -357,7 +357,7 @@ def test_unknown_names_list_the_known_ones():
                                                  r"leaky_relu\(a\), poly\(c0, c1, ...\)"):
         eh.FCN(2, (2,), 1, activation="tanh")
     with pytest.raises(InvalidOptionError, match=r"loss = 'hinge' is not known; expected one of mse, "
-                                                 r"weighted_mse\(w1, ..., wK\), cross_entropy, bce"):
+                                                 r"weighted_mse\(w1, ..., wK\), cross_entropy, cross_entropy\(T\), bce"):
         eh.hessian(eh.FCN(2, (), 1), loss="hinge")
     with pytest.raises(InvalidTypeError, match="activation = 3 has type int"):
         eh.FCN(2, (2,), 1, activation=3)
