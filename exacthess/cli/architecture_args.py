@@ -86,6 +86,7 @@ def add_transformer_options(p) -> None:
     p.add_argument("--tokens", type=int, required=True, help="tokens per sequence T")
     p.add_argument("--heads", type=int, default=1, help="attention heads (default 1)")
     p.add_argument("--d-k", type=int, default=None, help="query/key width per head (default d / heads)")
+    p.add_argument("--d-v", type=int, default=None, help="value width per head (default d / heads)")
     p.add_argument("--attention", default="softmax", metavar="{softmax,linear}",
                    help="softmax (default; values are rational stand-ins within 2^-64) or linear (no softmax)")
     p.add_argument("--scale", default=None, metavar="RATIONAL",
@@ -107,7 +108,7 @@ def transformer_from_args(args):
     if args.scale is not None:
         from ..models.graph_attrs import exact_attr
         scale = exact_attr(args.scale, "--scale")
-    return transformer_block(args.width, args.tokens, heads=args.heads, d_k=args.d_k, d_v=None if args.d_k is None
-                             else args.d_k, attention=args.attention, scale=scale, causal=args.causal,
+    return transformer_block(args.width, args.tokens, heads=args.heads, d_k=args.d_k, d_v=args.d_v,
+                             attention=args.attention, scale=scale, causal=args.causal,
                              out_proj=not args.no_out_proj, residual=args.residual, ffn=args.ffn,
                              ffn_width=args.ffn_width, output_dim=args.output_dim, bias=args.bias)

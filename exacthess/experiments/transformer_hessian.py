@@ -48,10 +48,11 @@ class TransformerHessian:
     seconds: float = 0.0
     heatmaps: dict = field(default_factory=dict, repr=False)  # attention -> |H_L| as floats
     growth_detail: object = field(default=None, repr=False)  # the GrowthTable (figures, polynomials)
+    points: dict = field(default_factory=dict)  # attention -> the exact point (parameters, X, Y as text)
 
     def to_dict(self) -> dict:
         return {"setting": self.setting, "blocks": self.blocks, "ranks": self.ranks, "growth": self.growth,
-                "seconds": self.seconds}
+                "points": self.points, "seconds": self.seconds}
 
     def growth_figure(self):
         """Block norms against the data scale, log-log (:meth:`~exacthess.experiments.attention_growth.GrowthTable.figure`)."""
@@ -88,9 +89,12 @@ class TransformerHessian:
                            label=f"{kind} {matrix}")
                     i += 1
             ax.set_yscale("log")
+            tops = [r["frobenius"] for r in self.blocks if r["matrix"] in ("H_o", "H_f") and r["frobenius"] > 0]
+            if tops:
+                ax.set_ylim(min(tops) / 3, max(tops) * 300)  # room above the bars for the legend
             ax.set_xticks(x, [f"$({b}, {b})$" for b in BLOCKS])
             ax.set_ylabel("Frobenius norm of the block")
-            ax.legend(fontsize="x-small", loc="lower left")
+            ax.legend(fontsize="x-small", loc="upper left", ncol=2)
             ax.set_title("diagonal blocks (0: not drawn)", fontsize="small")
         return fig
 
@@ -154,6 +158,7 @@ def transformer_hessian(*, d: int = 4, T: int = 4, n_samples: int = 2, seed: int
         say(f"{kind} attention: certified ranks and float32 / float64 ranks")
         report = verify(g, params=prob.params, data=data, progress=False, float_check="always")
         floats = getattr(report, "float_ranks", None) or {}
+        out.points[kind] = report.point
         for matrix in ("H_L", "H_o", "H_f"):
             fr = floats.get(matrix, {})
             sym = next((r for r in report.rows if r.statement == f"attention.qk.{matrix}"), None)

@@ -40,6 +40,7 @@ from ..models.graph import Graph
 from ..models.graph_ops import channel_taps, conv_taps, linear_taps, pool_windows
 from ..models.losses import Loss
 from ..models.standins import softmax as standin_softmax
+from .graph_standins import check_softmax_standins
 from .forward import ExactForward
 from .problem import BIAS_SCALE, POINTS, prepare_data, rand_gaussian, rand_ints
 
@@ -280,6 +281,7 @@ class GraphForward(ExactForward):
         m, n_ = g.shapes[node.name]
         keep = causal_keep((m, n_)) if node.attrs["causal"] else np.ones(m * n_, dtype=bool)
         c, k2 = node.attrs["scale"], keep.reshape(m, n_)
+        check_softmax_standins(node, u, c, k2, g.n_params)
         v = np.empty(u.shape, dtype=object)
         v.fill(fmpq(0))
         const = ~np.broadcast_to(keep, u.shape).copy()

@@ -236,6 +236,12 @@ def prepare_data(arch, *, n_samples=None, seed: int = 0, data=None, loss="mse", 
                                f"{why} (use loss='bce' for one output)",
                                cli=f"--loss cross_entropy needs a network with at least 2 outputs; this one has {K}: "
                                    f"{why} (use --loss bce for one output)")
+    if the_loss.groups > 1 and (K % the_loss.groups or K == the_loss.groups):
+        T = the_loss.groups
+        raise InvalidDataError(f"loss = {the_loss.name!r} splits the {K} outputs into {T} tokens; expected a multiple "
+                               f"of {T} with at least 2 logits per token (a per-token read-out of width >= 2)",
+                               cli=f"--loss {the_loss.name} splits the {K} outputs into {T} tokens; expected a "
+                                   f"multiple of {T} with at least 2 logits per token (--output-dim >= 2)")
     if the_loss.weights and len(the_loss.weights) != K:
         n_w = len(the_loss.weights)
         text = f"has {n_w} weight{'s' * (n_w != 1)}; expected {K}, one per output of {arch!r}"

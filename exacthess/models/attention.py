@@ -30,7 +30,7 @@ vector of the module is the graph's.
 from __future__ import annotations
 
 from ..core.errors import InvalidArchitectureError, describe
-from ..core.validate import is_int
+from ..core.validate import check_bool, is_int
 from .graph import Graph, GraphBuilder
 from .standins import inv_sqrt
 
@@ -65,11 +65,14 @@ def self_attention(b: GraphBuilder, x: str, *, heads: int = 1, d_k=None, d_v=Non
         raise InvalidArchitectureError(f"self_attention reads {x!r} of shape {shape}; expected a (T, d) sequence")
     d = shape[1]
     H = _positive(heads, "heads")
-    if d_k is None and d % H:
+    if (d_k is None or d_v is None) and d % H:
         raise InvalidArchitectureError(f"heads = {H} does not divide the width d = {d}; expected a divisor of d "
                                        "or explicit d_k and d_v")
     dk = _positive(d_k if d_k is not None else d // H, "d_k")
     dv = _positive(d_v if d_v is not None else d // H, "d_v")
+    check_bool(causal, "causal")
+    check_bool(out_proj, "out_proj")
+    check_bool(bias, "bias")
     if attention not in ATTENTION_KINDS:
         raise InvalidArchitectureError(f"attention = {attention!r}; expected one of {', '.join(ATTENTION_KINDS)}")
     c = inv_sqrt(dk) if scale is None else scale
@@ -114,13 +117,19 @@ def transformer_block(d: int, T: int, *, heads: int = 1, d_k=None, d_v=None, att
     attention layer as :func:`self_attention`; its parameters come first, in ``nn.MultiheadAttention``'s
     order (:func:`torch_order`), then the feed-forward block's and the read-out's.
     """
+    for flag, name in ((causal, "causal"), (out_proj, "out_proj"), (residual, "residual"), (bias, "bias")):
+        check_bool(flag, name)
+    if ffn is None and ffn_width is not None:
+        raise InvalidArchitectureError(f"ffn_width = {ffn_width!r} without a feed-forward block; expected ffn= an "
+                                       "activation (e.g. 'relu') with it, or no ffn_width")
     b = GraphBuilder((_positive(T, "T"), _positive(d, "d")))
     h = self_attention(b, b.input, heads=heads, d_k=d_k, d_v=d_v, attention=attention, scale=scale, causal=causal,
                        out_proj=out_proj, bias=bias)
     if residual:
         if b._shape(h) != b._shape(b.input):
             raise InvalidArchitectureError(f"residual = True needs the attention output of shape {b._shape(h)} to "
-                                           f"match the input ({T}, {d}); expected out_proj=True or d_v * heads = d")
+                                           f"match the input ({T}, {d}); expected out_proj=True or d_v * heads = d "
+                                           "(on the command line: no --no-out-proj, or --d-v)")
         h = b.add(b.input, h, name="res1")
     if ffn is not None:
         width = _positive(ffn_width if ffn_width is not None else 4 * d, "ffn_width")
@@ -131,4 +140,10 @@ def transformer_block(d: int, T: int, *, heads: int = 1, d_k=None, d_v=None, att
         h = b.linear(h, _positive(output_dim, "output_dim"), bias=bias, name="readout")
     g = b.build(h)
     first = torch_order(g)
-    return b.build(h, param_order=first + [k for k in g.param_order if k not in first])
+    g = b.build(h, param_order=first + [k for k in g.param_order if k not in first])
+    g.origin = {"family": "transformer", "width": d, "tokens": T, "heads": heads if heads != 1 else None,
+                "d_k": d_k, "d_v": d_v, "attention": None if attention == "softmax" else attention,
+                "scale": None if scale is None else str(scale), "causal": causal, "no_out_proj": not out_proj,
+                "residual": residual, "ffn": None if ffn is None else str(ffn), "ffn_width": ffn_width,
+                "output_dim": output_dim, "bias": bias}  # the `exacthess verify transformer` options
+    return g

@@ -30,6 +30,8 @@ def verify_command(spec: dict, **options) -> str:
         import json
         parts += ["--spec", shlex.quote(json.dumps({k: v for k, v in spec.items() if k != "family"},
                                                    separators=(",", ":")))]
+    elif fam == "transformer":  # every option is in the spec: written below as --name value
+        pass
     elif fam == "fcn":
         widths = _fmt(spec["widths"]) if spec["widths"] else '""'
         parts += ["--input-dim", str(spec["input_dim"]), "--widths", widths, "--output-dim", str(spec["output_dim"])]
@@ -44,7 +46,8 @@ def verify_command(spec: dict, **options) -> str:
             parts += ["--paddings", _fmt(spec["paddings"])]
     if spec.get("bias"):
         parts.append("--bias")
-    extra = {} if fam == "graph" else {k: v for k, v in spec.items() if k not in _ARCH_KEYS}  # e.g. activation
+    extra = {} if fam == "graph" else {k: v for k, v in spec.items() if k not in _ARCH_KEYS or
+                                       (fam == "transformer" and k == "output_dim")}  # e.g. activation
     for key, value in {**extra, **options}.items():
         if value is None or value is False:
             continue

@@ -112,6 +112,9 @@ class Graph:
         if sorted(order) != sorted(owned):
             raise InvalidArchitectureError(f"param_order = {order}; expected each of {owned} once")
         self.param_order: tuple = tuple(order)
+        #: how the graph was made, for the report's command line (``transformer_block`` sets the options of
+        #: ``exacthess verify transformer``); not part of the graph's identity
+        self.origin: dict | None = None
 
     # ----- construction -----------------------------------------------------------------
     def _add(self, node: Node) -> None:

@@ -41,6 +41,7 @@ from ..statements import Context, statements_for
 from ..statements.residual import residual_structure
 from ..statements.verdicts import judge, prediction
 from .floats import FLOAT_COLUMNS_LIMIT, matrix_rank, skipped_note
+from .points import fitted_targets
 from .report import Report, Row
 
 __all__ = ["verify_graph", "graph_context", "graph_ranks"]
@@ -151,8 +152,9 @@ def _residual_extra(arch: Graph, problem, r: int) -> dict:
 
 def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, params=None, loss="mse",
                  certify: str = "auto", budget_seconds: float = 60.0, float_check=True, statements=None,
-                 progress="auto", point: str = "gaussian", round_to=None) -> Report:
-    """:func:`exacthess.verify` of a graph (arguments as there; ``perfect_fit`` is not available)."""
+                 progress="auto", point: str = "gaussian", round_to=None, perfect_fit: bool = False) -> Report:
+    """:func:`exacthess.verify` of a graph (arguments as there; ``perfect_fit``: the targets replaced by the
+    network's own predictions, :func:`~exacthess.verification.points.fitted_targets`, a critical point)."""
     t0 = time.perf_counter()
     n = sample_count(arch, n_samples, data)
     require_fits(graph_cost(arch, n, QQ))
@@ -161,6 +163,10 @@ def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, param
         H = hessian(arch, params=params, data=data, n_samples=n_samples, seed=seed, loss=loss, point=point,
                     round_to=round_to)
         problem = H.engine.problem
+        if perfect_fit:
+            say(Update("targets := the network's own predictions (a perfect fit)", part="point"))
+            H = hessian(arch, params=problem.params, data=(problem.X, fitted_targets(problem)), loss=problem.loss)
+            problem = H.engine.problem
         source = GraphSource(problem)
         ranks, info = graph_ranks(problem, seed=seed, certify=certify, budget_seconds=budget_seconds, say=say,
                                   source=source)
@@ -212,13 +218,14 @@ def verify_graph(arch: Graph, *, n_samples=None, seed: int = 0, data=None, param
                          + ", ".join(off))
     return Report(arch=arch, ranks=ranks, rank_info=info, rows=rows, context={"r": ctx.r, "n": ctx.extra["n"]},
                   seconds=time.perf_counter() - t0, notes=notes, float_ranks=floats, point=problem_to_data(problem),
-                  command=_command(arch, problem, data=data, params=params, seed=seed, point=point))
+                  command=_command(arch, problem, data=data, params=params, seed=seed, point=point,
+                                   perfect_fit=perfect_fit))
 
 
-def _command(arch: Graph, problem, *, data, params, seed: int, point: str) -> str:
+def _command(arch: Graph, problem, *, data, params, seed: int, point: str, perfect_fit: bool = False) -> str:
     """The ``exacthess verify graph`` line of a seeded report ("" when the user gave data or parameters)."""
     if data is not None or params is not None:
         return ""
-    return verify_command(arch.to_spec(), samples=problem.n_samples, seed=seed,
+    return verify_command(getattr(arch, "origin", None) or arch.to_spec(), samples=problem.n_samples, seed=seed,
                           loss=None if problem.loss.name == "mse" else problem.loss.name,
-                          point=None if point == "gaussian" else point)
+                          point=None if point == "gaussian" else point, perfect_fit=perfect_fit)

@@ -155,15 +155,11 @@ def verify(arch: Architecture, *, n_samples: int | None = None, seed: int = 0, d
     float_check, perfect_fit = check_float_check(float_check), check_bool(perfect_fit, "perfect_fit")
     check_progress(progress)
     if graph:
-        if perfect_fit:
-            raise InvalidOptionError("perfect_fit = True is not available for graph networks yet; expected False",
-                                     cli="--perfect-fit is not available for graph networks yet (torch modules read "
-                                         "as graphs, verify graph); expected it left out")
         from .graph import verify_graph
         return verify_graph(arch, n_samples=n_samples, seed=seed, data=data, params=params, loss=loss,
                             certify=certify, budget_seconds=budget_seconds, float_check=float_check,
                             statements=None if statements is None else _chosen(statements, "graph"),
-                            progress=progress, point=point, round_to=round_to)
+                            progress=progress, point=point, round_to=round_to, perfect_fit=perfect_fit)
     chosen = _chosen(statements, _family(arch))
     n = sample_count(arch, n_samples, data)
     cost = require_fits(verify_estimate(arch, n, loss=loss, float_check=float_check))

@@ -40,15 +40,15 @@ from ..core.errors import InvalidValueError, NonDifferentiableError
 from ..core.exact import to_rational
 from ..hessian.problem import make_problem, seeded_data, seeded_params
 
-__all__ = ["perfect_fit", "with_targets", "is_perfect_fit", "output_jacobian", "scaled_params", "kink_free_problem",
+__all__ = ["perfect_fit", "fitted_targets", "with_targets", "is_perfect_fit", "output_jacobian", "scaled_params", "kink_free_problem",
            "frobenius2", "standard_params", "standard_data"]
 
 
-def perfect_fit(problem):
-    """The same network, parameters and inputs, with targets replaced by the network's own
-    predictions (see the module docstring); every output gradient is then exactly zero."""
-    fw = problem.forward
-    F = fw.outputs  # (K, n)
+def fitted_targets(problem) -> np.ndarray:
+    """The targets ``(n, K)`` that the network at ``problem`` predicts exactly (see the module docstring):
+    its outputs, or the stand-ins of their softmax / sigmoid for the losses on probabilities (per token for
+    ``cross_entropy(T)``). Works for chains and graphs alike (it reads only the forward pass and the loss)."""
+    F = problem.forward.outputs  # (K, n)
     K, n = F.shape
     zero = [fmpq(0)] * K
     Y = np.empty((n, K), dtype=object)
@@ -59,7 +59,13 @@ def perfect_fit(problem):
         if problem.loss.weights:  # weighted MSE: y := f as well
             row = f
         Y[i] = row
-    return with_targets(problem, Y)
+    return Y
+
+
+def perfect_fit(problem):
+    """The same network, parameters and inputs, with targets replaced by the network's own
+    predictions (see the module docstring); every output gradient is then exactly zero."""
+    return with_targets(problem, fitted_targets(problem))
 
 
 def with_targets(problem, Y):

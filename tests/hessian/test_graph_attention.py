@@ -62,6 +62,8 @@ def blocks(draw):
                causal=draw(st.booleans()), residual=draw(st.booleans()), bias=draw(st.booleans()),
                ffn=draw(st.sampled_from([None, "linear", "relu", "poly(0, 0, 1)"])), ffn_width=draw(st.integers(1, 3)),
                output_dim=draw(st.sampled_from([None, 1, 2])), scale=fmpq(1, draw(st.sampled_from([1, 2, 4]))))
+    if cfg["ffn"] is None:
+        cfg["ffn_width"] = None
     d = heads * draw(st.integers(1, 2))
     T = draw(st.integers(1, 3))
     return d, T, cfg
