@@ -161,11 +161,14 @@ def load(args: argparse.Namespace):
     from ..hessian.cost import require_fits, sample_count
     from ..verification.pipeline import verify_estimate
     from ..models.torch_import import from_torch, torch_architecture
+    from ..models.torch_trace import traced_root
     shape = parse_shape(args.input_shape)
     module = _load_module(args.model)
     args.was_training = any(m.training for m in module.modules())
     module.eval()  # what a verification means: the module as it predicts (the report says when it was training)
-    args.module = module  # for commands that also run the module itself (exacthess compare)
+    # for commands that also run the module itself (exacthess compare): as read (a bare nn.MultiheadAttention
+    # as attn(x, x, x)[0])
+    args.module = traced_root(require_torch(), module)[0]
     arch = torch_architecture(module, shape)
     data = None if args.data is None else _load_data(args.data, shape, arch.output_dim)
     samples = getattr(args, "samples", None)

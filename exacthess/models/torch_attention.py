@@ -5,7 +5,8 @@ On ``(batch, T, d)`` tensors (per sample a ``(T, d)`` map) these calls become gr
 * ``a @ b``, ``torch.matmul``, ``torch.bmm``, ``a.matmul(b)``: ``matmul`` of ``(m, k)`` and ``(k, n)`` maps;
 * ``x.transpose(1, 2)`` / ``(-2, -1)``, ``torch.transpose``, ``x.mT``, ``x.permute(0, 2, 1)``: ``transpose``;
 * ``torch.softmax(x, dim=-1)``, ``F.softmax``, ``x.softmax(-1)``, ``nn.Softmax(dim=-1)``: ``softmax`` (row-wise
-  over the last axis; a softmax over classes belongs to the loss);
+  over the last axis); a softmax whose value forward returns is refused, per token or over classes: it
+  belongs to the loss (``loss='cross_entropy(T)'`` or ``'cross_entropy'``);
 * ``x * c``, ``c * x``, ``x / c``, ``-x`` (``torch.mul`` / ``torch.div`` too) for a constant ``c`` (a Python
   number, a 0-dim constant tensor, or computed from sizes such as ``x.size(-1) ** -0.5``): the scale
   ``c`` (``1/c`` for a division) as the *exact* rational of its float -- ``1 / math.sqrt(8)`` is read as
@@ -14,6 +15,9 @@ On ``(batch, T, d)`` tensors (per sample a ``(T, d)`` map) these calls become gr
 * ``x.masked_fill(mask, float("-inf"))`` with a constant causal ``mask`` (True exactly at ``j > i``: a
   buffer, or built from constants, e.g. ``torch.triu(torch.ones((T, T), dtype=torch.bool), 1)``) feeding a
   softmax, directly or through a positive scale: ``softmax(causal=True)``; with the value 0: ``mask``;
+  likewise ``x + mask`` with a constant additive causal ``mask`` (a float (T, T) tensor, -inf at ``j > i``
+  and 0 elsewhere; other constant tensors added are refused). A mask must have the scores' shape
+  ``(T, S)`` (or ``(1, T, S)``): one built for another number of tokens is refused;
 * ``torch.cat([...], dim=-1)`` (any per-sample axis): ``concat``;
 * ``F.scaled_dot_product_attention(q, k, v)`` (``is_causal``, a constant causal ``attn_mask``, ``scale``):
   :math:`\mathrm{softmax}(c\,q k^\top) v` with :math:`c` the float64 ``1 / math.sqrt(E)`` read exactly when
@@ -30,60 +34,17 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
-
 from flint import fmpq
 
 from ..core.errors import describe
 from ..core.exact import to_rational
 from ..core.validate import is_int
-from .graph import Node
 from .torch_modules import Site, refuse
-from .torch_values import FOLD, Traced
+from .torch_values import FOLD, Scaled, Traced, emit
 
-__all__ = ["Scaled", "read_attention_call", "materialize", "softmax_node", "causal_mask", "emit", "scalar"]
+__all__ = ["read_attention_call", "softmax_node", "causal_mask", "scalar", "FINAL_SOFTMAX"]
 
 _NEG_INF = float("-inf")
-
-
-@dataclass(frozen=True)
-class Scaled:
-    """``scale * base``, its entries ``j > i`` set to -inf when ``causal``, not yet a graph node: a softmax
-    takes it as its ``scale`` and ``causal`` attributes, anything else as an ``affine`` node (:func:`materialize`)."""
-
-    base: Traced
-    scale: fmpq
-    causal: bool
-    site: Site
-    node: object  # the fx node whose value this is
-
-
-def _fresh(reader, name: str) -> str:
-    while name in reader.sites:
-        name = f"{name}_"
-    return name
-
-
-def emit(reader, name: str, site: Site, op: str, attrs: dict, inputs: list, shape: tuple) -> Traced:
-    """Append a node that no fx node stands for (its per-sample shape given), named ``name`` (made unique)."""
-    name = _fresh(reader, name)
-    reader.nodes.append(Node(name, op, tuple(x.name for x in inputs), attrs, site.where))
-    reader.sites[name] = site
-    return Traced(name, shape)
-
-
-def materialize(reader, v: Scaled) -> Traced:
-    """The ``affine`` node of a scale read by something other than a softmax (refused after a -inf mask)."""
-    if v.causal:
-        users = ", ".join(repr(u.name) for u in v.node.users) or "nothing"
-        refuse(v.site, f"sets the causal entries to -inf in a tensor read by {users}, not by a softmax over the last "
-                       "axis; expected masked_fill(mask, float('-inf')) to feed softmax(dim=-1), directly or through a "
-                       "positive scale (masked_fill(mask, 0) is the causal mask of linear attention)")
-    T = v.base.shape[0]
-    out = emit(reader, v.node.name, v.site, "affine", dict(scale=(v.scale,) * T, shift=(fmpq(0),) * T), [v.base],
-               v.base.shape)
-    reader.env[v.node] = out
-    return out
 
 
 def scalar(reader, v, site: Site, what: str):
@@ -129,8 +90,11 @@ def causal_mask(reader, site: Site, mask, shape: tuple, true_means: str) -> bool
         refuse(site, "has a mask on torch's 'meta' device (a shape, no values); expected a mask with values")
     T, S = shape
     m = mask.detach().to("cpu")
-    if m.dim() > 3 or (m.dim() == 3 and m.shape[0] != 1) or torch.broadcast_shapes(m.shape, (1, T, S)) != (1, T, S):
-        refuse(site, f"has a mask of shape {tuple(m.shape)}; expected one (T, S) = {(T, S)} mask for every sample")
+    fits = all(a in (1, b) for a, b in zip(reversed(m.shape), (S, T, 1)))  # broadcasts to (1, T, S)
+    if m.dim() > 3 or not fits:
+        tokens = f"the input has T = {T} tokens" if T == S else f"the scores are (T, S) = {(T, S)}"
+        refuse(site, f"has a mask of shape {tuple(m.shape)}; {tokens}: expected a {(T, S)} mask, one for every sample "
+                     "(a mask built for another number of tokens does not fit)")
     m = m.broadcast_to((1, T, S))[0]
     if m.dtype == torch.bool:
         masked = m if true_means == "masked" else ~m
@@ -147,8 +111,17 @@ def causal_mask(reader, site: Site, mask, shape: tuple, true_means: str) -> bool
                  "mask (exactly the entries j > i masked)")
 
 
+#: the refusal of a softmax whose value is the network's output
+FINAL_SOFTMAX = ("is the network's output: a final softmax belongs to the loss, not to the model (its outputs would "
+                 "be probabilities, and cross-entropy would apply softmax twice); drop it and use "
+                 "loss='cross_entropy(T)' (per token; T the number of tokens) or loss='cross_entropy'")
+
+
 def softmax_node(reader, n, site: Site, v, dim) -> None:
-    """``softmax(v, dim)``: a softmax node over the last axis, a pending scale and causal mask folded into it."""
+    """``softmax(v, dim)``: a softmax node over the last axis, a pending scale and causal mask folded into it.
+    A softmax forward returns is refused (:data:`FINAL_SOFTMAX`)."""
+    if any(u.op == "output" for u in n.users):
+        refuse(site, FINAL_SOFTMAX)
     base, scale, causal = (v.base, v.scale, v.causal) if isinstance(v, Scaled) else (v, fmpq(1), False)
     if not isinstance(base, Traced):
         refuse(site, f"receives {describe(base)}; expected a tensor computed from the input")
@@ -215,6 +188,30 @@ def _masked_fill(reader, n, site, args, kwargs) -> None:
         return
     refuse(site, f"fills with {describe(value)}; expected float('-inf') before a softmax (causal attention) or 0 "
                  "(causal linear attention)")
+
+
+def _add_constant(reader, n, site, args, kwargs) -> bool:
+    """``scores + mask`` for a constant additive causal ``mask`` (-inf at j > i, 0 elsewhere): as masked_fill with
+    -inf; other constant tensors are refused. False (read as ``x + y`` elsewhere) when neither is a constant tensor."""
+    torch = reader.torch
+    a, b = reader.raw(args[0]), reader.raw(_arg(args, kwargs, 1, "other"))
+    if isinstance(a, torch.Tensor) == isinstance(b, torch.Tensor):
+        return False
+    c, x = (a, b) if isinstance(a, torch.Tensor) else (b, a)
+    base = x.base if isinstance(x, Scaled) else x
+    ok = kwargs.get("alpha", 1) == 1 and isinstance(base, Traced) and len(base.shape) == 2
+    if ok and not c.is_meta:
+        ok = c.is_floating_point() and c.dim() >= 1 and bool(((c == 0) | (c == _NEG_INF)).all())
+    if not ok:
+        T = base.shape[0] if isinstance(base, Traced) and base.shape else "T"
+        refuse(site, f"adds a constant tensor of shape {tuple(c.shape)} to {describe(x, 120)}; expected tensors "
+                     f"computed from the input (x + y), or an additive causal mask: a constant ({T}, {T}) float tensor, "
+                     "-inf at j > i and 0 elsewhere, added to attention scores that feed a softmax")
+    if causal_mask(reader, site, c, base.shape, "masked"):
+        reader.env[n] = Scaled(base, x.scale if isinstance(x, Scaled) else fmpq(1), True, site, n)
+    else:  # adds zeros
+        reader.env[n] = x
+    return True
 
 
 def _matmul(reader, n, site, args, kwargs) -> None:
@@ -296,7 +293,8 @@ def _tables(torch) -> None:
         "mul": "mul", operator.truediv: "div", torch.div: "div", torch.true_divide: "div", "div": "div",
         "true_divide": "div", operator.neg: "neg", torch.neg: "neg", "neg": "neg", "masked_fill": "masked_fill",
         torch.masked_fill: "masked_fill", torch.cat: "cat", torch.concat: "cat", torch.concatenate: "cat",
-        F.scaled_dot_product_attention: "sdpa"})
+        F.scaled_dot_product_attention: "sdpa", operator.add: "add", operator.iadd: "add", torch.add: "add",
+        "add": "add"})
     for f in ("eq", "ne", "lt", "le", "gt", "ge"):
         _KINDS.update({getattr(operator, f): "compare", getattr(torch, f): "compare", f: "compare"})
     _FOLDABLE.update(getattr(torch, f) for f in ("ones", "zeros", "full", "eye", "arange", "triu", "tril", "tensor",
@@ -337,6 +335,8 @@ def read_attention_call(reader, n, target, site: Site) -> bool:
         reader.env[n] = FOLD
         return True
     kind = _KINDS.get(target)
+    if kind == "add":
+        return _add_constant(reader, n, site, args, kwargs)
     if kind is None:
         return False
     if kind == "compare":

@@ -16,9 +16,11 @@ token): ``nn.MultiheadAttention(d, H, batch_first=True)`` as self-attention ``at
 ``q @ k.transpose(-2, -1)`` (``torch.matmul``, ``torch.bmm``, ``k.mT``, ``permute(0, 2, 1)``),
 ``torch.softmax(s, dim=-1)`` (``F.softmax``, ``s.softmax(-1)``, ``nn.Softmax(dim=-1)``), ``s * c`` and
 ``s / c`` for a constant ``c`` (its float read exactly; folded into a following softmax's scale),
-``s.masked_fill(mask, float("-inf"))`` with a constant causal mask before a softmax (0: linear
-attention's mask), ``torch.cat([...], dim=-1)``, ``F.scaled_dot_product_attention``. Constants (buffers,
-tensors built in forward from sizes) are computed by torch and read only as masks and scales.
+``s.masked_fill(mask, float("-inf"))`` or ``s + mask`` with a constant causal mask before a softmax (0:
+linear attention's mask), ``torch.cat([...], dim=-1)``, ``F.scaled_dot_product_attention``. Constants (buffers,
+tensors built in forward from sizes, a buffer sliced by a traced size) are computed by torch and read only
+as masks and scales. A bare ``nn.MultiheadAttention`` is read as self-attention (its first output);
+a softmax that forward returns is refused (it belongs to the loss). Tracing: :mod:`exacthess.models.torch_trace`.
 
 **Shapes** are read from torch: the traced graph is run once on a zero batch of two samples
 (before, every call is checked against its input's shape, so a refusal names the module rather
@@ -60,14 +62,15 @@ from ..core.errors import ExactHessError, InvalidArchitectureError, InvalidTypeE
 from ..core.resources import hessian_floor_bytes, require_memory
 from ..core.validate import check_bool, check_int, is_int
 from .graph import Graph, Node
-from .torch_attention import Scaled, materialize, read_attention_call
+from .torch_attention import FINAL_SOFTMAX, read_attention_call
 from .torch_check import require_torch
 from .torch_graph_check import graph_round_trip_check
 from .torch_inplace import check_in_place
 from .torch_modules import (METHODS, MODULES, SUPPORTED, Site, call_args, check_module, convert_module, exact_tensor,
                             function_name, function_table, one_line, refuse, why_not)
 from .torch_multihead import ATTENTION_MODULES, read_attention_module
-from .torch_values import FOLD, Traced, read_reshape, read_size
+from .torch_trace import traced
+from .torch_values import FOLD, Scaled, Traced, materialize, read_reshape, read_size
 
 __all__ = ["graph_from_torch", "graph_architecture", "module_and_shape", "SUPPORTED"]
 
@@ -80,18 +83,7 @@ class _Reader:
     def __init__(self, module, shape: tuple):
         torch = self.torch = require_torch()
         self.module, self.shape = module, shape
-        leaf = type(module).__module__.startswith("torch.nn") and not isinstance(module, torch.nn.Sequential)
-        self.root = torch.nn.Sequential(module) if leaf else module  # a bare leaf is traced as a one-module chain
-        self.strip = "0" if leaf else None
-        try:
-            self.gm = torch.fx.symbolic_trace(self.root)
-        except ExactHessError:
-            raise
-        except Exception as exc:  # data-dependent control flow and the like
-            raise UnsupportedModuleError(
-                f"module {type(module).__name__} cannot be traced by torch.fx ({one_line(exc)}); expected a forward "
-                "torch.fx can trace (no control flow on tensor values); " + "supported: " + ", ".join(SUPPORTED),
-                index=None, module=type(module).__name__) from None
+        self.gm, self.root, self.strip = traced(torch, module)  # a bare leaf inside a one-module root, at "0"
         self.modules = dict(self.root.named_modules())
         check_module(module)
         check_in_place(self.gm, self.modules, torch, self.path)
@@ -158,6 +150,12 @@ class _Reader:
             if not isinstance(out, torch.fx.Node) or not isinstance(self.value(out), Traced):
                 refuse(Site("output", n.name, describe(out), "output"), "is what forward returns; expected one tensor")
             self.output = self.value(out).name
+            nodes = {nd.name: nd for nd in self.nodes}
+            last = nodes.get(self.output)
+            while last is not None and last.op == "reshape":  # softmax, then a flatten: still the output
+                last = nodes.get(last.inputs[0])
+            if last is not None and last.op == "softmax":
+                refuse(self.sites[last.name], FINAL_SOFTMAX)
 
     def _module(self, n) -> None:
         m = self.modules[n.target]
@@ -362,5 +360,5 @@ def graph_from_torch(module, input_shape, check: bool = True) -> tuple:
         params.append(flat[:math.prod(want)].reshape(want))
         flat = flat[math.prod(want):]
     if check:
-        graph_round_trip_check(module, graph, params, shape)
+        graph_round_trip_check(reader.root, graph, params, shape)  # a bare nn.MultiheadAttention: its output 0
     return graph, params

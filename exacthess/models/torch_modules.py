@@ -46,9 +46,12 @@ SUPPORTED = ("nn.Linear", "nn.Conv1d/2d/3d (stride, zero or circular padding, 's
              "a @ b / torch.matmul / torch.bmm of (batch, m, k) and (batch, k, n) tensors",
              "x.transpose(1, 2) / x.mT", "softmax(dim=-1) / nn.Softmax(dim=-1) of (batch, T, S) scores",
              "x * c / x / c for a constant c", "masked_fill with a constant causal mask (-inf before softmax, or 0)",
+             "scores + a constant additive causal mask (-inf at j > i, 0 elsewhere) before softmax",
              "torch.cat(dim=-1)", "F.scaled_dot_product_attention")
 _SUPPORTED = "supported: " + ", ".join(SUPPORTED)
-_CLI_SPELLING = {"loss='cross_entropy' or 'bce'": "--loss cross_entropy or --loss bce"}
+_CLI_SPELLING = {"loss='cross_entropy' or 'bce'": "--loss cross_entropy or --loss bce",
+                 "loss='cross_entropy(T)' (per token; T the number of tokens) or loss='cross_entropy'":
+                 "--loss 'cross_entropy(T)' (per token; T the number of tokens) or --loss cross_entropy"}
 _BN_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 _DROPOUTS = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
 
@@ -67,10 +70,20 @@ class Site:
     def where(self) -> str:
         return f"{self.index} {self.type}".strip()
 
+    @property
+    def place(self) -> str:
+        """``module [path]``, ``call [node]``; the top-level module (path ``""``) is "the top-level module"."""
+        return "the top-level module" if self.kind == "module" and not self.index else f"{self.kind} [{self.index}]"
+
+    def attribute(self, name: str) -> str:
+        """How messages name an attribute of the site: ``module [path].eps``, ``the top-level module's eps``."""
+        return f"{self.place}'s {name}" if self.kind == "module" and not self.index else f"{self.place}.{name}"
+
 
 def refuse(site: Site, what: str):
-    """Raise :class:`UnsupportedModuleError` for ``site``: ``<kind> [<index>] <text> <what>; supported: ...``."""
-    msg = f"{site.kind} [{site.index}] {site.text} {what}; {_SUPPORTED}"
+    """Raise :class:`UnsupportedModuleError` for ``site``: ``<kind> [<index>] <text> <what>; supported: ...``
+    (``the top-level module <text> ...`` for the module at path ``""``)."""
+    msg = f"{site.place} {site.text} {what}; {_SUPPORTED}"
     cli = msg
     for python, command_line in _CLI_SPELLING.items():
         cli = cli.replace(python, command_line)
@@ -155,7 +168,7 @@ def _relu(m, site, shape, nd):
 
 
 def _leaky(m, site, shape, nd):
-    a = to_rational(m.negative_slope, f"{site.kind} [{site.index}].negative_slope")  # a float: its exact binary value
+    a = to_rational(m.negative_slope, site.attribute("negative_slope"))  # a float: its exact binary value
     return "act", dict(activation="relu" if a == 0 else f"leaky_relu({a})")
 
 
@@ -236,9 +249,9 @@ def _batchnorm(m, site, shape, nd):
     if m.running_mean.is_meta or m.running_var.is_meta:  # shapes only (sizing): placeholders
         mean, var = [fmpq(0)] * C, [fmpq(1)] * C
     else:
-        mean = list(exact_tensor(m.running_mean, f"module [{site.index}].running_mean"))
-        var = list(exact_tensor(m.running_var, f"module [{site.index}].running_var"))
-    eps = to_rational(m.eps, f"module [{site.index}].eps")
+        mean = list(exact_tensor(m.running_mean, site.attribute("running_mean")))
+        var = list(exact_tensor(m.running_var, site.attribute("running_var")))
+    eps = to_rational(m.eps, site.attribute("eps"))
     if any(v + eps <= 0 for v in var):
         refuse(site, "has running_var + eps <= 0 in some channel; expected a positive variance")
     scale = [inv_sqrt(v + eps) for v in var]

@@ -13,7 +13,9 @@ square and otherwise the rational stand-in :func:`~exacthess.models.standins.inv
 exact *at the stand-in*. Only the first output may be used. Refused, naming the module:
 ``batch_first=False``, ``kdim`` / ``vdim`` other than ``embed_dim``, ``add_bias_kv``, ``add_zero_attn``,
 dropout in training mode, ``key_padding_mask``, a non-constant or non-causal ``attn_mask``, and
-cross-attention (query, key and value not one tensor).
+cross-attention (query, key and value not one tensor). A bare ``nn.MultiheadAttention`` (the module
+converted is the attention itself) is read as self-attention on its input, its first output
+(:mod:`exacthess.models.torch_trace`).
 
 ``nn.Softmax(dim=-1)`` on ``(batch, T, S)`` scores is a ``softmax`` node, as ``torch.softmax``
 (:mod:`exacthess.models.torch_attention`).
@@ -99,9 +101,10 @@ def _multihead(reader, n, m, site: Site, path: str) -> None:
         reader.param_map[f"{path}.in_proj_{kind}".lstrip(".")] = [(f"{prefix}.{w}{h}", kind) for w in "qkv"
                                                                    for h in range(H)]
         reader.param_map[f"{path}.out_proj.{kind}".lstrip(".")] = [(f"{prefix}.out", kind)]
+    which = f"nn.MultiheadAttention [{path}]" if path else "the top-level nn.MultiheadAttention"
     reader.env[n] = Outputs((Traced(sub.output, (T, d)), Unread(
-        f"the attention weights (second output of nn.MultiheadAttention [{path}]), which exacthess does not read "
-        "(only the first output, the attention output, may be used)")))
+        f"the attention weights (second output of {which}), which exacthess does not read (only the first output, "
+        "the attention output, may be used)")))
 
 
 def read_attention_module(reader, n, m, site: Site, path: str) -> None:

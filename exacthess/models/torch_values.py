@@ -3,8 +3,12 @@ r"""The values of a forward pass traced by :mod:`exacthess.models.torch_graph`, 
 An fx node's value is a :class:`Traced` tensor (a graph node and its per-sample shape, the batch
 axis dropped), a size (:class:`SizeOf`, ints, :data:`BATCH` for the batch size), a constant (a
 Python number, or a tensor that does not depend on the input: a buffer, or one built in forward
-from constants), or one of :mod:`exacthess.models.torch_attention`'s values (a tensor waiting for
-its scale or causal mask to be folded into a softmax, the two outputs of ``nn.MultiheadAttention``).
+from constants), or a value of attention (:mod:`exacthess.models.torch_attention`): a
+:class:`Scaled` tensor waiting for its scale or causal mask to be folded into a softmax (any other
+reader makes it an ``affine`` node, :func:`materialize`), or the two outputs of ``nn.MultiheadAttention``.
+
+>>> Traced("matmul", (3, 3))
+the tensor of node 'matmul' (per-sample shape (3, 3))
 
 >>> SizeOf((3, 4)).item(0) is BATCH, SizeOf((3, 4)).item(-1)
 (True, 4)
@@ -15,11 +19,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from flint import fmpq
+
 from ..core.errors import describe
 from ..core.validate import is_int
-from .torch_modules import refuse
+from .graph import Node
+from .torch_modules import Site, refuse
 
-__all__ = ["Traced", "SizeOf", "Outputs", "Unread", "BATCH", "FOLD", "read_size", "read_reshape"]
+__all__ = ["Traced", "Scaled", "SizeOf", "Outputs", "Unread", "BATCH", "FOLD", "read_size", "read_reshape", "emit",
+           "materialize"]
 
 
 class _Batch:
@@ -46,6 +54,53 @@ class Traced:
 
     name: str
     shape: tuple
+
+    def __repr__(self):  # as messages name it
+        return f"the tensor of node {self.name!r}" + (f" (per-sample shape {self.shape})" if self.shape else "")
+
+
+@dataclass(frozen=True)
+class Scaled:
+    """``scale * base``, its entries ``j > i`` set to -inf when ``causal``, not yet a graph node: a softmax
+    takes it as its ``scale`` and ``causal`` attributes, anything else as an ``affine`` node (:func:`materialize`)."""
+
+    base: Traced
+    scale: fmpq
+    causal: bool
+    site: Site
+    node: object  # the fx node whose value this is
+
+    def __repr__(self):
+        return f"{self.scale} times {self.base!r}" + (", -inf at j > i" if self.causal else "")
+
+
+def _fresh(reader, name: str) -> str:
+    while name in reader.sites:
+        name = f"{name}_"
+    return name
+
+
+def emit(reader, name: str, site: Site, op: str, attrs: dict, inputs: list, shape: tuple) -> Traced:
+    """Append a node that no fx node stands for (its per-sample shape given), named ``name`` (made unique)."""
+    name = _fresh(reader, name)
+    reader.nodes.append(Node(name, op, tuple(x.name for x in inputs), attrs, site.where))
+    reader.sites[name] = site
+    return Traced(name, shape)
+
+
+def materialize(reader, v: Scaled) -> Traced:
+    """The ``affine`` node of a scale read by something other than a softmax (refused after a -inf mask)."""
+    if v.causal:
+        users = ", ".join(repr(u.name) for u in v.node.users) or "nothing"
+        refuse(v.site, f"sets the causal entries to -inf in a tensor read by {users}, not by a softmax over the last "
+                       "axis; expected masked_fill(mask, float('-inf')) or an additive -inf mask to feed "
+                       "softmax(dim=-1), directly or through a positive scale (masked_fill(mask, 0) is the causal mask "
+                       "of linear attention)")
+    T = v.base.shape[0]
+    out = emit(reader, v.node.name, v.site, "affine", dict(scale=(v.scale,) * T, shift=(fmpq(0),) * T), [v.base],
+               v.base.shape)
+    reader.env[v.node] = out
+    return out
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,8 @@ def test_bad_input_speaks_the_command_line(argv, files, capsys):
     (["verify", "torch", "{d}/m.pt", "--input-shape", "4", "--round-to", "x"], "--round-to x is not a number"),
     (["verify", "torch", "{d}/m.pt", "--input-shape", "4", "--data", "{d}/probs.npz", "--loss", "cross_entropy"],
      "give the grid of the intended values with --round-to (e.g. --round-to 1/1000)"),
-    (["verify", "torch", "{d}/softmax.pt", "--input-shape", "4"], "--loss cross_entropy or --loss bce"),
+    (["verify", "torch", "{d}/softmax.pt", "--input-shape", "4"], "drop it and use --loss 'cross_entropy(T)' (per "
+     "token; T the number of tokens) or --loss cross_entropy"),
 ])
 def test_errors_name_options_and_give_command_line_advice(argv, words, files, capsys):
     """Library errors seen on the command line: the options as typed, the advice for the command line

@@ -335,3 +335,162 @@ def test_cli_verifies_a_saved_attention_module(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "attention weights are rational stand-ins" in out
     assert "score scale 1/sqrt(d_k) is a rational stand-in" in out  # head width 2
+
+
+# ----- a mask built for another number of tokens ---------------------------------------------------------------
+class BufferMask(nn.Module):
+    """Attention masked by a causal buffer built for ``t`` tokens: nn.MultiheadAttention's attn_mask, masked_fill
+    (boolean), an additive float mask, or SDPA's attn_mask (True = kept)."""
+
+    def __init__(self, how, t=T, d=D):
+        super().__init__()
+        self.how = how
+        self.attn = nn.MultiheadAttention(d, 1, batch_first=True)
+        self.q, self.k = nn.Linear(d, d), nn.Linear(d, d)
+        upper = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+        self.register_buffer("mask", {"sdpa": ~upper, "additive": torch.zeros(t, t).masked_fill(upper, float("-inf"))}
+                             .get(how, upper))
+
+    def forward(self, x):
+        if self.how == "mha":
+            return self.attn(x, x, x, attn_mask=self.mask)[0]
+        q, k = self.q(x), self.k(x)
+        if self.how == "sdpa":
+            return F.scaled_dot_product_attention(q, k, x, attn_mask=self.mask)
+        s = q @ k.mT
+        s = s + self.mask if self.how == "additive" else s.masked_fill(self.mask, float("-inf"))
+        return torch.softmax(s, dim=-1) @ x
+
+
+@pytest.mark.parametrize("how, index", [("mha", "attn"), ("masked_fill", "masked_fill"), ("additive", "add"),
+                                        ("sdpa", "scaled_dot_product_attention")])
+def test_a_mask_for_another_number_of_tokens_is_refused(how, index):
+    """A (3, 3) mask on 2 tokens was torch's raw RuntimeError (an internal error on the command line); it is a
+    refusal naming the module or node, the mask's shape, the input's T and the mask expected."""
+    with pytest.raises(UnsupportedModuleError) as info:
+        graph_from_torch(BufferMask(how, t=3).eval(), (2, D))
+    text = str(info.value)
+    assert info.value.index == index, text
+    assert "mask of shape (3, 3)" in text and "T = 2 tokens" in text and "expected a (2, 2) mask" in text, text
+
+
+def test_cli_refuses_a_mask_for_another_number_of_tokens_with_exit_2(tmp_path, capsys):
+    from exacthess.cli.main import main
+    torch.save(BufferMask("mha", t=3).eval(), tmp_path / "attn.pt")
+    assert main(["verify", "torch", str(tmp_path / "attn.pt"), "--input-shape", "2,4"]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "(3, 3)" in err and "T = 2 tokens" in err, err
+
+
+# ----- a final softmax belongs to the loss ------------------------------------------------------------------
+class FinalSoftmax(nn.Module):
+    """A per-token read-out to V = 5 logits, softmax-ed per token (torch.softmax or nn.Softmax), maybe flattened."""
+
+    def __init__(self, how):
+        super().__init__()
+        self.how, self.out, self.sm = how, nn.Linear(D, 5), nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        h = self.sm(self.out(x)) if self.how == "module" else torch.softmax(self.out(x), dim=-1)
+        return h.flatten(1) if self.how == "flatten" else h
+
+
+@pytest.mark.parametrize("how, index", [("function", "softmax"), ("module", "sm"), ("flatten", "softmax")])
+def test_a_final_per_token_softmax_is_refused(how, index):
+    """torch.softmax as forward's last operation on (batch, T, V) was read as an attention softmax (the model then
+    output probabilities); it is refused as the (batch, K) case is, with the loss to use instead."""
+    with pytest.raises(UnsupportedModuleError) as info:
+        graph_from_torch(FinalSoftmax(how).eval(), (T, D))
+    err, text = info.value, str(info.value)
+    assert err.index == index, text
+    assert "drop it" in text and "loss='cross_entropy(T)'" in text and "loss='cross_entropy'" in text, text
+    assert "--loss 'cross_entropy(T)'" in err.cli and "--loss cross_entropy" in err.cli, err.cli
+
+
+def test_a_final_softmax_over_classes_gives_the_same_advice():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(T * D, 3), nn.Softmax(dim=-1)).eval()
+    with pytest.raises(UnsupportedModuleError, match=r"drop it and use loss='cross_entropy\(T\)'"):
+        graph_from_torch(model, (T, D))
+
+
+# ----- an additive causal mask ----------------------------------------------------------------------------
+class Additive(nn.Module):
+    """Scores plus a constant float mask buffer (-inf strictly above the diagonal), scaled before or after."""
+
+    def __init__(self, order, pattern="causal"):
+        super().__init__()
+        self.order = order
+        self.q, self.k, self.v = (nn.Linear(D, D) for _ in range(3))
+        self.out = nn.Linear(D, 2)
+        ones = torch.ones(T, T, dtype=torch.bool)
+        where = {"causal": torch.triu(ones, 1), "lower": torch.tril(ones, -1), "zeros": ~ones}.get(pattern)
+        m = torch.ones(T, T) if pattern == "ones" else torch.zeros(T, T).masked_fill(where, float("-inf"))
+        self.register_buffer("mask", m)
+
+    def forward(self, x):
+        s = self.q(x) @ self.k(x).mT
+        s = {"before": lambda: (s + self.mask) * 0.5, "after": lambda: s * 0.5 + self.mask,
+             "first": lambda: self.mask + s / 2, "no softmax": lambda: s + self.mask}[self.order]()
+        a = s if self.order == "no softmax" else torch.softmax(s, dim=-1)
+        return self.out(a @ self.v(x))
+
+
+@pytest.mark.parametrize("order", ["before", "after", "first"])
+def test_an_additive_causal_mask_equals_torch(order):
+    """scores + mask (mask: -inf at j > i, 0 elsewhere) is the causal softmax, as masked_fill; Hessian as torch's."""
+    graph, _ = compare(dyadic(Additive(order), seed=11), (T, D))
+    [sm] = [nd for nd in graph.nodes if nd.op == "softmax"]
+    assert sm.attrs["causal"] and sm.attrs["scale"] == fmpq(1, 2)
+    assert not {"affine", "add"} & {nd.op for nd in graph.nodes}
+
+
+def test_an_additive_zero_mask_adds_nothing():
+    graph, _ = compare(dyadic(Additive("after", pattern="zeros"), seed=12), (T, D))
+    assert not [nd for nd in graph.nodes if nd.op == "softmax"][0].attrs["causal"]
+
+
+@pytest.mark.parametrize("pattern, order, words", [
+    ("ones", "after", "adds a constant tensor of shape (3, 3) to 1/2 times the tensor of node 'matmul'"),
+    ("lower", "after", "expected the causal mask"),
+    ("causal", "no softmax", "feed softmax")])
+def test_other_constant_additions_are_refused_without_internal_reprs(pattern, order, words):
+    with pytest.raises(UnsupportedModuleError) as info:
+        graph_from_torch(Additive(order, pattern).eval(), (T, D))
+    text = str(info.value)
+    assert words in text and "Traced(" not in text and "tensor([" not in text, text
+
+
+# ----- a bare nn.MultiheadAttention ---------------------------------------------------------------------------
+class Wrapped(nn.Module):
+    """The hand-wrapped spelling, attn(x, x, x)[0]: torch's reference for a bare nn.MultiheadAttention."""
+
+    def __init__(self, attn):
+        super().__init__()
+        self.attn = attn
+
+    def forward(self, x):
+        return self.attn(x, x, x)[0]
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+def test_a_bare_multihead_attention_is_self_attention(heads):
+    """nn.MultiheadAttention saved alone reads as attn(x, x, x)[0]: H_L equals torch's of the wrapped module."""
+    mha = dyadic(nn.MultiheadAttention(D, heads, batch_first=True), seed=13)
+    graph, params = eh.from_torch(mha, (T, D))
+    n, rng = 2, np.random.default_rng(5)
+    X, Y = rng.integers(-4, 5, size=(n, T, D)) / 4, rng.integers(-4, 5, size=(n, T * D)) / 4
+    H = np.array(eh.hessian(graph, params=params, data=(X.reshape(n, -1), Y)).H_L, dtype=float)
+    want = torch_hessian(Wrapped(mha), torch.tensor(X), torch.tensor(Y))
+    assert np.abs(H - want).max() <= 1e-12 * max(1.0, np.abs(want).max())
+
+
+def test_a_bare_multihead_attention_is_refused_as_the_top_level_module(tmp_path, capsys):
+    from exacthess.cli.main import main
+    with pytest.raises(UnsupportedModuleError) as info:
+        graph_from_torch(nn.MultiheadAttention(D, 1, batch_first=False).eval(), (T, D))
+    text = str(info.value)
+    assert text.startswith("the top-level module MultiheadAttention(") and "batch_first" in text and "[]" not in text
+    torch.save(nn.MultiheadAttention(D, 1, batch_first=True), tmp_path / "mha.pt")
+    assert main(["verify", "torch", str(tmp_path / "mha.pt"), "--input-shape", f"{T},{D}", "--samples", "2",
+                 "--no-float"]) == 0
+    assert "certified" in capsys.readouterr().out.lower()
