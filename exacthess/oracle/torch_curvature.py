@@ -41,10 +41,14 @@ def torch_loss(the_loss):
         return lambda f, y: 0.5 * (torch.tensor(w, dtype=f.dtype) * (f - y) ** 2).sum()
     if L.name == "cross_entropy":
         return lambda f, y: -(y * torch.log_softmax(f, dim=1)).sum()
+    if L.groups > 1:  # cross_entropy(T): a softmax per token over its K / T logits
+        T = L.groups
+        return lambda f, y: -(y.reshape(f.shape[0], T, -1) * torch.log_softmax(f.reshape(f.shape[0], T, -1),
+                                                                                 dim=2)).sum()
     if L.name == "bce":
         return lambda f, y: (torch.nn.functional.softplus(f) - y * f).sum()
     raise InvalidValueError(f"loss = {L.name!r} has no torch form here; expected mse, weighted_mse(...), "
-                            "cross_entropy or bce")
+                            "cross_entropy, cross_entropy(T) or bce")
 
 
 def torch_curvature(model, X, Y, *, loss="mse", dtype: str = "float64", of: str = "hessian", params=None):
@@ -87,14 +91,20 @@ def torch_curvature(model, X, Y, *, loss="mse", dtype: str = "float64", of: str 
         for n, s in zip(names, shapes):
             parts[n] = t[off:off + s.numel()].reshape(s)
             off += s.numel()
-        return torch.func.functional_call(m, parts, (Xt,))
+        return torch.func.functional_call(m, parts, (Xt,)).reshape(Xt.shape[0], -1)  # (n, K): per-token maps flat
+
+    def hessian(fn, at):
+        try:
+            return torch.func.hessian(fn)(at)
+        except NotImplementedError:  # an op without forward-mode AD (scaled_dot_product_attention): reverse twice
+            return torch.func.jacrev(torch.func.jacrev(fn))(at)
 
     if of == "hessian":
-        return torch.func.hessian(lambda t: lossf(outputs(t), Yt))(theta).detach()
+        return hessian(lambda t: lossf(outputs(t), Yt), theta).detach()
     J = torch.func.jacrev(outputs)(theta)  # (n, K, p)
     out = outputs(theta).detach()
     H_out = torch.func.hessian(lambda f: lossf(f, Yt))(out)  # (n, K, n, K): block diagonal
     G = torch.einsum("akp,akbl,blq->pq", J, H_out, J).detach()
     if of == "ggn":
         return G
-    return torch.func.hessian(lambda t: lossf(outputs(t), Yt))(theta).detach() - G
+    return hessian(lambda t: lossf(outputs(t), Yt), theta).detach() - G
