@@ -86,12 +86,13 @@ class TransformerHessian:
                     vals = [next(r["frobenius"] for r in self.blocks if r["attention"] == kind and
                                  r["matrix"] == matrix and r["block"] == b + b) for b in BLOCKS]
                     ax.bar(x + (i - 1.5) * width, [v if v > 0 else np.nan for v in vals], width,
-                           label=f"{kind} {matrix}")
+                           label=f"{kind} {matrix}" if any(v > 0 for v in vals) else
+                           f"{kind} {matrix}: all 0")
                     i += 1
             ax.set_yscale("log")
             tops = [r["frobenius"] for r in self.blocks if r["matrix"] in ("H_o", "H_f") and r["frobenius"] > 0]
             if tops:
-                ax.set_ylim(min(tops) / 3, max(tops) * 300)  # room above the bars for the legend
+                ax.set_ylim(min(tops) / 3, max(tops) * 60)  # room above the bars for the legend
             ax.set_xticks(x, [f"$({b}, {b})$" for b in BLOCKS])
             ax.set_ylabel("Frobenius norm of the block")
             ax.legend(fontsize="x-small", loc="upper left", ncol=2)

@@ -8,7 +8,8 @@ them (entries of about twice as many bits) are checked against the memory budget
 the time, as the loss's stand-ins are (:attr:`~exacthess.hessian.forward.ExactForward.standin_bits`): the
 graph route multiplies each saturated row's ``n^2`` weight derivatives into ``p x p`` products, so the time
 is about :data:`GRAPH_STANDIN_FACTOR` times the loss's per-bit rate times ``2 bits * rows * n^2 (p^2 + 4)``
-(measured: a 4-parameter layer at a score gap of 2^23, 12 million bits in two rows, takes about 25 s; estimated 46 s).
+(measured: a 4-parameter layer at a score gap of 2^23, 12 million bits in two rows: ``hessian`` 25 s,
+``verify`` 89 s; estimated 92 s).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from .forward import STANDIN_CHECK_BITS, STANDIN_SECONDS_LIMIT, STANDIN_SECONDS_
 
 __all__ = ["check_softmax_standins", "GRAPH_STANDIN_FACTOR"]
 
-#: the graph route's cost per stand-in bit relative to the chain engine's loss stand-ins (the estimate is
-#: about 2x the measured time at a gap of 2^23, 1.3x at 2^25)
-GRAPH_STANDIN_FACTOR = 1
+#: the graph route's cost per stand-in bit relative to the chain engine's loss stand-ins: ``verify`` forms the
+#: Hessians more than once (4 parameters, scores 2^24 apart: ``hessian`` 135 s, ``verify`` about twice that)
+GRAPH_STANDIN_FACTOR = 2
 
 _HINT = "scale the attention scores down (a smaller score scale, or smaller query/key weights or inputs)"
 
@@ -64,6 +65,6 @@ def check_softmax_standins(node, u, scale, keep, n_params: int) -> int:
         require_memory(6 * n_params * n_params * 2 * bits / 8, what, _HINT + ", or set EXACTHESS_MEMORY_LIMIT_GB")
         seconds = GRAPH_STANDIN_FACTOR * STANDIN_SECONDS_PER_BIT * 2 * bits * big * n_ * n_ * (n_params ** 2 + 4)
         if seconds > STANDIN_SECONDS_LIMIT:
-            raise ProblemTooLargeError(f"{what} needs about {format_seconds(seconds)}; expected at most "
+            raise ProblemTooLargeError(f"{what} needs {format_seconds(seconds)}; expected at most "
                                        f"{format_seconds(STANDIN_SECONDS_LIMIT)} ({_HINT})")
     return int(np.int64(bits))

@@ -241,7 +241,15 @@ def prepare_data(arch, *, n_samples=None, seed: int = 0, data=None, loss="mse", 
         raise InvalidDataError(f"loss = {the_loss.name!r} splits the {K} outputs into {T} tokens; expected a multiple "
                                f"of {T} with at least 2 logits per token (a per-token read-out of width >= 2)",
                                cli=f"--loss {the_loss.name} splits the {K} outputs into {T} tokens; expected a "
-                                   f"multiple of {T} with at least 2 logits per token (--output-dim >= 2)")
+                                   f"multiple of {T} with at least 2 logits per token (a per-token read-out of "
+                                   "width >= 2)")
+    shape = getattr(arch, "output_shape", None) if getattr(arch, "family", "") == "graph" else None
+    if the_loss.groups > 1 and shape is not None and len(shape) == 2 and shape[0] != the_loss.groups:
+        raise InvalidDataError(f"loss = {the_loss.name!r} reads {the_loss.groups} tokens, but the network's output "
+                               f"is {shape[0]} tokens of {shape[1]} logits; expected loss='cross_entropy({shape[0]})'",
+                               cli=f"--loss {the_loss.name} reads {the_loss.groups} tokens, but the network's output "
+                                   f"is {shape[0]} tokens of {shape[1]} logits; expected --loss "
+                                   f"'cross_entropy({shape[0]})'")
     if the_loss.weights and len(the_loss.weights) != K:
         n_w = len(the_loss.weights)
         text = f"has {n_w} weight{'s' * (n_w != 1)}; expected {K}, one per output of {arch!r}"

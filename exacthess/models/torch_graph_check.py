@@ -9,16 +9,17 @@ flattened row-major):
 * ``avgpool``: the window's sum (padding counted as zeros) over the kernel size; ``maxpool``: the
   window's maximum over its entries inside the map; ``act``: the activation; ``add``: the sum;
 * ``matmul``, ``transpose``, ``concat``: as numpy on the maps; ``mask``: the entries ``j > i`` set to 0;
-  ``softmax``: each row's rational stand-ins (:func:`~exacthess.models.standins.softmax`, within
-  :math:`2^{-64}` relatively) of ``scale`` times its kept entries, 0 at masked ones.
+  ``softmax``: each row's softmax of ``scale`` times its kept entries computed in float64 (shifted by the
+  row's maximum) and read exactly, 0 at masked ones -- not the 2^-64 stand-ins, whose denominators grow
+  with the scores: a check of the conversion must stay cheap at saturated scores.
 
 :func:`graph_round_trip_check` compares the output at three test inputs of dyadic numbers (``k/64``
 in ``[-1, 1]``, its negative, and ``k/64`` in ``[-8, 8]``: other signs and scales give other ReLU
 patterns and maxima) with torch's float64 forward of a copy of the module. The tolerance, :math:`10^{-9}` times the largest
 output in absolute value, only decides whether the conversion describes the module (a wrong
 layout, padding or order gives differences of the order of the outputs); no rank or verdict
-depends on it. It also covers the softmax stand-ins and torch's float64 exponentials (both within
-about :math:`10^{-15}` relatively) and an irrational score scale :math:`1/\sqrt{d_k}`, stand-in or float.
+depends on it. It also covers the float64 softmax of both sides (within about :math:`10^{-15}`
+relatively) and an irrational score scale :math:`1/\sqrt{d_k}`, stand-in or float.
 
 >>> from exacthess.models.graph import GraphBuilder
 >>> b = GraphBuilder((2,))
@@ -39,7 +40,6 @@ from ..core.errors import UnsupportedModuleError
 from ..core.exact import rational_array, to_rational
 from .graph import Graph
 from .graph_ops import conv_taps, linear_taps, pool_windows
-from .standins import softmax as standin_softmax
 from .torch_check import require_torch
 
 __all__ = ["graph_values", "graph_round_trip_check", "ROUND_TRIP_TOLERANCE"]
@@ -72,6 +72,19 @@ def _pool(graph: Graph, node, u):
     return np.array([max(u[j] for j in row if j >= 0) for row in win], dtype=object)
 
 
+def _float_softmax(z: list) -> list:
+    """The softmax of the rationals ``z`` in float64 (shifted by the maximum), each value read exactly."""
+    top = max(z)
+
+    def gap(v):
+        try:
+            return float(v - top)
+        except OverflowError:  # beyond the float64 range: its weight is 0.0 in float64 too
+            return -np.inf
+    e = np.exp(np.array([gap(v) for v in z]))
+    return [fmpq(*float(v).as_integer_ratio()) for v in e / e.sum()]
+
+
 def _attention(graph: Graph, node, u, vals):
     a, op, s = node.attrs, node.op, graph.shapes[node.inputs[0]]
     if op == "matmul":
@@ -85,7 +98,7 @@ def _attention(graph: Graph, node, u, vals):
     rows, v = u.reshape(s), np.full(s, fmpq(0), dtype=object)
     for i in range(s[0]):
         k = min(i + 1, s[1]) if a["causal"] else s[1]  # a causal row keeps its entries j <= i
-        v[i, :k] = rows[i, :k] if op == "mask" else standin_softmax([a["scale"] * z for z in rows[i, :k]])
+        v[i, :k] = rows[i, :k] if op == "mask" else _float_softmax([a["scale"] * z for z in rows[i, :k]])
     return v.reshape(-1)
 
 

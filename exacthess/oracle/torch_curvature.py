@@ -29,6 +29,17 @@ from ..models.torch_check import require_torch
 __all__ = ["torch_curvature", "torch_loss"]
 
 
+def _math_attention(torch):
+    """A context in which ``scaled_dot_product_attention`` (also inside ``nn.MultiheadAttention``) runs its
+    plain math kernel, which torch can differentiate twice; a no-op where torch has no such switch."""
+    import contextlib
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+    except ImportError:  # pragma: no cover - older torch
+        return contextlib.nullcontext()
+    return sdpa_kernel(SDPBackend.MATH)
+
+
 def torch_loss(the_loss):
     """The summed loss ``(outputs (n, K), targets (n, K)) -> scalar`` in torch, for an exacthess
     loss name or :class:`~exacthess.models.losses.Loss` (a custom loss has no torch form)."""
@@ -94,14 +105,16 @@ def torch_curvature(model, X, Y, *, loss="mse", dtype: str = "float64", of: str 
         return torch.func.functional_call(m, parts, (Xt,)).reshape(Xt.shape[0], -1)  # (n, K): per-token maps flat
 
     def hessian(fn, at):
-        try:
-            return torch.func.hessian(fn)(at)
-        except NotImplementedError:  # an op without forward-mode AD (scaled_dot_product_attention): reverse twice
-            return torch.func.jacrev(torch.func.jacrev(fn))(at)
+        with _math_attention(torch):  # SDPA's fused kernels have no forward-mode AD nor double backward
+            try:
+                return torch.func.hessian(fn)(at)
+            except NotImplementedError:  # another op without forward-mode AD: reverse twice
+                return torch.func.jacrev(torch.func.jacrev(fn))(at)
 
     if of == "hessian":
         return hessian(lambda t: lossf(outputs(t), Yt), theta).detach()
-    J = torch.func.jacrev(outputs)(theta)  # (n, K, p)
+    with _math_attention(torch):
+        J = torch.func.jacrev(outputs)(theta)  # (n, K, p)
     out = outputs(theta).detach()
     H_out = torch.func.hessian(lambda f: lossf(f, Yt))(out)  # (n, K, n, K): block diagonal
     G = torch.einsum("akp,akbl,blq->pq", J, H_out, J).detach()

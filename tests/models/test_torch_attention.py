@@ -494,3 +494,30 @@ def test_a_bare_multihead_attention_is_refused_as_the_top_level_module(tmp_path,
     assert main(["verify", "torch", str(tmp_path / "mha.pt"), "--input-shape", f"{T},{D}", "--samples", "2",
                  "--no-float"]) == 0
     assert "certified" in capsys.readouterr().out.lower()
+
+
+def test_saturated_scores_are_read_quickly_and_refused_up_front():
+    """Query weights times 2^14: reading the module (its round-trip check takes the softmax in float64) is quick,
+    and verify refuses the exact stand-ins up front, naming the node, instead of computing for minutes."""
+    torch = pytest.importorskip("torch")
+    import time
+
+    import torch.nn.functional as F
+
+    class SDPA(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q, self.k, self.v = (torch.nn.Linear(4, 4) for _ in range(3))
+
+        def forward(self, x):
+            return F.scaled_dot_product_attention(self.q(x), self.k(x), self.v(x))
+    torch.manual_seed(0)
+    model = SDPA().eval()
+    with torch.no_grad():
+        model.q.weight.mul_(2.0 ** 14)
+        model.k.weight.mul_(2.0 ** 14)
+    t0 = time.perf_counter()
+    arch, params = eh.from_torch(model, (3, 4))
+    with pytest.raises(eh.errors.ProblemTooLargeError, match="softmax"):
+        eh.verify(arch, params=params, n_samples=2, progress=False)
+    assert time.perf_counter() - t0 < 20

@@ -9,8 +9,9 @@ import exacthess as eh
 
 
 def test_attention_models_per_token_outputs_and_sdpa():
-    """Per-token outputs (n, T, d) are flattened before the loss; scaled_dot_product_attention (no forward-mode
-    AD) goes through reverse-over-reverse; cross_entropy(T) has its torch form. Each against the exact Hessian."""
+    """Per-token outputs (n, T, d) are flattened before the loss; scaled_dot_product_attention, also inside
+    nn.MultiheadAttention(need_weights=False), runs its math kernel (the fused ones have neither forward-mode AD
+    nor a double backward); cross_entropy(T) has its torch form. Each against the exact Hessian."""
     torch = pytest.importorskip("torch")
     import torch.nn.functional as F
     from exacthess.oracle.torch_curvature import torch_curvature
@@ -29,7 +30,7 @@ def test_attention_models_per_token_outputs_and_sdpa():
             self.attn = torch.nn.MultiheadAttention(4, 1, batch_first=True)
 
         def forward(self, x):
-            return self.attn(x, x, x)[0]
+            return self.attn(x, x, x, need_weights=False)[0]  # the fused SDPA kernel in torch
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     X = rng.integers(-4, 5, (2, 3, 4)) / 4
