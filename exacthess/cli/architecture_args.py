@@ -103,7 +103,18 @@ def add_transformer_options(p) -> None:
 
 def transformer_from_args(args):
     """The :func:`~exacthess.models.attention.transformer_block` graph of parsed ``verify transformer`` options."""
+    from ..core.errors import InvalidArchitectureError
+    from ..core.validate import check_int
     from ..models.attention import transformer_block
+    for value, flag in ((args.width, "--width"), (args.tokens, "--tokens"), (args.heads, "--heads")):
+        check_int(value, flag, 1)
+    for value, flag in ((args.d_k, "--d-k"), (args.d_v, "--d-v"), (args.ffn_width, "--ffn-width"),
+                        (args.output_dim, "--output-dim")):
+        if value is not None:
+            check_int(value, flag, 1)
+    if args.ffn is None and args.ffn_width is not None:
+        raise InvalidArchitectureError(f"--ffn-width {args.ffn_width} without a feed-forward block; expected --ffn "
+                                       "ACT (e.g. --ffn relu) with it, or no --ffn-width")
     scale = None
     if args.scale is not None:
         from ..models.graph_attrs import exact_attr

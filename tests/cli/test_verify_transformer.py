@@ -32,9 +32,10 @@ def test_perfect_fit_reproduce_line_and_refusals(capsys):
     assert report["command"].startswith("exacthess verify transformer --bias --width 2 --tokens 3 --attention linear")
     assert main(report["command"].split()[1:] + ["--no-float", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["ranks"] == report["ranks"]
-    for bad, words in ((["--ffn-width", "3"], "ffn_width = 3 without a feed-forward block"),
+    for bad, words in ((["--ffn-width", "3"], "--ffn-width 3 without a feed-forward block; expected --ffn ACT"),
+                       (["--tokens", "0"], "--tokens = 0"), (["--d-k", "0"], "--d-k = 0"),
                        (["--output-dim", "1", "--loss", "cross_entropy(3)"], "at least 2 logits per token"),
                        (["--output-dim", "2", "--loss", "cross_entropy(2)"], "expected --loss 'cross_entropy(3)'"),
                        (["--heads", "2", "--d-k", "1", "--d-v", "2", "--residual", "--no-out-proj"], "--d-v")):
-        assert main(["verify", "transformer", "--width", "2", "--tokens", "3", *bad]) == 2
+        assert main(["verify", "transformer", "--width", "2", "--tokens", "3", *bad]) == 2, bad
         assert words in capsys.readouterr().err
