@@ -25,15 +25,21 @@ KERNEL_LIMIT = 600
 KERNEL_BITS = 512
 
 
-def _prime(rng, M) -> tuple[int, np.ndarray]:
-    while True:
+def _prime(seed: int, reduce, tries: int | None = None) -> tuple[int, np.ndarray | None]:
+    """The first random prime ``2^30 < p < 2^31`` of ``seed``'s stream at which ``reduce(p)`` (a matrix modulo
+    ``p``) does not raise ZeroDivisionError (``p`` divides a denominator), and that matrix; ``(0, None)``
+    after ``tries`` such primes (None: no limit)."""
+    rng = np.random.default_rng([seed, 11])
+    while tries is None or tries > 0:
         p = int(rng.integers(1 << 30, 1 << 31)) | 1
         if not fmpz(p).is_prime():
             continue
         try:
-            return p, np.asarray(reduce_mod(M, p), dtype=np.int64)
+            return p, np.asarray(reduce(p), dtype=np.int64)
         except ZeroDivisionError:  # p divides a denominator: another prime
-            continue
+            if tries is not None:
+                tries -= 1
+    return 0, None
 
 
 def kernel_certificate(M, name: str, p: int, Mp) -> RankCertificate:
@@ -64,20 +70,11 @@ def kernel_certificate(M, name: str, p: int, Mp) -> RankCertificate:
 
 def modular_first(source, name: str, seed: int = 0, tries: int = 4) -> tuple[int, np.ndarray | None]:
     """The word prime :func:`word_prime` would draw, and the matrix ``name`` of ``source`` modulo it,
-    computed by the source without the exact matrix (``(p, None)`` when the point's denominators defeat
+    computed by the source without the exact matrix (``(0, None)`` when the point's denominators defeat
     ``tries`` primes: then the caller goes through the exact matrix)."""
-    rng = np.random.default_rng([seed, 11])
-    while tries:
-        p = int(rng.integers(1 << 30, 1 << 31)) | 1
-        if not fmpz(p).is_prime():
-            continue
-        try:
-            return p, np.asarray(source.mod(name, p), dtype=np.int64)
-        except ZeroDivisionError:  # p divides a denominator of the point: another prime
-            tries -= 1
-    return 0, None
+    return _prime(seed, lambda p: source.mod(name, p), tries)
 
 
 def word_prime(M, seed: int = 0) -> tuple[int, np.ndarray]:
     """A random prime ``2^30 < p < 2^31`` dividing no denominator of ``M``, and ``M`` modulo it."""
-    return _prime(np.random.default_rng([seed, 11]), M)
+    return _prime(seed, lambda p: reduce_mod(M, p))

@@ -59,7 +59,8 @@ from ..core.exact import rational_array, to_rational
 from ..core.resources import format_seconds, require_memory
 from ..models.toeplitz import toeplitz_operator
 
-__all__ = ["ExactForward", "STANDIN_CHECK_BITS", "STANDIN_SECONDS_PER_BIT", "STANDIN_SECONDS_LIMIT"]
+__all__ = ["ExactForward", "STANDIN_CHECK_BITS", "STANDIN_SECONDS_PER_BIT", "STANDIN_SECONDS_LIMIT",
+           "require_standin_budget"]
 
 #: stand-ins with denominators above this many bits (|logit| above about 2800) are checked against
 #: the memory and time budgets before they are computed
@@ -76,6 +77,21 @@ def _map(fn, arr: np.ndarray) -> np.ndarray:
     for idx, v in np.ndenumerate(arr):
         out[idx] = fn(v)
     return out
+
+
+def require_standin_budget(what: str, hint: str, bits: int, *, entries: int, work: float) -> None:
+    """Refuse, before any stand-in is computed, exact Hessians whose ``entries`` rationals of about
+    ``2 bits`` bits each exceed the memory budget, or whose ``work`` (products of such rationals, each about
+    :data:`STANDIN_SECONDS_PER_BIT` seconds per bit) exceeds :data:`STANDIN_SECONDS_LIMIT`.
+
+    Raises:
+        ProblemTooLargeError: naming ``what`` and the ``hint``.
+    """
+    require_memory(entries * 2 * bits / 8, what, hint + ", or set EXACTHESS_MEMORY_LIMIT_GB")
+    seconds = STANDIN_SECONDS_PER_BIT * 2 * bits * work
+    if seconds > STANDIN_SECONDS_LIMIT:
+        raise ProblemTooLargeError(f"{what} needs about {format_seconds(seconds)}; expected at most "
+                                   f"{format_seconds(STANDIN_SECONDS_LIMIT)} ({hint})")
 
 
 class ExactForward:
@@ -170,14 +186,9 @@ class ExactForward:
             p, K = self.problem.arch.n_params, self.outputs.shape[0]
             what = (f"computing exact Hessians at the {loss.name} stand-ins of saturated logits (denominators of "
                     f"up to {bits} bits; {p} parameters, n = {n} samples, K = {K} outputs)")
-            hint = "scale the logits down or use an exact loss"
-            require_memory((6 * p * p + 4 * n * K * K) * 2 * bits / 8, what,
-                           hint + ", or set EXACTHESS_MEMORY_LIMIT_GB")
             big = sum(b > STANDIN_CHECK_BITS for b in sizes)
-            seconds = STANDIN_SECONDS_PER_BIT * 2 * bits * big * K * K * (p * p + 4)
-            if seconds > STANDIN_SECONDS_LIMIT:
-                raise ProblemTooLargeError(f"{what} needs about {format_seconds(seconds)}; expected at most "
-                                           f"{format_seconds(STANDIN_SECONDS_LIMIT)} ({hint})")
+            require_standin_budget(what, "scale the logits down or use an exact loss", bits,
+                                   entries=6 * p * p + 4 * n * K * K, work=big * K * K * (p * p + 4))
         return bits
 
     def _loss_values(self, fn, what: str, shape: tuple) -> list:

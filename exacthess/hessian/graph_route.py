@@ -73,12 +73,15 @@ class GraphHessians:
                 self._taps[node.name] = (out, inp, w, bidx)
 
     def _scale(self, name: str) -> np.ndarray:
-        """The fixed per-channel scale of an ``affine`` / ``batchnorm`` node, per entry of its input,
-        over the ring (converted once)."""
+        """The fixed scale of an ``affine`` / ``batchnorm`` node (per channel) or a causal ``mask`` (1 where kept,
+        0 above the diagonal), per entry of its input, over the ring (converted once)."""
         if name not in self._scales:
             node = self.graph.by_name[name]
-            ch = channel_of(self.graph, node.inputs[0])
-            self._scales[name] = self.ring.convert(np.array(node.attrs["scale"], dtype=object)[ch])
+            if node.op == "mask":
+                self._scales[name] = self.ring.convert(causal_keep(self.graph.shapes[name]).astype(np.int64))
+            else:
+                ch = channel_of(self.graph, node.inputs[0])
+                self._scales[name] = self.ring.convert(np.array(node.attrs["scale"], dtype=object)[ch])
         return self._scales[name]
 
     def _reduce(self, a):
@@ -121,7 +124,7 @@ class GraphHessians:
                     b0 = self.offsets[(name, "bias")]
                     Z[np.arange(dim), b0 + bidx] = R.add(Z[np.arange(dim), b0 + bidx], R.one)
                 J[name] = Z
-            elif op in ("batchnorm", "affine"):  # a fixed scale per channel (batch norm without its parameters)
+            elif op in ("batchnorm", "affine", "mask"):  # a fixed scale per entry (batch norm without parameters)
                 J[name] = None if Ju is None else R.mul(self._scale(name)[:, None], Ju)
             elif op == "act":
                 J[name] = None if Ju is None else R.mul(R.convert(fw.d1[name][i])[:, None], Ju)
@@ -136,9 +139,6 @@ class GraphHessians:
             elif op == "softmax":
                 J[name] = None if Ju is None else softmax_jacobian(R, self._softmax(fw, i, name),
                                                                    node.attrs["scale"], Ju, self.p)[0]
-            elif op == "mask":
-                J[name] = None if Ju is None else R.mul(R.convert(causal_keep(g.shapes[name]).astype(object)
-                                                                  * fmpq(1))[:, None], Ju)
             elif op == "concat":
                 parts = [J.get(s) for s in node.inputs]
                 J[name] = None if all(P is None for P in parts) else np.concatenate(
@@ -189,7 +189,7 @@ class GraphHessians:
                 back = R.matmul(self._T[name].T, d[:, None])[:, 0]
                 if op == "batchnorm":
                     back = R.mul(back, self._scale(name))
-            elif op in ("batchnorm", "affine"):
+            elif op in ("batchnorm", "affine", "mask"):
                 back = R.mul(d, self._scale(name))
             elif op == "act":
                 back = R.mul(d, R.convert(fw.d1[name][i]))
@@ -201,8 +201,6 @@ class GraphHessians:
                 back = d[np.argsort(transpose_index(g.shapes[src]))]
             elif op == "softmax":
                 back = softmax_adjoint(R, self._softmax(fw, i, name), a["scale"], d)
-            elif op == "mask":
-                back = R.mul(d, R.convert(causal_keep(g.shapes[name]).astype(object) * fmpq(1)))
             elif op == "concat":
                 stacked = R.zeros((d.shape[0],))
                 stacked[concat_index(g, name)] = d

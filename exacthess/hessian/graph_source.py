@@ -26,6 +26,13 @@ __all__ = ["GraphSource"]
 _SYMMETRIC = ("H_o", "H_f", "H_L")
 
 
+def _select(M: np.ndarray, rows, cols) -> np.ndarray:
+    """``M[rows][:, cols]`` (None: all)."""
+    if rows is not None:
+        M = M[list(rows)]
+    return M if cols is None else M[:, list(cols)]
+
+
 class GraphSource:
     """The named matrices of a :class:`~exacthess.hessian.graph_forward.GraphProblem` (see the module doc)."""
 
@@ -61,24 +68,14 @@ class GraphSource:
         return self._matrix(name).shape
 
     def exact(self, name: str, rows=None, cols=None) -> np.ndarray:
-        M = self._matrix(name)
-        if rows is not None:
-            M = M[list(rows)]
-        if cols is not None:
-            M = M[:, list(cols)]
-        return M
+        return _select(self._matrix(name), rows, cols)
 
     def mod(self, name: str, p: int, rows=None, cols=None) -> np.ndarray:
         if name in self._cache or name not in _SYMMETRIC:
             return np.asarray(reduce_mod(self.exact(name, rows, cols), p), dtype=np.int64)
         if p not in self._modular:  # ZeroDivisionError when p divides a denominator of the point
             self._modular = {p: GraphHessians(self.problem, GF(p))}  # one prime at a time: p x p int64 each
-        M = self._modular[p].full(name)
-        if rows is not None:
-            M = M[list(rows)]
-        if cols is not None:
-            M = M[:, list(cols)]
-        return np.asarray(M, dtype=np.int64)
+        return np.asarray(_select(self._modular[p].full(name), rows, cols), dtype=np.int64)
 
     def magnitudes(self, name: str, rows=None, cols=None) -> np.ndarray:
         """Entrywise upper bounds on ``|name[rows, cols]|`` (float64, rounded up from the exact entries)."""

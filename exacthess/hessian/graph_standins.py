@@ -17,9 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import ProblemTooLargeError
-from ..core.resources import format_seconds, require_memory
 from ..models.standins import MAX_STANDIN_BITS, standin_bits
-from .forward import STANDIN_CHECK_BITS, STANDIN_SECONDS_LIMIT, STANDIN_SECONDS_PER_BIT
+from .forward import STANDIN_CHECK_BITS, require_standin_budget
 
 __all__ = ["check_softmax_standins", "GRAPH_STANDIN_FACTOR"]
 
@@ -62,9 +61,6 @@ def check_softmax_standins(node, u, scale, keep, n_params: int) -> int:
         i, r = worst[1]
         what = (f"computing exact Hessians at the softmax stand-ins of {node.label()} (saturated at sample {i}, row "
                 f"{r}: denominators of up to {bits} bits; {big} such rows, {n_params} parameters)")
-        require_memory(6 * n_params * n_params * 2 * bits / 8, what, _HINT + ", or set EXACTHESS_MEMORY_LIMIT_GB")
-        seconds = GRAPH_STANDIN_FACTOR * STANDIN_SECONDS_PER_BIT * 2 * bits * big * n_ * n_ * (n_params ** 2 + 4)
-        if seconds > STANDIN_SECONDS_LIMIT:
-            raise ProblemTooLargeError(f"{what} needs {format_seconds(seconds)}; expected at most "
-                                       f"{format_seconds(STANDIN_SECONDS_LIMIT)} ({_HINT})")
+        require_standin_budget(what, _HINT, bits, entries=6 * n_params * n_params,
+                               work=GRAPH_STANDIN_FACTOR * big * n_ * n_ * (n_params ** 2 + 4))
     return int(np.int64(bits))

@@ -117,8 +117,7 @@ def transformer_block(d: int, T: int, *, heads: int = 1, d_k=None, d_v=None, att
     attention layer as :func:`self_attention`; its parameters come first, in ``nn.MultiheadAttention``'s
     order (:func:`torch_order`), then the feed-forward block's and the read-out's.
     """
-    for flag, name in ((causal, "causal"), (out_proj, "out_proj"), (residual, "residual"), (bias, "bias")):
-        check_bool(flag, name)
+    check_bool(residual, "residual")  # causal, out_proj, bias: checked by self_attention
     if ffn is None and ffn_width is not None:
         raise InvalidArchitectureError(f"ffn_width = {ffn_width!r} without a feed-forward block; expected ffn= an "
                                        "activation (e.g. 'relu') with it, or no ffn_width")
