@@ -43,8 +43,9 @@ from flint import fmpq, fmpq_poly
 
 from ..core.errors import InternalError, InvalidArchitectureError, InvalidOptionError, describe
 from ..core.exact import rational_array, to_rational
+from ..verification.points import frobenius2
 
-__all__ = ["SCALE_KINDS", "PARTS", "BLOCKS", "MATRICES", "degree_bound", "scaled_point", "block_norms",
+__all__ = ["SCALE_KINDS", "PARTS", "BLOCKS", "MATRICES", "degree_bound", "scaled_point", "block_columns", "block_norms",
            "interpolate", "norm_polynomials", "measured_norms", "valuation"]
 
 #: what :math:`t` multiplies (module doc)
@@ -121,8 +122,8 @@ def scaled_point(graph, params, X, kind: str, t):
     return ps, (X * t if kind == "data" else X)
 
 
-def _columns(graph) -> dict:
-    """The parameter columns of each of ``Q``, ``K``, ``V`` (the weight of its node)."""
+def block_columns(graph) -> dict:
+    """The parameter columns of each of ``Q``, ``K``, ``V`` (the weight of its node, :data:`MATRICES`)."""
     offs = np.cumsum([0] + [int(np.prod(s)) for s in graph.param_shapes()])
     out = {}
     for letter, node in MATRICES.items():
@@ -134,24 +135,17 @@ def _columns(graph) -> dict:
     return out
 
 
-def _fro2(M) -> fmpq:
-    out = fmpq(0)
-    for v in M.flat:
-        out += v * v
-    return out
-
-
 def block_norms(graph, params, data, kind: str = "data", t=1, loss: str = "mse") -> dict:
     r"""The exact squared Frobenius norms :math:`\|P_{AB}\|_F^2` at the point with ``kind`` scaled by
     ``t``, keyed ``(part, block)`` (:data:`PARTS`, :data:`BLOCKS`); softmax values at the stand-ins."""
     from ..hessian.matrices import hessian
     ps, X = scaled_point(graph, params, data[0], kind, t)
     H = hessian(graph, params=ps, data=(X, data[1]), loss=loss)
-    cols = _columns(graph)
+    cols = block_columns(graph)
     out = {}
     for part, M in (("H_o", H.H_o), ("H_f", H.H_f), ("H_L", H.H_L)):
         for b in BLOCKS:
-            out[(part, b)] = _fro2(M[np.ix_(cols[b[0]], cols[b[1]])])
+            out[(part, b)] = frobenius2(M[np.ix_(cols[b[0]], cols[b[1]])])
     return out
 
 

@@ -34,7 +34,6 @@ __all__ = ["TransformerHessian", "transformer_hessian", "BLOCKS"]
 
 #: the parameter groups of the layer, in the order of its columns
 BLOCKS = ("Q", "K", "V")
-_NODES = {"Q": "attn.q0", "K": "attn.k0", "V": "attn.v0"}
 
 
 @dataclass
@@ -101,13 +100,14 @@ class TransformerHessian:
 
 
 def _block_rows(kind: str, H: dict, cols: dict) -> list:
+    from ..verification.points import frobenius2
     rows = []
     for matrix in ("H_L", "H_o", "H_f"):
         M = H[matrix]
         for i, a in enumerate(BLOCKS):
             for b in BLOCKS[i:]:
                 sub = M[np.ix_(cols[a], cols[b])]
-                sq = sum((v * v for v in sub.ravel()), start=type(sub.flat[0])(0))
+                sq = frobenius2(sub)
                 rows.append({"attention": kind, "matrix": matrix, "block": a + b,
                              "frobenius": float(sq) ** 0.5,
                              "mean_abs": float(sum(abs(v) for v in sub.ravel()) / sub.size),
@@ -132,6 +132,7 @@ def transformer_hessian(*, d: int = 4, T: int = 4, n_samples: int = 2, seed: int
     from ..hessian.matrices import hessian
     from ..models.attention import transformer_block
     from ..verification.pipeline import verify
+    from .attention_norms import block_columns
     check_int(d, "d", 1)
     check_int(T, "T", 1)
     check_int(n_samples, "n_samples", 1)
@@ -151,10 +152,7 @@ def transformer_hessian(*, d: int = 4, T: int = 4, n_samples: int = 2, seed: int
         say(f"{kind} attention: exact Hessians ({g.n_params} parameters)")
         H = hessian(g, params=prob.params, data=data)
         mats = {"H_L": H.H_L, "H_o": H.H_o, "H_f": H.H_f}
-        offs = np.cumsum([0] + [int(np.prod(s)) for s in g.param_shapes()])
-        cols = {b: np.arange(offs[g.param_order.index((_NODES[b], "weight"))],
-                             offs[g.param_order.index((_NODES[b], "weight")) + 1]) for b in BLOCKS}
-        out.blocks += _block_rows(kind, mats, cols)
+        out.blocks += _block_rows(kind, mats, block_columns(g))
         out.heatmaps[kind] = np.array(H.H_L, dtype=float)
         say(f"{kind} attention: certified ranks and float32 / float64 ranks")
         report = verify(g, params=prob.params, data=data, progress=False, float_check="always")

@@ -30,7 +30,7 @@ from dataclasses import replace
 import numpy as np
 from flint import fmpq
 
-from ...core.errors import InvalidArchitectureError, InvalidOptionError
+from ...core.errors import InvalidOptionError
 from ...core.validate import check_int, check_seed
 from ...statements.verdicts import Verdict, decided
 from .attention import BLOCKS, KINDS, assemble, attention_blocks, attention_matrix, exacthess_params
@@ -38,16 +38,10 @@ from .kfac_search import KFACSearch
 from .result import Case, ClaimResult, combine
 
 __all__ = ["ATTENTION_CLAIMS", "attention_graph", "attention_case", "attention_points", "attention_claim",
-           "search_attention", "softmax_available", "engine_parts"]
+           "search_attention", "engine_parts"]
 
 #: claim id -> (kind, block)
 ATTENTION_CLAIMS = {f"attention.{kind}.{block}": (kind, block) for kind in KINDS for block in BLOCKS}
-
-
-def softmax_available() -> bool:
-    """Whether the graph engine has the ``softmax`` op (``GraphBuilder.softmax``)."""
-    from ...models.graph import GraphBuilder
-    return hasattr(GraphBuilder, "softmax")
 
 
 def attention_graph(T: int, d: int, d_K: int, d_V: int, *, scale, kind: str = "linear"):
@@ -59,9 +53,6 @@ def attention_graph(T: int, d: int, d_K: int, d_V: int, *, scale, kind: str = "l
     q, k, v = (b.linear(b.input, w, name=nm) for w, nm in ((d_K, "W_Q"), (d_K, "W_K"), (d_V, "W_V")))
     scores = b.matmul(q, b.transpose(k))
     if kind == "softmax":
-        if not softmax_available():
-            raise InvalidArchitectureError("kind = 'softmax' needs the graph op GraphBuilder.softmax, which this "
-                                           "exacthess does not have; expected kind = 'linear'")
         A = b.softmax(scores, scale=scale)
     elif kind == "linear":
         A = b.affine(scores, [scale] * T, [0] * T)

@@ -11,11 +11,10 @@ from flint import fmpq
 from hypothesis import given
 
 import exacthess as eh
-from exacthess.core.errors import InvalidArchitectureError, InvalidOptionError, InvalidValueError
+from exacthess.core.errors import InvalidOptionError, InvalidValueError
 from exacthess.experiments.claims import attention as at
 from exacthess.experiments.claims.attention_claims import (ATTENTION_CLAIMS, _engine, attention_case,
-                                                           attention_claim, attention_points, search_attention,
-                                                           softmax_available)
+                                                           attention_claim, attention_points, search_attention)
 from exacthess.strategies import attention_points as drawn_points
 
 
@@ -73,7 +72,6 @@ def test_softmax_formulas_against_torch_float64_with_a_tolerance(point):
         assert np.abs(got - want).max() <= 1e-12 * max(1.0, np.abs(want).max())
 
 
-@pytest.mark.skipif(not softmax_available(), reason="the graph engine has no softmax op yet")
 @given(point=drawn_points("softmax", max_tokens=2))
 def test_softmax_attention_formulas_equal_the_engine_exactly(point):
     mine, engine = _formulas(point), _engine(point)
@@ -114,19 +112,10 @@ def test_linear_claims_hold_at_every_fixed_point(cid):
     assert all(c.numbers[f"{cid.split('.', 2)[2]}: formula == engine"] for c in r.cases)
 
 
-@pytest.mark.skipif(not softmax_available(), reason="the graph engine has no softmax op yet")
 @pytest.mark.parametrize("cid", [c for c in ATTENTION_CLAIMS if ".softmax." in c])
 def test_softmax_claims_hold_at_every_fixed_point(cid):
     r = attention_claim(cid)
     assert str(r.verdict) == "holds" and r.certified
-
-
-def test_softmax_claims_are_refused_without_the_softmax_op(monkeypatch):
-    from exacthess.models.graph import GraphBuilder
-    if softmax_available():
-        monkeypatch.delattr(GraphBuilder, "softmax")
-    with pytest.raises(InvalidArchitectureError, match="GraphBuilder.softmax"):
-        attention_claim("attention.softmax.Ho.QQ")
 
 
 def test_a_transposed_formula_is_refuted_with_its_point(monkeypatch):
@@ -207,10 +196,8 @@ from exacthess.experiments.claims import attention_printed as ap  # noqa: E402
 from exacthess.experiments.claims.attention_structure import (GROWTH, PRINTED_CLAIMS, STRUCTURE_CLAIMS,  # noqa: E402
                                                               structure_claim)
 
-needs_softmax = pytest.mark.skipif(not softmax_available(), reason="the graph engine has no softmax op yet")
 
 
-@needs_softmax
 @pytest.mark.parametrize("cid", [c for c in PRINTED_CLAIMS if not c.endswith("literal")])
 def test_printed_blocks_equal_the_engine_at_every_fixed_point(cid):
     r = eh.claims.claim(cid)
@@ -221,7 +208,6 @@ def test_printed_blocks_equal_the_engine_at_every_fixed_point(cid):
         assert r.cases[0].numbers["engine block nonzero"]
 
 
-@needs_softmax
 def test_the_literal_last_term_of_printed_hf_qk_is_not_well_formed():
     """S is printed d_V^2 x d_V but its formula gives d_V^3 x d_V; with S kron I_{d_K} as one factor the
     term is 2 x 4 at d_V = d_K = 2, not a 4 x 4 block: refuted, the shapes pinned."""
@@ -272,7 +258,6 @@ def test_softmax_second_places_lemma_c1_in_the_vec_r_layout():
     assert not any(H[(0 * 2 + 0) * 4 + 1 * 2 + k, m] for k in range(2) for m in range(4))   # rows do not mix
 
 
-@needs_softmax
 def test_printed_cross_term_is_x_d_x_and_a_transposition_would_be_caught():
     """The printed Hf.QK minus its Z_2 term is s (X^T D X) kron I_{d_K} (vec_r order), D = A o (G - gbar 1^T),
     G = R V^T computed here by loops; X^T D X is not symmetric at the generic point, so the transposed
@@ -297,7 +282,6 @@ def test_printed_cross_term_is_x_d_x_and_a_transposition_would_be_caught():
     assert not (full - z2_term == c * s * np.kron(XDX.T, eye(k))).all()
 
 
-@needs_softmax
 def test_printed_layout_matters_row_stacking_order_is_refuted():
     """Without the vec_r -> vec permutation (only the loss factor L d_V / 2), printed Ho.QQ differs from the engine."""
     p = attention_points("softmax")[0]
@@ -315,7 +299,6 @@ def test_printed_formulas_refuse_a_non_square_value_matrix():
         ap.printed_operators(p["X"][0], p["W_Q"], p["W_K"], p["W_V"][:, :1], p["Y"][0][:, :1], scale=p["scale"])
 
 
-@needs_softmax
 @pytest.mark.parametrize("kind", ["linear", "softmax"])
 def test_outer_product_hessian_is_psd_never_definite_at_the_fixed_points(kind):
     r = eh.claims.claim(f"attention.{kind}.Ho.psd")
@@ -324,7 +307,6 @@ def test_outer_product_hessian_is_psd_never_definite_at_the_fixed_points(kind):
     assert all(c.numbers["rank H_o"] < c.numbers["size"] for c in r.cases)
 
 
-@needs_softmax
 @pytest.mark.parametrize("kind", ["linear", "softmax"])
 def test_functional_hessian_is_indefinite_with_checked_certificates(kind):
     """The certificate vectors re-checked here by an explicit double loop over the engine's H_f."""
@@ -340,7 +322,6 @@ def test_functional_hessian_is_indefinite_with_checked_certificates(kind):
     assert [c.numbers["H_f indefinite (exact)"] for c in r.cases][2:4] == [False, False]   # zero weights, inputs
 
 
-@needs_softmax
 @pytest.mark.parametrize("key", list(GROWTH))
 def test_growth_laws_in_the_input_scale_hold_exactly(key):
     kind, block = key
