@@ -31,24 +31,16 @@ import itertools
 from math import prod
 
 import numpy as np
-from flint import fmpq, fmpq_mat
+from flint import fmpq
 
 from ..certify.certificate import NullBlock, NullVectors
+from ..certify.kernel import qmat
 from ..core.modular import pivot_cols, pivot_rows, reduce_mod
 from ..models.attention_pattern import attention_heads, value_outputs
 
-__all__ = ["param_slices", "symmetry_vectors", "symmetry_dimension", "symmetry_proposal"]
+__all__ = ["symmetry_vectors", "symmetry_dimension", "symmetry_proposal"]
 
 _ZERO = fmpq(0)
-
-
-def param_slices(graph) -> dict:
-    """``(node, kind) -> (start, shape)`` of each parameter in the flat vector (``graph.param_order``)."""
-    out, start = {}, 0
-    for key, shape in zip(graph.param_order, graph.param_shapes()):
-        out[tuple(key)] = (start, tuple(shape))
-        start += prod(shape)
-    return out
 
 
 class _Vec:
@@ -84,7 +76,7 @@ def symmetry_vectors(problem) -> tuple:
     """``(V, labels, families)``: the tangent vectors of the module doc at the problem's point, as the
     columns of a ``p x m`` object array of ``fmpq``; ``families`` counts them per family."""
     graph = problem.arch
-    slices, P = param_slices(graph), graph.n_params
+    slices, P = graph.param_slices(), graph.n_params
     cols, labels = [], []
     fam = {"query-key": 0, "key bias": 0, "value-output": 0, "query-value scaling": 0, "value bias": 0}
 
@@ -148,10 +140,7 @@ def symmetry_vectors(problem) -> tuple:
 
 def symmetry_dimension(V) -> int:
     """The exact dimension over Q of the span of the columns of ``V`` (FLINT's rank of ``fmpq_mat``)."""
-    V = np.asarray(V, dtype=object)
-    if not V.size:
-        return 0
-    return fmpq_mat(V.shape[0], V.shape[1], [fmpq(x) for x in V.ravel()]).rank()
+    return qmat(V).rank()
 
 
 def symmetry_proposal(problem, p: int, V=None) -> NullVectors | None:

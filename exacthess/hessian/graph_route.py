@@ -51,11 +51,8 @@ class GraphHessians:
         self.problem, self.ring, self.fw = problem, ring, problem.forward
         g = problem.arch
         self.graph = g
-        self.offsets, off = {}, 0
-        for key, shape in zip(g.param_order, g.param_shapes()):
-            self.offsets[key] = off
-            off += math.prod(shape)
-        self.p = off
+        self.offsets = {key: start for key, (start, _) in g.param_slices().items()}
+        self.p = g.n_params
         names = list(dict.fromkeys(n for n, _ in g.param_order))
         self.groups = [np.concatenate([np.arange(self.offsets[(n, k)], self.offsets[(n, k)] + math.prod(s))
                                        for (n2, k), s in zip(g.param_order, g.param_shapes()) if n2 == n])

@@ -166,6 +166,14 @@ class Graph:
             counts[name] = counts.get(name, 0) + prod(shape)
         return tuple(counts.values())
 
+    def param_slices(self) -> dict:
+        """``(node, kind) -> (start, shape)``: where each parameter sits in the flat vector (``param_order``)."""
+        out, start = {}, 0
+        for key, shape in zip(self.param_order, self.param_shapes()):
+            out[tuple(key)] = (start, tuple(shape))
+            start += prod(shape)
+        return out
+
     @property
     def n_params(self) -> int:
         return sum(prod(s) for s in self.param_shapes())
